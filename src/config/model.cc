@@ -1,0 +1,43 @@
+#include "config/model.h"
+
+namespace pilotlight::config {
+
+const char* RoleName(RegionRole role) {
+  return role == RegionRole::kPrimary ? "primary" : "dr";
+}
+
+const RegionSpec& Config::Primary() const {
+  for (const RegionSpec& r : regions) {
+    if (r.role == RegionRole::kPrimary) return r;
+  }
+  return regions.front();
+}
+
+const RegionSpec& Config::Dr() const {
+  for (const RegionSpec& r : regions) {
+    if (r.role == RegionRole::kDr) return r;
+  }
+  return regions.back();
+}
+
+const RegionSpec* Config::FindRegion(const std::string& name) const {
+  for (const RegionSpec& r : regions) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::string ConfigError::ToString() const {
+  std::string out = where.file;
+  if (where.line > 0) {
+    out += ":" + std::to_string(where.line);
+    if (where.column > 0) out += ":" + std::to_string(where.column);
+  }
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  out += "expected " + expected;
+  if (!found.empty()) out += ", found " + found;
+  return out;
+}
+
+}  // namespace pilotlight::config

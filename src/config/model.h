@@ -1,0 +1,110 @@
+// The typed model of a pilotlight configuration file.
+//
+// One YAML file describes the platform: its regions and their data stores, node
+// groups, recovery objectives and replication settings. LoadConfigFile() (in
+// config/loader.h) turns a file into a Config, or into every error it found.
+// Values are plain data: thread-compatible, cheap to copy, never mutated after
+// loading. Pure: no I/O here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace pilotlight::config {
+
+// A position in a config file; line and column are 1-based (0 = unknown).
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+enum class RegionRole { kPrimary, kDr };
+
+const char* RoleName(RegionRole role);  // "primary" | "dr"
+
+struct PostgresSpec {
+  uint16_t port = 5432;
+  std::string database = "trading";  // the application database
+};
+
+struct RedisSpec {
+  uint16_t port = 6379;
+};
+
+// A bucket of objects (trade confirmations, release artifacts). An empty path
+// means "inside the lab's state directory" (<lab dir>/<region>/buckets/<name>).
+struct BucketSpec {
+  std::string name;
+  std::string path;
+  SourceLocation where;
+};
+
+// A group of identical application instances (EKS node group in the seed).
+struct NodeGroupSpec {
+  std::string name;
+  int pilot_light_size = 1;  // instances kept running in standby (DR) mode
+  int production_size = 2;   // instances when the region carries production load
+  uint16_t port = 8080;      // every instance listens here (SO_REUSEPORT)
+  SourceLocation where;
+};
+
+struct RegionSpec {
+  std::string name;
+  RegionRole role = RegionRole::kPrimary;
+  std::string address;  // IPv4 address every component of the region listens on
+  PostgresSpec postgres;
+  RedisSpec redis;
+  std::vector<BucketSpec> buckets;
+  std::vector<NodeGroupSpec> node_groups;
+  SourceLocation where;
+};
+
+// Recovery point objective per data type; defaults are the seed's.
+struct RpoObjectives {
+  Duration database = std::chrono::seconds(60);
+  Duration objects = std::chrono::minutes(15);
+  Duration sessions = std::chrono::seconds(5);
+  Duration artifacts = std::chrono::minutes(15);
+};
+
+struct Objectives {
+  Duration rto = std::chrono::minutes(30);  // the seed's 15-30 min, upper bound
+  RpoObjectives rpo;
+};
+
+struct ReplicationSpec {
+  std::string slot = "pilotlight_dr";                          // physical slot for DR
+  Duration heartbeat_interval = std::chrono::seconds(1);       // primary agent's heartbeat
+  Duration max_lag_on_failover = std::chrono::seconds(60);     // refuse promotion beyond this
+};
+
+struct Config {
+  std::string file;           // path the config was read from, as given
+  std::string platform;       // platform name, e.g. "trading-lab"
+  std::vector<RegionSpec> regions;
+  Objectives objectives;
+  ReplicationSpec replication;
+
+  // REQUIRES: a validated Config (exactly one region of each role).
+  const RegionSpec& Primary() const;
+  const RegionSpec& Dr() const;
+  // nullptr when no region has that name.
+  const RegionSpec* FindRegion(const std::string& name) const;
+};
+
+// One problem found in a config file.
+struct ConfigError {
+  SourceLocation where;
+  std::string field;     // path of the field, e.g. "regions[1].postgres.port"
+  std::string expected;  // what was expected, e.g. "an integer port 1-65535"
+  std::string found;     // what was found, e.g. "'abc'"
+  // "lab.yaml:12:7: regions[1].postgres.port: expected an integer port 1-65535, found 'abc'"
+  std::string ToString() const;
+};
+
+}  // namespace pilotlight::config
