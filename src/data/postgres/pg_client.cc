@@ -1,0 +1,112 @@
+#include "data/postgres/pg_client.h"
+
+#include <libpq-fe.h>
+
+#include <chrono>
+
+namespace pilotlight::pg {
+namespace {
+
+// Quotes a value for a libpq conninfo string.
+std::string QuoteConnValue(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string TrimMessage(const char* msg) {
+  std::string s = msg ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string Endpoint::ConnInfo() const {
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(connect_timeout).count();
+  return "host=" + QuoteConnValue(host) + " port=" + std::to_string(port) +
+         " user=" + QuoteConnValue(user) + " dbname=" + QuoteConnValue(database) +
+         " connect_timeout=" + std::to_string(secs < 1 ? 1 : secs) +
+         " application_name=pilotlight";
+}
+
+std::string Endpoint::ToString() const {
+  return user + "@" + host + ":" + std::to_string(port) + "/" + database;
+}
+
+std::optional<std::string> Rows::Get(size_t row, const std::string& column) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == column) return rows.at(row).at(i);
+  }
+  return std::nullopt;
+}
+
+Connection::~Connection() { PQfinish(static_cast<PGconn*>(conn_)); }
+
+Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint) {
+  PGconn* conn = PQconnectdb(endpoint.ConnInfo().c_str());
+  if (conn == nullptr) return Status::Internal("libpq could not allocate a connection");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = TrimMessage(PQerrorMessage(conn));
+    PQfinish(conn);
+    return Status::Unavailable("cannot connect to PostgreSQL " + endpoint.ToString() + ": " + msg);
+  }
+  // NOTICEs ("relation already exists, skipping") are not errors: keep them off stderr.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<Connection>(new Connection(endpoint, conn));
+}
+
+Status Connection::Exec(const std::string& sql) {
+  PGresult* res = PQexec(static_cast<PGconn*>(conn_), sql.c_str());
+  const ExecStatusType st = PQresultStatus(res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    std::string msg = TrimMessage(PQerrorMessage(static_cast<PGconn*>(conn_)));
+    PQclear(res);
+    return Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + msg);
+  }
+  PQclear(res);
+  return Status::OK();
+}
+
+Result<Rows> Connection::Query(const std::string& sql, const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  PGresult* res = PQexecParams(static_cast<PGconn*>(conn_), sql.c_str(),
+                               static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                               nullptr, 0);
+  const ExecStatusType st = PQresultStatus(res);
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    std::string msg = TrimMessage(PQerrorMessage(static_cast<PGconn*>(conn_)));
+    PQclear(res);
+    return Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + msg);
+  }
+  Rows out;
+  const int ncols = PQnfields(res);
+  const int nrows = PQntuples(res);
+  for (int c = 0; c < ncols; ++c) out.columns.emplace_back(PQfname(res, c));
+  out.rows.reserve(nrows);
+  for (int r = 0; r < nrows; ++r) {
+    std::vector<std::optional<std::string>> row;
+    row.reserve(ncols);
+    for (int c = 0; c < ncols; ++c) {
+      if (PQgetisnull(res, r, c)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(std::string(PQgetvalue(res, r, c), PQgetlength(res, r, c)));
+      }
+    }
+    out.rows.push_back(std::move(row));
+  }
+  PQclear(res);
+  return out;
+}
+
+bool Ping(const Endpoint& endpoint) {
+  return PQping(endpoint.ConnInfo().c_str()) == PQPING_OK;
+}
+
+}  // namespace pilotlight::pg

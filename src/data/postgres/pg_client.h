@@ -1,0 +1,66 @@
+// A small synchronous PostgreSQL client over libpq, for pilotlight's adapters.
+//
+// PgConnection owns one libpq connection. Every failure is returned as a Status
+// naming the endpoint and the server's message; nothing throws. One connection
+// is used by one thread at a time (libpq's rule); separate connections are
+// independent. libpq headers stay inside pg_client.cc.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace pilotlight::pg {
+
+// Where a PostgreSQL server listens, and as whom and to what to connect.
+struct Endpoint {
+  std::string host;
+  uint16_t port = 5432;
+  std::string user = "postgres";
+  std::string database = "postgres";
+  Duration connect_timeout = std::chrono::seconds(2);
+
+  std::string ConnInfo() const;  // libpq keyword/value string
+  std::string ToString() const;  // "postgres@127.0.1.1:5432/trading"
+};
+
+// A query result: rows of nullable text values.
+struct Rows {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+
+  bool empty() const { return rows.empty(); }
+  // REQUIRES: row < rows.size(). Null or a missing column yields nullopt.
+  std::optional<std::string> Get(size_t row, const std::string& column) const;
+};
+
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  static Result<std::unique_ptr<Connection>> Open(const Endpoint& endpoint);
+
+  // Runs one or more statements, discarding results.
+  Status Exec(const std::string& sql);
+  // Runs one statement with text parameters ($1, $2, ...) and returns its rows.
+  Result<Rows> Query(const std::string& sql, const std::vector<std::string>& params = {});
+
+  const Endpoint& endpoint() const { return endpoint_; }
+
+ private:
+  Connection(Endpoint endpoint, void* conn) : endpoint_(std::move(endpoint)), conn_(conn) {}
+
+  Endpoint endpoint_;
+  void* conn_;  // PGconn*
+};
+
+// True when the server accepts connections (PQping), without authenticating.
+bool Ping(const Endpoint& endpoint);
+
+}  // namespace pilotlight::pg

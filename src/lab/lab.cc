@@ -1,0 +1,551 @@
+#include "lab/lab.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "core/log.h"
+
+namespace pilotlight::lab {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr char kPgBin[] = "/usr/lib/postgresql/15/bin/";
+constexpr auto kStartTimeout = std::chrono::seconds(60);
+constexpr auto kStopGrace = std::chrono::seconds(30);
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+Status WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) return Status::IOError("cannot write " + path);
+  return Status::OK();
+}
+
+Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return Status::IOError("cannot create directory " + path + ": " + ec.message());
+  return Status::OK();
+}
+
+Status Chown(const std::string& path, const std::optional<RunAs>& user) {
+  if (!user) return Status::OK();
+  if (chown(path.c_str(), user->uid, user->gid) != 0) {
+    return Status::IOError("cannot chown " + path + " to " + user->name + ": " +
+                           std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+// Waits for `ready` with a deadline, failing early when the server died.
+Status WaitReady(const std::string& what, pid_t pid, const std::string& log,
+                 const std::function<bool()>& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  while (!ready()) {
+    if (!ProcessAlive(pid)) {
+      return Status::Unavailable(what + " exited during start-up; see " + log);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Timeout(what + " did not become ready within 60s; see " + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling readiness
+  }
+  return Status::OK();
+}
+
+// Sends PING to a Redis server and expects +PONG.
+bool RedisPing(const std::string& address, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+  bool ok = false;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    const char ping[] = "PING\r\n";
+    char buf[16] = {};
+    if (write(fd, ping, sizeof ping - 1) == sizeof ping - 1) {
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      ok = n >= 5 && std::string(buf, 5) == "+PONG";
+    }
+  }
+  close(fd);
+  return ok;
+}
+
+std::string ShortHash(const std::string& s) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string>{}(s));
+  return buf;
+}
+
+int RegionIndex(const config::Config& config, const config::RegionSpec& region) {
+  for (size_t i = 0; i < config.regions.size(); ++i) {
+    if (&config.regions[i] == &region) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// A postmaster killed with SIGKILL leaves postmaster.pid behind. PostgreSQL
+// checks that pid with kill(0), which succeeds on an unreaped zombie (a container
+// whose init does not reap), and would refuse to start. We know better: remove
+// the file when its postmaster is provably gone.
+Status RemoveStalePostmasterPid(const std::string& data) {
+  const std::string path = data + "/postmaster.pid";
+  Result<pid_t> pid = ReadPidFile(path);
+  if (!pid.ok() || ProcessAlive(*pid)) return Status::OK();
+  LogWarn("removing stale " + path + " (postmaster " + std::to_string(*pid) + " is gone)");
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec) return Status::IOError("cannot remove stale " + path + ": " + ec.message());
+  return Status::OK();
+}
+
+}  // namespace
+
+Lab::Lab(config::Config config, std::string dir, std::string self_exe)
+    : config_(std::move(config)), dir_(std::move(dir)), self_exe_(std::move(self_exe)) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(dir_, ec);
+  if (!ec) dir_ = abs.lexically_normal().string();
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+  std::string root = ReadFile(dir_ + "/pg_root");
+  while (!root.empty() && root.back() == '\n') root.pop_back();
+  pg_root_ = root.empty() ? dir_ : root;
+}
+
+std::string Lab::RegionDir(const config::RegionSpec& region) const {
+  return dir_ + "/" + region.name;
+}
+
+std::string Lab::PostgresDataDir(const config::RegionSpec& region) const {
+  return pg_root_ + "/" + region.name + "/pgdata";
+}
+
+pg::Endpoint Lab::PostgresEndpoint(const config::RegionSpec& region,
+                                   const std::string& database) const {
+  pg::Endpoint e;
+  e.host = region.address;
+  e.port = region.postgres.port;
+  e.user = "postgres";
+  e.database = database;
+  return e;
+}
+
+std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) const {
+  const std::string at = "regions[" + std::to_string(RegionIndex(config_, region)) + "]";
+  const std::string rdir = RegionDir(region);
+  std::vector<Component> out;
+  out.push_back({"postgres", rdir + "/postgres.pid", "postgres", region.address,
+                 region.postgres.port, at + ".postgres.port"});
+  out.push_back({"redis", rdir + "/redis.pid", "redis-server", region.address, region.redis.port,
+                 at + ".redis.port"});
+  if (region.role == config::RegionRole::kPrimary) {
+    out.push_back({"agent", rdir + "/agent.pid", "pilotlight", "", 0, ""});
+  }
+  return out;
+}
+
+std::optional<pid_t> Lab::RunningPid(const Component& c) const {
+  Result<pid_t> pid = ReadPidFile(c.pid_file);
+  if (!pid.ok() || !ProcessAlive(*pid)) return std::nullopt;
+  // A recycled pid belongs to some other program: not ours.
+  if (ProcessCommandLine(*pid).find(c.program) == std::string::npos) return std::nullopt;
+  return *pid;
+}
+
+Status Lab::CheckFree(const config::RegionSpec& region, const Component& c) const {
+  if (c.port == 0) return Status::OK();
+  Status free = CheckPortFree(c.address, c.port);
+  if (free.ok()) return free;
+  return Status::FailedPrecondition(
+      c.name + " of region " + region.name + " cannot listen on " + c.address + ":" +
+      std::to_string(c.port) + ": " + free.message() + "; stop that process or change " +
+      c.config_field + " in " + config_.file);
+}
+
+Status Lab::PreparePostgresRoot() {
+  PL_RETURN_IF_ERROR(MakeDirs(dir_));
+  if (fs::exists(dir_ + "/pg_root")) return Status::OK();  // decided when the lab was made
+  std::string root = dir_;
+  if (pg_user_ && !UserCanReach(*pg_user_, dir_)) {
+    // PostgreSQL runs as its system user, which cannot reach this directory (a
+    // checkout under /root, a 0700 temp dir): keep its data where it can.
+    root = "/var/lib/pilotlight/labs/" + ShortHash(dir_);
+    LogInfo("the postgres user cannot reach " + dir_ + "; PostgreSQL data goes to " + root);
+    PL_RETURN_IF_ERROR(MakeDirs(root));
+    fs::permissions("/var/lib/pilotlight", fs::perms(0755));
+    fs::permissions("/var/lib/pilotlight/labs", fs::perms(0755));
+    fs::permissions(root, fs::perms(0755));
+  }
+  pg_root_ = root;
+  return WriteFile(dir_ + "/pg_root", root + "\n");
+}
+
+Status Lab::WritePostgresConf(const config::RegionSpec& region, const std::string& data,
+                              bool standby) {
+  std::string conf =
+      "# Written by pilotlight lab; overwritten on every start.\n"
+      "listen_addresses = '" + region.address + "'\n"
+      "port = " + std::to_string(region.postgres.port) + "\n"
+      "unix_socket_directories = ''\n"
+      "wal_level = replica\n"
+      "max_wal_senders = 10\n"
+      "max_replication_slots = 10\n"
+      "wal_log_hints = on\n"
+      "hot_standby = on\n"
+      "hot_standby_feedback = on\n"
+      "wal_receiver_status_interval = 1s\n"
+      "shared_buffers = 32MB\n"
+      "max_connections = 100\n"
+      "logging_collector = off\n"
+      "log_line_prefix = '%m [%p] '\n";
+  if (standby) {
+    const config::RegionSpec& primary = config_.Primary();
+    conf += "primary_conninfo = 'host=" + primary.address +
+            " port=" + std::to_string(primary.postgres.port) +
+            " user=postgres application_name=" + region.name + "'\n";
+    conf += "primary_slot_name = '" + config_.replication.slot + "'\n";
+  }
+  PL_RETURN_IF_ERROR(WriteFile(data + "/pilotlight.conf", conf));
+  PL_RETURN_IF_ERROR(Chown(data + "/pilotlight.conf", pg_user_));
+
+  std::string hba =
+      "# Written by pilotlight lab: trust on the lab's own addresses only.\n"
+      "local all all trust\n"
+      "host all all 127.0.0.0/8 trust\n"
+      "host replication all 127.0.0.0/8 trust\n";
+  for (const config::RegionSpec& r : config_.regions) {
+    hba += "host all all " + r.address + "/32 trust\n";
+    hba += "host replication all " + r.address + "/32 trust\n";
+  }
+  PL_RETURN_IF_ERROR(WriteFile(data + "/pg_hba.conf", hba));
+  PL_RETURN_IF_ERROR(Chown(data + "/pg_hba.conf", pg_user_));
+
+  const std::string main_conf = data + "/postgresql.conf";
+  if (ReadFile(main_conf).find("include_if_exists = 'pilotlight.conf'") == std::string::npos) {
+    std::ofstream out(main_conf, std::ios::app);
+    out << "\ninclude_if_exists = 'pilotlight.conf'\n";
+    if (!out) return Status::IOError("cannot append to " + main_conf);
+  }
+  return Status::OK();
+}
+
+Status Lab::InitPrimaryCluster(const config::RegionSpec& region, const std::string& data) {
+  Result<std::string> initdb = FindBinary({std::string(kPgBin) + "initdb"}, "postgresql-15");
+  if (!initdb.ok()) return initdb.status();
+  LogInfo("region " + region.name + ": initdb " + data);
+  PL_RETURN_IF_ERROR(RunToCompletion(
+      {{*initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"},
+       RegionDir(region) + "/postgres-init.log",
+       pg_user_},
+      std::chrono::minutes(3)));
+  return WritePostgresConf(region, data, /*standby=*/false);
+}
+
+Status Lab::CloneStandby(const config::RegionSpec& region, const std::string& data) {
+  const config::RegionSpec& primary = config_.Primary();
+  Result<std::string> basebackup =
+      FindBinary({std::string(kPgBin) + "pg_basebackup"}, "postgresql-15");
+  if (!basebackup.ok()) return basebackup.status();
+  if (!pg::Ping(PostgresEndpoint(primary, "postgres"))) {
+    return Status::Unavailable("region " + region.name +
+                               " has no standby yet and the primary PostgreSQL at " +
+                               primary.address + ":" + std::to_string(primary.postgres.port) +
+                               " is down; start the primary region first");
+  }
+  LogInfo("region " + region.name + ": pg_basebackup from " + primary.address + ":" +
+          std::to_string(primary.postgres.port) + " into " + data);
+  std::error_code ec;
+  fs::remove_all(data, ec);  // a half-made clone from an interrupted run
+  PL_RETURN_IF_ERROR(RunToCompletion(
+      {{*basebackup, "-h", primary.address, "-p", std::to_string(primary.postgres.port), "-U",
+        "postgres", "-D", data, "-X", "stream", "-S", config_.replication.slot,
+        "--checkpoint=fast", "--no-password"},
+       RegionDir(region) + "/postgres-init.log",
+       pg_user_},
+      std::chrono::minutes(5)));
+  PL_RETURN_IF_ERROR(WriteFile(data + "/standby.signal", ""));
+  PL_RETURN_IF_ERROR(Chown(data + "/standby.signal", pg_user_));
+  return WritePostgresConf(region, data, /*standby=*/true);
+}
+
+Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
+  Result<std::unique_ptr<pg::Connection>> admin =
+      pg::Connection::Open(PostgresEndpoint(region, "postgres"));
+  if (!admin.ok()) return admin.status();
+  Result<pg::Rows> in_recovery = (*admin)->Query("SELECT pg_is_in_recovery()::text AS r");
+  if (!in_recovery.ok()) return in_recovery.status();
+  if (in_recovery->Get(0, "r").value_or("") == "true") return Status::OK();  // not writable
+
+  Result<pg::Rows> db = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1",
+                                        {region.postgres.database});
+  if (!db.ok()) return db.status();
+  if (db->empty()) {
+    PL_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE \"" + region.postgres.database + "\""));
+  }
+  Result<pg::Rows> slot = (*admin)->Query(
+      "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {config_.replication.slot});
+  if (!slot.ok()) return slot.status();
+  if (slot->empty()) {
+    Result<pg::Rows> made = (*admin)->Query("SELECT pg_create_physical_replication_slot($1, true)",
+                                            {config_.replication.slot});
+    if (!made.ok()) return made.status();
+  }
+  Result<std::unique_ptr<pg::Connection>> app =
+      pg::Connection::Open(PostgresEndpoint(region, region.postgres.database));
+  if (!app.ok()) return app.status();
+  PL_RETURN_IF_ERROR(pg::EnsureHeartbeatTable(**app));
+  return pg::WriteHeartbeat(**app, region.name);
+}
+
+Status Lab::StartPostgres(const config::RegionSpec& region, const Component& c) {
+  const std::string data = PostgresDataDir(region);
+  const bool standby = region.role == config::RegionRole::kDr;
+  if (!RunningPid(c)) {
+    Result<std::string> postgres = FindBinary({std::string(kPgBin) + "postgres"}, "postgresql-15");
+    if (!postgres.ok()) return postgres.status();
+    PL_RETURN_IF_ERROR(CheckFree(region, c));
+    const std::string parent = pg_root_ + "/" + region.name;
+    PL_RETURN_IF_ERROR(MakeDirs(parent));
+    PL_RETURN_IF_ERROR(Chown(parent, pg_user_));
+    if (!fs::exists(data + "/PG_VERSION")) {
+      PL_RETURN_IF_ERROR(standby ? CloneStandby(region, data) : InitPrimaryCluster(region, data));
+    } else {
+      // Re-assert our settings (addresses or ports may have changed in the config).
+      PL_RETURN_IF_ERROR(WritePostgresConf(region, data, fs::exists(data + "/standby.signal")));
+    }
+    PL_RETURN_IF_ERROR(RemoveStalePostmasterPid(data));
+    const std::string log = RegionDir(region) + "/postgres.log";
+    Result<pid_t> pid = SpawnDaemon({{*postgres, "-D", data}, log, pg_user_});
+    if (!pid.ok()) return pid.status();
+    PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));
+    LogInfo("region " + region.name + ": postgres (" + (standby ? "standby" : "primary") +
+            ") pid " + std::to_string(*pid) + " on " + c.address + ":" + std::to_string(c.port));
+    const pg::Endpoint endpoint = PostgresEndpoint(region, "postgres");
+    PL_RETURN_IF_ERROR(WaitReady("postgres of region " + region.name, *pid, log,
+                                 [&] { return pg::Ping(endpoint); }));
+  }
+  if (!standby) return EnsurePrimaryObjects(region);
+  return Status::OK();
+}
+
+Status Lab::StartRedis(const config::RegionSpec& region, const Component& c) {
+  if (RunningPid(c)) return Status::OK();
+  Result<std::string> redis = FindBinary({"/usr/bin/redis-server"}, "redis-server");
+  if (!redis.ok()) return redis.status();
+  PL_RETURN_IF_ERROR(CheckFree(region, c));
+  const std::string rdir = RegionDir(region) + "/redis";
+  PL_RETURN_IF_ERROR(MakeDirs(rdir));
+  const std::string log = RegionDir(region) + "/redis.log";
+  Result<pid_t> pid = SpawnDaemon({{*redis, "--bind", c.address, "--port", std::to_string(c.port),
+                                    "--dir", rdir, "--appendonly", "yes", "--appendfsync",
+                                    "everysec", "--save", "", "--daemonize", "no",
+                                    "--protected-mode", "no", "--logfile", ""},
+                                   log,
+                                   std::nullopt});
+  if (!pid.ok()) return pid.status();
+  PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));
+  LogInfo("region " + region.name + ": redis pid " + std::to_string(*pid) + " on " + c.address +
+          ":" + std::to_string(c.port));
+  return WaitReady("redis of region " + region.name, *pid, log,
+                   [&] { return RedisPing(c.address, c.port); });
+}
+
+Status Lab::StartAgent(const config::RegionSpec& region, const Component& c) {
+  if (RunningPid(c)) return Status::OK();
+  const std::string log = RegionDir(region) + "/agent.log";
+  Result<pid_t> pid = SpawnDaemon(
+      {{self_exe_, "lab", "agent", "--dir", dir_, "--config", dir_ + "/config.yaml", "--region",
+        region.name},
+       log,
+       std::nullopt});
+  if (!pid.ok()) return pid.status();
+  LogInfo("region " + region.name + ": agent pid " + std::to_string(*pid));
+  return WritePidFile(c.pid_file, *pid);
+}
+
+Status Lab::StartRegionComponents(const config::RegionSpec& region) {
+  PL_RETURN_IF_ERROR(MakeDirs(RegionDir(region)));
+  for (const config::BucketSpec& b : region.buckets) {
+    PL_RETURN_IF_ERROR(
+        MakeDirs(b.path.empty() ? RegionDir(region) + "/buckets/" + b.name : b.path));
+  }
+  for (const Component& c : ComponentsOf(region)) {
+    if (!RunningPid(c) && fs::exists(c.pid_file)) {
+      LogWarn("region " + region.name + ": " + c.name + " pid file " + c.pid_file +
+              " is stale (its process is gone); starting it again");
+      std::error_code ec;
+      fs::remove(c.pid_file, ec);
+    }
+    Status st;
+    if (c.name == "postgres") st = StartPostgres(region, c);
+    if (c.name == "redis") st = StartRedis(region, c);
+    if (c.name == "agent") st = StartAgent(region, c);
+    PL_RETURN_IF_ERROR(st);
+  }
+  return Status::OK();
+}
+
+Status Lab::Up() {
+  Result<std::optional<RunAs>> user = ServerUser("postgres");
+  if (!user.ok()) return user.status();
+  pg_user_ = *user;
+  PL_RETURN_IF_ERROR(PreparePostgresRoot());
+  // The lab keeps its own copy of the config, so later commands (and the agent)
+  // need no --config.
+  if (fs::absolute(config_.file) != fs::absolute(dir_ + "/config.yaml")) {
+    std::error_code ec;
+    fs::copy_file(config_.file, dir_ + "/config.yaml", fs::copy_options::overwrite_existing, ec);
+    if (ec) return Status::IOError("cannot copy " + config_.file + " into " + dir_ + ": " + ec.message());
+  }
+  // Primary first: the DR standby is cloned from it.
+  PL_RETURN_IF_ERROR(StartRegionComponents(config_.Primary()));
+  PL_RETURN_IF_ERROR(StartRegionComponents(config_.Dr()));
+  return Status::OK();
+}
+
+Status Lab::StopComponent(const Component& c, int signal, Duration grace) {
+  std::optional<pid_t> pid = RunningPid(c);
+  std::error_code ec;
+  if (!pid) {
+    fs::remove(c.pid_file, ec);
+    return Status::OK();
+  }
+  SignalGroup(*pid, signal);
+  if (!WaitGroupGone(*pid, grace)) {
+    LogWarn(c.name + " pid " + std::to_string(*pid) + " ignored its stop signal; killing it");
+    SignalGroup(*pid, SIGKILL);
+    if (!WaitGroupGone(*pid, std::chrono::seconds(10))) {
+      return Status::Internal(c.name + " pid " + std::to_string(*pid) + " survived SIGKILL");
+    }
+  }
+  fs::remove(c.pid_file, ec);
+  return Status::OK();
+}
+
+Status Lab::Down(bool purge) {
+  Status first;
+  // DR first, then the primary: the standby must not see its primary vanish
+  // and log a storm of reconnection errors it does not need.
+  for (const config::RegionSpec* region : {&config_.Dr(), &config_.Primary()}) {
+    std::vector<Component> components = ComponentsOf(*region);
+    for (auto it = components.rbegin(); it != components.rend(); ++it) {
+      // SIGINT is PostgreSQL's fast shutdown; SIGTERM for everything else.
+      Status st = StopComponent(*it, it->name == "postgres" ? SIGINT : SIGTERM, kStopGrace);
+      if (st.ok()) {
+        LogInfo("region " + region->name + ": " + it->name + " stopped");
+      } else if (first.ok()) {
+        first = st;
+      }
+    }
+  }
+  if (!first.ok() || !purge) return first;
+  std::error_code ec;
+  if (pg_root_ != dir_) fs::remove_all(pg_root_, ec);
+  fs::remove_all(dir_, ec);
+  if (ec) return Status::IOError("cannot remove " + dir_ + ": " + ec.message());
+  LogInfo("lab data removed: " + dir_);
+  return Status::OK();
+}
+
+Status Lab::KillRegion(const std::string& name) {
+  const config::RegionSpec* region = config_.FindRegion(name);
+  if (region == nullptr) {
+    return Status::NotFound("no region named '" + name + "' in " + config_.file);
+  }
+  for (const Component& c : ComponentsOf(*region)) {
+    std::optional<pid_t> pid = RunningPid(c);
+    if (!pid) continue;
+    SignalGroup(*pid, SIGKILL);
+    if (!WaitGroupGone(*pid, std::chrono::seconds(10))) {
+      return Status::Internal(c.name + " of region " + name + " survived SIGKILL");
+    }
+    LogInfo("region " + name + ": " + c.name + " pid " + std::to_string(*pid) + " killed");
+  }
+  return Status::OK();
+}
+
+Status Lab::StartRegion(const std::string& name) {
+  const config::RegionSpec* region = config_.FindRegion(name);
+  if (region == nullptr) {
+    return Status::NotFound("no region named '" + name + "' in " + config_.file);
+  }
+  if (!fs::exists(dir_ + "/pg_root")) {
+    return Status::FailedPrecondition("no lab in " + dir_ + ": run `pilotlight lab up` first");
+  }
+  Result<std::optional<RunAs>> user = ServerUser("postgres");
+  if (!user.ok()) return user.status();
+  pg_user_ = *user;
+  return StartRegionComponents(*region);
+}
+
+LabStatus Lab::GetStatus() const {
+  LabStatus st;
+  st.dir = dir_;
+  st.config_file = config_.file;
+  st.all_up = true;
+  for (const config::RegionSpec& region : config_.regions) {
+    RegionStatus rs;
+    rs.name = region.name;
+    rs.role = config::RoleName(region.role);
+    for (const Component& c : ComponentsOf(region)) {
+      ComponentStatus cs;
+      cs.name = c.name;
+      if (c.port != 0) cs.address = c.address + ":" + std::to_string(c.port);
+      std::optional<pid_t> pid = RunningPid(c);
+      cs.up = pid.has_value();
+      cs.pid = pid.value_or(0);
+      if (!cs.up) {
+        cs.detail = fs::exists(c.pid_file) ? "down (stale pid file)" : "down";
+        st.all_up = false;
+      }
+      rs.components.push_back(std::move(cs));
+    }
+    for (const config::BucketSpec& b : region.buckets) {
+      rs.buckets.push_back(b.path.empty() ? RegionDir(region) + "/buckets/" + b.name : b.path);
+    }
+    st.regions.push_back(std::move(rs));
+  }
+  const config::RegionSpec& primary = config_.Primary();
+  const config::RegionSpec& dr = config_.Dr();
+  st.replication = pg::ReadReplicationStatus(PostgresEndpoint(primary, primary.postgres.database),
+                                             PostgresEndpoint(dr, dr.postgres.database), dr.name);
+  for (RegionStatus& rs : st.regions) {
+    for (ComponentStatus& cs : rs.components) {
+      if (cs.name != "postgres" || !cs.up) continue;
+      const bool is_dr = rs.role == "dr";
+      const bool reachable =
+          is_dr ? st.replication.standby_reachable : st.replication.primary_reachable;
+      if (!reachable) {
+        cs.detail = "not accepting connections";
+      } else if (is_dr) {
+        cs.detail = st.replication.standby_in_recovery ? "standby (read-only)" : "promoted (writable)";
+      } else {
+        cs.detail = "primary (writable)";
+      }
+    }
+  }
+  return st;
+}
+
+}  // namespace pilotlight::lab

@@ -1,0 +1,116 @@
+// The local two-region lab: the embedded environment every drill runs on.
+//
+// A Lab owns a state directory and runs, for each region of the config, the
+// real servers the pilot-light pattern needs: PostgreSQL 15 (a primary with a
+// physical replication slot in the primary region, a streaming hot standby made
+// by pg_basebackup in the DR region), Redis, a bucket directory per bucket, and
+// in the primary region a pilotlight agent that writes the replication heartbeat.
+// Every server listens on its region's address, runs in its own process group and
+// is tracked by a pid file, so `up` is idempotent, `down` leaves nothing behind
+// and `kill-region` SIGKILLs a region the way an outage would.
+//
+// A Lab is used by one thread; two Labs with different directories and addresses
+// are independent.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "core/status.h"
+#include "data/postgres/pg_client.h"
+#include "data/postgres/replication.h"
+#include "lab/process.h"
+
+namespace pilotlight::lab {
+
+struct ComponentStatus {
+  std::string name;     // "postgres", "redis", "agent"
+  std::string address;  // "127.0.1.1:5432", or "" when it does not listen
+  bool up = false;
+  pid_t pid = 0;        // 0 when not running
+  std::string detail;   // e.g. "primary", "standby (read-only)", "stale pid file"
+};
+
+struct RegionStatus {
+  std::string name;
+  std::string role;  // configured role: "primary" | "dr"
+  std::vector<ComponentStatus> components;
+  std::vector<std::string> buckets;  // bucket directories
+};
+
+struct LabStatus {
+  std::string dir;
+  std::string config_file;
+  std::vector<RegionStatus> regions;
+  pg::ReplicationStatus replication;
+  bool all_up = false;
+};
+
+class Lab {
+ public:
+  // `dir` is the lab's state directory; `self_exe` is the pilotlight binary the
+  // lab runs as its agent.
+  Lab(config::Config config, std::string dir, std::string self_exe);
+
+  // Brings every region up. Idempotent: running components are left alone.
+  Status Up();
+  // Stops every component; with `purge`, also deletes the lab's data.
+  Status Down(bool purge);
+  LabStatus GetStatus() const;
+  // SIGKILLs every process of the region.
+  Status KillRegion(const std::string& name);
+  // Starts the region's components again in their old roles.
+  Status StartRegion(const std::string& name);
+
+  // Where the PostgreSQL data directory of a region lives.
+  std::string PostgresDataDir(const config::RegionSpec& region) const;
+  // The application database of a region.
+  pg::Endpoint PostgresEndpoint(const config::RegionSpec& region,
+                                const std::string& database) const;
+
+ private:
+  struct Component {
+    std::string name;
+    std::string pid_file;
+    std::string program;  // expected in the process's command line
+    std::string address;
+    uint16_t port = 0;
+    std::string config_field;  // where the port is configured, for errors
+  };
+
+  std::vector<Component> ComponentsOf(const config::RegionSpec& region) const;
+  std::optional<pid_t> RunningPid(const Component& c) const;
+  Status StartRegionComponents(const config::RegionSpec& region);
+  Status PreparePostgresRoot();
+  Status StartPostgres(const config::RegionSpec& region, const Component& c);
+  Status InitPrimaryCluster(const config::RegionSpec& region, const std::string& data);
+  Status CloneStandby(const config::RegionSpec& region, const std::string& data);
+  Status WritePostgresConf(const config::RegionSpec& region, const std::string& data,
+                           bool standby);
+  Status EnsurePrimaryObjects(const config::RegionSpec& region);
+  Status StartRedis(const config::RegionSpec& region, const Component& c);
+  Status StartAgent(const config::RegionSpec& region, const Component& c);
+  Status StopComponent(const Component& c, int signal, Duration grace);
+  Status CheckFree(const config::RegionSpec& region, const Component& c) const;
+  std::string RegionDir(const config::RegionSpec& region) const;
+
+  config::Config config_;
+  std::string dir_;
+  std::string self_exe_;
+  std::optional<RunAs> pg_user_;
+  std::string pg_root_;  // parent of every region's PostgreSQL data directory
+};
+
+// Renders a status for people (a table) or for scripts (JSON).
+std::string FormatStatusText(const LabStatus& status);
+std::string FormatStatusJson(const LabStatus& status);
+
+// The heartbeat agent of a region: writes a heartbeat to the region's
+// PostgreSQL every replication.heartbeat_interval until SIGTERM/SIGINT.
+int RunAgent(const config::Config& config, const std::string& region);
+
+}  // namespace pilotlight::lab
