@@ -19,3 +19,28 @@ function(pilotlight_add_tests library)
     endif()
   endforeach()
 endfunction()
+
+# pilotlight_add_integration_test(<name> SOURCES a.cc... [LIBS ...] [SERIAL])
+#
+# An end-to-end test: it runs the real pilotlight binary (PILOTLIGHT_BIN) and real
+# servers. Registered as ctest "integration.<name>" with label "integration".
+# SERIAL for tests that start a lab (two labs would fight over two cores).
+function(pilotlight_add_integration_test name)
+  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(integration_${name} ${ARG_SOURCES})
+  target_include_directories(integration_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/integration)
+  target_link_libraries(integration_${name} PRIVATE pl_core ${ARG_LIBS}
+                        nlohmann_json::nlohmann_json GTest::gtest GTest::gtest_main)
+  target_compile_definitions(integration_${name} PRIVATE
+                             PILOTLIGHT_BIN="$<TARGET_FILE:pilotlight>"
+                             PILOTLIGHT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  add_dependencies(integration_${name} pilotlight)
+  add_test(NAME integration.${name} COMMAND integration_${name})
+  set_tests_properties(integration.${name} PROPERTIES LABELS integration TIMEOUT ${ARG_TIMEOUT})
+  if(ARG_SERIAL)
+    set_tests_properties(integration.${name} PROPERTIES RUN_SERIAL TRUE)
+  endif()
+endfunction()

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "data/postgres/pg_client.h"
-#include "test_util.h"
+#include "lab_fixture.h"
 
 namespace pilotlight {
 namespace {
@@ -19,70 +19,8 @@ using testing::CommandResult;
 using testing::FreePort;
 using testing::RunPilotlight;
 using testing::WaitFor;
+using testing::TestLab;
 using namespace std::chrono_literals;
-
-struct TestLab {
-  std::string dir;
-  std::string config;
-  std::string primary_address;
-  std::string dr_address;
-  uint16_t primary_pg = 0;
-  uint16_t dr_pg = 0;
-
-  std::vector<std::string> Args(std::vector<std::string> cmd) const {
-    std::vector<std::string> args = {"lab"};
-    args.insert(args.end(), cmd.begin(), cmd.end());
-    args.insert(args.end(), {"--dir", dir, "--config", config});
-    return args;
-  }
-  pg::Endpoint Pg(bool primary) const {
-    pg::Endpoint e;
-    e.host = primary ? primary_address : dr_address;
-    e.port = primary ? primary_pg : dr_pg;
-    e.database = "trading";
-    return e;
-  }
-};
-
-// Addresses of this test process's own (127.N.1.1 / 127.N.2.1), so a developer's
-// lab on 127.0.1.1 / 127.0.2.1 and a concurrent run do not collide.
-TestLab MakeLab() {
-  TestLab lab;
-  char tmpl[] = "/tmp/pilotlight-lab-test-XXXXXX";
-  lab.dir = mkdtemp(tmpl);
-  const int net = 10 + getpid() % 200;
-  lab.primary_address = "127." + std::to_string(net) + ".1.1";
-  lab.dr_address = "127." + std::to_string(net) + ".2.1";
-  lab.primary_pg = FreePort(lab.primary_address);
-  lab.dr_pg = FreePort(lab.dr_address);
-  const uint16_t primary_redis = FreePort(lab.primary_address);
-  const uint16_t dr_redis = FreePort(lab.dr_address);
-  lab.config = lab.dir + ".yaml";
-  std::ofstream out(lab.config);
-  out << "platform: lab-test\n"
-         "regions:\n"
-         "  - name: primary\n"
-         "    role: primary\n"
-         "    address: " << lab.primary_address << "\n"
-         "    postgres: {port: " << lab.primary_pg << "}\n"
-         "    redis: {port: " << primary_redis << "}\n"
-         "    buckets: [{name: confirmations}]\n"
-         "  - name: dr\n"
-         "    role: dr\n"
-         "    address: " << lab.dr_address << "\n"
-         "    postgres: {port: " << lab.dr_pg << "}\n"
-         "    redis: {port: " << dr_redis << "}\n"
-         "    buckets: [{name: confirmations}]\n"
-         "replication:\n"
-         "  heartbeat_interval: 200ms\n";
-  return lab;
-}
-
-nlohmann::json StatusJson(const TestLab& lab) {
-  CommandResult r = RunPilotlight(lab.Args({"status", "--json"}));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-}
 
 // Every pid `status --json` reports as up.
 std::set<int> LabPids(const nlohmann::json& status) {
@@ -137,15 +75,10 @@ const nlohmann::json* Component(const nlohmann::json& status, const std::string&
 
 class LabTest : public ::testing::Test {
  protected:
-  void SetUp() override { lab_ = MakeLab(); }
-  void TearDown() override {
-    // PILOTLIGHT_KEEP_LAB=1 keeps the lab's logs for a post-mortem (still stopped).
-    const bool keep = getenv("PILOTLIGHT_KEEP_LAB") != nullptr;
-    RunPilotlight(lab_.Args(keep ? std::vector<std::string>{"down"}
-                                 : std::vector<std::string>{"down", "--purge"}));
-    if (keep) return;
-    std::filesystem::remove(lab_.config);
+  void SetUp() override {
+    lab_ = testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n");
   }
+  void TearDown() override { lab_.Destroy(); }
   TestLab lab_;
 };
 
@@ -170,7 +103,7 @@ TEST_F(LabTest, ReplicatesSurvivesPrimaryLossAndStopsClean) {
   // status --json reports streaming with a replay lag under 1 s.
   nlohmann::json status;
   const bool streaming = WaitFor(10s, [&] {
-    status = StatusJson(lab_);
+    status = lab_.StatusJson();
     return status["replication"]["streaming"] == true;
   });
   ASSERT_TRUE(streaming) << status.dump(2);
@@ -183,12 +116,12 @@ TEST_F(LabTest, ReplicatesSurvivesPrimaryLossAndStopsClean) {
   const std::set<int> before = LabPids(status);
   CommandResult again = RunPilotlight(lab_.Args({"up"}));
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(LabPids(StatusJson(lab_)), before);
+  EXPECT_EQ(LabPids(lab_.StatusJson()), before);
 
   // Kill the primary region: the standby stays up and read-only.
   CommandResult kill = RunPilotlight(lab_.Args({"kill-region", "primary"}));
   ASSERT_EQ(kill.exit_code, 0) << kill.err;
-  status = StatusJson(lab_);
+  status = lab_.StatusJson();
   EXPECT_FALSE((*Component(status, "primary", "postgres"))["up"].get<bool>()) << status.dump(2);
   EXPECT_FALSE((*Component(status, "primary", "redis"))["up"].get<bool>()) << status.dump(2);
   EXPECT_TRUE((*Component(status, "dr", "postgres"))["up"].get<bool>()) << status.dump(2);
@@ -207,7 +140,7 @@ TEST_F(LabTest, ReplicatesSurvivesPrimaryLossAndStopsClean) {
   CommandResult start = RunPilotlight(lab_.Args({"start-region", "primary"}));
   ASSERT_EQ(start.exit_code, 0) << start.err;
   EXPECT_TRUE(WaitFor(30s, [&] {
-    status = StatusJson(lab_);
+    status = lab_.StatusJson();
     return status["all_up"] == true && status["replication"]["streaming"] == true;
   })) << status.dump(2);
   EXPECT_EQ((*Component(status, "primary", "postgres"))["detail"], "primary (writable)");
@@ -223,7 +156,7 @@ TEST_F(LabTest, ReplicatesSurvivesPrimaryLossAndStopsClean) {
   EXPECT_EQ(ProcessesMentioning(lab_.primary_address), std::vector<std::string>{});
   EXPECT_EQ(ProcessesMentioning(lab_.dr_address), std::vector<std::string>{});
   EXPECT_EQ(ProcessesMentioning(lab_.dir), std::vector<std::string>{});
-  status = StatusJson(lab_);
+  status = lab_.StatusJson();
   EXPECT_TRUE(LabPids(status).empty()) << status.dump(2);
 }
 
