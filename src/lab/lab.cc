@@ -17,6 +17,7 @@
 
 namespace pilotlight::lab {
 namespace fs = std::filesystem;
+using namespace sys;  // NOLINT: the lab is built on these process helpers
 namespace {
 
 constexpr char kPgBin[] = "/usr/lib/postgresql/15/bin/";

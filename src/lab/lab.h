@@ -23,9 +23,11 @@
 #include "core/status.h"
 #include "data/postgres/pg_client.h"
 #include "data/postgres/replication.h"
-#include "lab/process.h"
+#include "sys/process.h"
 
 namespace pilotlight::lab {
+
+using sys::RunAs;
 
 struct ComponentStatus {
   std::string name;     // "postgres", "redis", "agent"

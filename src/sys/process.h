@@ -1,4 +1,5 @@
-// Starting, finding and stopping the lab's server processes.
+// Processes and ports: starting, finding and stopping servers (the OS effects
+// the lab and the data adapters need).
 //
 // The lab runs real servers (PostgreSQL, Redis, pilotlight agents) as daemons in
 // their own sessions, so one signal to the process group reaches a server and all
@@ -16,7 +17,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 
-namespace pilotlight::lab {
+namespace pilotlight::sys {
 
 // A system user to run a server as (PostgreSQL refuses to run as root).
 struct RunAs {
@@ -69,4 +70,4 @@ Status WritePidFile(const std::string& path, pid_t pid);
 // True when `user` can reach (search) every directory down to `dir`.
 bool UserCanReach(const RunAs& user, const std::string& dir);
 
-}  // namespace pilotlight::lab
+}  // namespace pilotlight::sys

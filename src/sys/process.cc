@@ -1,4 +1,4 @@
-#include "lab/process.h"
+#include "sys/process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-namespace pilotlight::lab {
+namespace pilotlight::sys {
 namespace {
 
 std::string Errno(int err) { return std::strerror(err); }
@@ -276,4 +276,4 @@ bool UserCanReach(const RunAs& user, const std::string& dir) {
   return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-}  // namespace pilotlight::lab
+}  // namespace pilotlight::sys
