@@ -1,0 +1,247 @@
+#include "decide/decision.h"
+
+#include <cstdio>
+
+namespace pilotlight::decide {
+namespace {
+
+// "2.1 s": one decimal is what an operator reads in a decision.
+std::string Secs(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1e9);
+  return buf;
+}
+
+std::string Votes(const Reason& r) {
+  return std::to_string(r.unhealthy_votes) + " of " + std::to_string(r.total_votes) +
+         " vantage points";
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
+// The part of a failover reason shared by the modes that would fail over.
+std::string FailoverClause(const Reason& r) {
+  std::string out = "primary unhealthy from " + Votes(r) + " for " + Secs(r.unhealthy_for);
+  if (r.forced) {
+    out += "; FORCED past: " + Joined(r.failed_gates);
+  } else {
+    out += "; DR ready";
+  }
+  if (r.replica_lag) out += "; replica lag " + Secs(*r.replica_lag);
+  if (r.data_at_risk) out += "; data at risk: up to " + Secs(*r.data_at_risk) + " of writes";
+  if (r.forced && !r.data_at_risk) out += "; data at risk: unknown (replica lag unknown)";
+  if (r.fence_first) {
+    out += "; fencing the old primary first";
+  } else if (r.lease_seen) {
+    out += "; old primary unreachable and its write lease expired";
+  } else {
+    out += "; old primary unreachable with no lease seen (operator vouches it is fenced)";
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kAutomatic: return "automatic";
+    case Mode::kApproval: return "approval";
+    case Mode::kObserveOnly: return "observe-only";
+  }
+  return "?";
+}
+
+const char* PhaseName(ControllerState::Phase phase) {
+  switch (phase) {
+    case ControllerState::Phase::kNormal: return "normal";
+    case ControllerState::Phase::kFailingOver: return "failing-over";
+    case ControllerState::Phase::kFailedOver: return "failed-over";
+  }
+  return "?";
+}
+
+const char* PlanKindName(PlanKind kind) {
+  switch (kind) {
+    case PlanKind::kNone: return "none";
+    case PlanKind::kFailover: return "failover";
+    case PlanKind::kResumeFailover: return "resume-failover";
+    case PlanKind::kAwaitApproval: return "await-approval";
+    case PlanKind::kWaitForLease: return "wait-for-lease";
+    case PlanKind::kFenceOldPrimary: return "fence-old-primary";
+  }
+  return "?";
+}
+
+std::string Reason::ToString() const {
+  switch (code) {
+    case Code::kPrimaryHealthy:
+      return "no action: primary healthy (0 of " + std::to_string(total_votes) +
+             " vantage points see it down)";
+    case Code::kNoVantageReports:
+      return "no action: no vantage point has reported on the primary yet";
+    case Code::kNoQuorum:
+      return "no action: primary unhealthy from " + Votes(*this) + " only; quorum is " +
+             std::to_string(quorum);
+    case Code::kConfirming:
+      return "waiting: primary unhealthy from " + Votes(*this) + " for " + Secs(unhealthy_for) +
+             "; confirming for " + Secs(wait) + " more";
+    case Code::kFailedOverAlready:
+      return "no action: failed over to DR; failback is deliberate (run it by hand)";
+    case Code::kFailoverInProgress:
+      return "resume: a failover runbook was interrupted; resuming it from the journal";
+    case Code::kHoldDown:
+      return "no action: primary unhealthy from " + Votes(*this) +
+             ", but in hold-down after the last failover for " + Secs(wait) + " more";
+    case Code::kNotReady: {
+      std::string out = "blocked: primary unhealthy from " + Votes(*this) + " for " +
+                        Secs(unhealthy_for) + ", but DR is not ready: " + Joined(failed_gates);
+      out += data_at_risk ? "; `pilotlight failover --force` would put up to " +
+                                Secs(*data_at_risk) + " of writes at risk"
+                          : "; `pilotlight failover --force` overrides (data at risk unknown)";
+      return out;
+    }
+    case Code::kObserveOnly:
+      return "observe-only: would fail over: " + FailoverClause(*this);
+    case Code::kAwaitingApproval:
+      return "awaiting approval (run `pilotlight approve`): would fail over: " +
+             FailoverClause(*this);
+    case Code::kLeaseNotExpired:
+      if (wait.count() > 0) {
+        return "waiting: primary unhealthy from " + Votes(*this) +
+               "; old primary unreachable and its write lease expires in " + Secs(wait);
+      }
+      return "blocked: primary unhealthy from " + Votes(*this) +
+             "; old primary unreachable and no write lease of it was ever seen, so nothing "
+             "proves it stopped writing; fence it by hand, then `pilotlight failover --force`";
+    case Code::kFailover:
+      return "failover: " + FailoverClause(*this);
+    case Code::kSplitBrain:
+      return "fence now: both the old primary and DR accept writes";
+  }
+  return "?";
+}
+
+std::vector<std::string> FailedGates(const Snapshot& s, const Policy& p) {
+  std::vector<std::string> failed;
+  if (p.gate_replica_streaming && !s.replica_streaming) {
+    failed.push_back("replica was not streaming");
+  }
+  if (p.gate_replica_lag) {
+    if (!s.replica_lag) {
+      failed.push_back("replica lag unknown");
+    } else if (*s.replica_lag > p.max_lag_on_failover) {
+      failed.push_back("replica lag " + Secs(*s.replica_lag) + " over the " +
+                       Secs(p.max_lag_on_failover) + " limit");
+    }
+  }
+  if (p.gate_release && !s.dr_holds_primary_release) {
+    failed.push_back("DR does not hold the primary's release");
+  }
+  if (p.gate_compute && !s.dr_compute_can_scale) failed.push_back("DR compute cannot scale");
+  if (p.gate_dns && !s.dns_secondary_exists) failed.push_back("no DNS secondary record");
+  return failed;
+}
+
+Decision Decide(const Snapshot& s, const ControllerState& state, const Policy& p, WallTime now) {
+  Decision d;
+  Reason& r = d.reason;
+  r.replica_lag = s.replica_lag;
+  r.total_votes = static_cast<int>(s.vantage.size());
+  for (const VantageReport& v : s.vantage) r.unhealthy_votes += v.primary_healthy ? 0 : 1;
+  r.quorum = p.quorum > 0 ? p.quorum : r.total_votes / 2 + 1;
+
+  // Two writable primaries is the one state worse than an outage: fence first.
+  if (s.dr_writable && s.old_primary_reachable && s.old_primary_writable) {
+    r.code = Reason::Code::kSplitBrain;
+    if (p.mode != Mode::kObserveOnly) d.plan.kind = PlanKind::kFenceOldPrimary;
+    return d;
+  }
+  if (state.phase == ControllerState::Phase::kFailingOver) {
+    r.code = Reason::Code::kFailoverInProgress;
+    d.plan.kind = PlanKind::kResumeFailover;
+    return d;
+  }
+  if (state.phase == ControllerState::Phase::kFailedOver) {
+    r.code = Reason::Code::kFailedOverAlready;
+    return d;
+  }
+  if (s.vantage.empty()) {
+    r.code = Reason::Code::kNoVantageReports;
+    return d;
+  }
+  if (r.unhealthy_votes == 0) {
+    r.code = Reason::Code::kPrimaryHealthy;
+    return d;
+  }
+  if (r.unhealthy_votes < r.quorum) {
+    r.code = Reason::Code::kNoQuorum;
+    return d;
+  }
+  const WallTime since = s.primary_unhealthy_since.value_or(now);
+  r.unhealthy_for = now > since ? now - since : Duration(0);
+  if (r.unhealthy_for < p.confirm_for) {
+    r.code = Reason::Code::kConfirming;
+    r.wait = p.confirm_for - r.unhealthy_for;
+    return d;
+  }
+  if (state.last_failover_at && now - *state.last_failover_at < p.hold_down) {
+    r.code = Reason::Code::kHoldDown;
+    r.wait = p.hold_down - (now - *state.last_failover_at);
+    return d;
+  }
+
+  r.failed_gates = FailedGates(s, p);
+  const bool lag_gate_failed =
+      p.gate_replica_lag && (!s.replica_lag || *s.replica_lag > p.max_lag_on_failover);
+  if (lag_gate_failed && s.replica_lag) r.data_at_risk = s.replica_lag;
+  if (!r.failed_gates.empty()) {
+    if (!state.force_requested) {
+      r.code = Reason::Code::kNotReady;
+      return d;
+    }
+    r.forced = true;
+    d.plan.forced = true;
+  }
+
+  r.fence_first = s.old_primary_reachable;
+  d.plan.fence_first = s.old_primary_reachable;
+  r.lease_seen = s.primary_lease_expires_at.has_value();
+  if (!s.old_primary_reachable) {
+    // Unreachable: only its own lease can prove it stopped taking writes. A known
+    // lease is always waited out (seconds); with none ever seen, only an operator
+    // who fenced it by hand may force past.
+    if (s.primary_lease_expires_at) {
+      const WallTime safe_at = *s.primary_lease_expires_at + p.lease_safety_margin;
+      if (now < safe_at) {
+        r.code = Reason::Code::kLeaseNotExpired;
+        r.wait = safe_at - now;
+        d.plan.kind = PlanKind::kWaitForLease;
+        return d;
+      }
+    } else if (!state.force_requested) {
+      r.code = Reason::Code::kLeaseNotExpired;
+      d.plan.kind = PlanKind::kWaitForLease;
+      return d;
+    }
+  }
+
+  if (p.mode == Mode::kObserveOnly) {
+    r.code = Reason::Code::kObserveOnly;
+    d.plan = Plan{};
+    return d;
+  }
+  if (p.mode == Mode::kApproval && !state.approval_granted) {
+    r.code = Reason::Code::kAwaitingApproval;
+    d.plan.kind = PlanKind::kAwaitApproval;
+    return d;
+  }
+  r.code = Reason::Code::kFailover;
+  d.plan.kind = PlanKind::kFailover;
+  return d;
+}
+
+}  // namespace pilotlight::decide

@@ -1,0 +1,162 @@
+// The failover decision: one pure function from what the controller observed
+// (a Snapshot), what it remembers (ControllerState) and `now` to what it should
+// do (a Decision: a plan and a typed, printable reason).
+//
+// No I/O, no clock reads, no randomness: every failover rule is a row in a
+// table-driven test with a fake clock. The CLI, the API, the log and the journal
+// all print Reason::ToString(), so operators see the same words everywhere.
+// Thread-safe (pure).
+//
+// Safety rules it enforces (../shared/DESIGN.md):
+//  1. never two writable primaries: fence the old primary before promoting when
+//     it is reachable; when it is not, wait until its write lease has provably
+//     expired (the primary's agent stops accepting writes when it cannot renew);
+//  2. never promote a replica whose lag exceeds the limit unless forced, and then
+//     report the data at risk;
+//  3. never fail over on the word of one vantage point (quorum);
+//  4. never flap: hold-down after a failover; failback is deliberate.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace pilotlight::decide {
+
+enum class Mode {
+  kAutomatic,    // run the failover plan as soon as it is safe
+  kApproval,     // publish the plan and wait for `pilotlight approve`
+  kObserveOnly,  // say what would be done, do nothing
+};
+
+const char* ModeName(Mode mode);
+
+// The controller's policy, from the config.
+struct Policy {
+  Mode mode = Mode::kAutomatic;
+  // Vantage points that must see the primary unhealthy; 0 = a strict majority.
+  int quorum = 0;
+  // How long the quorum must hold before acting (on top of each check's own
+  // failure threshold); absorbs a single bad evaluation round.
+  Duration confirm_for = std::chrono::seconds(0);
+  // No automatic failover within this long after the last one.
+  Duration hold_down = std::chrono::minutes(10);
+  Duration max_lag_on_failover = std::chrono::seconds(60);
+  // Margin added to the old primary's lease expiry for clock error between sites.
+  Duration lease_safety_margin = std::chrono::milliseconds(500);
+  // Readiness gates (each may be turned off).
+  bool gate_replica_streaming = true;
+  bool gate_replica_lag = true;
+  bool gate_release = true;
+  bool gate_compute = true;
+  bool gate_dns = true;
+};
+
+// What one vantage point (a checker in some site) says about the primary region.
+struct VantageReport {
+  std::string vantage;       // e.g. "dr", "witness"
+  bool primary_healthy = true;
+  std::string detail;        // the probe result behind it
+};
+
+// Everything observed in one control cycle, immutable once built.
+struct Snapshot {
+  WallTime taken_at;
+  std::vector<VantageReport> vantage;
+  // The first instant a quorum of vantage points saw the primary unhealthy in
+  // the current run of unhealthy observations (unset while healthy).
+  std::optional<WallTime> primary_unhealthy_since;
+
+  // DR readiness facts.
+  bool replica_streaming = false;
+  std::optional<Duration> replica_lag;  // unknown when unreadable
+  bool dr_holds_primary_release = false;
+  bool dr_compute_can_scale = false;
+  bool dns_secondary_exists = false;
+
+  // Split-brain facts.
+  bool old_primary_reachable = false;  // the controller can reach the old primary's database
+  bool old_primary_writable = false;   // ... and it accepts writes
+  bool dr_writable = false;            // the DR database has been promoted
+  // When the old primary's write lease expires (its agent stops writes then);
+  // unset when the controller has never seen a lease.
+  std::optional<WallTime> primary_lease_expires_at;
+};
+
+// What the controller remembers between cycles (durable: in the journal).
+struct ControllerState {
+  enum class Phase { kNormal, kFailingOver, kFailedOver };
+  Phase phase = Phase::kNormal;
+  std::optional<WallTime> last_failover_at;
+  bool approval_granted = false;  // an operator approved the pending plan
+  bool force_requested = false;   // an operator forced failover past failed gates
+};
+
+const char* PhaseName(ControllerState::Phase phase);
+
+enum class PlanKind {
+  kNone,             // nothing to do
+  kFailover,         // run the failover runbook (fence step included when needed)
+  kResumeFailover,   // a failover runbook was interrupted: resume it from the journal
+  kAwaitApproval,    // publish the failover plan; wait for an operator
+  kWaitForLease,     // the old primary is unreachable and its lease not yet expired
+  kFenceOldPrimary,  // both databases writable: fence the old primary now
+};
+
+const char* PlanKindName(PlanKind kind);
+
+struct Plan {
+  PlanKind kind = PlanKind::kNone;
+  // For kFailover: fence the old primary first (it is reachable) or rely on its
+  // expired lease (it is not).
+  bool fence_first = false;
+  bool forced = false;  // gates failed and an operator forced it
+};
+
+// Why: a code for programs, fields for the words. ToString() is what people read.
+struct Reason {
+  enum class Code {
+    kPrimaryHealthy,
+    kNoVantageReports,
+    kNoQuorum,           // some vantage points see it down, not enough
+    kConfirming,         // quorum holds, but not yet for confirm_for
+    kFailedOverAlready,  // failback is deliberate
+    kFailoverInProgress,
+    kHoldDown,
+    kNotReady,           // readiness gates failed
+    kObserveOnly,
+    kAwaitingApproval,
+    kLeaseNotExpired,
+    kFailover,
+    kSplitBrain,
+  };
+  Code code = Code::kPrimaryHealthy;
+  int unhealthy_votes = 0;
+  int total_votes = 0;
+  int quorum = 0;
+  Duration unhealthy_for{0};
+  Duration wait{0};                    // time left (hold-down, lease, confirmation)
+  std::vector<std::string> failed_gates;
+  std::optional<Duration> replica_lag;
+  std::optional<Duration> data_at_risk;  // when forced past a lag gate, or lag unknown
+  bool forced = false;
+  bool fence_first = false;
+  bool lease_seen = false;  // the unreachable old primary's lease was known (and expired)
+
+  std::string ToString() const;
+};
+
+struct Decision {
+  Plan plan;
+  Reason reason;
+};
+
+Decision Decide(const Snapshot& snapshot, const ControllerState& state, const Policy& policy,
+                WallTime now);
+
+// The readiness gates that fail for this snapshot under this policy, in words.
+std::vector<std::string> FailedGates(const Snapshot& snapshot, const Policy& policy);
+
+}  // namespace pilotlight::decide
