@@ -1,6 +1,12 @@
 #include "core/clock.h"
 
+#include <thread>
+
 namespace pilotlight {
+
+void Clock::SleepFor(Duration d) {
+  if (d.count() > 0) std::this_thread::sleep_for(d);
+}
 
 WallTime SystemClock::Now() const {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());

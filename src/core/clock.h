@@ -22,6 +22,9 @@ class Clock {
   virtual ~Clock() = default;
   virtual WallTime Now() const = 0;
   virtual MonoTime Monotonic() const = 0;
+  // Waits `d`. FakeClock advances itself instead, so code that waits between
+  // retries runs instantly under test.
+  virtual void SleepFor(Duration d);
 };
 
 class SystemClock final : public Clock {
@@ -38,6 +41,7 @@ class FakeClock final : public Clock {
   WallTime Now() const override;
   MonoTime Monotonic() const override;
   void Advance(Duration d);
+  void SleepFor(Duration d) override { Advance(d); }
 
  private:
   mutable std::mutex mu_;

@@ -51,6 +51,8 @@ struct Row {
   bool forced = false;
 };
 
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
 void Healthy(Snapshot& s) {
   for (VantageReport& v : s.vantage) v.primary_healthy = true;
   s.primary_unhealthy_since.reset();
