@@ -1,0 +1,377 @@
+#include "dns/zonefile/zone_file.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace pilotlight::dns {
+namespace {
+
+class ParseError : public std::exception {
+ public:
+  explicit ParseError(std::string msg) : msg_(std::move(msg)) {}
+  const char* what() const noexcept override { return msg_.c_str(); }
+
+ private:
+  std::string msg_;
+};
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& msg) const {
+    const YAML::Mark m = at.Mark();
+    throw ParseError(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                     ": " + msg);
+  }
+
+  void AllowKeys(const YAML::Node& map, std::initializer_list<const char*> keys,
+                 const std::string& where) const {
+    if (!map.IsMap()) Fail(map, where + ": expected a mapping");
+    for (const auto& kv : map) {
+      const std::string key = kv.first.as<std::string>();
+      bool known = false;
+      for (const char* k : keys) known = known || key == k;
+      if (!known) {
+        std::string list;
+        for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+        Fail(kv.first, where + ": unknown key \"" + key + "\" (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  std::string Str(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) Fail(n, what + ": expected a string");
+    return n.as<std::string>();
+  }
+
+  uint32_t U32(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) Fail(n, what + ": expected a number");
+    const std::string s = n.as<std::string>();
+    if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) {
+      Fail(n, what + ": expected a whole number, found \"" + s + "\"");
+    }
+    const uint64_t v = std::stoull(s);
+    if (v > 0xFFFFFFFFull) Fail(n, what + ": " + s + " is out of range");
+    return static_cast<uint32_t>(v);
+  }
+
+  std::vector<std::string> Values(const YAML::Node& set, const std::string& where) const {
+    std::vector<std::string> out;
+    if (set["value"] && set["values"]) Fail(set, where + ": give `value` or `values`, not both");
+    if (set["value"]) out.push_back(Str(set["value"], where + " value"));
+    if (set["values"]) {
+      const YAML::Node& vs = set["values"];
+      if (!vs.IsSequence()) Fail(vs, where + " values: expected a list");
+      for (const auto& v : vs) out.push_back(Str(v, where + " values"));
+    }
+    if (out.empty()) Fail(set, where + ": no `values`");
+    return out;
+  }
+
+  RecordSetSpec Set(const YAML::Node& n, const std::string& where, bool weighted) const {
+    if (weighted) {
+      AllowKeys(n, {"id", "weight", "health_check", "value", "values"}, where);
+    } else {
+      AllowKeys(n, {"health_check", "value", "values"}, where);
+    }
+    RecordSetSpec s;
+    if (n["health_check"]) s.health_check = Str(n["health_check"], where + " health_check");
+    if (weighted) {
+      if (!n["id"]) Fail(n, where + ": each weighted set needs an `id`");
+      s.id = Str(n["id"], where + " id");
+      s.weight = n["weight"] ? U32(n["weight"], where + " weight") : 1;
+    }
+    s.values = Values(n, where);
+    return s;
+  }
+
+  RrsetSpec Record(const YAML::Node& n) const {
+    AllowKeys(n, {"name", "type", "ttl", "value", "values", "failover", "weighted"}, "record");
+    if (!n["name"]) Fail(n, "record: missing `name`");
+    if (!n["type"]) Fail(n, "record: missing `type`");
+    RrsetSpec r;
+    r.name = Str(n["name"], "record name");
+    r.type = Str(n["type"], "record type");
+    const std::string where = "record " + r.name + " " + r.type;
+    if (n["ttl"]) r.ttl = U32(n["ttl"], where + " ttl");
+    const int forms = (n["value"] || n["values"]) + static_cast<bool>(n["failover"]) +
+                      static_cast<bool>(n["weighted"]);
+    if (forms != 1) {
+      Fail(n, where + ": give exactly one of `values` (simple), `failover` or `weighted`");
+    }
+    if (n["failover"]) {
+      const YAML::Node& f = n["failover"];
+      AllowKeys(f, {"primary", "secondary"}, where + " failover");
+      if (!f["primary"] || !f["secondary"]) {
+        Fail(f, where + " failover: needs both `primary` and `secondary`");
+      }
+      r.policy = RoutingPolicy::kFailover;
+      RecordSetSpec p = Set(f["primary"], where + " failover primary", false);
+      p.id = "primary";
+      p.role = FailoverRole::kPrimary;
+      RecordSetSpec s = Set(f["secondary"], where + " failover secondary", false);
+      s.id = "secondary";
+      s.role = FailoverRole::kSecondary;
+      r.sets = {p, s};
+    } else if (n["weighted"]) {
+      const YAML::Node& w = n["weighted"];
+      if (!w.IsSequence() || w.size() == 0) Fail(w, where + " weighted: expected a list of sets");
+      r.policy = RoutingPolicy::kWeighted;
+      for (const auto& s : w) r.sets.push_back(Set(s, where + " weighted set", true));
+    } else {
+      RecordSetSpec s;
+      s.values = Values(n, where);
+      r.sets = {s};
+    }
+    return r;
+  }
+
+  ZoneSpec Zone(const YAML::Node& n) const {
+    AllowKeys(n, {"origin", "ttl", "ns", "soa", "records"}, "zone");
+    ZoneSpec z;
+    if (!n["origin"]) Fail(n, "zone: missing `origin` (e.g. origin: pilotlight.test.)");
+    z.origin = Str(n["origin"], "zone origin");
+    if (n["ttl"]) z.default_ttl = U32(n["ttl"], "zone ttl");
+    if (!n["ns"]) Fail(n, "zone " + z.origin + ": missing `ns` (its name servers)");
+    const YAML::Node& ns = n["ns"];
+    if (ns.IsScalar()) {
+      z.nameservers.push_back(Str(ns, "ns"));
+    } else if (ns.IsSequence()) {
+      for (const auto& s : ns) z.nameservers.push_back(Str(s, "ns"));
+    } else {
+      Fail(ns, "ns: expected a name or a list of names");
+    }
+    if (n["soa"]) {
+      const YAML::Node& s = n["soa"];
+      AllowKeys(s, {"mname", "rname", "serial", "refresh", "retry", "expire", "minimum", "ttl"},
+                "soa");
+      if (s["mname"]) z.soa.mname = Str(s["mname"], "soa mname");
+      if (s["rname"]) z.soa.rname = Str(s["rname"], "soa rname");
+      if (s["serial"]) z.soa.serial = U32(s["serial"], "soa serial");
+      if (s["refresh"]) z.soa.refresh = U32(s["refresh"], "soa refresh");
+      if (s["retry"]) z.soa.retry = U32(s["retry"], "soa retry");
+      if (s["expire"]) z.soa.expire = U32(s["expire"], "soa expire");
+      if (s["minimum"]) z.soa.minimum = U32(s["minimum"], "soa minimum");
+      if (s["ttl"]) z.soa.ttl = U32(s["ttl"], "soa ttl");
+    }
+    if (n["records"]) {
+      const YAML::Node& rs = n["records"];
+      if (!rs.IsSequence()) Fail(rs, "records: expected a list");
+      for (const auto& r : rs) z.rrsets.push_back(Record(r));
+    }
+    return z;
+  }
+
+ private:
+  std::string file_;
+};
+
+Result<std::string> ReadFile(const std::string& path, bool* missing) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (missing != nullptr && errno == ENOENT) {
+      *missing = true;
+      return std::string();
+    }
+    return Status::IOError("cannot read " + path + ": " + strerror(errno));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+// Lines without comments and blanks, with their 1-based numbers.
+std::vector<std::pair<int, std::string>> Lines(std::string_view text) {
+  std::vector<std::pair<int, std::string>> out;
+  int number = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    ++number;
+    std::string line(text.substr(pos, end - pos));
+    const size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    line = Trim(line);
+    if (!line.empty()) out.emplace_back(number, line);
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string OverrideKey(std::string name) {
+  for (char& c : name) c = AsciiLower(c);
+  if (name.empty() || name.back() != '.') name += '.';
+  return name;
+}
+
+}  // namespace
+
+Result<std::vector<ZoneSpec>> ParseZoneFile(std::string_view text, const std::string& file) {
+  try {
+    YAML::Node root = YAML::Load(std::string(text));
+    YamlReader reader(file);
+    if (!root.IsMap()) return Status::InvalidArgument(file + ": expected a mapping with `zones`");
+    reader.AllowKeys(root, {"zones"}, "zone file");
+    const YAML::Node& zones = root["zones"];
+    if (!zones || !zones.IsSequence() || zones.size() == 0) {
+      return Status::InvalidArgument(file + ": `zones` must list at least one zone");
+    }
+    std::vector<ZoneSpec> out;
+    for (const auto& z : zones) out.push_back(reader.Zone(z));
+    return out;
+  } catch (const ParseError& e) {
+    return Status::InvalidArgument(e.what());
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                   std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+}
+
+Result<std::vector<ZoneSpec>> LoadZoneFile(const std::string& path) {
+  Result<std::string> text = ReadFile(path, nullptr);
+  if (!text.ok()) return text.status();
+  return ParseZoneFile(*text, path);
+}
+
+Result<std::pair<std::string, bool>> ParseHealthAssignment(std::string_view text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos) {
+    return Status::InvalidArgument("\"" + std::string(text) +
+                                   "\": expected CHECK=healthy or CHECK=unhealthy");
+  }
+  const std::string check = Trim(text.substr(0, eq));
+  const std::string state = Trim(text.substr(eq + 1));
+  if (check.empty()) return Status::InvalidArgument("\"" + std::string(text) + "\": empty check");
+  if (state == "healthy") return std::make_pair(check, true);
+  if (state == "unhealthy") return std::make_pair(check, false);
+  return Status::InvalidArgument("\"" + std::string(text) + "\": state must be healthy or "
+                                 "unhealthy, not \"" + state + "\"");
+}
+
+Result<StaticHealthView> ParseHealthFile(std::string_view text, const std::string& file) {
+  StaticHealthView view;
+  for (const auto& [number, line] : Lines(text)) {
+    Result<std::pair<std::string, bool>> a = ParseHealthAssignment(line);
+    if (!a.ok()) return a.status().Annotate(file + ":" + std::to_string(number));
+    view.Set(a->first, a->second);
+  }
+  return view;
+}
+
+Result<StaticHealthView> LoadHealthFile(const std::string& path) {
+  bool missing = false;
+  Result<std::string> text = ReadFile(path, &missing);
+  if (!text.ok()) return text.status();
+  return ParseHealthFile(*text, path);
+}
+
+Result<std::optional<RoutingOverride>> ParseRoutingTarget(std::string_view text) {
+  if (text == "auto") return std::optional<RoutingOverride>();
+  RoutingOverride o;
+  if (text == "primary") {
+    o.force = FailoverRole::kPrimary;
+    return std::optional<RoutingOverride>(o);
+  }
+  if (text == "secondary") {
+    o.force = FailoverRole::kSecondary;
+    return std::optional<RoutingOverride>(o);
+  }
+  const std::string_view prefix = "weights:";
+  if (text.substr(0, prefix.size()) != prefix) {
+    return Status::InvalidArgument("\"" + std::string(text) +
+                                   "\": expected primary, secondary, auto or weights:ID=N,ID=N");
+  }
+  std::string_view rest = text.substr(prefix.size());
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    const size_t eq = item.find('=');
+    const std::string id = Trim(item.substr(0, eq));
+    const std::string w = eq == std::string_view::npos ? "" : Trim(item.substr(eq + 1));
+    if (id.empty() || w.empty() || w.size() > 9 || w.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument("weight \"" + std::string(item) +
+                                     "\": expected ID=N with N a whole number");
+    }
+    o.weights[id] = static_cast<uint32_t>(std::stoul(w));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (o.weights.empty()) return Status::InvalidArgument("weights: list at least one ID=N");
+  return std::optional<RoutingOverride>(o);
+}
+
+std::string FormatRoutingOverride(const RoutingOverride& o) {
+  if (o.force) return *o.force == FailoverRole::kSecondary ? "secondary" : "primary";
+  std::string s = "weights:";
+  bool first = true;
+  for (const auto& [id, w] : o.weights) {
+    s += (first ? "" : ",") + id + "=" + std::to_string(w);
+    first = false;
+  }
+  return s;
+}
+
+Result<Overrides> ParseOverrides(std::string_view text, const std::string& file) {
+  Overrides out;
+  for (const auto& [number, line] : Lines(text)) {
+    const std::string where = file + ":" + std::to_string(number);
+    const size_t space = line.find_first_of(" \t");
+    if (space == std::string::npos) {
+      return Status::InvalidArgument(where + ": expected \"NAME TARGET\"");
+    }
+    Result<std::optional<RoutingOverride>> target = ParseRoutingTarget(Trim(line.substr(space)));
+    if (!target.ok()) return target.status().Annotate(where);
+    if (*target) out[OverrideKey(line.substr(0, space))] = **target;
+  }
+  return out;
+}
+
+Result<Overrides> LoadOverrides(const std::string& path) {
+  bool missing = false;
+  Result<std::string> text = ReadFile(path, &missing);
+  if (!text.ok()) return text.status();
+  return ParseOverrides(*text, path);
+}
+
+std::string FormatOverrides(const Overrides& overrides) {
+  std::string s = "# pilotlight dns overrides (written by `pilotlight dns set`)\n";
+  for (const auto& [name, o] : overrides) s += name + " " + FormatRoutingOverride(o) + "\n";
+  return s;
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::IOError("cannot write " + tmp + ": " + strerror(errno));
+    out << text;
+    out.flush();
+    if (!out) return Status::IOError("cannot write " + tmp + ": " + strerror(errno));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string err = strerror(errno);
+    unlink(tmp.c_str());
+    return Status::IOError("cannot replace " + path + ": " + err);
+  }
+  return Status::OK();
+}
+
+Status SaveOverrides(const std::string& path, const Overrides& overrides) {
+  return WriteFileAtomically(path, FormatOverrides(overrides));
+}
+
+}  // namespace pilotlight::dns
