@@ -212,7 +212,15 @@ Result<std::string> ExecOnce(const SubscriberSpec& s, const std::string& body) {
     if (in_fd >= 0 && p[1].revents != 0) {
       ssize_t w = write(in_fd, body.data() + written, body.size() - written);
       if (w > 0) written += static_cast<size_t>(w);
-      if (w < 0 && errno != EAGAIN) written = body.size();  // EPIPE: it stopped reading
+      if (w < 0 && errno != EAGAIN) {  // EPIPE: it stopped reading; drop the SIGPIPE
+        sigset_t pipe_set;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        timespec zero{0, 0};
+        while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
+        }
+        written = body.size();
+      }
       if (written >= body.size()) {
         close(in_fd);
         in_fd = -1;
@@ -379,6 +387,12 @@ struct Notifier::Impl {
   }
 
   void Run(Worker& w) {
+    // A command that exits without reading its stdin must not SIGPIPE the process:
+    // the signal stays pending on this thread and ExecOnce discards it.
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
     for (;;) {
       Message m;
       {

@@ -161,6 +161,19 @@ TEST(NotifierTest, ExecGetsTheJsonOnStdinAndFailuresAreReported) {
   std::filesystem::remove(out);
 }
 
+TEST(NotifierTest, CommandThatIgnoresStdinDoesNotKillTheProcess) {
+  SubscriberSpec deaf;
+  deaf.name = "deaf";
+  deaf.kind = SubscriberKind::kExec;
+  deaf.command = {"true"};  // exits at once: writing 1 MiB to its stdin hits EPIPE
+  auto n = Notifier::Create(SystemClock::Instance(), {{"ops", {deaf}}});
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE((*n)->Publish("ops", "\"" + std::string(1 << 20, 'x') + "\"").ok());
+  ASSERT_TRUE((*n)->WaitIdle(5s));  // still alive (no SIGPIPE)
+  ASSERT_EQ((*n)->Attempts().size(), 1u);
+  EXPECT_TRUE((*n)->Attempts()[0].ok) << (*n)->Attempts()[0].detail;
+}
+
 TEST(NotifierTest, HungSubscribersDoNotDelayOthers) {
   WebhookTestServer hung(0, /*hang=*/true);
   const std::string path = TempPath("lines.jsonl");
