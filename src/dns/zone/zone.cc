@@ -277,7 +277,8 @@ Status Zone::CheckOverride(const Name& name, const RoutingOverride& o) const {
           return Status::InvalidArgument(where + " is a failover record set: use --to primary "
                                          "or --to secondary");
         }
-        for (const auto& [id, w] : o.weights) {
+        for (const auto& weight : o.weights) {
+          const std::string& id = weight.first;
           const bool known = std::any_of(r.sets.begin(), r.sets.end(),
                                          [&](const RecordSet& s) { return s.id == id; });
           if (!known) {
