@@ -59,19 +59,26 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint) {
   return std::unique_ptr<Connection>(new Connection(endpoint, conn));
 }
 
+Status Connection::Failure(void* result) {
+  PGresult* res = static_cast<PGresult*>(result);
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
+  std::string msg = TrimMessage(PQerrorMessage(static_cast<PGconn*>(conn_)));
+  PQclear(res);
+  return Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + msg);
+}
+
 Status Connection::Exec(const std::string& sql) {
+  last_sqlstate_.clear();
   PGresult* res = PQexec(static_cast<PGconn*>(conn_), sql.c_str());
   const ExecStatusType st = PQresultStatus(res);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    std::string msg = TrimMessage(PQerrorMessage(static_cast<PGconn*>(conn_)));
-    PQclear(res);
-    return Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + msg);
-  }
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Failure(res);
   PQclear(res);
   return Status::OK();
 }
 
 Result<Rows> Connection::Query(const std::string& sql, const std::vector<std::string>& params) {
+  last_sqlstate_.clear();
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
@@ -79,11 +86,7 @@ Result<Rows> Connection::Query(const std::string& sql, const std::vector<std::st
                                static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                                nullptr, 0);
   const ExecStatusType st = PQresultStatus(res);
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    std::string msg = TrimMessage(PQerrorMessage(static_cast<PGconn*>(conn_)));
-    PQclear(res);
-    return Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + msg);
-  }
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return Failure(res);
   Rows out;
   const int ncols = PQnfields(res);
   const int nrows = PQntuples(res);

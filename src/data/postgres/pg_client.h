@@ -52,13 +52,21 @@ class Connection {
   Result<Rows> Query(const std::string& sql, const std::vector<std::string>& params = {});
 
   const Endpoint& endpoint() const { return endpoint_; }
+  // The SQLSTATE of the last failed Exec/Query ("25006" = read-only transaction),
+  // or "" when it succeeded or failed without one (connection lost).
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
 
  private:
   Connection(Endpoint endpoint, void* conn) : endpoint_(std::move(endpoint)), conn_(conn) {}
+  Status Failure(void* result);
 
   Endpoint endpoint_;
   void* conn_;  // PGconn*
+  std::string last_sqlstate_;
 };
+
+// SQLSTATE codes pilotlight acts on.
+inline constexpr char kSqlStateReadOnlyTransaction[] = "25006";
 
 // True when the server accepts connections (PQping), without authenticating.
 bool Ping(const Endpoint& endpoint);

@@ -38,10 +38,15 @@ Status WriteHeartbeat(Connection& primary, const std::string& region) {
 ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint& standby,
                                         const std::string& standby_name) {
   ReplicationStatus st;
-  std::optional<std::string> primary_lsn;
   std::optional<double> primary_heartbeat;  // epoch seconds
+  // Replication state comes from the "postgres" database, which stays reachable
+  // when a fence closes the application database; heartbeats from the latter.
+  Endpoint primary_admin = primary;
+  primary_admin.database = "postgres";
+  Endpoint standby_admin = standby;
+  standby_admin.database = "postgres";
 
-  if (auto conn = Connection::Open(primary); conn.ok()) {
+  if (auto conn = Connection::Open(primary_admin); conn.ok()) {
     st.primary_reachable = true;
     Result<Rows> rows = (*conn)->Query(
         "SELECT state, "
@@ -52,6 +57,9 @@ ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint&
         {standby_name});
     if (!rows.ok()) {
       AddProblem(st, rows.status().message());
+      Result<Rows> rec = (*conn)->Query("SELECT pg_is_in_recovery()::text AS r");
+      st.primary_in_recovery = rec.ok() && !rec->empty() && rec->Get(0, "r") == "true";
+      if (st.primary_in_recovery) AddProblem(st, "the configured primary is in recovery (a standby)");
     } else if (rows->empty()) {
       AddProblem(st, "the primary has no replication connection from '" + standby_name + "'");
     } else {
@@ -61,14 +69,18 @@ ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint&
       st.flush_lag_bytes = ToInt(rows->Get(0, "flush_lag"));
       st.replay_lag_bytes = ToInt(rows->Get(0, "replay_lag"));
     }
-    Result<Rows> hb = (*conn)->Query(std::string("SELECT extract(epoch FROM max(ts))::float8 AS hb "
-                                                 "FROM ") + kHeartbeatTable);
-    if (hb.ok() && !hb->empty()) primary_heartbeat = ToDouble(hb->Get(0, "hb"));
+    if (auto app = Connection::Open(primary); app.ok()) {
+      Result<Rows> hb = (*app)->Query(std::string("SELECT extract(epoch FROM max(ts))::float8 AS hb "
+                                                  "FROM ") + kHeartbeatTable);
+      if (hb.ok() && !hb->empty()) primary_heartbeat = ToDouble(hb->Get(0, "hb"));
+    } else {
+      AddProblem(st, app.status().message());
+    }
   } else {
     AddProblem(st, conn.status().message());
   }
 
-  if (auto conn = Connection::Open(standby); conn.ok()) {
+  if (auto conn = Connection::Open(standby_admin); conn.ok()) {
     st.standby_reachable = true;
     Result<Rows> rows = (*conn)->Query(
         "SELECT pg_is_in_recovery()::text AS recovery, "
@@ -88,24 +100,31 @@ ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint&
     } else if (!rows.ok()) {
       AddProblem(st, rows.status().message());
     }
-    Result<Rows> hb = (*conn)->Query(
-        std::string("SELECT extract(epoch FROM max(ts))::float8 AS hb, "
-                    "extract(epoch FROM clock_timestamp() - max(ts))::float8 AS age FROM ") +
-        kHeartbeatTable);
-    if (hb.ok() && !hb->empty()) {
-      std::optional<double> standby_heartbeat = ToDouble(hb->Get(0, "hb"));
-      st.heartbeat_age_seconds = ToDouble(hb->Get(0, "age"));
-      if (st.replay_lag_bytes && *st.replay_lag_bytes <= 0) {
-        st.replay_lag_seconds = 0.0;  // replayed everything the primary has written
-      } else if (primary_heartbeat && standby_heartbeat) {
-        const double lag = *primary_heartbeat - *standby_heartbeat;
-        st.replay_lag_seconds = lag < 0 ? 0.0 : lag;
-      }
-    } else if (!hb.ok()) {
-      AddProblem(st, hb.status().message());
-    }
   } else {
     AddProblem(st, conn.status().message());
+  }
+  if (st.standby_reachable) {
+    if (auto app = Connection::Open(standby); app.ok()) {
+      Result<Rows> hb = (*app)->Query(
+          std::string("SELECT extract(epoch FROM max(ts))::float8 AS hb, "
+                      "extract(epoch FROM clock_timestamp() - max(ts))::float8 AS age FROM ") +
+          kHeartbeatTable);
+      if (hb.ok() && !hb->empty()) {
+        std::optional<double> standby_heartbeat = ToDouble(hb->Get(0, "hb"));
+        st.heartbeat_age_seconds = ToDouble(hb->Get(0, "age"));
+        if (primary_heartbeat && standby_heartbeat) {
+          const double lag = *primary_heartbeat - *standby_heartbeat;
+          st.replay_lag_seconds = lag < 0 ? 0.0 : lag;
+        }
+      } else if (!hb.ok()) {
+        AddProblem(st, hb.status().message());
+      }
+    } else {
+      AddProblem(st, app.status().message());
+    }
+  }
+  if (st.replay_lag_bytes && *st.replay_lag_bytes <= 0) {
+    st.replay_lag_seconds = 0.0;  // replayed everything the primary has written
   }
   return st;
 }

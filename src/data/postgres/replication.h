@@ -22,6 +22,7 @@ inline constexpr char kHeartbeatTable[] = "pilotlight_heartbeat";
 
 struct ReplicationStatus {
   bool primary_reachable = false;
+  bool primary_in_recovery = false;  // the configured primary is itself a standby (after failover)
   bool standby_reachable = false;
   bool standby_in_recovery = false;  // true while it is a read-only standby
   bool streaming = false;

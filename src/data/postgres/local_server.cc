@@ -1,0 +1,184 @@
+#include "data/postgres/local_server.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/log.h"
+
+namespace pilotlight::pg {
+namespace fs = std::filesystem;
+namespace {
+
+std::string Tool(const LocalServer& s, const std::string& name) { return s.bin_dir + "/" + name; }
+
+std::string ReadFileText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string TempLog(const std::string& what) {
+  std::string path = "/tmp/pilotlight-" + what + "-XXXXXX";
+  int fd = mkstemp(path.data());
+  if (fd >= 0) close(fd);
+  return path;
+}
+
+// A postmaster killed with SIGKILL leaves postmaster.pid behind; PostgreSQL may
+// take an unreaped zombie's pid for a live server. Remove the file once the
+// process is provably gone.
+void RemoveStalePostmasterPid(const LocalServer& s) {
+  const std::string path = s.data_dir + "/postmaster.pid";
+  Result<pid_t> pid = sys::ReadPidFile(path);
+  if (!pid.ok() || sys::ProcessAlive(*pid)) return;
+  LogWarn("removing stale " + path + " (postmaster " + std::to_string(*pid) + " is gone)");
+  std::error_code ec;
+  fs::remove(path, ec);
+}
+
+}  // namespace
+
+std::string LocalServer::ToolLog() const {
+  if (!log_file.empty()) return fs::path(log_file).parent_path().string() + "/postgres-tools.log";
+  return fs::path(data_dir).parent_path().string() + "/postgres-tools.log";
+}
+
+Status WriteServerFile(const LocalServer& server, const std::string& name,
+                       const std::string& content) {
+  const std::string path = server.data_dir + "/" + name;
+  const std::string tmp = path + ".pilotlight-tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) return Status::IOError("cannot write " + tmp);
+  }
+  if (server.user && chown(tmp.c_str(), server.user->uid, server.user->gid) != 0) {
+    return Status::IOError("cannot chown " + tmp + " to " + server.user->name + ": " +
+                           std::strerror(errno));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::IOError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  return Status::OK();
+}
+
+Result<ControlData> ReadControlData(const LocalServer& server) {
+  const std::string out = TempLog("controldata");
+  Status st = sys::RunToCompletion({{Tool(server, "pg_controldata"), "-D", server.data_dir}, out,
+                                    server.user},
+                                   std::chrono::seconds(30));
+  const std::string text = ReadFileText(out);
+  std::error_code ec;
+  fs::remove(out, ec);
+  if (!st.ok()) return st.Annotate("pg_controldata " + server.data_dir);
+  ControlData cd;
+  std::istringstream lines(text);
+  std::string line;
+  auto value = [](const std::string& l) {
+    std::string v = l.substr(l.find(':') + 1);
+    while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+    return v;
+  };
+  while (std::getline(lines, line)) {
+    if (line.rfind("Database cluster state:", 0) == 0) cd.cluster_state = value(line);
+    if (line.rfind("Latest checkpoint's TimeLineID:", 0) == 0) {
+      cd.timeline = std::atoi(value(line).c_str());
+    }
+  }
+  if (cd.cluster_state.empty()) {
+    return Status::Corruption("pg_controldata " + server.data_dir + " printed no cluster state");
+  }
+  return cd;
+}
+
+std::optional<pid_t> RunningPostmaster(const LocalServer& server) {
+  Result<pid_t> pid = sys::ReadPidFile(server.data_dir + "/postmaster.pid");
+  if (!pid.ok() || !sys::ProcessAlive(*pid)) return std::nullopt;
+  if (sys::ProcessCommandLine(*pid).find("postgres") == std::string::npos) return std::nullopt;
+  return *pid;
+}
+
+Status StopServer(const LocalServer& server, Duration timeout) {
+  std::optional<pid_t> pid = RunningPostmaster(server);
+  if (!pid) {
+    RemoveStalePostmasterPid(server);
+    return Status::OK();
+  }
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+  LogInfo("stopping PostgreSQL " + server.data_dir + " (pid " + std::to_string(*pid) + ")");
+  PL_RETURN_IF_ERROR(sys::RunToCompletion(
+      {{Tool(server, "pg_ctl"), "stop", "-D", server.data_dir, "-m", "fast", "-w", "-t",
+        std::to_string(secs < 1 ? 1 : secs)},
+       server.ToolLog(),
+       server.user},
+      timeout + std::chrono::seconds(5)));
+  // Reap it when it is our own child, so it does not linger as a zombie.
+  if (!sys::WaitGroupGone(*pid, std::chrono::seconds(10))) {
+    return Status::Internal("PostgreSQL pid " + std::to_string(*pid) + " outlived pg_ctl stop");
+  }
+  if (!server.pid_file.empty()) {
+    Result<pid_t> tracked = sys::ReadPidFile(server.pid_file);
+    std::error_code ec;
+    if (tracked.ok() && *tracked == *pid) fs::remove(server.pid_file, ec);
+  }
+  return Status::OK();
+}
+
+Status StartServer(const LocalServer& server, Duration timeout) {
+  if (RunningPostmaster(server)) return Status::OK();
+  RemoveStalePostmasterPid(server);
+  Result<std::string> postgres = sys::FindBinary({Tool(server, "postgres")}, "postgresql-15");
+  if (!postgres.ok()) return postgres.status();
+  Result<pid_t> pid = sys::SpawnDaemon({{*postgres, "-D", server.data_dir}, server.log_file,
+                                        server.user});
+  if (!pid.ok()) return pid.status();
+  if (!server.pid_file.empty()) PL_RETURN_IF_ERROR(sys::WritePidFile(server.pid_file, *pid));
+  LogInfo("started PostgreSQL " + server.data_dir + " pid " + std::to_string(*pid));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!Ping(server.endpoint)) {
+    if (!sys::ProcessAlive(*pid)) {
+      return Status::Unavailable("PostgreSQL " + server.data_dir + " exited during start-up; see " +
+                                 server.log_file);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Timeout("PostgreSQL " + server.data_dir + " did not accept connections in time; see " +
+                             server.log_file);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling readiness
+  }
+  return Status::OK();
+}
+
+Status EnsureCleanShutdown(const LocalServer& server, Duration timeout) {
+  if (RunningPostmaster(server)) {
+    return Status::FailedPrecondition("PostgreSQL " + server.data_dir + " is running; stop it first");
+  }
+  Result<ControlData> cd = ReadControlData(server);
+  if (!cd.ok()) return cd.status();
+  if (cd->cleanly_shut_down()) return Status::OK();
+  LogInfo("PostgreSQL " + server.data_dir + " was not shut down cleanly (" + cd->cluster_state +
+          "): finishing crash recovery in single-user mode");
+  RemoveStalePostmasterPid(server);
+  PL_RETURN_IF_ERROR(sys::RunToCompletion(
+      {{Tool(server, "postgres"), "--single", "-D", server.data_dir, "-F", "-c",
+        "exit_on_error=true", "postgres"},
+       server.ToolLog(),
+       server.user},
+      timeout));
+  cd = ReadControlData(server);
+  if (!cd.ok()) return cd.status();
+  if (!cd->cleanly_shut_down()) {
+    return Status::Internal("PostgreSQL " + server.data_dir + " is still '" + cd->cluster_state +
+                            "' after crash recovery; see " + server.ToolLog());
+  }
+  return Status::OK();
+}
+
+}  // namespace pilotlight::pg

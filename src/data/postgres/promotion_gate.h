@@ -1,0 +1,56 @@
+// The promotion gate: may the DR replica be promoted, given how far behind it is?
+//
+// The analogue of Patroni's maximum_lag_on_failover (config: replication.
+// max_lag_on_failover), checked before every promotion. Pure: it reads a
+// ReplicationStatus taken by the caller and returns a verdict with a printable
+// reason and the data a promotion would put at risk. Thread-safe (no state).
+//
+// How the data at risk is estimated:
+//  * primary reachable: the standby's true replay lag (heartbeat gap, seconds)
+//    and the WAL it has not replayed (bytes);
+//  * primary unreachable: an upper bound, the age of the last heartbeat the
+//    standby replayed minus how long the primary has been lost (writes older
+//    than that heartbeat are on the standby; writes after the primary was lost
+//    cannot exist). Without `primary_lost_for` the whole heartbeat age counts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "data/postgres/replication.h"
+
+namespace pilotlight::pg {
+
+enum class PromotionDecision {
+  kAllowed,         // lag within the limit
+  kAlreadyPrimary,  // the replica was promoted before: nothing to do (allowed)
+  kForced,          // over the limit or unknown, promoted because an operator forced it
+  kRefused,         // over the limit, lag unknown, or standby unreachable
+};
+
+const char* PromotionDecisionName(PromotionDecision d);  // "allowed", "already primary", ...
+
+struct PromotionVerdict {
+  PromotionDecision decision = PromotionDecision::kRefused;
+  std::string reason;  // one sentence an operator can act on
+  // Writes the promotion would lose, as far as anyone can know now.
+  std::optional<double> at_risk_seconds;
+  std::optional<int64_t> at_risk_bytes;
+  bool at_risk_is_upper_bound = false;  // true when estimated without the primary
+
+  bool allowed() const { return decision != PromotionDecision::kRefused; }
+};
+
+struct PromotionGateInput {
+  ReplicationStatus status;
+  Duration max_lag{};  // config replication.max_lag_on_failover
+  bool force = false;  // an operator accepts the data at risk
+  // How long ago the primary was last seen healthy, when it is unreachable now.
+  std::optional<Duration> primary_lost_for;
+};
+
+PromotionVerdict CheckPromotionLag(const PromotionGateInput& input);
+
+}  // namespace pilotlight::pg
