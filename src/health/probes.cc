@@ -478,10 +478,13 @@ class PgProbe : public Probe {
   std::string Message() const {
     std::string m = conn_ != nullptr ? PQerrorMessage(conn_) : "";
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    for (char& c : m) {
-      if (c == '\n') c = ' ';
+    std::string flat;  // one line: libpq's messages hold newlines and tabs
+    for (char c : m) {
+      if (c == '\n' || c == '\t') c = ' ';
+      if (c == ' ' && !flat.empty() && flat.back() == ' ') continue;
+      flat += c;
     }
-    return m.empty() ? "unknown error" : m;
+    return flat.empty() ? "unknown error" : flat;
   }
 
   PGconn* conn_ = nullptr;

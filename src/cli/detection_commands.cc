@@ -1,0 +1,294 @@
+// pilotlight watch | checks: detection on its own.
+//
+// Until the config loader parses health_checks / alarms / topics, both commands
+// derive default checks from the platform config: for each region a PostgreSQL
+// check (the primary's must be writable), a Redis TCP check, and a calculated
+// "<region>-reachable" check (healthy while any of them is); an alarm on each
+// PostgreSQL check; and a "detection" topic whose subscribers come from flags.
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/command.h"
+#include "config/loader.h"
+#include "core/duration.h"
+#include "health/detector.h"
+
+namespace pilotlight::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct DetectOptions {
+  std::string config = "examples/lab.yaml";
+  std::string interval = "500ms";
+  int failure_threshold = 3;
+  int success_threshold = 2;
+  int vantages = 1;
+  std::string webhook;
+  std::string secret_env = "PILOTLIGHT_WEBHOOK_SECRET";
+  std::string notify_file;
+  std::string notify_exec;
+  std::string duration;  // watch: stop after this; empty = until SIGINT/SIGTERM
+  std::string wait;      // checks: how long to wait for every check to be decided
+  bool json = false;
+  bool prometheus = false;
+};
+
+Result<health::DetectionSpec> DefaultDetection(const config::Config& config,
+                                               const DetectOptions& o) {
+  Result<Duration> interval = ParseDuration(o.interval);
+  if (!interval.ok()) return interval.status().Annotate("--interval");
+  health::DetectionSpec spec;
+  const std::string topic = "detection";
+  notify::TopicSpec t{topic, {}};
+  if (!o.webhook.empty()) {
+    notify::SubscriberSpec s;
+    s.name = "webhook";
+    s.kind = notify::SubscriberKind::kWebhook;
+    s.url = o.webhook;
+    if (const char* secret = getenv(o.secret_env.c_str())) s.secret = secret;
+    t.subscribers.push_back(s);
+  }
+  if (!o.notify_file.empty()) {
+    notify::SubscriberSpec s;
+    s.name = "file";
+    s.kind = notify::SubscriberKind::kFile;
+    s.path = o.notify_file;
+    t.subscribers.push_back(s);
+  }
+  if (!o.notify_exec.empty()) {
+    notify::SubscriberSpec s;
+    s.name = "exec";
+    s.kind = notify::SubscriberKind::kExec;
+    s.command = {"/bin/sh", "-c", o.notify_exec};
+    t.subscribers.push_back(s);
+  }
+  spec.topics.push_back(t);
+  auto base = [&](const std::string& name, health::ProbeKind kind, const std::string& host,
+                  uint16_t port) {
+    health::CheckSpec c;
+    c.name = name;
+    c.kind = kind;
+    c.host = host;
+    c.port = port;
+    c.interval = *interval;
+    c.timeout = *interval * 8 / 10;
+    c.connect_timeout = c.timeout;
+    c.failure_threshold = o.failure_threshold;
+    c.success_threshold = o.success_threshold;
+    for (int v = 1; v <= o.vantages && o.vantages > 1; ++v) {
+      c.vantages.push_back({"local-" + std::to_string(v), "", 0, ""});
+    }
+    c.topics = {topic};
+    return c;
+  };
+  for (const config::RegionSpec& r : config.regions) {
+    health::CheckSpec pg = base(r.name + "-postgres", health::ProbeKind::kPostgres, r.address,
+                                r.postgres.port);
+    pg.pg_database = r.postgres.database;
+    pg.must_be_writable = r.role == config::RegionRole::kPrimary;
+    health::CheckSpec redis =
+        base(r.name + "-redis", health::ProbeKind::kTcp, r.address, r.redis.port);
+    health::CheckSpec region;
+    region.name = r.name + "-reachable";
+    region.kind = health::ProbeKind::kCalculated;
+    region.children = {pg.name, redis.name};
+    region.min_healthy_children = 1;
+    region.topics = {topic};
+    alarm::AlarmSpec a;
+    a.name = pg.name + "-down";
+    a.description = "PostgreSQL of region " + r.name + " is unhealthy";
+    a.metric = health::CheckHealthyMetric(pg.name);
+    a.statistic = alarm::Statistic::kMinimum;
+    a.period = std::max<Duration>(*interval, 500ms);
+    a.comparison = alarm::Comparison::kLess;
+    a.threshold = 1;
+    a.topics = {topic};
+    spec.checks.push_back(pg);
+    spec.checks.push_back(redis);
+    spec.checks.push_back(region);
+    spec.alarms.push_back(a);
+  }
+  return spec;
+}
+
+Result<std::unique_ptr<health::Detector>> MakeDetector(const DetectOptions& o) {
+  config::LoadResult r = config::LoadConfigFile(o.config);
+  if (!r.ok()) {
+    std::string msg = std::to_string(r.errors.size()) + " error(s) in " + o.config +
+                      " (run pilotlight config validate " + o.config + "):";
+    for (const config::ConfigError& e : r.errors) msg += "\n  " + e.ToString();
+    return Status::InvalidArgument(msg);
+  }
+  Result<health::DetectionSpec> spec = DefaultDetection(*r.config, o);
+  if (!spec.ok()) return spec.status();
+  return health::Detector::Create(SystemClock::Instance(), std::move(*spec));
+}
+
+// Blocks SIGINT and SIGTERM in every thread started from now on, so the caller
+// can wait for them with sigtimedwait.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Watch(const DetectOptions& o) {
+  std::optional<Duration> duration;
+  if (!o.duration.empty()) {
+    Result<Duration> d = ParseDuration(o.duration);
+    if (!d.ok()) return ExitCode(false, d.status().Annotate("--duration").ToString());
+    duration = *d;
+  }
+  const sigset_t stop_signals = BlockStopSignals();
+  auto detector = MakeDetector(o);
+  if (!detector.ok()) return ExitCode(false, detector.status().ToString());
+  std::mutex out_mu;
+  (*detector)->OnEvent([&](const health::DetectionEvent& e) {
+    std::lock_guard<std::mutex> lock(out_mu);
+    std::cout << (o.json ? e.json : e.line) << std::endl;
+  });
+  Status st = (*detector)->Start();
+  if (!st.ok()) return ExitCode(false, st.ToString());
+  std::cerr << "watching " << (*detector)->spec().checks.size() << " checks and "
+            << (*detector)->spec().alarms.size() << " alarms; Ctrl-C to stop\n";
+  const auto end = duration ? std::chrono::steady_clock::now() + *duration
+                            : std::chrono::steady_clock::time_point::max();
+  while (std::chrono::steady_clock::now() < end) {
+    const auto left = end - std::chrono::steady_clock::now();
+    const auto step = std::min<std::chrono::nanoseconds>(left, 1s);
+    timespec ts{static_cast<time_t>(step.count() / 1'000'000'000),
+                static_cast<long>(step.count() % 1'000'000'000)};
+    if (sigtimedwait(&stop_signals, nullptr, &ts) > 0) break;
+  }
+  (*detector)->Stop();
+  if (o.prometheus) std::cout << (*detector)->Prometheus();
+  return 0;
+}
+
+nlohmann::json ChecksJson(const health::Detector& d) {
+  nlohmann::json out = {{"checks", nlohmann::json::array()}, {"alarms", nlohmann::json::array()}};
+  for (const health::CheckState& c : d.Checks()) {
+    nlohmann::json j = {{"name", c.name},
+                        {"kind", health::ProbeKindName(c.kind)},
+                        {"status", health::HealthStatusName(c.status)},
+                        {"reason", c.reason},
+                        {"vantages", nlohmann::json::array()}};
+    for (const health::VantageState& v : c.vantages) {
+      j["vantages"].push_back(
+          {{"name", v.name},
+           {"status", health::HealthStatusName(v.threshold.status)},
+           {"last", {{"ok", v.last.ok},
+                     {"detail", v.last.detail},
+                     {"latency_ms",
+                      std::chrono::duration<double, std::milli>(v.last.latency).count()}}}});
+    }
+    out["checks"].push_back(j);
+  }
+  for (const alarm::AlarmStatus& a : d.Alarms()) {
+    out["alarms"].push_back(
+        {{"name", a.name}, {"state", alarm::AlarmStateName(a.state)}, {"reason", a.reason}});
+  }
+  return out;
+}
+
+int Checks(const DetectOptions& o) {
+  auto detector = MakeDetector(o);
+  if (!detector.ok()) return ExitCode(false, detector.status().ToString());
+  health::Detector& d = **detector;
+  Duration wait = std::chrono::seconds(1);
+  for (const health::CheckSpec& c : d.spec().checks) {
+    if (c.kind == health::ProbeKind::kCalculated) continue;
+    wait = std::max<Duration>(
+        wait, c.interval * (std::max(c.failure_threshold, c.success_threshold) + 1) + 1s);
+  }
+  if (!o.wait.empty()) {
+    Result<Duration> w = ParseDuration(o.wait);
+    if (!w.ok()) return ExitCode(false, w.status().Annotate("--wait").ToString());
+    wait = *w;
+  }
+  Status st = d.Start();
+  if (!st.ok()) return ExitCode(false, st.ToString());
+  // Until every check and alarm is decided, or `wait` has passed.
+  const auto end = std::chrono::steady_clock::now() + wait;
+  auto decided = [&] {
+    for (const health::CheckState& c : d.Checks()) {
+      if (c.status == health::HealthStatus::kUnknown) return false;
+    }
+    for (const alarm::AlarmStatus& a : d.Alarms()) {
+      if (a.state == alarm::AlarmState::kInsufficientData) return false;
+    }
+    return true;
+  };
+  while (!decided() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(50ms);  // polling a condition, with a deadline
+  }
+  d.Stop();
+  nlohmann::json j = ChecksJson(d);
+  if (o.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    for (const auto& c : j["checks"]) {
+      std::cout << c["name"].get<std::string>() << "  " << c["status"].get<std::string>()
+                << "  " << c["reason"].get<std::string>() << "\n";
+    }
+    for (const auto& a : j["alarms"]) {
+      std::cout << "alarm " << a["name"].get<std::string>() << "  "
+                << a["state"].get<std::string>() << "  " << a["reason"].get<std::string>()
+                << "\n";
+    }
+  }
+  bool all_healthy = true;
+  for (const auto& c : j["checks"]) all_healthy = all_healthy && c["status"] == "healthy";
+  return all_healthy ? 0 : 3;  // 3: some check is not healthy (like a Nagios critical)
+}
+
+void AddCommon(CLI::App* cmd, DetectOptions& o) {
+  cmd->add_option("--config", o.config, "Platform config (checks are derived from its regions)")
+      ->capture_default_str();
+  cmd->add_option("--interval", o.interval, "Probe interval (>= 100ms)")->capture_default_str();
+  cmd->add_option("--failure-threshold", o.failure_threshold, "Consecutive failures to fail")
+      ->capture_default_str();
+  cmd->add_option("--success-threshold", o.success_threshold, "Consecutive successes to recover")
+      ->capture_default_str();
+  cmd->add_option("--vantages", o.vantages, "In-process vantage points per check (majority quorum)")
+      ->capture_default_str();
+  cmd->add_flag("--json", o.json, "JSON output");
+}
+
+void Register(CLI::App& root, Context& context) {
+  auto o = std::make_shared<DetectOptions>();
+  CLI::App* watch = root.add_subcommand(
+      "watch", "Run detection alone (health checks, alarms, notifications); print transitions");
+  AddCommon(watch, *o);
+  watch->add_option("--webhook", o->webhook, "POST every transition to this http:// URL");
+  watch->add_option("--webhook-secret-env", o->secret_env,
+                    "Environment variable holding the webhook's HMAC secret")
+      ->capture_default_str();
+  watch->add_option("--notify-file", o->notify_file, "Append every transition as a JSON line");
+  watch->add_option("--notify-exec", o->notify_exec,
+                    "Run this shell command with every transition's JSON on stdin");
+  watch->add_option("--duration", o->duration, "Stop after this long (default: until Ctrl-C)");
+  watch->add_flag("--prometheus", o->prometheus,
+                  "On exit, print the Prometheus exposition of every metric and state");
+  watch->callback([o, &context] { context.exit_code = Watch(*o); });
+
+  CLI::App* checks = root.add_subcommand(
+      "checks", "Probe every check until decided and print its state (exit 3 if any unhealthy)");
+  AddCommon(checks, *o);
+  checks->add_option("--wait", o->wait, "Give up waiting for undecided checks after this long");
+  checks->callback([o, &context] { context.exit_code = Checks(*o); });
+}
+
+const CommandRegistration registration(40, Register);
+
+}  // namespace
+}  // namespace pilotlight::cli
