@@ -7,6 +7,7 @@
 // self-referencing aliases (`&a [*a]`) cannot make it loop.
 #include "config/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +57,8 @@ constexpr std::string_view kRoleNames[] = {"primary", "dr"};
 
 constexpr int64_t kMaxGroupSize = 10'000;
 constexpr size_t kMaxShownChars = 40;
+// Only the first document is used; the scan for more stops after this many.
+constexpr int kMaxScannedDocuments = 16;
 
 // ---------------------------------------------------------------------------
 // Pure helpers: no YAML here.
@@ -252,6 +256,12 @@ std::string Index(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
+// yaml-cpp marks are 0-based; ours are 1-based, 0 meaning unknown.
+SourceLocation WhereIn(const std::string& file, const YAML::Mark& m) {
+  if (m.line < 0 || m.column < 0) return {file, 0, 0};
+  return {file, m.line + 1, m.column + 1};
+}
+
 // What a node is, for `found`: 'abc', null, a sequence, a mapping.
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
@@ -278,10 +288,7 @@ class ConfigReader {
   Config Read(const YAML::Node& root);
   std::vector<ConfigError> TakeErrors() { return std::move(errors_); }
 
-  SourceLocation Where(const YAML::Mark& mark) const {
-    if (mark.line < 0 || mark.column < 0) return {file_, 0, 0};
-    return {file_, mark.line + 1, mark.column + 1};
-  }
+  SourceLocation Where(const YAML::Mark& mark) const { return WhereIn(file_, mark); }
 
   void Report(const YAML::Mark& at, std::string field, std::string expected, std::string found) {
     Report(Where(at), std::move(field), std::move(expected), std::move(found));
@@ -798,33 +805,87 @@ LoadResult Failure(ConfigError error) {
   return result;
 }
 
+// Records where each document starts and ignores everything else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// How the text splits into documents, looking at no more than kMaxScannedDocuments.
+struct DocumentScan {
+  int documents = 0;
+  YAML::Mark second;                // start of the second document, if any
+  std::optional<YAML::Mark> stuck;  // a token the parser cannot consume
+};
+
+// YAML::Load reads the first document and silently drops the rest, and
+// yaml-cpp 0.7 cannot consume some stray tokens at a document start (a lone
+// ',' line): YAML::LoadAll then loops forever, allocating empty documents.
+// So documents are counted here with a bound, and a document that starts
+// where the previous one did marks a stuck parser. Throws YAML::Exception.
+DocumentScan ScanDocuments(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentScan scan;
+  std::optional<int> previous_start;
+  for (int i = 0; i < kMaxScannedDocuments; ++i) {
+    DocumentStarts handler;
+    if (!parser.HandleNextDocument(handler)) break;
+    if (previous_start == handler.start.pos) {
+      scan.stuck = handler.start;
+      break;
+    }
+    previous_start = handler.start.pos;
+    if (++scan.documents == 2) scan.second = handler.start;
+  }
+  return scan;
+}
+
 }  // namespace
 
 LoadResult ParseConfig(std::string_view yaml_text, const std::string& file) {
-  std::vector<YAML::Node> documents;
+  const std::string text(yaml_text);
+  DocumentScan scan;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(yaml_text));
+    scan = ScanDocuments(text);
+    if (scan.stuck) {
+      const size_t pos = static_cast<size_t>(std::max(scan.stuck->pos, 0));
+      const std::string token = pos < text.size() ? Quote(text.substr(pos, 1)) : "a token";
+      return Failure(
+          {WhereIn(file, *scan.stuck), "", "valid YAML", "a syntax error: unexpected " + token});
+    }
+    if (scan.documents == 0) {
+      return Failure(
+          {{file, 1, 1}, "", "a mapping with the keys platform and regions", "an empty file"});
+    }
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    const YAML::Mark& m = e.mark;
-    const SourceLocation where = m.line < 0 || m.column < 0
-                                     ? SourceLocation{file, 0, 0}
-                                     : SourceLocation{file, m.line + 1, m.column + 1};
-    return Failure({where, "", "valid YAML", "a syntax error: " + e.msg});
+    return Failure({WhereIn(file, e.mark), "", "valid YAML", "a syntax error: " + e.msg});
   } catch (const std::exception& e) {
     return Failure({{file, 1, 1}, "", "valid YAML", std::string("a parser failure: ") + e.what()});
-  }
-  if (documents.empty()) {
-    return Failure(
-        {{file, 1, 1}, "", "a mapping with the keys platform and regions", "an empty file"});
   }
 
   LoadResult result;
   try {
     ConfigReader reader(file);
-    if (documents.size() > 1) {
-      reader.Report(documents[1].Mark(), "", "a single YAML document", "a second document");
+    if (scan.documents > 1) {
+      reader.Report(scan.second, "", "a single YAML document", "a second document");
     }
-    Config config = reader.Read(documents.front());
+    Config config = reader.Read(root);
     result.errors = reader.TakeErrors();
     if (result.errors.empty()) result.config = std::move(config);
   } catch (const std::exception& e) {

@@ -1,0 +1,495 @@
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace pilotlight::config {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// The smallest valid config; rows below are edits of it, so their line
+// numbers can be read off this listing.
+//   1 platform: lab
+//   2 regions:
+//   3   - name: east
+//   4     role: primary
+//   5     address: 127.0.1.1
+//   6   - name: west
+//   7     role: dr
+//   8     address: 127.0.2.1
+constexpr char kHead[] = "platform: lab\nregions:\n";
+constexpr char kEast[] = "  - name: east\n    role: primary\n    address: 127.0.1.1\n";
+constexpr char kWest[] = "  - name: west\n    role: dr\n    address: 127.0.2.1\n";
+
+std::string Minimal() { return std::string(kHead) + kEast + kWest; }
+// `lines` are added to the east region: its first line is line 6.
+std::string East(const std::string& lines) { return std::string(kHead) + kEast + lines + kWest; }
+// `lines` follow the regions: its first line is line 9.
+std::string Tail(const std::string& lines) { return Minimal() + lines; }
+
+std::string AllErrors(const LoadResult& r) {
+  std::string out;
+  for (const ConfigError& e : r.errors) out += "\n  " + e.ToString();
+  return out;
+}
+
+// A copy of examples/lab.yaml, so the test documents the shape of a full config.
+constexpr char kLabConfig[] = R"(platform: trading-lab
+regions:
+  - name: primary
+    role: primary
+    address: 127.0.1.1
+    postgres:
+      port: 5432
+      database: trading
+    redis:
+      port: 6379
+    buckets:
+      - name: confirmations
+      - name: artifacts
+        path: /var/lib/pilotlight/artifacts
+    node_groups:
+      - name: trader
+        pilot_light_size: 1
+        production_size: 3
+        port: 8080
+  - name: dr
+    role: dr
+    address: 127.0.2.1
+    postgres: {port: 5433, database: trading}
+    redis:
+      port: 6379
+    buckets:
+      - name: confirmations
+      - name: artifacts
+    node_groups:
+      - name: trader
+        pilot_light_size: 0
+        production_size: 3
+        port: 8080
+objectives:
+  rto: 1h
+  rpo:
+    database: 60s
+    objects: 15m
+    sessions: 5s
+    artifacts: 1m30s
+replication:
+  slot: pilotlight_dr
+  heartbeat_interval: 250ms
+  max_lag_on_failover: 10s
+health_checks: []
+alarms: []
+topics:
+dns: {}
+runbooks: {}
+)";
+
+TEST(LoaderTest, LoadsFullConfig) {
+  const LoadResult r = ParseConfig(kLabConfig, "lab.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.file, "lab.yaml");
+  EXPECT_EQ(c.platform, "trading-lab");
+  ASSERT_EQ(c.regions.size(), 2u);
+  const RegionSpec& p = c.Primary();
+  EXPECT_EQ(p.name, "primary");
+  EXPECT_EQ(p.address, "127.0.1.1");
+  EXPECT_EQ(p.where.line, 3);
+  EXPECT_EQ(p.where.column, 5);
+  EXPECT_EQ(p.postgres.port, 5432);
+  EXPECT_EQ(p.redis.port, 6379);
+  ASSERT_EQ(p.buckets.size(), 2u);
+  EXPECT_EQ(p.buckets[0].name, "confirmations");
+  EXPECT_EQ(p.buckets[0].path, "");
+  EXPECT_EQ(p.buckets[1].path, "/var/lib/pilotlight/artifacts");
+  EXPECT_EQ(p.buckets[1].where.line, 13);
+  ASSERT_EQ(p.node_groups.size(), 1u);
+  EXPECT_EQ(p.node_groups[0].name, "trader");
+  EXPECT_EQ(p.node_groups[0].pilot_light_size, 1);
+  EXPECT_EQ(p.node_groups[0].production_size, 3);
+  EXPECT_EQ(p.node_groups[0].port, 8080);
+  EXPECT_EQ(p.node_groups[0].where.line, 16);
+  EXPECT_EQ(p.node_groups[0].where.column, 9);
+  const RegionSpec& d = c.Dr();
+  EXPECT_EQ(d.name, "dr");
+  EXPECT_EQ(d.role, RegionRole::kDr);
+  EXPECT_EQ(d.postgres.port, 5433);
+  EXPECT_EQ(d.node_groups[0].pilot_light_size, 0);
+  EXPECT_EQ(c.objectives.rto, minutes(60));
+  EXPECT_EQ(c.objectives.rpo.artifacts, seconds(90));
+  EXPECT_EQ(c.replication.slot, "pilotlight_dr");
+  EXPECT_EQ(c.replication.heartbeat_interval, milliseconds(250));
+  EXPECT_EQ(c.replication.max_lag_on_failover, seconds(10));
+}
+
+TEST(LoaderTest, LoadsShippedExample) {
+  const std::string path = std::string(PILOTLIGHT_SOURCE_DIR) + "/examples/lab.yaml";
+  const LoadResult r = LoadConfigFile(path);
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  EXPECT_EQ(r.config->file, path);
+  EXPECT_EQ(r.config->platform, "trading-lab");
+  EXPECT_EQ(r.config->Primary().name, "primary");
+  EXPECT_EQ(r.config->Dr().address, "127.0.2.1");
+}
+
+TEST(LoaderTest, AppliesDefaultsWhenOptionalSectionsAreAbsent) {
+  const LoadResult r = ParseConfig(Minimal(), "min.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  const Config& c = *r.config;
+  const Config defaults;
+  EXPECT_EQ(c.objectives.rto, defaults.objectives.rto);
+  EXPECT_EQ(c.objectives.rto, minutes(30));
+  EXPECT_EQ(c.objectives.rpo.database, seconds(60));
+  EXPECT_EQ(c.objectives.rpo.objects, minutes(15));
+  EXPECT_EQ(c.objectives.rpo.sessions, seconds(5));
+  EXPECT_EQ(c.objectives.rpo.artifacts, minutes(15));
+  EXPECT_EQ(c.replication.slot, "pilotlight_dr");
+  EXPECT_EQ(c.replication.heartbeat_interval, seconds(1));
+  EXPECT_EQ(c.replication.max_lag_on_failover, seconds(60));
+  for (const RegionSpec& region : c.regions) {
+    EXPECT_EQ(region.postgres.port, 5432);
+    EXPECT_EQ(region.postgres.database, "trading");
+    EXPECT_EQ(region.redis.port, 6379);
+    EXPECT_TRUE(region.buckets.empty());
+    EXPECT_TRUE(region.node_groups.empty());
+  }
+}
+
+TEST(LoaderTest, PartialSectionsKeepOtherDefaults) {
+  const LoadResult r =
+      ParseConfig(East("    postgres:\n      port: 6000\n    node_groups:\n      - name: web\n") +
+                      "objectives:\n  rpo:\n    sessions: 1s\nreplication: {slot: s1}\n",
+                  "p.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.regions[0].postgres.port, 6000);
+  EXPECT_EQ(c.regions[0].postgres.database, "trading");
+  EXPECT_EQ(c.regions[0].node_groups[0].pilot_light_size, 1);
+  EXPECT_EQ(c.regions[0].node_groups[0].production_size, 2);
+  EXPECT_EQ(c.regions[0].node_groups[0].port, 8080);
+  EXPECT_EQ(c.objectives.rto, minutes(30));
+  EXPECT_EQ(c.objectives.rpo.sessions, seconds(1));
+  EXPECT_EQ(c.objectives.rpo.database, seconds(60));
+  EXPECT_EQ(c.replication.slot, "s1");
+  EXPECT_EQ(c.replication.heartbeat_interval, seconds(1));
+}
+
+TEST(LoaderTest, ReservedSectionsMayBeEmpty) {
+  const LoadResult r =
+      ParseConfig(Tail("health_checks:\nalarms: []\ntopics: {}\ndns: ~\nrunbooks: []\n"), "r.yaml");
+  EXPECT_TRUE(r.ok()) << AllErrors(r);
+}
+
+struct BadCase {
+  const char* name;
+  std::string yaml;
+  std::string field;  // "" for errors about the whole document
+  int line;
+  int column;
+  std::string mentions;  // a substring of expected or found
+};
+
+// Each row holds exactly one mistake and must yield exactly one error.
+const std::vector<BadCase>& BadCases() {
+  static const std::vector<BadCase> cases = {
+      // Document shape.
+      {"syntax error", "platform: [lab\nregions: []\n", "", 2, 8, "syntax error"},
+      {"bad indentation", "platform: lab\n  regions: []\n", "", 2, 10, "syntax error"},
+      {"empty file", "# nothing yet\n", "", 1, 1, "an empty file"},
+      {"root is a sequence", "- platform: lab\n", "", 1, 1, "a sequence"},
+      {"root is a scalar", "lab\n", "", 1, 1, "'lab'"},
+      // yaml-cpp 0.7 neither consumes nor rejects a lone ',' at a document start.
+      {"stray comma", ",\n" + Minimal(), "", 1, 1, "unexpected ','"},
+      {"stray comma after a document", Minimal() + "---\n, x\n", "", 10, 1, "unexpected ','"},
+      {"two documents", Minimal() + "---\nplatform: other\n", "", 9, 1, "a second document"},
+      {"non-scalar key", Tail("? [a, b]\n: 1\n"), "", 9, 3, "a sequence as a key"},
+      // Top level.
+      {"missing platform", std::string("regions:\n") + kEast + kWest, "platform", 1, 1,
+       "no 'platform' key"},
+      {"empty platform", "platform: ''\nregions:\n" + std::string(kEast) + kWest, "platform", 1, 11,
+       "non-empty platform name"},
+      {"platform is a mapping", "platform: {name: lab}\nregions:\n" + std::string(kEast) + kWest,
+       "platform", 1, 11, "a mapping"},
+      {"missing regions", "platform: lab\n", "regions", 1, 1, "no 'regions' key"},
+      {"regions is a scalar", "platform: lab\nregions: east\n", "regions", 2, 10, "'east'"},
+      {"regions is null", "platform: lab\nregions:\n", "regions", 2, 1, "null"},
+      {"regions is a mapping", "platform: lab\nregions: {east: 1}\n", "regions", 2, 10,
+       "a mapping"},
+      {"unknown top-level key", Tail("replicaton:\n  slot: x\n"), "replicaton", 9, 1,
+       "did you mean 'replication'?"},
+      {"unknown key lists allowed ones", Tail("zzz: 1\n"), "zzz", 9, 1,
+       "one of the keys platform, regions, objectives"},
+      {"duplicate top-level key", Tail("platform: again\n"), "platform", 9, 1,
+       "a second 'platform'"},
+      // Regions.
+      {"region is a scalar", std::string(kHead) + "  - east\n" + kWest, "regions[0]", 3, 5,
+       "'east'"},
+      {"unknown region key", East("    postgress: {}\n"), "regions[0].postgress", 6, 5,
+       "did you mean 'postgres'?"},
+      {"duplicate region key", East("    name: north\n"), "regions[0].name", 6, 5,
+       "first 'name' at line 3"},
+      {"bad region name",
+       std::string(kHead) + "  - name: East\n    role: primary\n" + "    address: 127.0.1.1\n" +
+           kWest,
+       "regions[0].name", 3, 11, "[a-z][a-z0-9-]{0,31}"},
+      {"control bytes are escaped",
+       std::string(kHead) + "  - name: \"a\\tb\"\n" +
+           "    role: primary\n    address: 127.0.1.1\n" + kWest,
+       "regions[0].name", 3, 11, "'a\\x09b'"},
+      {"missing region name",
+       std::string(kHead) + "  - role: primary\n    address: 127.0.1.1\n" + kWest,
+       "regions[0].name", 3, 5, "no 'name' key"},
+      {"misspelt role",
+       std::string(kHead) + "  - name: east\n    role: primery\n" + "    address: 127.0.1.1\n" +
+           kWest,
+       "regions[0].role", 4, 11, "did you mean 'primary'?"},
+      {"missing role", std::string(kHead) + "  - name: east\n    address: 127.0.1.1\n" + kWest,
+       "regions[0].role", 3, 5, "no 'role' key"},
+      {"second primary", Minimal() + "  - name: north\n    role: primary\n    address: 127.0.3.1\n",
+       "regions[2].role", 10, 11, "regions[0].role at line 4 is primary too"},
+      {"no dr region", std::string(kHead) + kEast, "regions", 3, 3, "no region with role dr"},
+      {"duplicate region name",
+       std::string(kHead) + kEast + "  - name: east\n    role: dr\n    address: 127.0.2.1\n",
+       "regions[1].name", 6, 11, "regions[0] at line 3 is 'east'"},
+      {"address out of range",
+       std::string(kHead) + "  - name: east\n    role: primary\n" + "    address: 127.0.1.256\n" +
+           kWest,
+       "regions[0].address", 5, 14, "'127.0.1.256'"},
+      {"address is a hostname",
+       std::string(kHead) + "  - name: east\n    role: primary\n" + "    address: localhost\n" +
+           kWest,
+       "regions[0].address", 5, 14, "IPv4"},
+      // Data stores.
+      {"port is a word", East("    postgres:\n      port: abc\n"), "regions[0].postgres.port", 7,
+       13, "'abc'"},
+      {"port is a fraction", East("    postgres:\n      port: 1.5\n"), "regions[0].postgres.port",
+       7, 13, "'1.5'"},
+      {"port too large", East("    redis:\n      port: 70000\n"), "regions[0].redis.port", 7, 13,
+       "'70000'"},
+      {"port negative", East("    redis: {port: -1}\n"), "regions[0].redis.port", 6, 19,
+       "an integer port 1-65535"},
+      {"port overflows", East("    redis: {port: 99999999999999999999999}\n"),
+       "regions[0].redis.port", 6, 19, "'99999999999999999999999'"},
+      {"port is empty", East("    redis:\n      port:\n"), "regions[0].redis.port", 7, 7, "null"},
+      {"postgres is a sequence", East("    postgres: [5432]\n"), "regions[0].postgres", 6, 15,
+       "a sequence"},
+      {"bad database name", East("    postgres:\n      database: Trading\n"),
+       "regions[0].postgres.database", 7, 17, "[a-z_][a-z0-9_]{0,62}"},
+      {"listeners collide", East("    redis: {port: 5432}\n"), "regions[0].redis.port", 6, 19,
+       "regions[0].postgres.port (default) at line 3"},
+      {"regions share an address",
+       std::string(kHead) + kEast + "  - name: west\n    role: dr\n    address: 127.0.1.1\n" +
+           "    postgres: {port: 5433}\n    redis: {port: 6380}\n" +
+           "    node_groups: [{name: web, port: 6379}]\n",
+       "regions[1].node_groups[0].port", 11, 37, "127.0.1.1:6379"},
+      // Buckets and node groups.
+      {"buckets is a mapping", East("    buckets: {name: a}\n"), "regions[0].buckets", 6, 14,
+       "a mapping"},
+      {"bad bucket name", East("    buckets:\n      - name: Bad_Name\n"),
+       "regions[0].buckets[0].name", 7, 15, "[a-z0-9][a-z0-9.-]{0,62}"},
+      {"bucket without name", East("    buckets:\n      - path: /tmp/b\n"),
+       "regions[0].buckets[0].name", 7, 9, "no 'name' key"},
+      {"duplicate bucket name", East("    buckets:\n      - name: b\n      - name: b\n"),
+       "regions[0].buckets[1].name", 8, 15, "regions[0].buckets[0] at line 7"},
+      {"bucket path is a sequence", East("    buckets:\n      - name: b\n        path: [x]\n"),
+       "regions[0].buckets[0].path", 8, 15, "a sequence"},
+      {"pilot light above production",
+       East("    node_groups:\n      - name: web\n        pilot_light_size: 3\n"
+            "        production_size: 2\n"),
+       "regions[0].node_groups[0].pilot_light_size", 8, 27, "at most production_size (2)"},
+      {"production size zero",
+       East("    node_groups:\n      - name: web\n        pilot_light_size: 0\n"
+            "        production_size: 0\n"),
+       "regions[0].node_groups[0].production_size", 9, 26, "an integer 1-"},
+      {"negative pilot light",
+       East("    node_groups:\n      - {name: web, pilot_light_size: -1}\n"),
+       "regions[0].node_groups[0].pilot_light_size", 7, 39, "'-1'"},
+      {"duplicate node group",
+       East("    node_groups:\n      - {name: web, port: 8080}\n"
+            "      - {name: web, port: 8081}\n"),
+       "regions[0].node_groups[1].name", 8, 16, "regions[0].node_groups[0] at line 7"},
+      {"node groups share a default port",
+       East("    node_groups:\n      - name: web\n      - name: api\n"),
+       "regions[0].node_groups[1].port", 8, 9, "127.0.1.1:8080"},
+      {"node group without name", East("    node_groups:\n      - port: 9000\n"),
+       "regions[0].node_groups[0].name", 7, 9, "no 'name' key"},
+      // Objectives and replication.
+      {"objectives is a sequence", Tail("objectives: [rto]\n"), "objectives", 9, 13, "a sequence"},
+      {"duration without unit", Tail("objectives:\n  rto: 60\n"), "objectives.rto", 10, 8,
+       "needs a unit"},
+      {"zero rto", Tail("objectives:\n  rto: 0\n"), "objectives.rto", 10, 8, "greater than 0"},
+      {"misspelt rpo key", Tail("objectives:\n  rpo:\n    databse: 1m\n"), "objectives.rpo.databse",
+       11, 5, "did you mean 'database'?"},
+      {"bad rpo duration", Tail("objectives:\n  rpo:\n    sessions: 5x\n"),
+       "objectives.rpo.sessions", 11, 15, "'5x'"},
+      {"bad slot", Tail("replication:\n  slot: Bad-Slot\n"), "replication.slot", 10, 9,
+       "[a-z0-9_]{1,63}"},
+      {"heartbeat too fast", Tail("replication:\n  heartbeat_interval: 50ms\n"),
+       "replication.heartbeat_interval", 10, 23, "from 100ms to 60s"},
+      {"heartbeat too slow", Tail("replication:\n  heartbeat_interval: 2m\n"),
+       "replication.heartbeat_interval", 10, 23, "'2m'"},
+      {"zero lag allowance", Tail("replication:\n  max_lag_on_failover: 0\n"),
+       "replication.max_lag_on_failover", 10, 24, "greater than 0"},
+      // Reserved sections.
+      {"reserved section with content", Tail("alarms:\n  - name: x\n"), "alarms", 10, 3,
+       "not supported by this version"},
+      {"reserved section as scalar", Tail("dns: example.com\n"), "dns", 9, 6, "'example.com'"},
+  };
+  return cases;
+}
+
+TEST(LoaderTest, ReportsEachKindOfBadInputWithItsLocation) {
+  ASSERT_GE(BadCases().size(), 25u);
+  for (const BadCase& c : BadCases()) {
+    SCOPED_TRACE(c.name);
+    const LoadResult r = ParseConfig(c.yaml, "bad.yaml");
+    EXPECT_FALSE(r.ok());
+    EXPECT_FALSE(r.config.has_value());
+    ASSERT_EQ(r.errors.size(), 1u) << AllErrors(r);
+    const ConfigError& e = r.errors[0];
+    EXPECT_EQ(e.where.file, "bad.yaml");
+    EXPECT_EQ(e.field, c.field) << e.ToString();
+    EXPECT_EQ(e.where.line, c.line) << e.ToString();
+    EXPECT_EQ(e.where.column, c.column) << e.ToString();
+    EXPECT_FALSE(e.expected.empty()) << e.ToString();
+    EXPECT_FALSE(e.found.empty()) << e.ToString();
+    EXPECT_TRUE(e.expected.find(c.mentions) != std::string::npos ||
+                e.found.find(c.mentions) != std::string::npos)
+        << "'" << c.mentions << "' not in: " << e.ToString();
+  }
+}
+
+TEST(LoaderTest, ReportsEveryMistakeInOneRun) {
+  const std::string yaml = std::string(kHead) + kEast +     // 1-5
+                           "    postgres:\n"                // 6
+                           "      port: abc\n"              // 7
+                           "  - name: west\n"               // 8
+                           "    role: dr\n"                 // 9
+                           "    adress: 127.0.2.1\n"        // 10: typo, so address is also missing
+                           "replication:\n"                 // 11
+                           "  heartbeat_interval: 10ms\n";  // 12
+  const LoadResult r = ParseConfig(yaml, "three.yaml");
+  ASSERT_FALSE(r.ok());
+  // The typo is one mistake but two findings: an unknown key and a missing one.
+  ASSERT_EQ(r.errors.size(), 4u) << AllErrors(r);
+  EXPECT_EQ(r.errors[0].field, "regions[0].postgres.port");
+  EXPECT_EQ(r.errors[0].where.line, 7);
+  EXPECT_EQ(r.errors[1].field, "regions[1].address");
+  EXPECT_EQ(r.errors[1].where.line, 8);
+  EXPECT_EQ(r.errors[2].field, "regions[1].adress");
+  EXPECT_EQ(r.errors[2].where.line, 10);
+  EXPECT_NE(r.errors[2].expected.find("did you mean 'address'?"), std::string::npos);
+  EXPECT_EQ(r.errors[3].field, "replication.heartbeat_interval");
+  EXPECT_EQ(r.errors[3].where.line, 12);
+}
+
+TEST(LoaderTest, ThreeMistakesGiveThreeErrors) {
+  const std::string yaml = std::string(kHead) + kEast +             // 1-5
+                           "    redis: {port: 0}\n"                 // 6
+                           "  - name: west\n"                       // 7
+                           "    role: dr\n"                         // 8
+                           "    address: 127.0.2.1\n"               // 9
+                           "    buckets: [{name: b}, {name: b}]\n"  // 10
+                           "objectives:\n"                          // 11
+                           "  rto: soon\n";                         // 12
+  const LoadResult r = ParseConfig(yaml, "three.yaml");
+  ASSERT_EQ(r.errors.size(), 3u) << AllErrors(r);
+  EXPECT_EQ(r.errors[0].ToString(),
+            "three.yaml:6:19: regions[0].redis.port: expected an integer port 1-65535, found '0'");
+  EXPECT_EQ(r.errors[1].field, "regions[1].buckets[1].name");
+  EXPECT_EQ(r.errors[1].where.line, 10);
+  EXPECT_EQ(r.errors[1].where.column, 33);
+  EXPECT_EQ(r.errors[2].field, "objectives.rto");
+  EXPECT_EQ(r.errors[2].where.line, 12);
+  EXPECT_EQ(r.errors[2].found, "'soon'");
+}
+
+TEST(LoaderTest, ErrorToStringFormat) {
+  const ConfigError e{
+      {"lab.yaml", 12, 7}, "regions[1].postgres.port", "an integer port 1-65535", "'abc'"};
+  EXPECT_EQ(e.ToString(),
+            "lab.yaml:12:7: regions[1].postgres.port: expected an integer port 1-65535, found "
+            "'abc'");
+
+  const LoadResult r = ParseConfig(East("    postgres:\n      port: abc\n"), "lab.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << AllErrors(r);
+  EXPECT_EQ(r.errors[0].ToString(),
+            "lab.yaml:7:13: regions[0].postgres.port: expected an integer port 1-65535, found "
+            "'abc'");
+}
+
+TEST(LoaderTest, MissingFileIsOneErrorNamingIt) {
+  const std::string path = "/nonexistent/pilotlight/lab.yaml";
+  const LoadResult r = LoadConfigFile(path);
+  EXPECT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].where.file, path);
+  EXPECT_EQ(r.errors[0].found, "No such file or directory");
+  EXPECT_EQ(r.errors[0].ToString(),
+            path + ": expected a readable config file, found No such file or directory");
+}
+
+TEST(LoaderTest, DirectoryIsOneErrorNamingIt) {
+  const LoadResult r = LoadConfigFile(PILOTLIGHT_SOURCE_DIR);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].where.file, PILOTLIGHT_SOURCE_DIR);
+  EXPECT_EQ(r.errors[0].found, "Is a directory");
+}
+
+// Hostile inputs must come back as errors, never as a crash or a hang.
+TEST(LoaderTest, SurvivesHostileInput) {
+  const std::string deep(5000, '[');
+  const std::string inputs[] = {
+      "&a [*a]\n",
+      ", x\n",
+      "- a\n, b\n",
+      "a: 1\n--- ,\n--- ,\n",
+      "platform: &p [*p]\nregions: &r [*r]\n",
+      "regions:\n  - &r {name: a, role: primary, address: 1.2.3.4, postgres: *r}\n",
+      deep,
+      "{",
+      "\xff\xfe\x00\x01",
+      std::string("platform: a\0b\n", 14),
+      "platform: !!binary aGVsbG8=\nregions: !custom []\n",
+      "<<: {platform: lab}\n",
+      "? \n: \n",
+      "~: 1\n",
+      "platform: " + std::string(100000, 'x') + "\n",
+      "regions: [" + std::string(2000, ' ') + "]\n",
+      std::string(5000, 'k') + ": 1\n",
+      "regions:\n  - {\"name\\e\\a\": 1}\n",
+  };
+  for (const std::string& input : inputs) {
+    const LoadResult r = ParseConfig(input, "hostile.yaml");
+    EXPECT_FALSE(r.ok()) << input.substr(0, 60);
+    EXPECT_FALSE(r.errors.empty());
+    for (const ConfigError& e : r.errors) {
+      EXPECT_EQ(e.where.file, "hostile.yaml");
+      EXPECT_LT(e.ToString().size(), 1000u) << "messages quote at most a short excerpt";
+    }
+  }
+}
+
+// Every prefix of a valid file either loads or explains itself: no crash, and
+// no error without a line.
+TEST(LoaderTest, EveryTruncationIsHandled) {
+  const std::string text = kLabConfig;
+  for (size_t n = 0; n < text.size(); ++n) {
+    const LoadResult r = ParseConfig(text.substr(0, n), "cut.yaml");
+    ASSERT_NE(r.ok(), !r.errors.empty()) << n;
+    for (const ConfigError& e : r.errors) {
+      EXPECT_GT(e.where.line, 0) << "cut at " << n << ": " << e.ToString();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pilotlight::config
