@@ -118,7 +118,8 @@ int Serve(const DnsOptions& o) {
             << (*server)->port() << " (UDP and TCP)" << std::endl;
 
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*interval).count();
-  const timespec wait{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  const timespec wait{static_cast<time_t>(ns / 1'000'000'000),
+                      static_cast<long>(ns % 1'000'000'000)};
   while (true) {
     const int sig = sigtimedwait(&stop, nullptr, &wait);
     if (sig == SIGINT || sig == SIGTERM) break;
@@ -152,7 +153,8 @@ int Show(const DnsOptions& o) {
 
   nlohmann::json j = nlohmann::json::array();
   for (const dns::ZoneState& z : snapshot->zones) {
-    nlohmann::json zone = {{"origin", z.zone->origin().ToString()}, {"records", nlohmann::json::array()}};
+    nlohmann::json zone = {{"origin", z.zone->origin().ToString()},
+                           {"records", nlohmann::json::array()}};
     if (!o.json) std::cout << "zone " << z.zone->origin().ToString() << "\n";
     for (size_t i = 0; i < z.zone->rrsets().size(); ++i) {
       const dns::Rrset& r = z.zone->rrsets()[i];
@@ -164,9 +166,12 @@ int Show(const DnsOptions& o) {
           ov == overrides->end() || r.policy == dns::RoutingPolicy::kSimple
               ? ""
               : dns::FormatRoutingOverride(ov->second);
-      nlohmann::json rec = {{"name", r.name.ToString()}, {"type", dns::TypeName(r.type)},
-                            {"ttl", r.ttl}, {"policy", dns::PolicyName(r.policy)},
-                            {"override", override_text}, {"sets", nlohmann::json::array()}};
+      nlohmann::json rec = {{"name", r.name.ToString()},
+                            {"type", dns::TypeName(r.type)},
+                            {"ttl", r.ttl},
+                            {"policy", dns::PolicyName(r.policy)},
+                            {"override", override_text},
+                            {"sets", nlohmann::json::array()}};
       if (!o.json) {
         std::cout << "  " << r.name.ToString() << " " << dns::TypeName(r.type) << " ttl " << r.ttl
                   << " " << dns::PolicyName(r.policy)
@@ -183,17 +188,21 @@ int Show(const DnsOptions& o) {
         const double fraction = total == 0 ? 0.0 : static_cast<double>(share) / total;
         std::string values;
         for (const std::string& v : set.values) values += (values.empty() ? "" : " ") + v;
-        rec["sets"].push_back({{"id", set.id}, {"values", set.values},
+        rec["sets"].push_back({{"id", set.id},
+                               {"values", set.values},
                                {"health_check", set.health_check},
-                               {"health", HealthWord(set, *health)}, {"weight", set.weight},
-                               {"answering", fraction > 0}, {"share", fraction}});
+                               {"health", HealthWord(set, *health)},
+                               {"weight", set.weight},
+                               {"answering", fraction > 0},
+                               {"share", fraction}});
         if (!o.json) {
           std::cout << "    " << (fraction > 0 ? "* " : "  ")
                     << (set.id.empty() ? std::string("values") : set.id) << ": " << values;
-          if (r.policy != dns::RoutingPolicy::kSimple) std::cout << "  [" << HealthWord(set, *health);
+          if (r.policy != dns::RoutingPolicy::kSimple)
+            std::cout << "  [" << HealthWord(set, *health);
           if (r.policy == dns::RoutingPolicy::kWeighted) {
-            std::cout << ", weight " << set.weight << ", share " << static_cast<int>(fraction * 100 + 0.5)
-                      << "%";
+            std::cout << ", weight " << set.weight << ", share "
+                      << static_cast<int>(fraction * 100 + 0.5) << "%";
           }
           if (r.policy != dns::RoutingPolicy::kSimple) std::cout << "]";
           std::cout << "\n";
@@ -247,20 +256,23 @@ int Set(const DnsOptions& o) {
   Status saved = dns::SaveOverrides(o.overrides, *overrides);
   if (!saved.ok()) return ExitCode(false, saved.message());
   std::cout << key << " -> " << (*target ? dns::FormatRoutingOverride(**target) : "auto (health)")
-            << " (written to " << o.overrides << "; a running server applies it at its next reload)\n";
+            << " (written to " << o.overrides
+            << "; a running server applies it at its next reload)\n";
   return 0;
 }
 
 void Register(CLI::App& root, Context& context) {
-  CLI::App* dns = root.add_subcommand("dns", "The embedded authoritative DNS server and its routing");
+  CLI::App* dns =
+      root.add_subcommand("dns", "The embedded authoritative DNS server and its routing");
   dns->require_subcommand(1);
   auto opts = std::make_shared<DnsOptions>();
   auto common = [&](CLI::App* cmd, bool health) {
     cmd->add_option("--zone-file", opts->zone_file, "YAML zone file (zones, records, policies)")
         ->required()
         ->check(CLI::ExistingFile);
-    cmd->add_option("--overrides", opts->overrides,
-                    "Routing overrides written by `dns set` (default " + std::string(kDefaultOverrides) + ")");
+    cmd->add_option(
+        "--overrides", opts->overrides,
+        "Routing overrides written by `dns set` (default " + std::string(kDefaultOverrides) + ")");
     if (health) {
       cmd->add_option("--health-file", opts->health_file,
                       "File of CHECK=healthy|unhealthy lines, re-read at every reload");

@@ -27,18 +27,27 @@ const Catalog& TestCatalog() {
     z.nameservers = {"ns1"};
     z.soa.serial = 1;
     auto simple = [](std::string name, std::string type, std::vector<std::string> values) {
-      return RrsetSpec{std::move(name), std::move(type), std::nullopt, RoutingPolicy::kSimple,
+      return RrsetSpec{std::move(name),
+                       std::move(type),
+                       std::nullopt,
+                       RoutingPolicy::kSimple,
                        {RecordSetSpec{"", FailoverRole::kNone, 1, "", std::move(values)}}};
     };
     z.rrsets.push_back(simple("ns1", "A", {"127.0.3.1"}));
-    z.rrsets.push_back(RrsetSpec{
-        "api", "A", 30, RoutingPolicy::kFailover,
-        {RecordSetSpec{"primary", FailoverRole::kPrimary, 1, "p", {"127.0.1.10"}},
-         RecordSetSpec{"secondary", FailoverRole::kSecondary, 1, "s", {"127.0.2.10"}}}});
-    z.rrsets.push_back(RrsetSpec{
-        "trade", "A", 30, RoutingPolicy::kWeighted,
-        {RecordSetSpec{"primary", FailoverRole::kNone, 3, "p", {"127.0.1.20"}},
-         RecordSetSpec{"dr", FailoverRole::kNone, 1, "s", {"127.0.2.20"}}}});
+    z.rrsets.push_back(
+        RrsetSpec{"api",
+                  "A",
+                  30,
+                  RoutingPolicy::kFailover,
+                  {RecordSetSpec{"primary", FailoverRole::kPrimary, 1, "p", {"127.0.1.10"}},
+                   RecordSetSpec{"secondary", FailoverRole::kSecondary, 1, "s", {"127.0.2.10"}}}});
+    z.rrsets.push_back(
+        RrsetSpec{"trade",
+                  "A",
+                  30,
+                  RoutingPolicy::kWeighted,
+                  {RecordSetSpec{"primary", FailoverRole::kNone, 3, "p", {"127.0.1.20"}},
+                   RecordSetSpec{"dr", FailoverRole::kNone, 1, "s", {"127.0.2.20"}}}});
     z.rrsets.push_back(simple("www", "CNAME", {"api"}));
     z.rrsets.push_back(simple("loop", "CNAME", {"loop"}));
     z.rrsets.push_back(simple("txt", "TXT", {"\"a\" \"b\""}));

@@ -1,5 +1,7 @@
 #include "dns/server/dns_server.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio.hpp>
 #include <deque>
 #include <random>
@@ -62,7 +64,7 @@ struct DnsServer::Impl {
   std::atomic<size_t> tcp_connections{0};
 
   struct UdpWorker {
-    asio::io_context io{1};
+    asio::io_context io{1};  // owns the socket; the worker does blocking I/O on it
     std::unique_ptr<udp::socket> socket;
     std::thread thread;
   };
@@ -74,39 +76,74 @@ struct DnsServer::Impl {
 
   Impl(const DnsServerOptions& o, const Catalog& c) : options(o), catalog(c) {}
 
+  // UDP: a blocking batch loop per worker. recvmmsg takes up to kBatch datagrams per
+  // system call under load (and returns after the first one when idle); sendmmsg sends
+  // the answers back in one call. A receive timeout lets the loop notice Stop().
+  static constexpr int kBatch = 32;
+  static constexpr size_t kMaxDatagram = 4096;  // larger queries are not DNS queries we serve
+
   void RunUdp(UdpWorker& w) {
     SnapshotCache cache(catalog);
     Random random;
-    std::vector<uint8_t> buf(65535);
-    udp::endpoint peer;
-    std::function<void()> receive;
-    receive = [&] {
-      w.socket->async_receive_from(
-          asio::buffer(buf), peer, [&](const boost::system::error_code& ec, size_t n) {
-            if (ec == asio::error::operation_aborted) return;
-            if (!ec) {
-              udp_queries.fetch_add(1, std::memory_order_relaxed);
-              std::vector<uint8_t> out =
-                  Respond(std::span<const uint8_t>(buf.data(), n), Transport::kUdp, cache.Get(),
-                          random.Next(), options.responder);
-              if (out.empty()) {
-                dropped.fetch_add(1, std::memory_order_relaxed);
-              } else {
-                boost::system::error_code send_ec;
-                w.socket->send_to(asio::buffer(out), peer, 0, send_ec);
-              }
-            }
-            receive();
-          });
-    };
-    receive();
-    w.io.run();
+    const int fd = w.socket->native_handle();
+    timeval tv{0, 200 * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::vector<uint8_t> in(kBatch * kMaxDatagram);
+    std::vector<std::vector<uint8_t>> out(kBatch);
+    sockaddr_storage peers[kBatch];
+    iovec in_iov[kBatch];
+    iovec out_iov[kBatch];
+    mmsghdr in_msgs[kBatch];
+    mmsghdr out_msgs[kBatch];
+    while (!stopped.load(std::memory_order_relaxed)) {
+      for (int i = 0; i < kBatch; ++i) {
+        in_iov[i] = {in.data() + i * kMaxDatagram, kMaxDatagram};
+        in_msgs[i] = {};
+        in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
+        in_msgs[i].msg_hdr.msg_iovlen = 1;
+        in_msgs[i].msg_hdr.msg_name = &peers[i];
+        in_msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+      }
+      const int n = recvmmsg(fd, in_msgs, kBatch, MSG_WAITFORONE, nullptr);
+      if (n <= 0) continue;  // timeout (check for Stop), EINTR, or a transient error
+      udp_queries.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      const CatalogSnapshot& snapshot = cache.Get();
+      int replies = 0;
+      for (int i = 0; i < n; ++i) {
+        if (in_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {  // oversized: not a query of ours
+          dropped.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        out[replies] =
+            Respond(std::span<const uint8_t>(in.data() + i * kMaxDatagram, in_msgs[i].msg_len),
+                    Transport::kUdp, snapshot, random.Next(), options.responder);
+        if (out[replies].empty()) {
+          dropped.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        out_iov[replies] = {out[replies].data(), out[replies].size()};
+        out_msgs[replies] = {};
+        out_msgs[replies].msg_hdr.msg_iov = &out_iov[replies];
+        out_msgs[replies].msg_hdr.msg_iovlen = 1;
+        out_msgs[replies].msg_hdr.msg_name = &peers[i];
+        out_msgs[replies].msg_hdr.msg_namelen = in_msgs[i].msg_hdr.msg_namelen;
+        ++replies;
+      }
+      int sent = 0;
+      while (sent < replies) {
+        const int r = sendmmsg(fd, out_msgs + sent, static_cast<unsigned>(replies - sent), 0);
+        if (r <= 0) break;  // the client is gone or the buffer is full: UDP may drop
+        sent += r;
+      }
+    }
   }
 
   class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
    public:
     TcpConnection(Impl& server, tcp::socket socket)
-        : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()),
+        : server_(server),
+          socket_(std::move(socket)),
+          timer_(socket_.get_executor()),
           cache_(server.catalog) {}
     ~TcpConnection() { server_.tcp_connections.fetch_sub(1); }
 
@@ -193,8 +230,7 @@ struct DnsServer::Impl {
 
   void Stop() {
     if (stopped.exchange(true)) return;
-    for (auto& w : udp) w->io.stop();
-    tcp_io.stop();
+    tcp_io.stop();  // UDP workers see `stopped` within their receive timeout
     for (auto& w : udp) {
       if (w->thread.joinable()) w->thread.join();
     }
@@ -214,23 +250,55 @@ DnsServerCounters DnsServer::counters() const {
   return {impl_->udp_queries.load(), impl_->tcp_queries.load(), impl_->dropped.load()};
 }
 
+namespace {
+
+// Binds the UDP sockets and the TCP listener of `impl` on address:port (port 0: the
+// first UDP socket picks one). `tcp_taken` tells a TCP conflict on a picked port.
+Status Bind(DnsServer::Impl& impl, const asio::ip::address& address, uint16_t port, int workers,
+            bool& tcp_taken);
+
+}  // namespace
+
 Result<std::unique_ptr<DnsServer>> DnsServer::Start(const DnsServerOptions& options,
                                                     const Catalog& catalog) {
-  auto impl = std::make_unique<Impl>(options, catalog);
-  const std::string where = options.address + ":" + std::to_string(options.port);
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.address, ec);
+  if (ec) {
+    return Status::InvalidArgument("listen address \"" + options.address +
+                                   "\" is not an IP address");
+  }
+  int workers = options.udp_workers;
+  if (workers <= 0) workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // With port 0 the UDP port is picked first; the same TCP port may be taken (by a
+  // client's ephemeral port, say), and then another port is tried.
+  const int tries = options.port == 0 ? 16 : 1;
+  std::unique_ptr<Impl> impl;
+  for (int i = 0; i < tries; ++i) {
+    impl = std::make_unique<Impl>(options, catalog);
+    bool tcp_taken = false;
+    Status bound = Bind(*impl, address, options.port, workers, tcp_taken);
+    if (bound.ok()) break;
+    if (!tcp_taken || i + 1 == tries) return bound;
+  }
+  Impl* raw = impl.get();
+  for (auto& w : raw->udp) {
+    Impl::UdpWorker* worker = w.get();
+    worker->thread = std::thread([raw, worker] { raw->RunUdp(*worker); });
+  }
+  raw->Accept();
+  raw->tcp_thread = std::thread([raw] { raw->tcp_io.run(); });
+  return std::unique_ptr<DnsServer>(new DnsServer(std::move(impl)));
+}
+
+namespace {
+
+Status Bind(DnsServer::Impl& impl, const asio::ip::address& address, uint16_t port, int workers,
+            bool& tcp_taken) {
+  const std::string where = address.to_string() + ":" + std::to_string(port);
+  boost::system::error_code ec;
   try {
-    boost::system::error_code ec;
-    const asio::ip::address address = asio::ip::make_address(options.address, ec);
-    if (ec) {
-      return Status::InvalidArgument("listen address \"" + options.address +
-                                     "\" is not an IP address");
-    }
-    int workers = options.udp_workers;
-    if (workers <= 0) workers = std::max(1u, std::thread::hardware_concurrency());
-    uint16_t port = options.port;
-    // UDP sockets first: with port 0 the first one picks the port the others share.
     for (int i = 0; i < workers; ++i) {
-      auto w = std::make_unique<Impl::UdpWorker>();
+      auto w = std::make_unique<DnsServer::Impl::UdpWorker>();
       w->socket = std::make_unique<udp::socket>(w->io);
       const udp::endpoint ep(address, port);
       w->socket->open(ep.protocol());
@@ -243,31 +311,27 @@ Result<std::unique_ptr<DnsServer>> DnsServer::Start(const DnsServerOptions& opti
                                    " (is another DNS server listening there?)");
       }
       port = w->socket->local_endpoint().port();
-      impl->udp.push_back(std::move(w));
+      impl.udp.push_back(std::move(w));
     }
-    impl->port = port;
-    impl->acceptor = std::make_unique<tcp::acceptor>(impl->tcp_io);
+    impl.port = port;
+    impl.acceptor = std::make_unique<tcp::acceptor>(impl.tcp_io);
     const tcp::endpoint tep(address, port);
-    impl->acceptor->open(tep.protocol());
-    impl->acceptor->set_option(tcp::acceptor::reuse_address(true));
-    impl->acceptor->bind(tep, ec);
+    impl.acceptor->open(tep.protocol());
+    impl.acceptor->set_option(tcp::acceptor::reuse_address(true));
+    impl.acceptor->bind(tep, ec);
     if (ec) {
+      tcp_taken = ec == asio::error::address_in_use;
       return Status::Unavailable("cannot bind TCP " + address.to_string() + ":" +
                                  std::to_string(port) + ": " + ec.message());
     }
-    impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Status::Unavailable("cannot listen on TCP " + where + ": " + ec.message());
   } catch (const std::exception& e) {
     return Status::Unavailable("cannot open DNS sockets on " + where + ": " + e.what());
   }
-  Impl* raw = impl.get();
-  for (auto& w : raw->udp) {
-    Impl::UdpWorker* worker = w.get();
-    worker->thread = std::thread([raw, worker] { raw->RunUdp(*worker); });
-  }
-  raw->Accept();
-  raw->tcp_thread = std::thread([raw] { raw->tcp_io.run(); });
-  return std::unique_ptr<DnsServer>(new DnsServer(std::move(impl)));
+  return Status::OK();
 }
+
+}  // namespace
 
 }  // namespace pilotlight::dns

@@ -127,7 +127,8 @@ TEST_F(DnsServerTest, AnswersSeveralQueriesOnOneTcpConnection) {
   EXPECT_FALSE(big->header.tc);
   EXPECT_EQ(big->answers.size(), 40u);  // too big for UDP, whole over TCP
   close(fd);
-  Result<Message> udp_big = ParseMessage(UdpExchange(server_->port(), Query("big.pilotlight.test.", 3)));
+  Result<Message> udp_big =
+      ParseMessage(UdpExchange(server_->port(), Query("big.pilotlight.test.", 3)));
   ASSERT_TRUE(udp_big.ok());
   EXPECT_TRUE(udp_big->header.tc);
 }
@@ -166,16 +167,18 @@ TEST_F(DnsServerTest, ServesManyClientsConcurrently) {
   for (int c = 0; c < 8; ++c) {
     clients.emplace_back([&, c] {
       for (int i = 0; i < 50; ++i) {
-        Bytes r = (i % 5 == 0) ? [&] {
+        const uint16_t id = static_cast<uint16_t>(c * 100 + i);
+        const Bytes query = Query("api.pilotlight.test.", id);
+        Bytes r;
+        if (i % 5 == 0) {  // every fifth query over TCP
           int fd = TcpConnect(server_->port());
-          Bytes out = TcpExchange(fd, Query("api.pilotlight.test.", static_cast<uint16_t>(c * 100 + i)));
+          r = TcpExchange(fd, query);
           close(fd);
-          return out;
-        }()
-                               : UdpExchange(server_->port(),
-                                             Query("api.pilotlight.test.", static_cast<uint16_t>(c * 100 + i)));
+        } else {
+          r = UdpExchange(server_->port(), query);
+        }
         Result<Message> m = ParseMessage(r);
-        if (m.ok() && m->header.id == c * 100 + i && FirstA(r) == "127.0.1.10") correct++;
+        if (m.ok() && m->header.id == id && FirstA(r) == "127.0.1.10") correct++;
       }
     });
   }

@@ -47,7 +47,8 @@ Result<std::vector<std::string>> Rfc2136Publisher::Served(const Name& name, uint
   Message q;
   q.header.id = RandomId();
   q.questions.push_back({name, type, rrclass::kIn});
-  Result<std::vector<uint8_t>> wire = ExchangeTcp(options_.server, BuildMessage(q), options_.timeout);
+  Result<std::vector<uint8_t>> wire =
+      ExchangeTcp(options_.server, BuildMessage(q), options_.timeout);
   if (!wire.ok()) return wire.status();
   Result<Message> r = ParseMessage(*wire);
   if (!r.ok()) return r.status().Annotate("verification query");
@@ -118,11 +119,13 @@ Status Rfc2136Publisher::Attempt(const Name& zone, const RecordSetChange& change
   }
   // Verify: the server must now serve exactly the new values.
   std::vector<std::string> expected;
-  for (const std::string& v : change.values) expected.push_back(*RdataFromString(change.type, v, zone));
+  for (const std::string& v : change.values)
+    expected.push_back(*RdataFromString(change.type, v, zone));
   std::sort(expected.begin(), expected.end());
   expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
   uint32_t ttl = 0;
-  Result<std::vector<std::string>> served = Served(*Name::FromString(change.name), change.type, &ttl);
+  Result<std::vector<std::string>> served =
+      Served(*Name::FromString(change.name), change.type, &ttl);
   if (!served.ok()) {
     retriable = true;
     return served.status();
@@ -130,10 +133,11 @@ Status Rfc2136Publisher::Attempt(const Name& zone, const RecordSetChange& change
   if (*served != expected || (!expected.empty() && ttl != change.ttl)) {
     retriable = true;
     std::string got;
-    for (const std::string& r : *served) got += (got.empty() ? "" : " ") + RdataToString(change.type, r);
-    return Status::FailedPrecondition(options_.server.ToString() + " accepted the UPDATE but serves " +
-                                      change.name + " " + TypeName(change.type) + " = [" + got +
-                                      "] ttl " + std::to_string(ttl));
+    for (const std::string& r : *served)
+      got += (got.empty() ? "" : " ") + RdataToString(change.type, r);
+    return Status::FailedPrecondition(
+        options_.server.ToString() + " accepted the UPDATE but serves " + change.name + " " +
+        TypeName(change.type) + " = [" + got + "] ttl " + std::to_string(ttl));
   }
   return Status::OK();
 }

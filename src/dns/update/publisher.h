@@ -24,7 +24,7 @@
 namespace pilotlight::dns {
 
 struct RecordSetChange {
-  std::string name;                 // absolute: "api.pilotlight.test."
+  std::string name;  // absolute: "api.pilotlight.test."
   uint16_t type = rrtype::kA;
   uint32_t ttl = 60;
   std::vector<std::string> values;  // presentation form; empty deletes the record set

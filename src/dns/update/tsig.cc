@@ -139,7 +139,8 @@ Status VerifyResponse(std::span<const uint8_t> response, const TsigKey& key,
   Result<Name> algorithm = Name::FromWire(std::string_view(rd).substr(0, pos + 1));
   ++pos;
   auto u16 = [&](size_t at) {
-    return static_cast<uint16_t>(static_cast<uint8_t>(rd[at]) << 8 | static_cast<uint8_t>(rd[at + 1]));
+    return static_cast<uint16_t>(static_cast<uint8_t>(rd[at]) << 8 |
+                                 static_cast<uint8_t>(rd[at + 1]));
   };
   if (!algorithm.ok() || rd.size() < pos + 10) return Status::Corruption("TSIG record too short");
   uint64_t time_signed = 0;
@@ -161,12 +162,15 @@ Status VerifyResponse(std::span<const uint8_t> response, const TsigKey& key,
                                       " (BADKEY): check the key name on both sides");
   }
   if (error == static_cast<uint16_t>(Rcode::kBadVers)) {  // BADSIG shares the value 16
-    return Status::FailedPrecondition("the server rejected our TSIG signature (BADSIG): the key "
-                                      "secret differs from the server's");
+    return Status::FailedPrecondition(
+        "the server rejected our TSIG signature (BADSIG): the key "
+        "secret differs from the server's");
   }
   if (error == static_cast<uint16_t>(Rcode::kBadTime)) {
-    return Status::FailedPrecondition("the server rejected our TSIG time (BADTIME): the clocks "
-                                      "differ by more than " + std::to_string(fudge) + " s");
+    return Status::FailedPrecondition(
+        "the server rejected our TSIG time (BADTIME): the clocks "
+        "differ by more than " +
+        std::to_string(fudge) + " s");
   }
   if (!(tsig.name == key.name)) {
     return Status::FailedPrecondition("response signed with key " + tsig.name.ToString() +
@@ -191,8 +195,9 @@ Status VerifyResponse(std::span<const uint8_t> response, const TsigKey& key,
   const std::string expected = Hmac(key.secret, data);
   if (mac.size() != expected.size() ||
       CRYPTO_memcmp(mac.data(), expected.data(), expected.size()) != 0) {
-    return Status::FailedPrecondition("the response's TSIG signature does not verify: it was not "
-                                      "signed with our key (or was altered)");
+    return Status::FailedPrecondition(
+        "the response's TSIG signature does not verify: it was not "
+        "signed with our key (or was altered)");
   }
   const uint64_t now_s = UnixSeconds(now);
   const uint64_t skew = now_s > time_signed ? now_s - time_signed : time_signed - now_s;

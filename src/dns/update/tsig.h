@@ -17,8 +17,8 @@
 namespace pilotlight::dns {
 
 struct TsigKey {
-  Name name;            // e.g. "pilotlight-key."
-  std::string secret;   // raw bytes
+  Name name;           // e.g. "pilotlight-key."
+  std::string secret;  // raw bytes
   // `secret_base64` as in a BIND/Knot key file; only hmac-sha256 is supported.
   static Result<TsigKey> FromBase64(std::string_view name, std::string_view secret_base64,
                                     std::string_view algorithm = "hmac-sha256");

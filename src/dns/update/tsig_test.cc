@@ -14,7 +14,8 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-const char kSecret[] = "c2VjcmV0LWtleS1mb3ItcGlsb3RsaWdodC10ZXN0cyE=";  // "secret-key-for-pilotlight-tests!"
+const char kSecret[] =
+    "c2VjcmV0LWtleS1mb3ItcGlsb3RsaWdodC10ZXN0cyE=";  // "secret-key-for-pilotlight-tests!"
 
 TsigKey Key() { return TsigKey::FromBase64("pilotlight-key.", kSecret).value(); }
 
@@ -45,7 +46,8 @@ Bytes ServerSign(Bytes response, const std::string& request_mac, uint64_t time, 
       error == 0 ? Hmac256(secret, Be(request_mac.size(), 2) + request_mac + msg + vars) : "";
   const std::string rdata = kAlgWire + Be(time, 6) + Be(300, 2) + Be(mac.size(), 2) + mac +
                             msg.substr(0, 2) + Be(error, 2) + Be(0, 2);
-  const std::string rr = kKeyWire + Be(250, 2) + Be(255, 2) + Be(0, 4) + Be(rdata.size(), 2) + rdata;
+  const std::string rr =
+      kKeyWire + Be(250, 2) + Be(255, 2) + Be(0, 4) + Be(rdata.size(), 2) + rdata;
   response.insert(response.end(), rr.begin(), rr.end());
   response[11]++;
   return response;
@@ -79,7 +81,8 @@ TEST(TsigTest, SignedRequestMatchesRfc8945) {
   // The record appended, byte for byte.
   const std::string rdata = kAlgWire + Be(1'700'000'000, 6) + Be(300, 2) + Be(32, 2) + *mac +
                             Be(0x4242, 2) + Be(0, 2) + Be(0, 2);
-  const std::string rr = kKeyWire + Be(250, 2) + Be(255, 2) + Be(0, 4) + Be(rdata.size(), 2) + rdata;
+  const std::string rr =
+      kKeyWire + Be(250, 2) + Be(255, 2) + Be(0, 4) + Be(rdata.size(), 2) + rdata;
   Bytes expected = unsigned_wire;
   expected[11] = 1;
   expected.insert(expected.end(), rr.begin(), rr.end());
@@ -113,10 +116,12 @@ TEST_F(TsigResponseTest, RejectsWhatShouldNotVerify) {
   tampered[3] ^= 0x01;  // flip a header bit after signing
   EXPECT_FALSE(VerifyResponse(tampered, Key(), request_mac_, now_).ok());
   EXPECT_FALSE(VerifyResponse(good, Key(), std::string(32, 'x'), now_).ok());  // other request
-  EXPECT_FALSE(VerifyResponse(ServerSign(response_, request_mac_, 1'700'000'000, 0, "other"),
-                              Key(), request_mac_, now_).ok());
-  EXPECT_FALSE(VerifyResponse(ServerSign(response_, request_mac_, 1'699'999'000), Key(),
-                              request_mac_, now_).ok());  // outside the 300 s fudge
+  EXPECT_FALSE(VerifyResponse(ServerSign(response_, request_mac_, 1'700'000'000, 0, "other"), Key(),
+                              request_mac_, now_)
+                   .ok());
+  EXPECT_FALSE(
+      VerifyResponse(ServerSign(response_, request_mac_, 1'699'999'000), Key(), request_mac_, now_)
+          .ok());  // outside the 300 s fudge
   EXPECT_FALSE(VerifyResponse(response_, Key(), request_mac_, now_).ok());  // unsigned
   Status badsig = VerifyResponse(ServerSign(response_, request_mac_, 1'700'000'000, 16), Key(),
                                  request_mac_, now_);
@@ -128,20 +133,26 @@ TEST_F(TsigResponseTest, RejectsWhatShouldNotVerify) {
 
 TEST(UpdateMessageTest, DeletesThenAddsTheRecordSet) {
   RecordSetChange change{"api.pilotlight.test.", rrtype::kA, 30, {"127.0.2.10", "127.0.2.11"}};
-  Result<Bytes> wire = Rfc2136Publisher::BuildUpdate(*Name::FromString("pilotlight.test."), change, 7);
+  Result<Bytes> wire =
+      Rfc2136Publisher::BuildUpdate(*Name::FromString("pilotlight.test."), change, 7);
   ASSERT_TRUE(wire.ok()) << wire.status().ToString();
-  const Bytes expected = {
-      0x00, 0x07, 0x28, 0x00, 0, 1, 0, 0, 0, 3, 0, 0,  // opcode UPDATE, ZO 1, UP 3
-      10, 'p', 'i', 'l', 'o', 't', 'l', 'i', 'g', 'h', 't', 4, 't', 'e', 's', 't', 0, 0, 6, 0, 1,
-      3, 'a', 'p', 'i', 0xC0, 12, 0, 1, 0, 255, 0, 0, 0, 0, 0, 0,  // delete RRset: class ANY
-      0xC0, 33, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 127, 0, 2, 10,      // add
-      0xC0, 33, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 127, 0, 2, 11};
+  const Bytes expected =
+      {
+          0x00, 0x07, 0x28, 0x00, 0,   1,   0,   0,   0,   3,    0,   0,  // opcode UPDATE, ZO 1, UP
+                                                                          // 3
+          10,   'p',  'i',  'l',  'o', 't', 'l', 'i', 'g', 'h',  't', 4, 't', 'e', 's', 't',
+          0,    0,    6,    0,    1,   3,   'a', 'p', 'i', 0xC0, 12,  0, 1,   0,   255, 0,
+          0,    0,    0,    0,    0,  // delete RRset: class ANY
+          0xC0, 33,   0,    1,    0,   1,   0,   0,   0,   30,   0,   4, 127, 0,   2,   10,  // add
+          0xC0, 33,   0,    1,    0,   1,   0,   0,   0,   30,   0,   4, 127, 0,   2,   11};
   EXPECT_EQ(*wire, expected);
   change.name = "api.example.org.";
-  EXPECT_FALSE(Rfc2136Publisher::BuildUpdate(*Name::FromString("pilotlight.test."), change, 7).ok());
+  EXPECT_FALSE(
+      Rfc2136Publisher::BuildUpdate(*Name::FromString("pilotlight.test."), change, 7).ok());
   change.name = "api.pilotlight.test.";
   change.values = {"not-an-ip"};
-  EXPECT_FALSE(Rfc2136Publisher::BuildUpdate(*Name::FromString("pilotlight.test."), change, 7).ok());
+  EXPECT_FALSE(
+      Rfc2136Publisher::BuildUpdate(*Name::FromString("pilotlight.test."), change, 7).ok());
 }
 
 }  // namespace

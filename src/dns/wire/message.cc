@@ -33,7 +33,8 @@ class Reader {
     return v;
   }
   uint32_t U32() {
-    const uint32_t v = static_cast<uint32_t>(p_[pos_]) << 24 | static_cast<uint32_t>(p_[pos_ + 1]) << 16 |
+    const uint32_t v = static_cast<uint32_t>(p_[pos_]) << 24 |
+                       static_cast<uint32_t>(p_[pos_ + 1]) << 16 |
                        static_cast<uint32_t>(p_[pos_ + 2]) << 8 | p_[pos_ + 3];
     pos_ += 4;
     return v;
@@ -64,8 +65,9 @@ class Reader {
         }
         const size_t target = static_cast<size_t>(len & 0x3F) << 8 | p_[pos + 1];
         if (target >= limit) {
-          return Status::Corruption(std::string("compression pointer does not point backwards in ") +
-                                    what + " at offset " + std::to_string(pos));
+          return Status::Corruption(
+              std::string("compression pointer does not point backwards in ") + what +
+              " at offset " + std::to_string(pos));
         }
         if (!jumped) end_of_name = pos + 2;
         jumped = true;
@@ -342,20 +344,34 @@ std::optional<uint16_t> TypeFromName(std::string_view name) {
 
 std::string RcodeName(Rcode rcode) {
   switch (rcode) {
-    case Rcode::kNoError: return "NOERROR";
-    case Rcode::kFormErr: return "FORMERR";
-    case Rcode::kServFail: return "SERVFAIL";
-    case Rcode::kNxDomain: return "NXDOMAIN";
-    case Rcode::kNotImp: return "NOTIMP";
-    case Rcode::kRefused: return "REFUSED";
-    case Rcode::kYxDomain: return "YXDOMAIN";
-    case Rcode::kYxRrset: return "YXRRSET";
-    case Rcode::kNxRrset: return "NXRRSET";
-    case Rcode::kNotAuth: return "NOTAUTH";
-    case Rcode::kNotZone: return "NOTZONE";
-    case Rcode::kBadVers: return "BADVERS/BADSIG";
-    case Rcode::kBadKey: return "BADKEY";
-    case Rcode::kBadTime: return "BADTIME";
+    case Rcode::kNoError:
+      return "NOERROR";
+    case Rcode::kFormErr:
+      return "FORMERR";
+    case Rcode::kServFail:
+      return "SERVFAIL";
+    case Rcode::kNxDomain:
+      return "NXDOMAIN";
+    case Rcode::kNotImp:
+      return "NOTIMP";
+    case Rcode::kRefused:
+      return "REFUSED";
+    case Rcode::kYxDomain:
+      return "YXDOMAIN";
+    case Rcode::kYxRrset:
+      return "YXRRSET";
+    case Rcode::kNxRrset:
+      return "NXRRSET";
+    case Rcode::kNotAuth:
+      return "NOTAUTH";
+    case Rcode::kNotZone:
+      return "NOTZONE";
+    case Rcode::kBadVers:
+      return "BADVERS/BADSIG";
+    case Rcode::kBadKey:
+      return "BADKEY";
+    case Rcode::kBadTime:
+      return "BADTIME";
   }
   return "RCODE" + std::to_string(static_cast<int>(rcode));
 }
@@ -601,11 +617,13 @@ Result<std::vector<std::string>> Tokens(std::string_view text) {
           tok.push_back(text[i++]);
         }
       }
-      if (!closed) return Status::InvalidArgument("unterminated quoted string in \"" +
-                                                  std::string(text) + "\"");
+      if (!closed)
+        return Status::InvalidArgument("unterminated quoted string in \"" + std::string(text) +
+                                       "\"");
       out.push_back(tok);
     } else {
-      while (i < text.size() && !isspace(static_cast<unsigned char>(text[i]))) tok.push_back(text[i++]);
+      while (i < text.size() && !isspace(static_cast<unsigned char>(text[i])))
+        tok.push_back(text[i++]);
       out.push_back(tok);
     }
   }
@@ -677,7 +695,8 @@ Result<std::string> RdataFromString(uint16_t type, std::string_view text, const 
       Result<std::vector<std::string>> tok = Tokens(text);
       if (!tok.ok()) return tok.status();
       if (tok->size() != 7) {
-        return Status::InvalidArgument("SOA needs \"mname rname serial refresh retry expire minimum\"");
+        return Status::InvalidArgument(
+            "SOA needs \"mname rname serial refresh retry expire minimum\"");
       }
       Result<Name> mname = Name::FromString((*tok)[0], &origin);
       if (!mname.ok()) return mname.status();

@@ -26,10 +26,12 @@ Message Query(const char* name, uint16_t type) {
 
 const Bytes kQueryApiA = {
     0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // header, RD
-    3, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-    0x00, 0x01, 0x00, 0x01};  // A, IN
+    3,    'a',  'p',  'i',  7,    'e',  'x',  'a',  'm',  'p',  'l',  'e',
+    3,    'c',  'o',  'm',  0,    0x00, 0x01, 0x00, 0x01};  // A, IN
 
-TEST(MessageTest, BuildsAQuery) { EXPECT_EQ(BuildMessage(Query("api.example.com.", rrtype::kA)), kQueryApiA); }
+TEST(MessageTest, BuildsAQuery) {
+  EXPECT_EQ(BuildMessage(Query("api.example.com.", rrtype::kA)), kQueryApiA);
+}
 
 TEST(MessageTest, ParsesAQuery) {
   Result<Message> m = ParseMessage(kQueryApiA);
@@ -48,15 +50,15 @@ TEST(MessageTest, CompressesOwnersAndRdataNames) {
   Message m = Query("api.example.com.", rrtype::kA);
   m.header.qr = true;
   m.header.aa = true;
-  m.answers.push_back({N("api.example.com."), rrtype::kCname, rrclass::kIn, 300,
-                       N("www.example.com.").wire()});
+  m.answers.push_back(
+      {N("api.example.com."), rrtype::kCname, rrclass::kIn, 300, N("www.example.com.").wire()});
   m.answers.push_back({N("www.example.com."), rrtype::kA, rrclass::kIn, 60, A(192, 0, 2, 1)});
   const Bytes expected = {
-      0x12, 0x34, 0x85, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
-      3, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
+      0x12, 0x34, 0x85, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 3, 'a', 'p', 'i', 7,
+      'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
       // answer 1: owner -> offset 12, CNAME, IN, TTL 300, rdata "www" + pointer to "example"
-      0xC0, 0x0C, 0x00, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01, 0x2C, 0x00, 0x06,
-      3, 'w', 'w', 'w', 0xC0, 0x10,
+      0xC0, 0x0C, 0x00, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01, 0x2C, 0x00, 0x06, 3, 'w', 'w', 'w',
+      0xC0, 0x10,
       // answer 2: owner -> offset 45 (the "www" label just written)
       0xC0, 0x2D, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3C, 0x00, 0x04, 192, 0, 2, 1};
   const Bytes built = BuildMessage(m);
@@ -144,7 +146,7 @@ TEST(MessageTest, TruncatesToFiveHundredTwelveWithTc) {
   // Header+question 33 bytes, each compressed A record 16: 29 fit in 512, 40 do not.
   Message m = ManyAddresses(40);
   const Bytes b = BuildMessage(m, 512);
-  EXPECT_EQ(b.size(), 33u);  // header and question only
+  EXPECT_EQ(b.size(), 33u);      // header and question only
   EXPECT_EQ(b[2] & 0x02, 0x02);  // TC
   EXPECT_EQ(b[7], 0);            // ANCOUNT 0
   const Bytes full = BuildMessage(m, 65535);
@@ -195,7 +197,7 @@ TEST(MessageTest, RejectsMalformedPackets) {
     const Bytes type_class = {0, 1, 0, 1};
     Bytes p;
     p.reserve(header.size() + qname.size() + type_class.size());
-    for (const Bytes* part : {&header, &qname, &type_class}) {
+    for (const Bytes* part : std::initializer_list<const Bytes*>{&header, &qname, &type_class}) {
       for (uint8_t b : *part) p.push_back(b);
     }
     return p;
@@ -237,8 +239,8 @@ TEST(MessageTest, RejectsMalformedPackets) {
 
 TEST(MessageTest, PointerChainsBackwardsAreFollowed) {
   // Answer owner points to "b" + pointer to question ("a.example"): b.a.example.
-  Bytes p = {0, 1, 0x80, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 'a', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-             0, 0, 1, 0, 1};
+  Bytes p = {0, 1,   0x80, 0,   0,   1,   0,   1,   0, 0, 0, 0, 1, 'a',
+             7, 'e', 'x',  'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1};
   // record at offset 27: owner "b" + ptr(12)
   p.insert(p.end(), {1, 'b', 0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 1, 0, 2, 0xC0, 27});
   Result<Message> m = ParseMessage(p);
@@ -262,7 +264,8 @@ TEST(MessageTest, RdataPresentationRoundTrips) {
       {rrtype::kMx, "10 mail", "10 mail.example.com."},
       {rrtype::kTxt, "\"v=spf1 -all\" \"two\"", "\"v=spf1 -all\" \"two\""},
       {rrtype::kTxt, "plain", "\"plain\""},
-      {rrtype::kSoa, "ns1 hostmaster 1 2 3 4 5", "ns1.example.com. hostmaster.example.com. 1 2 3 4 5"},
+      {rrtype::kSoa, "ns1 hostmaster 1 2 3 4 5",
+       "ns1.example.com. hostmaster.example.com. 1 2 3 4 5"},
   };
   for (const Case& c : cases) {
     Result<std::string> rdata = RdataFromString(c.type, c.in, origin);

@@ -103,7 +103,8 @@ std::string Name::ToString() const {
 
 size_t Name::LabelCount() const {
   size_t n = 0;
-  for (size_t pos = 0; static_cast<uint8_t>(wire_[pos]) != 0; pos += 1 + static_cast<uint8_t>(wire_[pos])) {
+  for (size_t pos = 0; static_cast<uint8_t>(wire_[pos]) != 0;
+       pos += 1 + static_cast<uint8_t>(wire_[pos])) {
     ++n;
   }
   return n;

@@ -68,9 +68,9 @@ TEST_F(ResponderTest, FailoverFollowsHealth) {
     const char* expect;
   };
   const Case cases[] = {
-      {true, true, "127.0.1.10"},        {false, true, "127.0.2.10"},
+      {true, true, "127.0.1.10"},          {false, true, "127.0.2.10"},
       {false, false, "127.0.1.10"},  // both down: the primary answers
-      {true, false, "127.0.1.10"},       {std::nullopt, true, "127.0.1.10"},  // unknown = healthy
+      {true, false, "127.0.1.10"},         {std::nullopt, true, "127.0.1.10"},  // unknown = healthy
       {false, std::nullopt, "127.0.2.10"},
   };
   for (const Case& c : cases) {
@@ -121,11 +121,11 @@ TEST_F(ResponderTest, WeightedSplitsByWeightAmongHealthySets) {
     int primary_share, dr_share;  // out of 100 queries
   };
   const Case cases[] = {
-      {true, true, {}, 100, 0},                           // 100 / 0
-      {false, true, {}, 0, 100},                          // unhealthy excluded: weight 0 takes all
-      {false, false, {}, 100, 0},                         // none healthy: all considered
+      {true, true, {}, 100, 0},    // 100 / 0
+      {false, true, {}, 0, 100},   // unhealthy excluded: weight 0 takes all
+      {false, false, {}, 100, 0},  // none healthy: all considered
       {true, true, {{"primary", 25}, {"dr", 75}}, 25, 75},  // gradual failback
-      {true, true, {{"primary", 0}, {"dr", 0}}, 50, 50},  // all zero: equal shares
+      {true, true, {{"primary", 0}, {"dr", 0}}, 50, 50},    // all zero: equal shares
       {true, false, {{"primary", 10}, {"dr", 90}}, 100, 0},
   };
   for (const Case& c : cases) {

@@ -12,8 +12,8 @@ inline RecordSetSpec Set(std::string id, std::vector<std::string> values, std::s
 
 inline RrsetSpec Simple(std::string name, std::string type, std::vector<std::string> values,
                         std::optional<uint32_t> ttl = std::nullopt) {
-  return RrsetSpec{std::move(name), std::move(type), ttl, RoutingPolicy::kSimple,
-                   {Set("", std::move(values))}};
+  return RrsetSpec{
+      std::move(name), std::move(type), ttl, RoutingPolicy::kSimple, {Set("", std::move(values))}};
 }
 
 // pilotlight.test.: api is failover (primary-api / dr-api), trade is weighted 100/0.
@@ -26,13 +26,20 @@ inline ZoneSpec TestZone() {
   z.soa.ttl = 3600;
   z.nameservers = {"ns1"};
   z.rrsets.push_back(Simple("ns1", "A", {"127.0.3.1"}));
-  z.rrsets.push_back(RrsetSpec{
-      "api", "A", 30, RoutingPolicy::kFailover,
-      {Set("dr", {"127.0.2.10"}, "dr-api", FailoverRole::kSecondary),
-       Set("primary", {"127.0.1.10"}, "primary-api", FailoverRole::kPrimary)}});
-  z.rrsets.push_back(RrsetSpec{"trade", "A", std::nullopt, RoutingPolicy::kWeighted,
-                               {Set("primary", {"127.0.1.20"}, "primary-api", FailoverRole::kNone, 100),
-                                Set("dr", {"127.0.2.20"}, "dr-api", FailoverRole::kNone, 0)}});
+  z.rrsets.push_back(
+      RrsetSpec{"api",
+                "A",
+                30,
+                RoutingPolicy::kFailover,
+                {Set("dr", {"127.0.2.10"}, "dr-api", FailoverRole::kSecondary),
+                 Set("primary", {"127.0.1.10"}, "primary-api", FailoverRole::kPrimary)}});
+  z.rrsets.push_back(
+      RrsetSpec{"trade",
+                "A",
+                std::nullopt,
+                RoutingPolicy::kWeighted,
+                {Set("primary", {"127.0.1.20"}, "primary-api", FailoverRole::kNone, 100),
+                 Set("dr", {"127.0.2.20"}, "dr-api", FailoverRole::kNone, 0)}});
   z.rrsets.push_back(Simple("www", "CNAME", {"api"}));
   z.rrsets.push_back(Simple("ext", "CNAME", {"target.example.org."}));
   z.rrsets.push_back(Simple("dangling", "CNAME", {"missing"}));

@@ -7,9 +7,12 @@ namespace pilotlight::dns {
 
 std::string PolicyName(RoutingPolicy policy) {
   switch (policy) {
-    case RoutingPolicy::kSimple: return "simple";
-    case RoutingPolicy::kFailover: return "failover";
-    case RoutingPolicy::kWeighted: return "weighted";
+    case RoutingPolicy::kSimple:
+      return "simple";
+    case RoutingPolicy::kFailover:
+      return "failover";
+    case RoutingPolicy::kWeighted:
+      return "weighted";
   }
   return "?";
 }
@@ -90,14 +93,16 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const ZoneSpec& spec, WallTime n
                                      "(SOA and apex NS come from `soa` and `ns`)");
     }
     if (*type == rrtype::kNs) {
-      return Status::InvalidArgument(where + ": NS records are declared with the zone's `ns` list "
+      return Status::InvalidArgument(where +
+                                     ": NS records are declared with the zone's `ns` list "
                                      "(delegations are not supported)");
     }
     if (*type == rrtype::kCname && *name == z->origin_) {
       return Status::InvalidArgument(where + ": a CNAME cannot sit at the zone apex");
     }
     if (!seen.insert({name->CanonicalKey(), *type}).second) {
-      return Status::InvalidArgument(where + ": declared twice; give each name and type one "
+      return Status::InvalidArgument(where +
+                                     ": declared twice; give each name and type one "
                                      "record set (alternatives go under failover/weighted)");
     }
     Rrset r;
@@ -120,7 +125,8 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const ZoneSpec& spec, WallTime n
           secondaries += set.role == FailoverRole::kSecondary;
         }
         if (rs.sets.size() != 2 || primaries != 1 || secondaries != 1) {
-          return Status::InvalidArgument(where + ": a failover record set needs exactly one "
+          return Status::InvalidArgument(where +
+                                         ": a failover record set needs exactly one "
                                          "primary and one secondary");
         }
         break;
@@ -269,12 +275,14 @@ Status Zone::CheckOverride(const Name& name, const RoutingOverride& o) const {
       routed = true;
       const std::string where = name.ToString() + " " + TypeName(r.type);
       if (o.force && r.policy != RoutingPolicy::kFailover) {
-        return Status::InvalidArgument(where + " is weighted: set weights (weights:ID=N,...), "
+        return Status::InvalidArgument(where +
+                                       " is weighted: set weights (weights:ID=N,...), "
                                        "not primary/secondary");
       }
       if (!o.weights.empty()) {
         if (r.policy != RoutingPolicy::kWeighted) {
-          return Status::InvalidArgument(where + " is a failover record set: use --to primary "
+          return Status::InvalidArgument(where +
+                                         " is a failover record set: use --to primary "
                                          "or --to secondary");
         }
         for (const auto& weight : o.weights) {
@@ -284,7 +292,8 @@ Status Zone::CheckOverride(const Name& name, const RoutingOverride& o) const {
           if (!known) {
             std::string ids;
             for (const RecordSet& s : r.sets) ids += (ids.empty() ? "" : ", ") + s.id;
-            return Status::InvalidArgument(where + " has no set \"" + id + "\" (sets: " + ids + ")");
+            return Status::InvalidArgument(where + " has no set \"" + id + "\" (sets: " + ids +
+                                           ")");
           }
         }
       }

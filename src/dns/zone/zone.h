@@ -28,8 +28,8 @@ namespace pilotlight::dns {
 
 // What an operator forced with `pilotlight dns set`: a failover role, or new weights.
 struct RoutingOverride {
-  std::optional<FailoverRole> force;          // failover record sets
-  std::map<std::string, uint32_t> weights;    // weighted record sets: set id -> weight
+  std::optional<FailoverRole> force;        // failover record sets
+  std::map<std::string, uint32_t> weights;  // weighted record sets: set id -> weight
   bool operator==(const RoutingOverride&) const = default;
 };
 // Keyed by the absolute name in lower case with its trailing dot: "api.pilotlight.test.".
@@ -97,7 +97,7 @@ class Zone {
   std::vector<std::string> ns_rdatas_;
   std::vector<Rrset> rrsets_;
   std::unordered_map<std::string, std::vector<size_t>> nodes_;  // Name::CanonicalKey()
-  std::unordered_set<std::string> interior_;  // keys of names with descendants
+  std::unordered_set<std::string> interior_;                    // keys of names with descendants
 };
 
 // A zone as published: its data, the current selections and the SOA serial.

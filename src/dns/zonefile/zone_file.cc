@@ -259,8 +259,10 @@ Result<std::pair<std::string, bool>> ParseHealthAssignment(std::string_view text
   if (check.empty()) return Status::InvalidArgument("\"" + std::string(text) + "\": empty check");
   if (state == "healthy") return std::make_pair(check, true);
   if (state == "unhealthy") return std::make_pair(check, false);
-  return Status::InvalidArgument("\"" + std::string(text) + "\": state must be healthy or "
-                                 "unhealthy, not \"" + state + "\"");
+  return Status::InvalidArgument("\"" + std::string(text) +
+                                 "\": state must be healthy or "
+                                 "unhealthy, not \"" +
+                                 state + "\"");
 }
 
 Result<StaticHealthView> ParseHealthFile(std::string_view text, const std::string& file) {
@@ -303,7 +305,8 @@ Result<std::optional<RoutingOverride>> ParseRoutingTarget(std::string_view text)
     const size_t eq = item.find('=');
     const std::string id = Trim(item.substr(0, eq));
     const std::string w = eq == std::string_view::npos ? "" : Trim(item.substr(eq + 1));
-    if (id.empty() || w.empty() || w.size() > 9 || w.find_first_not_of("0123456789") != std::string::npos) {
+    if (id.empty() || w.empty() || w.size() > 9 ||
+        w.find_first_not_of("0123456789") != std::string::npos) {
       return Status::InvalidArgument("weight \"" + std::string(item) +
                                      "\": expected ID=N with N a whole number");
     }

@@ -60,11 +60,13 @@ TEST(ZoneFileTest, ErrorsPointAtTheLine) {
     const char* expect;
   };
   const Case cases[] = {
-      {"zones:\n  - origin: x.\n    ns: [ns1]\n    recods: []\n", "z.yaml:4:5: zone: unknown key \"recods\""},
+      {"zones:\n  - origin: x.\n    ns: [ns1]\n    recods: []\n",
+       "z.yaml:4:5: zone: unknown key \"recods\""},
       {"zones:\n  - ns: [ns1]\n", "z.yaml:2:5: zone: missing `origin`"},
       {"zones:\n  - origin: x.\n    ns: [a]\n    records:\n      - {name: a, type: A}\n",
        "z.yaml:5:9: record a A: give exactly one of"},
-      {"zones:\n  - origin: x.\n    ns: [a]\n    ttl: -1\n", "z.yaml:4:10: zone ttl: expected a whole number"},
+      {"zones:\n  - origin: x.\n    ns: [a]\n    ttl: -1\n",
+       "z.yaml:4:10: zone ttl: expected a whole number"},
       {"zones: [\n", "z.yaml:"},
       {"zones: []\n", "at least one zone"},
       {"zones:\n  - origin: x.\n    ns: a\n    records:\n      - name: a\n        type: A\n"

@@ -40,15 +40,28 @@ class DnsServeTest : public ::testing::Test {
     port_ = testing::FreePort("127.0.0.1");
     WriteHealth("primary-api=healthy\ndr-api=healthy\n");
     sys::SpawnSpec spec;
-    spec.argv = {PILOTLIGHT_BIN, "dns", "serve", "--zone-file", DNS_TEST_ZONE,
-                 "--listen", "127.0.0.1:" + std::to_string(port_), "--health-file", health_file_,
-                 "--overrides", overrides_, "--reload-interval", "100ms", "--udp-workers", "2"};
+    spec.argv = {PILOTLIGHT_BIN,
+                 "dns",
+                 "serve",
+                 "--zone-file",
+                 DNS_TEST_ZONE,
+                 "--listen",
+                 "127.0.0.1:" + std::to_string(port_),
+                 "--health-file",
+                 health_file_,
+                 "--overrides",
+                 overrides_,
+                 "--reload-interval",
+                 "100ms",
+                 "--udp-workers",
+                 "2"};
     spec.log_file = dir_ + "/serve.log";
     Result<pid_t> pid = sys::SpawnDaemon(spec);
     ASSERT_TRUE(pid.ok()) << pid.status().ToString();
     pid_ = *pid;
-    ASSERT_TRUE(WaitFor(10s, [&] { return DigStatus(Dig("api.pilotlight.test.", "A")) == "NOERROR"; }))
-        << testing::ReadAll(spec.log_file);
+    ASSERT_TRUE(WaitFor(10s, [&] {
+      return DigStatus(Dig("api.pilotlight.test.", "A")) == "NOERROR";
+    })) << testing::ReadAll(spec.log_file);
   }
 
   void TearDown() override {
@@ -75,8 +88,8 @@ class DnsServeTest : public ::testing::Test {
     std::filesystem::rename(health_file_ + ".tmp", health_file_);
   }
   testing::CommandResult Set(const std::string& name, const std::string& to) {
-    return testing::RunPilotlight({"dns", "set", name, "--to", to, "--zone-file", DNS_TEST_ZONE,
-                                   "--overrides", overrides_});
+    return testing::RunPilotlight(
+        {"dns", "set", name, "--to", to, "--zone-file", DNS_TEST_ZONE, "--overrides", overrides_});
   }
   uint32_t Serial() {
     std::vector<std::string> soa = DigSection(Dig("pilotlight.test.", "SOA"), "ANSWER");
@@ -109,9 +122,9 @@ TEST_F(DnsServeTest, FailsOverToDrWithinOneProbeInterval) {
     return Addresses("api.pilotlight.test.") == std::vector<std::string>{"127.0.2.10"};
   }));
   const auto took = std::chrono::steady_clock::now() - changed;
-  EXPECT_LT(took, kProbeInterval) << "DR answer took "
-                                  << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                                  << " ms";
+  EXPECT_LT(took, kProbeInterval)
+      << "DR answer took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+      << " ms";
   EXPECT_GT(Serial(), serial_before);
   // The CNAME follows, and both unhealthy answers the primary (Route 53 semantics).
   EXPECT_EQ(Addresses("www.pilotlight.test.").back(), "127.0.2.10");
@@ -188,9 +201,9 @@ TEST_F(DnsServeTest, OperatorOverridesFailoverAndWeights) {
 
 TEST_F(DnsServeTest, ShowReportsWhatIsAnswered) {
   WriteHealth("primary-api=unhealthy\n");
-  testing::CommandResult r = testing::RunPilotlight(
-      {"dns", "show", "--zone-file", DNS_TEST_ZONE, "--health-file", health_file_, "--overrides",
-       overrides_, "--json"});
+  testing::CommandResult r =
+      testing::RunPilotlight({"dns", "show", "--zone-file", DNS_TEST_ZONE, "--health-file",
+                              health_file_, "--overrides", overrides_, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   bool found = false;

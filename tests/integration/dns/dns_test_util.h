@@ -11,7 +11,8 @@
 namespace pilotlight::testing {
 
 // Runs `dig @server -p port <args...>` (one try, 1 s timeout) and returns its stdout.
-inline std::string Dig(const std::string& server, uint16_t port, const std::vector<std::string>& args) {
+inline std::string Dig(const std::string& server, uint16_t port,
+                       const std::vector<std::string>& args) {
   std::string cmd = "dig @" + server + " -p " + std::to_string(port) + " +time=1 +tries=1";
   for (const std::string& a : args) cmd += " " + Quote(a);
   cmd += " 2>&1";

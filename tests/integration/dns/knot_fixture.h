@@ -31,14 +31,28 @@ class KnotServer {
     std::ofstream(dir_ + "/" + origin + ".zone") << zone_text;
     std::ofstream(dir_ + "/knot.conf")
         << "server:\n"
-           "    listen: 127.0.0.1@" << port_ << "\n"
-           "    rundir: " << dir_ << "\n"
+           "    listen: 127.0.0.1@"
+        << port_
+        << "\n"
+           "    rundir: "
+        << dir_
+        << "\n"
            "log:\n  - target: stderr\n    any: info\n"
-           "database:\n    storage: " << dir_ << "/db\n"
-           "key:\n  - id: " << kKeyName << "\n    algorithm: hmac-sha256\n    secret: " << kSecret << "\n"
-           "acl:\n  - id: update-acl\n    key: " << kKeyName << "\n    action: update\n"
-           "template:\n  - id: default\n    storage: " << dir_ << "\n    zonefile-sync: -1\n"
-           "zone:\n  - domain: " << origin << "\n    file: " << origin << ".zone\n"
+           "database:\n    storage: "
+        << dir_
+        << "/db\n"
+           "key:\n  - id: "
+        << kKeyName << "\n    algorithm: hmac-sha256\n    secret: " << kSecret
+        << "\n"
+           "acl:\n  - id: update-acl\n    key: "
+        << kKeyName
+        << "\n    action: update\n"
+           "template:\n  - id: default\n    storage: "
+        << dir_
+        << "\n    zonefile-sync: -1\n"
+           "zone:\n  - domain: "
+        << origin << "\n    file: " << origin
+        << ".zone\n"
            "    acl: update-acl\n";
     sys::SpawnSpec spec;
     spec.argv = {*knotd, "-c", dir_ + "/knot.conf"};

@@ -74,12 +74,15 @@ TEST_F(KnotUpdateTest, PublishesAFailoverAndReadsItBack) {
   EXPECT_GT(Serial(), serial);
 
   // Several values, a new name, and back to the primary.
-  ASSERT_TRUE(publisher.Publish({"trade.pilotlight.test.", dns::rrtype::kA, 30,
-                                 {"127.0.2.20", "127.0.2.21"}}).ok());
+  ASSERT_TRUE(
+      publisher
+          .Publish({"trade.pilotlight.test.", dns::rrtype::kA, 30, {"127.0.2.20", "127.0.2.21"}})
+          .ok());
   std::vector<std::string> trade = Answer("trade.pilotlight.test.");
   std::sort(trade.begin(), trade.end());
   EXPECT_EQ(trade, (std::vector<std::string>{"127.0.2.20", "127.0.2.21"}));
-  ASSERT_TRUE(publisher.Publish({"api.pilotlight.test.", dns::rrtype::kA, 60, {"127.0.1.10"}}).ok());
+  ASSERT_TRUE(
+      publisher.Publish({"api.pilotlight.test.", dns::rrtype::kA, 60, {"127.0.1.10"}}).ok());
   EXPECT_EQ(Answer("api.pilotlight.test."), std::vector<std::string>{"127.0.1.10"});
 }
 
