@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "trader/schema.h"
 
 namespace pilotlight::lab {
 namespace fs = std::filesystem;
@@ -162,6 +163,47 @@ std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) 
                  at + ".redis.port"});
   if (region.role == config::RegionRole::kPrimary) {
     out.push_back({"agent", rdir + "/agent.pid", "pilotlight", "", 0, ""});
+  }
+  for (const config::NodeGroupSpec& group : region.node_groups) {
+    std::vector<Component> instances = InstancesOf(region, group, DesiredSize(region, group));
+    out.insert(out.end(), instances.begin(), instances.end());
+  }
+  return out;
+}
+
+std::string Lab::SizeFile(const config::RegionSpec& region, const std::string& group) const {
+  return RegionDir(region) + "/" + group + ".size";
+}
+
+int Lab::DesiredSize(const config::RegionSpec& region, const config::NodeGroupSpec& group) const {
+  std::string text = ReadFile(SizeFile(region, group.name));
+  if (!text.empty()) {
+    try {
+      return std::max(0, std::stoi(text));
+    } catch (const std::exception&) {
+      LogWarn("ignoring unreadable " + SizeFile(region, group.name));
+    }
+  }
+  return region.role == config::RegionRole::kPrimary ? group.production_size
+                                                      : group.pilot_light_size;
+}
+
+// Instances 1..count, and any beyond that still have a pid file (so a scale-down
+// that was interrupted is still stopped by `down`).
+std::vector<Lab::Component> Lab::InstancesOf(const config::RegionSpec& region,
+                                             const config::NodeGroupSpec& group,
+                                             int count) const {
+  const std::string rdir = RegionDir(region);
+  std::vector<Component> out;
+  for (int i = 1;; ++i) {
+    const std::string name = group.name + "-" + std::to_string(i);
+    const std::string pid_file = rdir + "/" + name + ".pid";
+    if (i > count && !fs::exists(pid_file)) break;
+    Component c{name, pid_file, "pilotlight", region.address, group.port,
+                "node group " + group.name + " port"};
+    c.node_group = group.name;
+    c.surplus = i > count;
+    out.push_back(std::move(c));
   }
   return out;
 }
@@ -316,6 +358,7 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
       pg::Connection::Open(PostgresEndpoint(region, region.postgres.database));
   if (!app.ok()) return app.status();
   PL_RETURN_IF_ERROR(pg::EnsureHeartbeatTable(**app));
+  PL_RETURN_IF_ERROR(trader::EnsureSchema(**app));
   return pg::WriteHeartbeat(**app, region.name);
 }
 
@@ -385,6 +428,62 @@ Status Lab::StartAgent(const config::RegionSpec& region, const Component& c) {
   return WritePidFile(c.pid_file, *pid);
 }
 
+Status Lab::StartInstance(const config::RegionSpec& region, const Component& c) {
+  if (RunningPid(c)) return Status::OK();
+  // Instances share the port (SO_REUSEPORT): the port must be free only when no
+  // sibling listens on it yet.
+  bool sibling = false;
+  for (const Component& other : ComponentsOf(region)) {
+    if (other.node_group == c.node_group && other.name != c.name && RunningPid(other)) {
+      sibling = true;
+    }
+  }
+  if (!sibling) PL_RETURN_IF_ERROR(CheckFree(region, c));
+  const std::string log = RegionDir(region) + "/" + c.name + ".log";
+  std::error_code ec;
+  const uintmax_t log_start = fs::exists(log) ? fs::file_size(log, ec) : 0;
+  Result<pid_t> pid = SpawnDaemon(
+      {{self_exe_, "trader", "serve", "--config", dir_ + "/config.yaml", "--region", region.name,
+        "--dir", dir_, "--node-group", c.node_group, "--instance", c.name},
+       log,
+       std::nullopt});
+  if (!pid.ok()) return pid.status();
+  PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));
+  LogInfo("region " + region.name + ": " + c.name + " pid " + std::to_string(*pid) + " on " +
+          c.address + ":" + std::to_string(c.port));
+  return WaitReady(c.name + " of region " + region.name, *pid, log, [&] {
+    const std::string text = ReadFile(log);
+    return text.size() > log_start && text.find(" listening on ", log_start) != std::string::npos;
+  });
+}
+
+Status Lab::ScaleNodeGroup(const std::string& name, const std::string& group, int size) {
+  const config::RegionSpec* region = config_.FindRegion(name);
+  if (region == nullptr) {
+    return Status::NotFound("no region named '" + name + "' in " + config_.file);
+  }
+  const config::NodeGroupSpec* spec = nullptr;
+  for (const config::NodeGroupSpec& g : region->node_groups) {
+    if (g.name == group) spec = &g;
+  }
+  if (spec == nullptr) {
+    return Status::NotFound("region " + name + " has no node group named '" + group + "' in " +
+                            config_.file);
+  }
+  if (size < 0) return Status::InvalidArgument("a node group size cannot be negative");
+  PL_RETURN_IF_ERROR(MakeDirs(RegionDir(*region)));
+  // Stop the surplus first (highest numbers), then record the size, then start.
+  std::vector<Component> all = InstancesOf(*region, *spec, size);
+  for (size_t i = all.size(); i > static_cast<size_t>(size); --i) {
+    PL_RETURN_IF_ERROR(StopComponent(all[i - 1], SIGTERM, kStopGrace));
+  }
+  PL_RETURN_IF_ERROR(WriteFile(SizeFile(*region, group), std::to_string(size) + "\n"));
+  for (const Component& c : InstancesOf(*region, *spec, size)) {
+    PL_RETURN_IF_ERROR(StartInstance(*region, c));
+  }
+  return Status::OK();
+}
+
 Status Lab::StartRegionComponents(const config::RegionSpec& region) {
   PL_RETURN_IF_ERROR(MakeDirs(RegionDir(region)));
   for (const config::BucketSpec& b : region.buckets) {
@@ -402,6 +501,7 @@ Status Lab::StartRegionComponents(const config::RegionSpec& region) {
     if (c.name == "postgres") st = StartPostgres(region, c);
     if (c.name == "redis") st = StartRedis(region, c);
     if (c.name == "agent") st = StartAgent(region, c);
+    if (!c.node_group.empty() && !c.surplus) st = StartInstance(region, c);
     PL_RETURN_IF_ERROR(st);
   }
   return Status::OK();
@@ -510,6 +610,7 @@ LabStatus Lab::GetStatus() const {
     rs.name = region.name;
     rs.role = config::RoleName(region.role);
     for (const Component& c : ComponentsOf(region)) {
+      if (c.surplus && !RunningPid(c)) continue;  // scaled away: nothing to show
       ComponentStatus cs;
       cs.name = c.name;
       if (c.port != 0) cs.address = c.address + ":" + std::to_string(c.port);

@@ -3,8 +3,13 @@
 // A Lab owns a state directory and runs, for each region of the config, the
 // real servers the pilot-light pattern needs: PostgreSQL 15 (a primary with a
 // physical replication slot in the primary region, a streaming hot standby made
-// by pg_basebackup in the DR region), Redis, a bucket directory per bucket, and
-// in the primary region a pilotlight agent that writes the replication heartbeat.
+// by pg_basebackup in the DR region), Redis, a bucket directory per bucket, in
+// the primary region a pilotlight agent that writes the replication heartbeat,
+// and the instances of each node group (`pilotlight trader serve`, sharing the
+// region's address and the group's port through SO_REUSEPORT): production_size
+// of them in the primary region, pilot_light_size in the DR region, unless
+// ScaleNodeGroup set another size. The trading schema is created on the primary;
+// the standby receives it by replication.
 // Every server listens on its region's address, runs in its own process group and
 // is tracked by a pid file, so `up` is idempotent, `down` leaves nothing behind
 // and `kill-region` SIGKILLs a region the way an outage would.
@@ -30,7 +35,7 @@ namespace pilotlight::lab {
 using sys::RunAs;
 
 struct ComponentStatus {
-  std::string name;     // "postgres", "redis", "agent"
+  std::string name;     // "postgres", "redis", "agent", or an instance "<node group>-<n>"
   std::string address;  // "127.0.1.1:5432", or "" when it does not listen
   bool up = false;
   pid_t pid = 0;        // 0 when not running
@@ -67,6 +72,11 @@ class Lab {
   Status KillRegion(const std::string& name);
   // Starts the region's components again in their old roles.
   Status StartRegion(const std::string& name);
+  // Sets how many instances of a node group run in a region (kept across
+  // start-region) and starts or stops instances to match.
+  Status ScaleNodeGroup(const std::string& region, const std::string& group, int size);
+  // How many instances of the group run in the region when it is up.
+  int DesiredSize(const config::RegionSpec& region, const config::NodeGroupSpec& group) const;
 
   // Where the PostgreSQL data directory of a region lives.
   std::string PostgresDataDir(const config::RegionSpec& region) const;
@@ -82,6 +92,8 @@ class Lab {
     std::string address;
     uint16_t port = 0;
     std::string config_field;  // where the port is configured, for errors
+    std::string node_group;    // set for node group instances
+    bool surplus = false;      // an instance beyond the group's size: stopped, never started
   };
 
   std::vector<Component> ComponentsOf(const config::RegionSpec& region) const;
@@ -96,6 +108,10 @@ class Lab {
   Status EnsurePrimaryObjects(const config::RegionSpec& region);
   Status StartRedis(const config::RegionSpec& region, const Component& c);
   Status StartAgent(const config::RegionSpec& region, const Component& c);
+  Status StartInstance(const config::RegionSpec& region, const Component& c);
+  std::vector<Component> InstancesOf(const config::RegionSpec& region,
+                                     const config::NodeGroupSpec& group, int count) const;
+  std::string SizeFile(const config::RegionSpec& region, const std::string& group) const;
   Status StopComponent(const Component& c, int signal, Duration grace);
   Status CheckFree(const config::RegionSpec& region, const Component& c) const;
   std::string RegionDir(const config::RegionSpec& region) const;

@@ -26,6 +26,7 @@ struct TestLab {
   uint16_t dr_pg = 0;
   uint16_t primary_redis = 0;
   uint16_t dr_redis = 0;
+  uint16_t trader_port = 0;  // the node group "trader" of both regions; 0 = no node group
 
   // "lab <cmd...> --dir DIR --config CONFIG"
   std::vector<std::string> Args(std::vector<std::string> cmd) const {
@@ -58,8 +59,11 @@ struct TestLab {
 };
 
 // Makes (does not start) a lab. `extra_yaml` is appended to the config: top-level
-// sections such as "replication:\n  heartbeat_interval: 200ms\n".
-inline TestLab MakeTestLab(const std::string& extra_yaml = "") {
+// sections such as "replication:\n  heartbeat_interval: 200ms\n". With
+// `trader_production_size` > 0 both regions get a node group "trader" on a free
+// port (production size in the primary, `trader_pilot_light_size` in DR).
+inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_production_size = 0,
+                           int trader_pilot_light_size = 1) {
   TestLab lab;
   char tmpl[] = "/tmp/pilotlight-lab-test-XXXXXX";
   lab.dir = mkdtemp(tmpl);
@@ -70,6 +74,14 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "") {
   lab.dr_pg = FreePort(lab.dr_address);
   lab.primary_redis = FreePort(lab.primary_address);
   lab.dr_redis = FreePort(lab.dr_address);
+  std::string node_groups;
+  if (trader_production_size > 0) {
+    lab.trader_port = FreePort(lab.primary_address);
+    node_groups = "    node_groups: [{name: trader, production_size: " +
+                  std::to_string(trader_production_size) +
+                  ", pilot_light_size: " + std::to_string(trader_pilot_light_size) +
+                  ", port: " + std::to_string(lab.trader_port) + "}]\n";
+  }
   lab.config = lab.dir + ".yaml";
   std::ofstream out(lab.config);
   out << "platform: lab-test\n"
@@ -80,13 +92,14 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "") {
          "    postgres: {port: " << lab.primary_pg << "}\n"
          "    redis: {port: " << lab.primary_redis << "}\n"
          "    buckets: [{name: confirmations}]\n"
+      << node_groups <<
          "  - name: dr\n"
          "    role: dr\n"
          "    address: " << lab.dr_address << "\n"
          "    postgres: {port: " << lab.dr_pg << "}\n"
          "    redis: {port: " << lab.dr_redis << "}\n"
          "    buckets: [{name: confirmations}]\n"
-      << extra_yaml;
+      << node_groups << extra_yaml;
   return lab;
 }
 

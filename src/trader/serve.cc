@@ -1,0 +1,122 @@
+#include "trader/serve.h"
+
+#include <openssl/evp.h>
+
+#include <fstream>
+
+#include "core/duration.h"
+#include "core/log.h"
+#include "trader/http_server.h"
+#include "trader/schema.h"
+#include "trader/service.h"
+
+namespace pilotlight::trader {
+
+std::string FileDigest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    EVP_DigestUpdate(ctx, buf, static_cast<size_t>(in.gcount()));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  std::string hex = "sha256:";
+  const char* digits = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += digits[md[i] >> 4];
+    hex += digits[md[i] & 15];
+  }
+  return hex;
+}
+
+int RunTraderService(const config::Config& config, const ServeOptions& o) {
+  const config::RegionSpec* region = config.FindRegion(o.region);
+  if (region == nullptr) {
+    LogError("trader: no region named '" + o.region + "' in " + config.file);
+    return 2;
+  }
+  const config::NodeGroupSpec* group = nullptr;
+  for (const config::NodeGroupSpec& g : region->node_groups) {
+    if (o.node_group.empty() || g.name == o.node_group) {
+      group = &g;
+      break;
+    }
+  }
+  if (group == nullptr && o.port == 0) {
+    LogError("trader: region " + o.region + " has no node group" +
+             (o.node_group.empty() ? "" : " named '" + o.node_group + "'") + " in " + config.file +
+             "; add one under regions[].node_groups or pass --port");
+    return 2;
+  }
+  Result<Duration> ttl = ParseDuration(o.session_ttl);
+  if (!ttl.ok() || *ttl <= Duration::zero()) {
+    LogError("trader: --session-ttl: expected a duration such as 8h, got '" + o.session_ttl + "'");
+    return 2;
+  }
+
+  ServiceOptions so;
+  so.region = region->name;
+  so.region_role = config::RoleName(region->role);
+  so.instance = o.instance.empty() ? "trader" : o.instance;
+  so.database.host = region->address;
+  so.database.port = region->postgres.port;
+  so.database.database = region->postgres.database;
+  so.redis_host = region->address;
+  so.redis_port = region->redis.port;
+  so.session_ttl = *ttl;
+  so.db_connections = o.db_connections;
+  so.release_digest = FileDigest("/proc/self/exe");
+  for (const config::BucketSpec& b : region->buckets) {
+    if (b.name != "confirmations") continue;
+    so.confirmations_dir = !b.path.empty() ? b.path
+                           : o.lab_dir.empty()
+                               ? ""
+                               : o.lab_dir + "/" + region->name + "/buckets/" + b.name;
+  }
+  if (so.confirmations_dir.empty()) {
+    LogWarn("trader: region " + region->name +
+            " has no confirmations bucket (or no --dir): trade confirmations are not written");
+  }
+
+  // The schema normally exists (the lab makes it on the primary); a writable
+  // database without it gets it now. A standby receives it by replication.
+  {
+    Result<std::unique_ptr<pg::Connection>> conn = pg::Connection::Open(so.database);
+    if (conn.ok()) {
+      Result<pg::Rows> ro = (*conn)->Query(
+          "SELECT (pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on')::text "
+          "AS ro, (to_regclass('orders') IS NOT NULL)::text AS has_schema");
+      if (ro.ok() && !ro->empty() && ro->Get(0, "ro") == "false" &&
+          ro->Get(0, "has_schema") == "false") {
+        Status st = EnsureSchema(**conn);
+        if (!st.ok()) LogWarn("trader: " + st.ToString());
+      }
+    } else {
+      LogWarn("trader: " + conn.status().message() + " (serving anyway; requests answer 503 "
+              "until the database is back)");
+    }
+  }
+
+  Service service(so, SystemClock::Instance());
+  ServerOptions server;
+  server.address = region->address;
+  server.port = o.port != 0 ? static_cast<uint16_t>(o.port) : group->port;
+  Status st = RunHttpServer(server, service, SystemClock::Instance(), [&] {
+    LogInfo("trader " + so.instance + " of region " + so.region + " listening on " +
+            server.address + ":" + std::to_string(server.port) + " (database " +
+            so.database.ToString() + ", redis " + so.redis_host + ":" +
+            std::to_string(so.redis_port) + ", release " + so.release_digest + ")");
+  });
+  if (!st.ok()) {
+    LogError(st.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace pilotlight::trader

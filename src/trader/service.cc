@@ -1,0 +1,391 @@
+#include "trader/service.h"
+
+#include <strings.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "trader/order_request.h"
+
+namespace pilotlight::trader {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kDefaultTradesLimit = 1000;
+constexpr int kMaxTradesLimit = 10000;
+
+double PriceNumber(int64_t price) { return static_cast<double>(price) / kPriceScale; }
+
+json ExecutionJson(const Execution& e, int64_t for_order) {
+  json j = {{"trade_id", e.trade_id},
+            {"symbol", e.symbol},
+            {"price", PriceNumber(e.price)},
+            {"qty", e.qty},
+            {"buy_order_id", e.buy_order_id},
+            {"sell_order_id", e.sell_order_id},
+            {"maker_order_id", e.maker_order_id},
+            {"taker_order_id", e.taker_order_id},
+            {"executed_at", e.executed_at}};
+  if (for_order != 0) j["liquidity"] = e.maker_order_id == for_order ? "maker" : "taker";
+  return j;
+}
+
+json OrderJson(const OrderView& o) {
+  json fills = json::array();
+  for (const Execution& e : o.fills) fills.push_back(ExecutionJson(e, o.order_id));
+  const bool live = o.status == OrderStatus::kNew || o.status == OrderStatus::kPartiallyFilled;
+  return {{"order_id", o.order_id},
+          {"client_order_id", o.client_order_id},
+          {"account", o.account},
+          {"symbol", o.symbol},
+          {"side", SideName(o.side)},
+          {"price", PriceNumber(o.price)},
+          {"qty", o.qty},
+          {"filled_qty", o.filled_qty},
+          {"remaining_qty", live ? o.qty - o.filled_qty : 0},
+          {"status", StatusName(o.status)},
+          {"created_at", o.created_at},
+          {"fills", fills}};
+}
+
+json LevelsJson(const std::vector<Level>& levels) {
+  json out = json::array();
+  for (const Level& l : levels) {
+    out.push_back({{"price", PriceNumber(l.price)}, {"qty", l.qty}, {"orders", l.orders}});
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(const std::string& query) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t amp = query.find('&', start);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string pair = query.substr(start, amp - start);
+    const size_t eq = pair.find('=');
+    if (!pair.empty()) {
+      out[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    }
+    start = amp + 1;
+  }
+  return out;
+}
+
+std::optional<int64_t> ParseInt(const std::string& s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+json ErrorJson(const std::string& error, const std::string& message) {
+  return {{"error", error}, {"message", message}};
+}
+
+}  // namespace
+
+struct Service::Backend {
+  Backend(const ServiceOptions& o)
+      : orders(o.database), sessions(o.redis_host, o.redis_port, o.session_ttl) {}
+  OrderStore orders;
+  SessionStore sessions;
+};
+
+// Returns the backend to the pool when the request is done.
+class Service::Lease {
+ public:
+  Lease(Service* s, std::unique_ptr<Backend> b) : s_(s), b_(std::move(b)) {}
+  Lease(Lease&&) = default;
+  ~Lease() {
+    if (!b_) return;
+    std::lock_guard<std::mutex> lock(s_->pool_mu_);
+    s_->idle_.push_back(std::move(b_));
+    s_->pool_cv_.notify_one();
+  }
+  Backend& operator*() { return *b_; }
+  Backend* operator->() { return b_.get(); }
+
+ private:
+  Service* s_;
+  std::unique_ptr<Backend> b_;
+};
+
+Service::Service(ServiceOptions options, const Clock& clock)
+    : options_(std::move(options)),
+      clock_(clock),
+      confirmations_(options_.confirmations_dir, options_.region) {
+  const int n = std::max(1, options_.db_connections);
+  for (int i = 0; i < n; ++i) idle_.push_back(std::make_unique<Backend>(options_));
+}
+
+Service::~Service() = default;
+
+Service::Lease Service::Borrow() {
+  std::unique_lock<std::mutex> lock(pool_mu_);
+  pool_cv_.wait(lock, [&] { return !idle_.empty(); });
+  std::unique_ptr<Backend> b = std::move(idle_.back());
+  idle_.pop_back();
+  return Lease(this, std::move(b));
+}
+
+HttpResponse Service::Json(int status, std::string body) const {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers.emplace_back(kRegionHeader, options_.region);
+  return r;
+}
+
+HttpResponse Service::BadRequest(const std::string& field, const std::string& message) const {
+  json j = ErrorJson("bad_request", field + ": " + message);
+  j["field"] = field;
+  return Json(400, j.dump());
+}
+
+HttpResponse Service::FromStatus(const Status& st, const std::string& reason) const {
+  int code = 500;
+  std::string error = "internal";
+  switch (st.code()) {
+    case Status::Code::kInvalidArgument:
+      code = 400, error = "bad_request";
+      break;
+    case Status::Code::kNotFound:
+      code = 404, error = "not_found";
+      break;
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kFailedPrecondition:
+      code = 409, error = "conflict";
+      break;
+    case Status::Code::kUnavailable:
+    case Status::Code::kTimeout:
+      code = 503, error = "unavailable";
+      break;
+    default:
+      LogError("trader: internal error: " + st.ToString());
+      break;
+  }
+  json j = ErrorJson(error, st.message());
+  if (code == 503) j["reason"] = reason.empty() ? "unreachable" : reason;
+  HttpResponse r = Json(code, j.dump());
+  if (code == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+Result<std::map<std::string, int64_t>> Service::Ticks(Backend& b, bool refresh) {
+  std::lock_guard<std::mutex> lock(ticks_mu_);
+  const MonoTime now = clock_.Monotonic();
+  const bool stale = refresh && now - ticks_loaded_ > std::chrono::seconds(1);
+  if (ticks_.empty() || stale) {
+    Result<std::map<std::string, int64_t>> loaded = b.orders.Ticks();
+    ticks_loaded_ = now;
+    if (loaded.ok()) {
+      ticks_ = std::move(*loaded);
+    } else if (ticks_.empty()) {
+      return loaded.status();
+    }
+  }
+  return ticks_;
+}
+
+std::variant<std::string, HttpResponse> Service::Authenticate(Backend& b, const HttpRequest& r) {
+  const std::string& h = r.authorization;
+  auto unauthorized = [&](const std::string& why) {
+    HttpResponse resp = Json(401, ErrorJson("unauthorized", why).dump());
+    resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return resp;
+  };
+  if (h.size() < 7 || strncasecmp(h.c_str(), "Bearer ", 7) != 0) {
+    return unauthorized("send Authorization: Bearer <token> (POST /v1/sessions makes one)");
+  }
+  const std::string token = h.substr(7);
+  if (!ValidIdentifier(token, 64)) return unauthorized("malformed session token");
+  Result<std::optional<std::string>> account = b.sessions.Lookup(token);
+  if (!account.ok()) return FromStatus(account.status(), "session_store_unreachable");
+  if (!*account) return unauthorized("unknown or expired session; create a new one");
+  return **account;
+}
+
+HttpResponse Service::Handle(const HttpRequest& r) {
+  const size_t q = r.target.find('?');
+  const std::string path = r.target.substr(0, q);
+  const std::string query = q == std::string::npos ? "" : r.target.substr(q + 1);
+  auto not_allowed = [&](const char* allow) {
+    HttpResponse resp =
+        Json(405, ErrorJson("method_not_allowed", r.method + " is not allowed on " + path).dump());
+    resp.headers.emplace_back("Allow", allow);
+    return resp;
+  };
+
+  if (path == "/healthz") {
+    if (r.method != "GET") return not_allowed("GET");
+    return Json(200, json({{"status", "alive"},
+                           {"region", options_.region},
+                           {"instance", options_.instance},
+                           {"pid", getpid()}})
+                         .dump());
+  }
+  if (path == "/readyz") {
+    if (r.method != "GET") return not_allowed("GET");
+    return Readyz();
+  }
+  if (path == "/v1/sessions") {
+    if (r.method != "POST") return not_allowed("POST");
+    return CreateSession(r);
+  }
+  if (path == "/v1/orders") {
+    if (r.method != "POST") return not_allowed("POST");
+    return PlaceOrder(r);
+  }
+  if (path.rfind("/v1/orders/", 0) == 0) {
+    if (r.method != "GET" && r.method != "DELETE") return not_allowed("GET, DELETE");
+    return OrderById(r, path.substr(11));
+  }
+  if (path.rfind("/v1/book/", 0) == 0) {
+    if (r.method != "GET") return not_allowed("GET");
+    return BookOf(path.substr(9), query);
+  }
+  if (path == "/v1/trades") {
+    if (r.method != "GET") return not_allowed("GET");
+    return TradesSince(query);
+  }
+  return Json(404, ErrorJson("not_found", "no such endpoint: " + path).dump());
+}
+
+HttpResponse Service::Readyz() {
+  Lease b = Borrow();
+  const DatabaseState db = b->orders.Probe();
+  const bool redis = b->sessions.Ping();
+  const bool ready = db.writable && redis && !draining();
+  std::string why = "ready";
+  if (draining()) {
+    why = "draining: the instance is shutting down";
+  } else if (!db.writable) {
+    why = db.detail;
+  } else if (!redis) {
+    why = "session store (Redis " + options_.redis_host + ":" +
+          std::to_string(options_.redis_port) + ") unreachable";
+  }
+  json j = {{"ready", ready},
+            {"region", options_.region},
+            {"region_role", options_.region_role},
+            {"role", db.role},
+            {"instance", options_.instance},
+            {"release_digest", options_.release_digest},
+            {"draining", draining()},
+            {"database", {{"reachable", db.reachable}, {"writable", db.writable},
+                          {"role", db.role}, {"detail", db.detail}}},
+            {"redis", {{"reachable", redis}}},
+            {"message", why}};
+  return Json(ready ? 200 : 503, j.dump());
+}
+
+HttpResponse Service::CreateSession(const HttpRequest& r) {
+  Parsed<std::string> account = ParseSessionRequest(r.body);
+  if (auto* e = std::get_if<RequestError>(&account)) return BadRequest(e->field, e->message);
+  Lease b = Borrow();
+  Result<std::string> token = b->sessions.Create(std::get<std::string>(account));
+  if (!token.ok()) return FromStatus(token.status(), "session_store_unreachable");
+  return Json(201, json({{"token", *token},
+                         {"account", std::get<std::string>(account)},
+                         {"expires_in",
+                          std::chrono::duration_cast<std::chrono::seconds>(options_.session_ttl)
+                              .count()}})
+                       .dump());
+}
+
+HttpResponse Service::PlaceOrder(const HttpRequest& r) {
+  Lease b = Borrow();
+  std::variant<std::string, HttpResponse> account = Authenticate(*b, r);
+  if (auto* resp = std::get_if<HttpResponse>(&account)) return std::move(*resp);
+  Result<std::map<std::string, int64_t>> ticks = Ticks(*b, false);
+  if (!ticks.ok()) return FromStatus(ticks.status(), b->orders.unavailable_reason());
+  Parsed<OrderRequest> order = ParseOrderRequest(r.body, *ticks);
+  if (auto* e = std::get_if<RequestError>(&order); e && e->field == "symbol") {
+    ticks = Ticks(*b, true);  // a symbol added since we last looked?
+    if (ticks.ok()) order = ParseOrderRequest(r.body, *ticks);
+  }
+  if (auto* e = std::get_if<RequestError>(&order)) return BadRequest(e->field, e->message);
+  const OrderRequest& o = std::get<OrderRequest>(order);
+  Result<PlaceResult> placed = b->orders.Place(std::get<std::string>(account), o);
+  if (!placed.ok()) {
+    if (placed.status().code() == Status::Code::kInvalidArgument) {
+      const bool symbol = placed.status().message().find("unknown symbol") != std::string::npos;
+      return BadRequest(symbol ? "symbol" : "price", placed.status().message());
+    }
+    return FromStatus(placed.status(), b->orders.unavailable_reason());
+  }
+  for (const Execution& t : placed->new_trades) {
+    Status st = confirmations_.Write(t, std::get<std::string>(account));
+    if (!st.ok()) LogWarn("trader: confirmation of trade " + std::to_string(t.trade_id) +
+                          " not written: " + st.ToString());
+  }
+  HttpResponse resp = Json(placed->replayed ? 200 : 201, OrderJson(placed->order).dump());
+  if (placed->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");
+  return resp;
+}
+
+HttpResponse Service::OrderById(const HttpRequest& r, const std::string& id_text) {
+  std::optional<int64_t> id = ParseInt(id_text);
+  if (!id || *id <= 0) return BadRequest("order_id", "must be a positive integer, got '" +
+                                                         id_text.substr(0, 32) + "'");
+  Lease b = Borrow();
+  std::variant<std::string, HttpResponse> account = Authenticate(*b, r);
+  if (auto* resp = std::get_if<HttpResponse>(&account)) return std::move(*resp);
+  Result<OrderView> v = r.method == "DELETE" ? b->orders.Cancel(std::get<std::string>(account), *id)
+                                             : b->orders.Get(std::get<std::string>(account), *id);
+  if (!v.ok()) return FromStatus(v.status(), b->orders.unavailable_reason());
+  return Json(200, OrderJson(*v).dump());
+}
+
+HttpResponse Service::BookOf(const std::string& symbol, const std::string& query) {
+  std::map<std::string, std::string> params = ParseQuery(query);
+  int depth = 0;
+  if (params.count("depth")) {
+    std::optional<int64_t> d = ParseInt(params["depth"]);
+    if (!d || *d < 1 || *d > 1000) return BadRequest("depth", "must be an integer 1-1000");
+    depth = static_cast<int>(*d);
+  }
+  if (!ValidIdentifier(symbol, 16)) return BadRequest("symbol", "malformed symbol");
+  Lease b = Borrow();
+  Result<BookView> book = b->orders.Book(symbol, depth);
+  if (!book.ok()) return FromStatus(book.status(), b->orders.unavailable_reason());
+  return Json(200, json({{"symbol", book->symbol},
+                         {"bids", LevelsJson(book->bids)},
+                         {"asks", LevelsJson(book->asks)}})
+                       .dump());
+}
+
+HttpResponse Service::TradesSince(const std::string& query) {
+  std::map<std::string, std::string> params = ParseQuery(query);
+  int64_t since = 0;
+  int limit = kDefaultTradesLimit;
+  for (const auto& [key, value] : params) {
+    if (key == "since") {
+      std::optional<int64_t> s = ParseInt(value);
+      if (!s || *s < 0) return BadRequest("since", "must be a trade_id (an integer >= 0)");
+      since = *s;
+    } else if (key == "limit") {
+      std::optional<int64_t> l = ParseInt(value);
+      if (!l || *l < 1 || *l > kMaxTradesLimit) {
+        return BadRequest("limit", "must be an integer 1-" + std::to_string(kMaxTradesLimit));
+      }
+      limit = static_cast<int>(*l);
+    } else {
+      return BadRequest(key, "is not a parameter of /v1/trades (expected since, limit)");
+    }
+  }
+  Lease b = Borrow();
+  Result<std::vector<Execution>> trades = b->orders.Trades(since, limit);
+  if (!trades.ok()) return FromStatus(trades.status(), b->orders.unavailable_reason());
+  json list = json::array();
+  for (const Execution& e : *trades) list.push_back(ExecutionJson(e, 0));
+  return Json(200, json({{"trades", list},
+                         {"next_since", trades->empty() ? since : trades->back().trade_id}})
+                       .dump());
+}
+
+}  // namespace pilotlight::trader

@@ -1,0 +1,116 @@
+// Service: the trading service's HTTP API, independent of the HTTP library.
+//
+// Handle() takes a parsed request and returns the response; http_server.cc owns
+// the sockets (Boost.Beast) and calls it from one thread per connection. Each
+// call borrows a Backend (one PostgreSQL connection in an OrderStore and one
+// Redis connection in a SessionStore) from a fixed pool, so an instance holds at
+// most `db_connections` database connections whatever its client count.
+//
+//   POST   /v1/sessions        {account}                      -> {token, account, expires_in}
+//   POST   /v1/orders          {client_order_id, symbol, side, price, qty} (Bearer) -> order
+//   GET    /v1/orders/{id}     (Bearer)                       -> order with every fill
+//   DELETE /v1/orders/{id}     (Bearer)                       -> order, cancelled
+//   GET    /v1/book/{symbol}[?depth=N]                        -> aggregated levels
+//   GET    /v1/trades?since=ID[&limit=N]                      -> trades after ID
+//   GET    /healthz                                           -> the process is alive
+//   GET    /readyz   200 when the database is writable and Redis reachable, else 503;
+//                    reports region, role and release digest either way
+//
+// Errors are JSON {"error", "message"[, "field"][, "reason"]}: 400 bad input
+// (naming the field), 401, 404, 405, 409, 503 when writes cannot be taken
+// (reason: standby | fenced | unreachable | session_store_unreachable |
+// draining). Every response carries X-Pilotlight-Region. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/clock.h"
+#include "data/postgres/pg_client.h"
+#include "trader/confirmations.h"
+#include "trader/order_store.h"
+#include "trader/sessions.h"
+
+namespace pilotlight::trader {
+
+inline constexpr char kRegionHeader[] = "X-Pilotlight-Region";
+inline constexpr size_t kMaxBodyBytes = 8192;
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // "/v1/orders/12?x=y"
+  std::string authorization;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;  // JSON
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ServiceOptions {
+  std::string region;
+  std::string region_role;  // configured: "primary" | "dr"
+  std::string instance;     // e.g. "trader-1"
+  pg::Endpoint database;
+  std::string redis_host;
+  uint16_t redis_port = 6379;
+  Duration session_ttl = std::chrono::hours(8);
+  std::string confirmations_dir;  // "" disables confirmations
+  std::string release_digest;     // "sha256:..."
+  int db_connections = 8;
+};
+
+class Service {
+ public:
+  Service(ServiceOptions options, const Clock& clock);
+  ~Service();
+
+  HttpResponse Handle(const HttpRequest& request);
+  // From now on /readyz answers 503 (reason draining) so health checks move away.
+  void StartDraining() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+  // The response to a request whose body exceeded kMaxBodyBytes or did not parse.
+  HttpResponse BadRequest(const std::string& field, const std::string& message) const;
+
+ private:
+  struct Backend;
+  class Lease;
+  Lease Borrow();
+
+  HttpResponse Readyz();
+  HttpResponse CreateSession(const HttpRequest& r);
+  HttpResponse PlaceOrder(const HttpRequest& r);
+  HttpResponse OrderById(const HttpRequest& r, const std::string& id);
+  HttpResponse BookOf(const std::string& symbol, const std::string& query);
+  HttpResponse TradesSince(const std::string& query);
+  // The account of the request's Bearer token, or the error response to send.
+  std::variant<std::string, HttpResponse> Authenticate(Backend& b, const HttpRequest& r);
+  // The tradable symbols, cached; refreshed at most once a second when `refresh`.
+  Result<std::map<std::string, int64_t>> Ticks(Backend& b, bool refresh);
+  HttpResponse FromStatus(const Status& st, const std::string& reason) const;
+  HttpResponse Json(int status, std::string body) const;
+
+  ServiceOptions options_;
+  const Clock& clock_;
+  ConfirmationWriter confirmations_;
+  std::atomic<bool> draining_{false};
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Backend>> idle_;
+
+  std::mutex ticks_mu_;
+  std::map<std::string, int64_t> ticks_;
+  MonoTime ticks_loaded_{};
+};
+
+}  // namespace pilotlight::trader

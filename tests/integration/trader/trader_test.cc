@@ -1,0 +1,488 @@
+// The trading service on a real lab: orders and fills, idempotent retries, 503
+// on the DR standby, 400 for bad input, and book invariants after 10,000
+// concurrent orders checked against the pure matching engine replayed in the
+// database's own order.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "data/postgres/pg_client.h"
+#include "lab_fixture.h"
+#include "trader/http_client.h"
+#include "trader/matching.h"
+
+namespace pilotlight {
+namespace {
+
+using nlohmann::json;
+using testing::RunPilotlight;
+using testing::TestLab;
+using trader::HttpClient;
+using trader::HttpResult;
+using namespace std::chrono_literals;
+
+// A client of one region's trading service with a session of its own.
+class Client {
+ public:
+  Client(const std::string& address, uint16_t port) : http_(address, port, 10s) {}
+
+  std::string Login(const std::string& account) {
+    Result<HttpResult> r = http_.Request("POST", "/v1/sessions", json({{"account", account}}).dump());
+    if (!r.ok() || r->status != 201) return "";
+    token_ = json::parse(r->body)["token"];
+    return token_;
+  }
+  HttpResult Call(const std::string& method, const std::string& target,
+                  const std::string& body = "") {
+    Result<HttpResult> r =
+        http_.Request(method, target, body, {{"Authorization", "Bearer " + token_}});
+    if (!r.ok()) return HttpResult{-1, r.status().ToString(), {}};
+    return *r;
+  }
+  HttpResult Order(const std::string& id, const std::string& symbol, const std::string& side,
+                   double price, int64_t qty) {
+    return Call("POST", "/v1/orders",
+                json({{"client_order_id", id}, {"symbol", symbol}, {"side", side},
+                      {"price", price}, {"qty", qty}})
+                    .dump());
+  }
+
+ private:
+  HttpClient http_;
+  std::string token_;
+};
+
+json Body(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
+
+int64_t Count(pg::Connection& db, const std::string& sql) {
+  Result<pg::Rows> r = db.Query(sql);
+  if (!r.ok() || r->empty()) return -1;
+  return std::stoll(r->Get(0, r->columns[0]).value_or("-1"));
+}
+
+class TraderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    lab_ = new TestLab(testing::MakeTestLab("", /*trader_production_size=*/2,
+                                            /*trader_pilot_light_size=*/1));
+    testing::CommandResult up = RunPilotlight(lab_->Args({"up"}));
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+  }
+  static void TearDownTestSuite() {
+    lab_->Destroy();
+    delete lab_;
+    lab_ = nullptr;
+  }
+  void SetUp() override {
+    auto db = pg::Connection::Open(lab_->Pg(true));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+  }
+  Client Primary() { return Client(lab_->primary_address, lab_->trader_port); }
+  Client Dr() { return Client(lab_->dr_address, lab_->trader_port); }
+  int64_t Orders() { return Count(*db_, "SELECT count(*) FROM orders"); }
+  int64_t Trades() { return Count(*db_, "SELECT count(*) FROM trades"); }
+
+  static TestLab* lab_;
+  std::unique_ptr<pg::Connection> db_;
+};
+TestLab* TraderTest::lab_ = nullptr;
+
+TEST_F(TraderTest, LabStatusListsInstancesOfBothRegions) {
+  json status = lab_->StatusJson();
+  std::map<std::string, int> up;
+  for (const auto& region : status["regions"]) {
+    for (const auto& c : region["components"]) {
+      if (c["name"].get<std::string>().rfind("trader-", 0) == 0 && c["up"].get<bool>()) {
+        up[region["name"]]++;
+        EXPECT_EQ(c["address"].get<std::string>().substr(
+                      c["address"].get<std::string>().find(':') + 1),
+                  std::to_string(lab_->trader_port));
+      }
+    }
+  }
+  EXPECT_EQ(up["primary"], 2) << status.dump(2);  // production size
+  EXPECT_EQ(up["dr"], 1) << status.dump(2);       // pilot-light size
+  EXPECT_TRUE(status["all_up"].get<bool>()) << status.dump(2);
+}
+
+TEST_F(TraderTest, CrossingOrdersTradeAndWriteConfirmations) {
+  Client c = Primary();
+  ASSERT_FALSE(c.Login("alice").empty());
+  HttpResult sell = c.Order("cross-s1", "MSFT", "sell", 250.50, 10);
+  ASSERT_EQ(sell.status, 201) << sell.body;
+  EXPECT_EQ(Body(sell)["status"], "new");
+  EXPECT_EQ(sell.headers["x-pilotlight-region"], "primary");
+
+  HttpResult buy = c.Order("cross-b1", "MSFT", "buy", 251.00, 4);
+  ASSERT_EQ(buy.status, 201) << buy.body;
+  json b = Body(buy);
+  EXPECT_EQ(b["status"], "filled");
+  ASSERT_EQ(b["fills"].size(), 1u) << buy.body;
+  EXPECT_EQ(b["fills"][0]["price"], 250.5);  // the maker's price
+  EXPECT_EQ(b["fills"][0]["qty"], 4);
+  EXPECT_EQ(b["fills"][0]["maker_order_id"], Body(sell)["order_id"]);
+
+  // The maker sees its partial fill; the book shows what rests.
+  HttpResult maker = c.Call("GET", "/v1/orders/" + std::to_string(Body(sell)["order_id"].get<int64_t>()));
+  ASSERT_EQ(maker.status, 200) << maker.body;
+  EXPECT_EQ(Body(maker)["status"], "partially_filled");
+  EXPECT_EQ(Body(maker)["remaining_qty"], 6);
+  HttpResult book = c.Call("GET", "/v1/book/MSFT");
+  ASSERT_EQ(book.status, 200) << book.body;
+  EXPECT_EQ(Body(book)["asks"], json::parse(R"([{"price":250.5,"qty":6,"orders":1}])"));
+
+  // The trade is in the feed and its confirmation object is in the bucket.
+  const int64_t trade_id = b["fills"][0]["trade_id"];
+  HttpResult feed = c.Call("GET", "/v1/trades?since=" + std::to_string(trade_id - 1));
+  ASSERT_EQ(feed.status, 200) << feed.body;
+  EXPECT_EQ(Body(feed)["trades"][0]["trade_id"], trade_id);
+  const std::string object = lab_->dir + "/primary/buckets/confirmations/trade-" +
+                             std::string(20 - std::to_string(trade_id).size(), '0') +
+                             std::to_string(trade_id) + ".json";
+  json confirmation = json::parse(testing::ReadAll(object), nullptr, false);
+  EXPECT_EQ(confirmation["trade_id"], trade_id) << object;
+  EXPECT_EQ(confirmation["qty"], 4);
+
+  // Cancel the rest; a second cancel answers the same; a filled order cannot be cancelled.
+  const std::string maker_path = "/v1/orders/" + std::to_string(Body(sell)["order_id"].get<int64_t>());
+  HttpResult cancel = c.Call("DELETE", maker_path);
+  ASSERT_EQ(cancel.status, 200) << cancel.body;
+  EXPECT_EQ(Body(cancel)["status"], "cancelled");
+  EXPECT_EQ(c.Call("DELETE", maker_path).status, 200);
+  EXPECT_EQ(Body(c.Call("GET", "/v1/book/MSFT"))["asks"], json::array());
+  HttpResult filled = c.Call("DELETE", "/v1/orders/" + std::to_string(b["order_id"].get<int64_t>()));
+  EXPECT_EQ(filled.status, 409) << filled.body;
+
+  // Another account sees none of alice's orders.
+  Client eve = Primary();
+  ASSERT_FALSE(eve.Login("eve").empty());
+  EXPECT_EQ(eve.Call("GET", maker_path).status, 404);
+  EXPECT_EQ(eve.Call("DELETE", maker_path).status, 404);
+  Client anonymous = Primary();
+  EXPECT_EQ(anonymous.Order("x", "MSFT", "buy", 1, 1).status, 401);
+}
+
+TEST_F(TraderTest, RetriedOrderReturnsTheFirstAnswerAndExecutesOnce) {
+  Client c = Primary();
+  ASSERT_FALSE(c.Login("retrier").empty());
+  ASSERT_EQ(c.Order("retry-maker", "GOOG", "sell", 140.00, 5).status, 201);
+  const int64_t orders_before = Orders();
+  const int64_t trades_before = Trades();
+
+  HttpResult first = c.Order("retry-1", "GOOG", "buy", 140.00, 3);
+  ASSERT_EQ(first.status, 201) << first.body;
+  // A retry through another connection (maybe another instance) gets the same answer.
+  Client again = Primary();
+  ASSERT_FALSE(again.Login("retrier").empty());
+  for (int i = 0; i < 3; ++i) {
+    HttpResult retry = again.Order("retry-1", "GOOG", "buy", 140.00, 3);
+    ASSERT_EQ(retry.status, 200) << retry.body;
+    EXPECT_EQ(retry.headers["idempotent-replayed"], "true");
+    EXPECT_EQ(Body(retry), Body(first));
+  }
+  EXPECT_EQ(Orders(), orders_before + 1);
+  EXPECT_EQ(Trades(), trades_before + 1);
+
+  // Concurrent duplicates: exactly one executes, all get the same order id.
+  std::vector<std::thread> threads;
+  std::vector<HttpResult> answers(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Client t = Primary();
+      t.Login("retrier");
+      answers[i] = t.Order("retry-race", "GOOG", "buy", 140.00, 1);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<int64_t> ids;
+  int created = 0;
+  for (const HttpResult& a : answers) {
+    ASSERT_TRUE(a.status == 201 || a.status == 200) << a.body;
+    created += a.status == 201;
+    ids.insert(Body(a)["order_id"].get<int64_t>());
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(Orders(), orders_before + 2);
+  EXPECT_EQ(Trades(), trades_before + 2);
+
+  // The same client_order_id for a different order is refused, not executed.
+  HttpResult reused = c.Order("retry-1", "GOOG", "buy", 140.00, 4);
+  EXPECT_EQ(reused.status, 409) << reused.body;
+  EXPECT_EQ(Orders(), orders_before + 2);
+}
+
+TEST_F(TraderTest, DrStandbyRefusesWritesWith503AndKeepsServingReads) {
+  Client p = Primary();
+  ASSERT_FALSE(p.Login("carol").empty());
+  HttpResult placed = p.Order("dr-1", "AMZN", "buy", 180.00, 7);
+  ASSERT_EQ(placed.status, 201) << placed.body;
+
+  Client dr = Dr();
+  ASSERT_FALSE(dr.Login("carol").empty());  // the DR region's own Redis
+  HttpResult refused = dr.Order("dr-2", "AMZN", "buy", 180.00, 1);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(Body(refused)["reason"], "standby") << refused.body;
+  EXPECT_NE(Body(refused)["message"].get<std::string>().find("standby"), std::string::npos);
+  EXPECT_EQ(refused.headers["x-pilotlight-region"], "dr");
+
+  // Reads work, and show what replicated.
+  EXPECT_TRUE(testing::WaitFor(10s, [&] {
+    HttpResult book = dr.Call("GET", "/v1/book/AMZN");
+    return book.status == 200 && Body(book)["bids"].size() == 1;
+  }));
+  // A retry of an order the standby has replayed gets its first answer.
+  HttpResult retry = dr.Order("dr-1", "AMZN", "buy", 180.00, 7);
+  EXPECT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(Body(retry)["order_id"], Body(placed)["order_id"]);
+
+  HttpResult ready = dr.Call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(Body(ready)["role"], "standby");
+  EXPECT_EQ(Body(ready)["region"], "dr");
+  EXPECT_EQ(Body(ready)["release_digest"].get<std::string>().rfind("sha256:", 0), 0u);
+  HttpResult primary_ready = p.Call("GET", "/readyz");
+  EXPECT_EQ(primary_ready.status, 200) << primary_ready.body;
+  EXPECT_EQ(Body(primary_ready)["role"], "primary");
+  EXPECT_EQ(dr.Call("GET", "/healthz").status, 200);
+}
+
+TEST_F(TraderTest, FencedPrimaryRefusesWritesWith503) {
+  ASSERT_TRUE(db_->Exec("ALTER SYSTEM SET default_transaction_read_only = on").ok());
+  ASSERT_TRUE(db_->Query("SELECT pg_reload_conf()").ok());
+  Client c = Primary();
+  ASSERT_FALSE(c.Login("fenced").empty());
+  HttpResult r;
+  EXPECT_TRUE(testing::WaitFor(10s, [&] {
+    r = c.Order("fenced-1", "AAPL", "buy", 1.00, 1);
+    return r.status == 503;
+  })) << r.body;
+  EXPECT_EQ(Body(r)["reason"], "fenced") << r.body;
+  EXPECT_EQ(c.Call("GET", "/v1/book/AAPL").status, 200);
+  ASSERT_TRUE(db_->Exec("ALTER SYSTEM RESET default_transaction_read_only").ok());
+  ASSERT_TRUE(db_->Query("SELECT pg_reload_conf()").ok());
+  EXPECT_TRUE(testing::WaitFor(10s, [&] {
+    r = c.Order("fenced-1", "AAPL", "buy", 1.00, 1);
+    return r.status == 201;
+  })) << r.body;
+}
+
+TEST_F(TraderTest, BadInputIs400NamingTheFieldAndWritesNothing) {
+  Client c = Primary();
+  ASSERT_FALSE(c.Login("mallory").empty());
+  const int64_t orders_before = Orders();
+  struct Case {
+    std::string body;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"{not json", "body"},
+      {"[]", "body"},
+      {R"({"client_order_id":"b1","symbol":"AAPL","side":"buy","price":10,"qty":1,"x":1})", "x"},
+      {R"({"client_order_id":"b1","symbol":"AAPL","side":"buy","price":10,"qty":-3})", "qty"},
+      {R"({"client_order_id":"b1","symbol":"AAPL","side":"buy","price":10,"qty":0})", "qty"},
+      {R"({"client_order_id":"b1","symbol":"AAPL","side":"buy","price":10.001,"qty":1})", "price"},
+      {R"({"client_order_id":"b1","symbol":"AAPL","side":"buy","price":-10,"qty":1})", "price"},
+      {R"({"client_order_id":"b1","symbol":"NOPE","side":"buy","price":10,"qty":1})", "symbol"},
+      {R"({"client_order_id":"b1","symbol":"AAPL","side":"short","price":10,"qty":1})", "side"},
+      {R"({"symbol":"AAPL","side":"buy","price":10,"qty":1})", "client_order_id"},
+      {"{\"client_order_id\":\"b1\",\"symbol\":\"AAPL\",\"side\":\"buy\",\"price\":10,\"qty\":1,"
+       "\"pad\":\"" + std::string(9000, 'x') + "\"}",
+       "body"},
+  };
+  for (const Case& k : cases) {
+    HttpResult r = c.Call("POST", "/v1/orders", k.body);
+    EXPECT_EQ(r.status, 400) << k.body.substr(0, 80) << " -> " << r.body;
+    EXPECT_EQ(Body(r)["field"], k.field) << k.body.substr(0, 80) << " -> " << r.body;
+  }
+  EXPECT_EQ(c.Call("GET", "/v1/orders/abc").status, 400);
+  EXPECT_EQ(c.Call("GET", "/v1/trades?since=-1").status, 400);
+  EXPECT_EQ(c.Call("GET", "/v1/book/NOPE").status, 404);
+  EXPECT_EQ(c.Call("PUT", "/v1/orders").status, 405);
+  EXPECT_EQ(Orders(), orders_before);
+
+  // Garbage on the socket is answered (or dropped) and the instances live on.
+  for (int i = 0; i < 4; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(lab_->trader_port);
+    inet_pton(AF_INET, lab_->primary_address.c_str(), &sa.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    const std::string junk = "\x01\x02 GARBAGE / HTTP/9\r\n\xff\r\n\r\n";
+    ASSERT_GT(write(fd, junk.data(), junk.size()), 0);
+    char buf[256];
+    (void)read(fd, buf, sizeof buf);
+    close(fd);
+  }
+  json status = lab_->StatusJson();
+  EXPECT_TRUE(status["all_up"].get<bool>()) << status.dump(2);
+  EXPECT_EQ(c.Call("GET", "/healthz").status, 200);
+}
+
+// 10,000 orders from 16 concurrent clients on two instances, with retries. The
+// database must then hold a book that is not crossed, conserve every quantity,
+// hold each order once, and agree trade by trade with the pure matching engine
+// replaying the orders in the order the database serialized them.
+TEST_F(TraderTest, BookInvariantsHoldAfterTenThousandConcurrentOrders) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 625;
+  const std::vector<std::string> symbols = {"NVDA", "META"};
+  std::vector<std::map<std::string, int64_t>> ids(kThreads);  // client_order_id -> order_id
+  std::atomic<int> failures{0};
+  std::atomic<int> replay_mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Client c = Primary();
+      const std::string account = "load-" + std::to_string(t % 4);
+      if (c.Login(account).empty()) {
+        failures++;
+        return;
+      }
+      std::mt19937 rng(1000 + t);
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "inv-" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string symbol = symbols[rng() % symbols.size()];
+        const std::string side = rng() % 2 ? "buy" : "sell";
+        const double price = 100.00 + (static_cast<int>(rng() % 21) - 10) * 0.01;
+        const int64_t qty = 1 + rng() % 20;
+        HttpResult r = c.Order(id, symbol, side, price, qty);
+        if (r.status != 201) {
+          failures++;
+          continue;
+        }
+        ids[t][id] = Body(r)["order_id"];
+        if (i % 25 == 0) {  // a client that did not see the answer retries
+          HttpResult again = c.Order(id, symbol, side, price, qty);
+          if (again.status != 200 || Body(again) != Body(r)) replay_mismatches++;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  EXPECT_EQ(replay_mismatches.load(), 0);
+
+  std::set<int64_t> order_ids;
+  for (const auto& m : ids) {
+    for (const auto& [cid, oid] : m) order_ids.insert(oid);
+  }
+  EXPECT_EQ(order_ids.size(), static_cast<size_t>(kThreads * kPerThread)) << "an order id was reused";
+
+  pg::Connection& db = *db_;
+  const std::string in_symbols = "symbol IN ('NVDA', 'META')";
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM orders WHERE client_order_id LIKE 'inv-%'"),
+            kThreads * kPerThread);
+  // No crossed book.
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM (SELECT symbol FROM book WHERE " + in_symbols +
+                          " GROUP BY symbol HAVING max(price) FILTER (WHERE side = 'buy') >= "
+                          "min(price) FILTER (WHERE side = 'sell')) x"),
+            0);
+  // Every order's fills add up to its filled quantity, and never beyond its quantity.
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM orders o LEFT JOIN ("
+                      "  SELECT id, sum(qty) AS q FROM ("
+                      "    SELECT maker_order_id AS id, qty FROM trades UNION ALL "
+                      "    SELECT taker_order_id, qty FROM trades) t GROUP BY id) f "
+                      "ON f.id = o.order_id WHERE o." + in_symbols +
+                      " AND (coalesce(f.q, 0) <> o.filled_qty OR o.filled_qty > o.qty)"),
+            0);
+  // Live orders rest with exactly what is left; finished ones are off the book.
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM orders o LEFT JOIN book b USING (order_id) WHERE "
+                      "o." + in_symbols + " AND ("
+                      "(o.status IN ('new', 'partially_filled') AND "
+                      "  (b.remaining IS NULL OR b.remaining <> o.qty - o.filled_qty)) OR "
+                      "(o.status = 'filled' AND (b.order_id IS NOT NULL OR o.filled_qty <> o.qty)))"),
+            0);
+  // Each trade pairs a buy and a sell of the same symbol, maker resting before taker.
+  EXPECT_EQ(Count(db, "SELECT count(*) FROM trades t JOIN orders b ON b.order_id = t.buy_order_id "
+                      "JOIN orders s ON s.order_id = t.sell_order_id WHERE t." + in_symbols +
+                      " AND (b.side <> 'buy' OR s.side <> 'sell' OR b.symbol <> t.symbol OR "
+                      "s.symbol <> t.symbol OR t.maker_order_id >= t.taker_order_id OR "
+                      "t.price > b.price OR t.price < s.price)"),
+            0);
+
+  // Replay every order, in order_id order, through the pure engine: the trades and
+  // the final book must be the database's.
+  for (const std::string& symbol : symbols) {
+    SCOPED_TRACE(symbol);
+    Result<pg::Rows> orders = db.Query(
+        "SELECT order_id, side, price::text AS price, qty FROM orders WHERE symbol = $1 "
+        "ORDER BY order_id", {symbol});
+    ASSERT_TRUE(orders.ok()) << orders.status().ToString();
+    trader::OrderBook book;
+    std::vector<std::string> expected;
+    for (size_t i = 0; i < orders->rows.size(); ++i) {
+      const int64_t id = std::stoll(*orders->Get(i, "order_id"));
+      trader::IncomingOrder in{*trader::ParseSide(*orders->Get(i, "side")),
+                               *trader::ParsePrice(*orders->Get(i, "price")),
+                               std::stoll(*orders->Get(i, "qty"))};
+      for (const trader::Fill& f : book.Submit(id, in).fills) {
+        expected.push_back(std::to_string(f.maker_order_id) + ">" + std::to_string(id) + " " +
+                           trader::FormatPrice(f.price) + " x" + std::to_string(f.qty));
+      }
+    }
+    Result<pg::Rows> trades = db.Query(
+        "SELECT maker_order_id, taker_order_id, price::text AS price, qty FROM trades "
+        "WHERE symbol = $1 ORDER BY trade_id", {symbol});
+    ASSERT_TRUE(trades.ok());
+    std::vector<std::string> actual;
+    for (size_t i = 0; i < trades->rows.size(); ++i) {
+      actual.push_back(*trades->Get(i, "maker_order_id") + ">" + *trades->Get(i, "taker_order_id") +
+                       " " + trader::FormatPrice(*trader::ParsePrice(*trades->Get(i, "price"))) +
+                       " x" + *trades->Get(i, "qty"));
+    }
+    EXPECT_GT(actual.size(), 100u) << "the load should cross often";
+    size_t first = 0;
+    while (first < actual.size() && first < expected.size() && actual[first] == expected[first]) {
+      ++first;
+    }
+    EXPECT_EQ(first, std::max(actual.size(), expected.size()))
+        << "first difference at trade " << first << ": database "
+        << (first < actual.size() ? actual[first] : "(none)") << ", engine "
+        << (first < expected.size() ? expected[first] : "(none)");
+    Client c = Primary();
+    HttpResult live = c.Call("GET", "/v1/book/" + symbol);
+    ASSERT_EQ(live.status, 200);
+    json bids = json::array();
+    for (const trader::Level& l : book.Bids()) {
+      bids.push_back({{"price", static_cast<double>(l.price) / trader::kPriceScale},
+                      {"qty", l.qty}, {"orders", l.orders}});
+    }
+    EXPECT_EQ(Body(live)["bids"], bids);
+    EXPECT_FALSE(book.Crossed());
+  }
+  // One confirmation object per trade.
+  size_t objects = 0;
+  for (const auto& e : std::filesystem::directory_iterator(lab_->dir + "/primary/buckets/confirmations")) {
+    objects += e.path().filename().string().rfind("trade-", 0) == 0;
+  }
+  EXPECT_EQ(static_cast<int64_t>(objects), Trades());
+}
+
+TEST_F(TraderTest, KillRegionStopsInstancesAndStartRegionBringsThemBack) {
+  json before = lab_->StatusJson();
+  ASSERT_EQ(RunPilotlight(lab_->Args({"kill-region", "dr"})).exit_code, 0);
+  json killed = lab_->StatusJson();
+  for (const auto& region : killed["regions"]) {
+    if (region["name"] != "dr") continue;
+    for (const auto& c : region["components"]) EXPECT_FALSE(c["up"].get<bool>()) << c.dump();
+  }
+  Client dr = Dr();
+  EXPECT_EQ(dr.Call("GET", "/healthz").status, -1);  // nothing listens
+  testing::CommandResult start = RunPilotlight(lab_->Args({"start-region", "dr"}));
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  EXPECT_TRUE(lab_->StatusJson()["all_up"].get<bool>());
+  Client again = Dr();
+  EXPECT_EQ(again.Call("GET", "/healthz").status, 200);
+}
+
+}  // namespace
+}  // namespace pilotlight
