@@ -54,11 +54,19 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       static const std::string kResp =
           "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nready\n";
+      // Let the client close first (as a probe does once it has its answer): a
+      // server-side close would race it, leave TIME_WAIT on both ends, and at
+      // 10,000 connections a second new SYNs would hit old TIME_WAIT tuples.
       asio::async_write(self->socket_, asio::buffer(kResp),
-                        [self](boost::system::error_code, size_t) {
-                          boost::system::error_code ignored;
-                          self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+                        [self](boost::system::error_code ec, size_t) {
+                          if (!ec) self->Drain();
                         });
+    });
+  }
+  void Drain() {
+    auto self = shared_from_this();
+    socket_.async_read_some(asio::buffer(buf_), [self](boost::system::error_code ec, size_t) {
+      if (!ec) self->Drain();  // until the client's FIN (or RST)
     });
   }
   tcp::socket socket_;
