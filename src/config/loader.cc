@@ -37,18 +37,25 @@ using std::chrono::seconds;
 
 constexpr std::string_view kTopKeys[] = {
     "platform", "regions", "objectives", "replication", "health_checks",
-    "alarms",   "topics",  "dns",        "runbooks",
+    "alarms",   "topics",  "dns",        "runbooks",    "cost",
 };
 // Sections later versions will define; today they must be absent or empty.
 constexpr std::string_view kReservedKeys[] = {"health_checks", "alarms", "topics", "dns",
                                               "runbooks"};
-constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",    "postgres",
-                                            "redis", "buckets", "node_groups"};
+constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",     "postgres",
+                                            "redis", "buckets", "node_groups", "resources"};
 constexpr std::string_view kPostgresKeys[] = {"port", "database"};
 constexpr std::string_view kRedisKeys[] = {"port"};
 constexpr std::string_view kBucketKeys[] = {"name", "path"};
 constexpr std::string_view kNodeGroupKeys[] = {"name", "pilot_light_size", "production_size",
-                                               "port"};
+                                               "port", "instance"};
+constexpr std::string_view kResourcesKeys[] = {"database", "object_storage_gb", "backup_storage_gb",
+                                               "replicated_gb_per_month"};
+constexpr std::string_view kDatabaseResourceKeys[] = {"instance", "count", "storage_gb"};
+constexpr std::string_view kCostKeys[] = {"dns", "warm_standby_percent", "recovery_model"};
+constexpr std::string_view kCostDnsKeys[] = {"hosted_zones", "health_checks"};
+constexpr std::string_view kRecoveryModelKeys[] = {
+    "detection", "dns_switch", "backup_interval", "provision", "restore", "scale_up", "promote"};
 constexpr std::string_view kObjectivesKeys[] = {"rto", "rpo"};
 constexpr std::string_view kRpoKeys[] = {"database", "objects", "sessions", "artifacts"};
 constexpr std::string_view kReplicationKeys[] = {"slot", "heartbeat_interval",
@@ -56,6 +63,10 @@ constexpr std::string_view kReplicationKeys[] = {"slot", "heartbeat_interval",
 constexpr std::string_view kRoleNames[] = {"primary", "dr"};
 
 constexpr int64_t kMaxGroupSize = 10'000;
+// Bounds that keep every cost estimate far from integer overflow.
+constexpr int64_t kMaxGigabytes = 100'000'000;  // 100 PB
+constexpr int64_t kMaxDatabaseInstances = 100;
+constexpr int64_t kMaxCountedItems = 10'000;  // DNS zones, health checks
 constexpr size_t kMaxShownChars = 40;
 // Only the first document is used; the scan for more stops after this many.
 constexpr int kMaxScannedDocuments = 16;
@@ -83,6 +94,9 @@ constexpr NamePattern kBucketName{"a-z0-9", "a-z0-9.-", 62,
                                   "a bucket name matching [a-z0-9][a-z0-9.-]{0,62}"};
 constexpr NamePattern kSlotName{"a-z0-9_", "a-z0-9_", 62,
                                 "a replication slot name matching [a-z0-9_]{1,63}"};
+constexpr NamePattern kInstanceType{
+    "a-zA-Z0-9", "a-zA-Z0-9._-", 63,
+    "an instance type such as m5.large, matching [A-Za-z0-9][A-Za-z0-9._-]{0,63}"};
 
 bool InClass(char c, std::string_view cls) {
   for (size_t i = 0; i < cls.size(); ++i) {
@@ -335,6 +349,8 @@ class ConfigReader {
   void ReadNodeGroups(const Field& f, RegionSpec& region);
   void ReadObjectives(const Field& f, Objectives& out);
   void ReadReplication(const Field& f, ReplicationSpec& out);
+  void ReadResources(const Field& f, RegionResources& out);
+  void ReadCost(const Field& f, CostSpec& out);
   void ReadReserved(const Field& f);
 
   // Records that `field` listens on `port` of the region being read. `where` is
@@ -487,6 +503,7 @@ Config ConfigReader::Read(const YAML::Node& root) {
   }
   if (const Field* f = top->Find("objectives")) ReadObjectives(*f, config.objectives);
   if (const Field* f = top->Find("replication")) ReadReplication(*f, config.replication);
+  if (const Field* f = top->Find("cost")) ReadCost(*f, config.cost);
   for (std::string_view key : kReservedKeys) {
     if (const Field* f = top->Find(key)) ReadReserved(*f);
   }
@@ -577,6 +594,7 @@ void ConfigReader::ReadRegion(const YAML::Node& node, const std::string& path, C
   }
   if (const Field* f = m->Find("buckets")) ReadBuckets(*f, region);
   if (const Field* f = m->Find("node_groups")) ReadNodeGroups(*f, region);
+  if (const Field* f = m->Find("resources")) ReadResources(*f, region.resources);
   config.regions.push_back(std::move(region));
 }
 
@@ -693,6 +711,12 @@ void ConfigReader::ReadNodeGroups(const Field& f, RegionSpec& region) {
       if (port) group.port = *port;
     }
     ListenOn(*m, port, group.port);
+    if (const Field* t = m->Find("instance")) {
+      if (std::optional<std::string> type = ReadName(*t, kInstanceType)) {
+        group.instance = std::move(*type);
+        group.instance_where = Where(At(*t));
+      }
+    }
     region.node_groups.push_back(std::move(group));
   }
 }
@@ -737,6 +761,106 @@ void ConfigReader::ReadReplication(const Field& f, ReplicationSpec& out) {
   }
   if (const Field* l = m->Find("max_lag_on_failover")) {
     if (std::optional<Duration> d = ReadPositiveDuration(*l)) out.max_lag_on_failover = *d;
+  }
+}
+
+void ConfigReader::ReadResources(const Field& f, RegionResources& out) {
+  const std::optional<Mapping> m = FieldMapping(
+      f, "a mapping with the optional keys " + JoinKeys(kResourcesKeys), kResourcesKeys);
+  if (!m) return;
+  out.where = Where(m->mark);
+  const std::string kGigabytes = "a whole number of GB 0-" + std::to_string(kMaxGigabytes);
+  if (const Field* d = m->Find("database")) {
+    const std::optional<Mapping> db =
+        FieldMapping(*d,
+                     "a database mapping with an instance class and the optional keys count, "
+                     "storage_gb",
+                     kDatabaseResourceKeys);
+    if (db) {
+      out.database_present = true;
+      if (const Field* t = Require(*db, "instance", kInstanceType.what)) {
+        if (std::optional<std::string> type = ReadName(*t, kInstanceType)) {
+          out.database.instance = std::move(*type);
+          out.database.instance_where = Where(At(*t));
+        }
+      }
+      if (const Field* c = db->Find("count")) {
+        const std::optional<int64_t> n = ReadInteger(
+            *c, 1, kMaxDatabaseInstances, "an integer 1-" + std::to_string(kMaxDatabaseInstances));
+        if (n) out.database.count = static_cast<int>(*n);
+      }
+      if (const Field* g = db->Find("storage_gb")) {
+        if (std::optional<int64_t> n = ReadInteger(*g, 0, kMaxGigabytes, kGigabytes)) {
+          out.database.storage_gb = *n;
+        }
+      }
+    }
+  }
+  const std::pair<std::string_view, int64_t*> sizes[] = {
+      {"object_storage_gb", &out.object_storage_gb},
+      {"backup_storage_gb", &out.backup_storage_gb},
+      {"replicated_gb_per_month", &out.replicated_gb_per_month},
+  };
+  for (const auto& [key, target] : sizes) {
+    if (const Field* g = m->Find(key)) {
+      if (std::optional<int64_t> n = ReadInteger(*g, 0, kMaxGigabytes, kGigabytes)) *target = *n;
+    }
+  }
+}
+
+void ConfigReader::ReadCost(const Field& f, CostSpec& out) {
+  const std::optional<Mapping> m =
+      FieldMapping(f, "a mapping with the optional keys " + JoinKeys(kCostKeys), kCostKeys);
+  if (!m) return;
+  const std::string kCount = "an integer 0-" + std::to_string(kMaxCountedItems);
+  if (const Field* d = m->Find("dns")) {
+    const std::optional<Mapping> dns = FieldMapping(
+        *d, "a mapping with the optional keys " + JoinKeys(kCostDnsKeys), kCostDnsKeys);
+    if (dns) {
+      if (const Field* z = dns->Find("hosted_zones")) {
+        if (std::optional<int64_t> n = ReadInteger(*z, 0, kMaxCountedItems, kCount)) {
+          out.hosted_zones = static_cast<int>(*n);
+        }
+      }
+      if (const Field* h = dns->Find("health_checks")) {
+        if (std::optional<int64_t> n = ReadInteger(*h, 0, kMaxCountedItems, kCount)) {
+          out.health_checks = static_cast<int>(*n);
+        }
+      }
+    }
+  }
+  if (const Field* w = m->Find("warm_standby_percent")) {
+    if (std::optional<int64_t> n = ReadInteger(*w, 1, 100, "an integer percentage 1-100")) {
+      out.warm_standby_percent = static_cast<int>(*n);
+    }
+  }
+  const Field* model_field = m->Find("recovery_model");
+  if (model_field == nullptr) return;
+  const std::optional<Mapping> model =
+      FieldMapping(*model_field, "a mapping with the optional keys " + JoinKeys(kRecoveryModelKeys),
+                   kRecoveryModelKeys);
+  if (!model) return;
+  RecoveryModel& r = out.recovery;
+  // Every step may take no time at all (an operator who measured it), but
+  // backups must happen at some interval.
+  const std::pair<std::string_view, Duration*> steps[] = {
+      {"detection", &r.detection}, {"dns_switch", &r.dns_switch}, {"provision", &r.provision},
+      {"restore", &r.restore},     {"scale_up", &r.scale_up},     {"promote", &r.promote},
+  };
+  const Duration kMaxStep = std::chrono::hours(24 * 365);
+  for (const auto& [key, target] : steps) {
+    if (const Field* s = model->Find(key)) {
+      if (std::optional<Duration> d =
+              ReadDuration(*s, Duration(0), kMaxStep, "a duration from 0 to 8760h")) {
+        *target = *d;
+      }
+    }
+  }
+  if (const Field* b = model->Find("backup_interval")) {
+    if (std::optional<Duration> d =
+            ReadDuration(*b, Duration(1), kMaxStep, "a duration greater than 0, up to 8760h")) {
+      r.backup_interval = *d;
+    }
   }
 }
 

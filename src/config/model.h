@@ -50,7 +50,30 @@ struct NodeGroupSpec {
   int pilot_light_size = 1;  // instances kept running in standby (DR) mode
   int production_size = 2;   // instances when the region carries production load
   uint16_t port = 8080;      // every instance listens here (SO_REUSEPORT)
+  // The instance type each instance runs on, e.g. "m5.large": the key of its
+  // price in a price file (`pilotlight cost`). Empty: not given.
+  std::string instance;
+  SourceLocation instance_where;  // of the instance value; line 0 when absent
   SourceLocation where;
+};
+
+// A region's managed database instances, for `pilotlight cost`.
+struct DatabaseResources {
+  std::string instance;  // instance class, e.g. "db.r5.large": the key of its price
+  int count = 1;         // instances of that class (primary or replica, plus any in-region ones)
+  int64_t storage_gb = 0;
+  SourceLocation instance_where;
+};
+
+// What a region holds beyond its node groups, by role, so that `pilotlight
+// cost` can price it. All absent means nothing is priced for the region.
+struct RegionResources {
+  bool database_present = false;  // false: no database is priced for the region
+  DatabaseResources database;
+  int64_t object_storage_gb = 0;        // buckets (confirmations, artifacts)
+  int64_t backup_storage_gb = 0;        // database snapshots and backup copies kept here
+  int64_t replicated_gb_per_month = 0;  // sent to the other region while this one is primary
+  SourceLocation where;                 // of the resources mapping; line 0 when absent
 };
 
 struct RegionSpec {
@@ -61,6 +84,7 @@ struct RegionSpec {
   RedisSpec redis;
   std::vector<BucketSpec> buckets;
   std::vector<NodeGroupSpec> node_groups;
+  RegionResources resources;
   SourceLocation where;
 };
 
@@ -83,12 +107,34 @@ struct ReplicationSpec {
   Duration max_lag_on_failover = std::chrono::seconds(60);     // refuse promotion beyond this
 };
 
+// How long each recovery step takes, the assumptions behind the RTO and RPO
+// `pilotlight cost` expects of each DR strategy. Defaults are conservative
+// guesses; replace them with drill measurements.
+struct RecoveryModel {
+  Duration detection = std::chrono::minutes(1);     // a region failure is confirmed
+  Duration dns_switch = std::chrono::minutes(1);    // clients follow the DNS change (TTL)
+  Duration backup_interval = std::chrono::hours(24);  // backup & restore loses up to this
+  Duration provision = std::chrono::minutes(30);    // build the DR compute from nothing
+  Duration restore = std::chrono::hours(2);         // restore database and objects from backup
+  Duration scale_up = std::chrono::minutes(10);     // DR compute from pilot-light to production size
+  Duration promote = std::chrono::minutes(1);       // promote the DR database replica
+};
+
+// Inputs of `pilotlight cost` that belong to no region (the `cost:` section).
+struct CostSpec {
+  int hosted_zones = 1;            // DNS zones, paid with or without DR
+  int health_checks = 2;           // failover health checks, paid by every DR strategy
+  int warm_standby_percent = 50;   // warm standby runs this share of production compute
+  RecoveryModel recovery;
+};
+
 struct Config {
   std::string file;           // path the config was read from, as given
   std::string platform;       // platform name, e.g. "trading-lab"
   std::vector<RegionSpec> regions;
   Objectives objectives;
   ReplicationSpec replication;
+  CostSpec cost;
 
   // REQUIRES: a validated Config (exactly one region of each role).
   const RegionSpec& Primary() const;
