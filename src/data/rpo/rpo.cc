@@ -18,7 +18,8 @@ std::string Lag(const LagReading& r) {
 std::string Direction(const LagReading& r) { return r.from + " -> " + r.to; }
 
 std::string TypeLabel(const LagReading& r) {
-  return r.name.empty() ? DataTypeName(r.type) : std::string(DataTypeName(r.type)) + "/" + r.name;
+  if (r.name.empty() || r.name == DataTypeName(r.type)) return DataTypeName(r.type);
+  return std::string(DataTypeName(r.type)) + "/" + r.name;
 }
 
 }  // namespace
