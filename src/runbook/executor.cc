@@ -117,7 +117,8 @@ Result<StepReport> Executor::RunStep(int64_t run, int index, const StepSpec& ste
       detail = "checking whether it is already done: " + done.status().message();
     } else if (*done) {
       outcome = StepOutcome::kSkipped;
-      detail = "already done";
+      detail = action->SkipDetail(step);
+      detail = detail.empty() ? "already done" : "already done: " + detail;
     } else {
       const MonoTime start = clock_.Monotonic();
       Status st = action->Run(step, start + step.timeout);

@@ -46,6 +46,9 @@ class StepAction {
   virtual Result<bool> AlreadyDone(const StepSpec& step) = 0;
   // Acts; returns by `deadline` (the executor fails a late step as timed out).
   virtual Status Run(const StepSpec& step, MonoTime deadline) = 0;
+  // Journaled as the detail of a skipped step (after AlreadyDone said true): how
+  // the effect was found to hold. Empty: "already done".
+  virtual std::string SkipDetail(const StepSpec& step) { return ""; }
 };
 
 struct StepReport {

@@ -1,0 +1,356 @@
+#include "controller/controller.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "controller/lease_http.h"
+#include "core/duration.h"
+#include "core/log.h"
+
+namespace pilotlight::controller {
+
+using json = nlohmann::json;
+using Phase = decide::ControllerState::Phase;
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp" + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) return Status::IOError("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("cannot write " + path);
+  return Status::OK();
+}
+
+namespace {
+
+json StepEventJson(const runbook::StepEvent& e, const std::string& runbook) {
+  const runbook::StepReport& s = *e.step;
+  json j = {{"event", e.kind == runbook::StepEvent::Kind::kStarted ? "step-started" : "step-finished"},
+            {"run", e.run_id},
+            {"runbook", runbook},
+            {"index", s.index},
+            {"step", s.name},
+            {"started_at", FormatTime(s.started_at)}};
+  if (e.kind == runbook::StepEvent::Kind::kFinished) {
+    j["finished_at"] = FormatTime(s.finished_at);
+    j["duration_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.finished_at - s.started_at).count();
+    j["outcome"] = runbook::OutcomeName(s.outcome);
+    j["attempts"] = s.attempts;
+    j["detail"] = s.detail;
+  }
+  return j;
+}
+
+}  // namespace
+
+Controller::Controller(const ControllerSpec& spec, Clock& clock, Observer& observer,
+                       runbook::Journal& journal, runbook::Executor::ActionLookup actions,
+                       RunContext& context, LeaseService* lease, Publish publish)
+    : spec_(spec), clock_(clock), observer_(observer), journal_(journal), context_(context),
+      lease_(lease), publish_(std::move(publish)),
+      executor_(journal, clock, std::move(actions),
+                [this](const runbook::StepEvent& e) {
+                  const std::string name = spec_.failover_runbook;
+                  const json j = StepEventJson(e, name);
+                  if (e.kind == runbook::StepEvent::Kind::kStarted) {
+                    LogInfo("run " + std::to_string(e.run_id) + ": step " +
+                            std::to_string(e.step->index + 1) + " '" + e.step->name + "' started");
+                  } else {
+                    LogInfo("run " + std::to_string(e.run_id) + ": step " +
+                            std::to_string(e.step->index + 1) + " '" + e.step->name + "' " +
+                            runbook::OutcomeName(e.step->outcome) + " in " +
+                            FormatDuration(e.step->finished_at - e.step->started_at) +
+                            (e.step->detail.empty() ? "" : ": " + e.step->detail));
+                  }
+                  PublishEvent(j.dump());
+                }) {
+  context_.old_primary_stopped = [this] { return OldPrimaryStopped(); };
+}
+
+void Controller::PublishEvent(const std::string& text) {
+  if (publish_) publish_(spec_.events_topic, text);
+}
+
+Result<std::string> Controller::OldPrimaryStopped() const {
+  const std::optional<WallTime> expires = lease_ ? lease_->ExpiresAt() : std::nullopt;
+  const WallTime now = clock_.Now();
+  if (expires) {
+    const WallTime safe_at = *expires + spec_.policy.lease_safety_margin;
+    if (now >= safe_at) {
+      return "its write lease expired at " + FormatTime(*expires) + " (plus a " +
+             FormatDuration(spec_.policy.lease_safety_margin) + " margin)";
+    }
+    return Status::FailedPrecondition("its write lease runs until " + FormatTime(*expires) +
+                                      " plus a " + FormatDuration(spec_.policy.lease_safety_margin) +
+                                      " margin");
+  }
+  if (context_.forced) return std::string("an operator forced the failover (no lease was seen)");
+  return Status::FailedPrecondition("no write lease of it was ever seen");
+}
+
+Result<CycleReport> Controller::Evaluate() {
+  CycleReport r;
+  r.observation = observer_.Observe();
+  SnapshotStep step = BuildSnapshot(r.observation, memory_, spec_.policy);
+  memory_ = step.memory;
+  r.snapshot = step.snapshot;
+  r.lag_source = step.lag_source;
+  Result<DurableState> durable = LoadDurableState(journal_, spec_.failover_runbook);
+  if (!durable.ok()) return durable.status();
+  r.durable = *durable;
+  decide::ControllerState state = r.durable.state;
+  state.approval_granted = RequestPending(spec_.RequestsDir(), Request::kApprove);
+  const WallTime now = clock_.Now();
+  r.decision = decide::Decide(r.snapshot, state, spec_.policy, now);
+  const auto key = std::make_pair(r.decision.plan.kind, r.decision.reason.code);
+  r.changed = !last_ || *last_ != key;
+  last_ = key;
+  r.line = FormatTime(now) + " [" + decide::ModeName(spec_.policy.mode) + "] " +
+           decide::PlanKindName(r.decision.plan.kind) + ": " + r.decision.reason.ToString();
+  return r;
+}
+
+Result<CycleReport> Controller::Cycle() {
+  Result<CycleReport> evaluated = Evaluate();
+  if (!evaluated.ok()) return evaluated.status();
+  CycleReport& r = *evaluated;
+  const WallTime now = r.observation.at;
+  if (r.decision.reason.code == decide::Reason::Code::kPrimaryHealthy) {
+    ClearRequest(spec_.RequestsDir(), Request::kApprove);  // an old approval is no blank cheque
+  }
+  if (r.changed) {
+    PublishEvent(json{{"event", "decision"},
+                      {"at", FormatTime(now)},
+                      {"mode", decide::ModeName(spec_.policy.mode)},
+                      {"phase", decide::PhaseName(r.durable.state.phase)},
+                      {"plan", decide::PlanKindName(r.decision.plan.kind)},
+                      {"reason", r.decision.reason.ToString()}}
+                     .dump());
+  }
+  SteerLease(r);
+  Act(r);
+  return evaluated;
+}
+
+void Controller::SteerLease(const CycleReport& r) {
+  if (lease_ == nullptr) return;
+  const Phase phase = r.durable.state.phase;
+  if (phase != Phase::kNormal) {
+    lease_->Revoke(phase == Phase::kFailedOver ? "failed over to " + spec_.dr_region
+                                               : "failing over to " + spec_.dr_region);
+    return;
+  }
+  const decide::PlanKind k = r.decision.plan.kind;
+  if (k == decide::PlanKind::kFailover || k == decide::PlanKind::kWaitForLease) {
+    lease_->SetGranting(false, "the controller is failing over: " + r.decision.reason.ToString());
+  } else {
+    lease_->SetGranting(true, "");
+  }
+}
+
+void Controller::Act(CycleReport& r) {
+  const decide::Plan& plan = r.decision.plan;
+  const bool start = plan.kind == decide::PlanKind::kFailover;
+  const bool resume = plan.kind == decide::PlanKind::kResumeFailover;
+  const bool fence = plan.kind == decide::PlanKind::kFenceOldPrimary;
+  if (!start && !resume && !fence) return;
+  const WallTime now = clock_.Now();
+  if (start && r.durable.last_failover && r.durable.last_failover->outcome == "failed") {
+    const WallTime failed_at =
+        r.durable.last_failover->finished_at.value_or(r.durable.last_failover->started_at);
+    if (now < failed_at + spec_.failed_run_backoff) {
+      r.note = "the last failover run " + std::to_string(r.durable.last_failover->id) +
+               " failed; next attempt after " + FormatTime(failed_at + spec_.failed_run_backoff);
+      return;
+    }
+  }
+  Result<std::unique_ptr<RunbookLock>> lock =
+      RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight controller");
+  if (!lock.ok()) {
+    r.note = lock.status().message();
+    return;
+  }
+  if (fence) {
+    runbook::RunbookSpec rb;
+    rb.name = "fence-old-primary";
+    rb.steps.push_back({"fence the old primary (" + spec_.primary_region + "): split brain",
+                        "fence",
+                        {{"region", spec_.primary_region}},
+                        std::chrono::seconds(30),
+                        2,
+                        std::chrono::milliseconds(500)});
+    Result<runbook::RunReport> run = executor_.Run(rb, r.decision.reason.ToString());
+    if (run.ok()) r.run = *run;
+    else r.note = run.status().message();
+    return;
+  }
+  if (lease_) lease_->Revoke("failing over to " + spec_.dr_region);
+  context_.primary_last_healthy_at = memory_.primary_last_healthy_at;
+  if (resume) {
+    Result<std::optional<runbook::RunRecord>> unfinished = journal_.UnfinishedRun();
+    context_.forced = unfinished.ok() && unfinished->has_value() &&
+                      (*unfinished)->reason.find("FORCED") != std::string::npos;
+    LogWarn("resuming the interrupted failover run from the journal");
+    Result<std::optional<runbook::RunReport>> run =
+        executor_.ResumeUnfinished([this](const std::string& name) { return spec_.FindRunbook(name); });
+    if (!run.ok()) {
+      r.note = run.status().message();
+    } else if (run->has_value()) {
+      r.run = **run;
+    }
+    return;
+  }
+  const runbook::RunbookSpec* rb = spec_.FindRunbook(spec_.failover_runbook);
+  if (rb == nullptr) {
+    r.note = "no runbook named '" + spec_.failover_runbook + "' in the controller spec";
+    return;
+  }
+  context_.forced = plan.forced;
+  ClearRequest(spec_.RequestsDir(), Request::kApprove);
+  Result<runbook::RunReport> run = executor_.Run(*rb, r.decision.reason.ToString());
+  if (run.ok()) r.run = *run;
+  else r.note = run.status().message();
+}
+
+Result<runbook::RunReport> Controller::RunFailoverNow(bool forced, const std::string& reason) {
+  Result<std::unique_ptr<RunbookLock>> lock =
+      RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight failover (manual)");
+  if (!lock.ok()) return lock.status();
+  const runbook::RunbookSpec* rb = spec_.FindRunbook(spec_.failover_runbook);
+  if (rb == nullptr) {
+    return Status::NotFound("no runbook named '" + spec_.failover_runbook + "' in the spec");
+  }
+  if (lease_) lease_->Revoke("failing over to " + spec_.dr_region);
+  context_.forced = forced;
+  context_.primary_last_healthy_at.reset();
+  Result<std::optional<runbook::RunRecord>> unfinished = journal_.UnfinishedRun();
+  if (!unfinished.ok()) return unfinished.status();
+  if (unfinished->has_value() && (*unfinished)->runbook == spec_.failover_runbook) {
+    context_.forced = forced || (*unfinished)->reason.find("FORCED") != std::string::npos;
+    Result<std::optional<runbook::RunReport>> run =
+        executor_.ResumeUnfinished([this](const std::string& name) { return spec_.FindRunbook(name); });
+    if (!run.ok()) return run.status();
+    if (run->has_value()) return **run;
+  }
+  return executor_.Run(*rb, reason);
+}
+
+Result<runbook::RunReport> Controller::RunStepNow(const std::string& runbook,
+                                                  const runbook::StepSpec& step, bool forced,
+                                                  const std::string& reason) {
+  Result<std::unique_ptr<RunbookLock>> lock =
+      RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight " + runbook + " (manual)");
+  if (!lock.ok()) return lock.status();
+  context_.forced = forced;
+  runbook::RunbookSpec rb;
+  rb.name = runbook;
+  rb.steps = {step};
+  return executor_.Run(rb, reason);
+}
+
+void Controller::Run(const std::atomic<bool>& stop,
+                     const std::function<void(const CycleReport&)>& on_cycle) {
+  while (!stop.load()) {
+    const MonoTime started = clock_.Monotonic();
+    Result<CycleReport> r = Cycle();
+    if (!r.ok()) {
+      LogError("controller cycle: " + r.status().ToString());
+    } else {
+      Status st = WriteFileAtomically(spec_.StatusPath(), StatusJson(*r));
+      if (!st.ok()) LogWarn(st.ToString());
+      if (on_cycle) on_cycle(*r);
+    }
+    const Duration spent = clock_.Monotonic() - started;
+    Duration left = spec_.cycle_interval - spent;
+    while (left > Duration(0) && !stop.load()) {
+      const Duration nap = std::min<Duration>(left, std::chrono::milliseconds(50));
+      clock_.SleepFor(nap);
+      left -= nap;
+    }
+  }
+}
+
+std::string Controller::StatusJson(const CycleReport& r) const {
+  const decide::Snapshot& s = r.snapshot;
+  const Observation& o = r.observation;
+  auto secs = [](std::optional<Duration> d) -> json {
+    if (!d) return nullptr;
+    return std::chrono::duration<double>(*d).count();
+  };
+  json vantage = json::array();
+  for (const decide::VantageReport& v : s.vantage) {
+    vantage.push_back({{"vantage", v.vantage}, {"primary_healthy", v.primary_healthy},
+                       {"detail", v.detail}});
+  }
+  const std::vector<std::string> failed = decide::FailedGates(s, spec_.policy);
+  auto gate = [&](const char* name, bool on, bool ok, const std::string& detail) {
+    return json{{"gate", name}, {"enabled", on}, {"ok", ok}, {"detail", detail}};
+  };
+  json gates = json::array(
+      {gate("replica streaming", spec_.policy.gate_replica_streaming, s.replica_streaming,
+            s.replica_streaming ? "streaming (or was, while the primary was healthy)"
+                                : "not streaming: " + o.replication.state + " " +
+                                      o.replication.problem),
+       gate("replica lag", spec_.policy.gate_replica_lag,
+            s.replica_lag && *s.replica_lag <= spec_.policy.max_lag_on_failover,
+            (s.replica_lag ? FormatDuration(*s.replica_lag) : std::string("unknown")) + " (" +
+                r.lag_source + "), limit " + FormatDuration(spec_.policy.max_lag_on_failover)),
+       gate("DR holds the primary's release", spec_.policy.gate_release,
+            s.dr_holds_primary_release, o.dr_holds_primary_release.detail),
+       gate("DR compute can scale", spec_.policy.gate_compute, s.dr_compute_can_scale,
+            o.dr_compute_can_scale.detail),
+       gate("DNS secondary exists", spec_.policy.gate_dns, s.dns_secondary_exists,
+            o.dns_secondary_exists.detail)});
+  auto db = [](const DatabaseObservation& d) {
+    return json{{"reachable", d.reachable}, {"writable", d.writable()},
+                {"in_recovery", d.in_recovery}, {"detail", d.detail}};
+  };
+  json lease = nullptr;
+  if (lease_) {
+    const std::optional<WallTime> exp = lease_->ExpiresAt();
+    lease = {{"holder", lease_->holder()},
+             {"granting", lease_->granting()},
+             {"revoked", lease_->revoked()},
+             {"expires_at", exp ? json(FormatTime(*exp)) : json(nullptr)},
+             {"refusal", lease_->refusal()}};
+  }
+  json last_run = nullptr;
+  if (r.durable.last_failover) {
+    const runbook::RunRecord& run = *r.durable.last_failover;
+    last_run = {{"id", run.id}, {"runbook", run.runbook}, {"reason", run.reason},
+                {"started_at", FormatTime(run.started_at)},
+                {"outcome", run.outcome.empty() ? "running" : run.outcome}};
+  }
+  json j = {{"at", FormatTime(o.at)},
+            {"pid", getpid()},
+            {"platform", spec_.platform},
+            {"mode", decide::ModeName(spec_.policy.mode)},
+            {"phase", decide::PhaseName(r.durable.state.phase)},
+            {"phase_detail", r.durable.summary},
+            {"primary_region", spec_.primary_region},
+            {"dr_region", spec_.dr_region},
+            {"primary_check", spec_.primary_check},
+            {"vantage", vantage},
+            {"decision", {{"plan", decide::PlanKindName(r.decision.plan.kind)},
+                          {"reason", r.decision.reason.ToString()},
+                          {"note", r.note}}},
+            {"databases", {{spec_.primary_region, db(o.old_primary)}, {spec_.dr_region, db(o.dr)}}},
+            {"replication", {{"streaming_now", o.replication.streaming},
+                             {"state", o.replication.state},
+                             {"lag_seconds", secs(s.replica_lag)},
+                             {"lag_source", r.lag_source},
+                             {"problem", o.replication.problem}}},
+            {"readiness", {{"ready", failed.empty()}, {"failed", failed}, {"gates", gates}}},
+            {"lease", lease},
+            {"last_failover_run", last_run}};
+  return j.dump(2);
+}
+
+}  // namespace pilotlight::controller

@@ -1,0 +1,374 @@
+#include "controller/controller.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "controller/lease_http.h"
+
+namespace pilotlight::controller {
+namespace {
+
+using namespace std::chrono_literals;
+using health::HealthStatus;
+using Plan = decide::PlanKind;
+
+// The world as a test scripts it: healthy until Outage(); the DR database
+// becomes writable when the fake promote runs, the old primary refuses writes
+// once fenced.
+class FakeWorld : public Observer {
+ public:
+  explicit FakeWorld(Clock& clock) : clock_(clock) {}
+  Observation Observe() override {
+    Observation o;
+    o.at = clock_.Now();
+    const HealthStatus h = primary_down ? HealthStatus::kUnhealthy : HealthStatus::kHealthy;
+    o.vantage = {{"v1", h, ""}, {"v2", h, ""}, {"v3", h, ""}};
+    o.replication.primary_reachable = !primary_down;
+    o.replication.standby_reachable = true;
+    o.replication.standby_in_recovery = !promoted;
+    o.replication.streaming = !primary_down && !promoted;
+    if (o.replication.streaming) o.replication.replay_lag_seconds = lag_seconds;
+    o.replication.heartbeat_age_seconds = 0.5;
+    o.old_primary = {primary_reachable(), false, fenced, ""};
+    o.dr = {true, !promoted, false, ""};
+    o.dr_holds_primary_release = {true, ""};
+    o.dr_compute_can_scale = {true, ""};
+    o.dns_secondary_exists = {true, ""};
+    o.primary_lease_expires_at = lease ? lease->ExpiresAt() : std::nullopt;
+    return o;
+  }
+  bool primary_reachable() const { return !primary_down || old_primary_still_reachable; }
+
+  Clock& clock_;
+  bool primary_down = false;
+  bool old_primary_still_reachable = false;  // database up, but the vantage points see it down
+  bool promoted = false;
+  bool fenced = false;
+  double lag_seconds = 0.1;
+  LeaseService* lease = nullptr;
+};
+
+// One fake action for every kind; its effects change the fake world.
+class FakeAction : public runbook::StepAction {
+ public:
+  FakeAction(FakeWorld& world, FakeClock& clock) : world_(world), clock_(clock) {}
+  Result<bool> AlreadyDone(const runbook::StepSpec& step) override {
+    if (step.kind == "promote") return world_.promoted;
+    if (step.kind == "fence") return world_.fenced || !world_.primary_reachable();
+    return effects.count(step.name) > 0;
+  }
+  Status Run(const runbook::StepSpec& step, MonoTime) override {
+    ++runs[step.kind];
+    order.push_back(step.kind);
+    clock_.Advance(200ms);
+    if (fail_kind == step.kind) return Status::Unavailable("scripted failure");
+    if (step.kind == "promote") world_.promoted = true;
+    if (step.kind == "fence") world_.fenced = true;
+    effects.insert(step.name);
+    return Status::OK();
+  }
+  FakeWorld& world_;
+  FakeClock& clock_;
+  std::map<std::string, int> runs;
+  std::vector<std::string> order;
+  std::set<std::string> effects;
+  std::string fail_kind;
+};
+
+ControllerSpec Spec(const std::string& dir, decide::Mode mode = decide::Mode::kAutomatic) {
+  ControllerSpec s;
+  s.state_dir = dir;
+  s.primary_region = "primary";
+  s.dr_region = "dr";
+  s.policy.mode = mode;
+  s.policy.confirm_for = 1s;
+  s.policy.hold_down = 10min;
+  s.policy.max_lag_on_failover = 10s;
+  s.policy.lease_safety_margin = 500ms;
+  s.failed_run_backoff = 30s;
+  runbook::RunbookSpec r;
+  r.name = "failover";
+  r.steps = {{"scale up DR", "scale", {}, 30s, 0, 100ms},
+             {"fence the old primary", "fence", {}, 30s, 0, 100ms},
+             {"promote the DR replica", "promote", {}, 30s, 0, 100ms},
+             {"point api at DR", "dns", {}, 30s, 0, 100ms},
+             {"notify", "notify", {}, 30s, 0, 100ms}};
+  s.runbooks = {r};
+  return s;
+}
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pilotlight-controller-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    spec_ = Spec(dir_);
+    auto j = runbook::Journal::Open(spec_.JournalPath());
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    journal_ = std::move(*j);
+    world_.lease = &lease_;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Controller> Make() {
+    return std::make_unique<Controller>(
+        spec_, clock_, world_, *journal_,
+        [this](const std::string&) -> runbook::StepAction* { return &action_; }, context_,
+        &lease_, [this](const std::string& topic, const std::string& json) {
+          events_.push_back(json);
+          EXPECT_EQ(topic, spec_.events_topic);
+        });
+  }
+  // Cycles until `plan` is decided (or `max` cycles), 500 ms apart.
+  CycleReport CycleUntil(Controller& c, Plan plan, int max = 40) {
+    CycleReport last;
+    for (int i = 0; i < max; ++i) {
+      Result<CycleReport> r = c.Cycle();
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (!r.ok()) return last;
+      last = *r;
+      if (last.decision.plan.kind == plan) return last;
+      clock_.Advance(500ms);
+    }
+    ADD_FAILURE() << "never decided " << decide::PlanKindName(plan) << "; last: " << last.line;
+    return last;
+  }
+  int Count(const std::string& needle) {
+    int n = 0;
+    for (const std::string& e : events_) n += e.find(needle) != std::string::npos;
+    return n;
+  }
+  // The primary's agent keeps its lease every 2 s while the world is healthy.
+  void Renew() { ASSERT_TRUE(lease_.Renew("primary").granted); }
+
+  std::string dir_;
+  FakeClock clock_;
+  ControllerSpec spec_;
+  std::unique_ptr<runbook::Journal> journal_;
+  FakeWorld world_{clock_};
+  FakeAction action_{world_, clock_};
+  RunContext context_;
+  LeaseService lease_{LeaseGrantor("primary", 6s), clock_, ""};
+  std::vector<std::string> events_;
+};
+
+TEST_F(ControllerTest, HealthyPrimaryNothingHappensAndTheDecisionIsPublishedOnce) {
+  auto c = Make();
+  for (int i = 0; i < 5; ++i) {
+    Renew();
+    Result<CycleReport> r = c->Cycle();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->decision.plan.kind, Plan::kNone);
+    EXPECT_EQ(r->changed, i == 0);
+    clock_.Advance(500ms);
+  }
+  EXPECT_TRUE(action_.order.empty());
+  EXPECT_EQ(Count("\"event\":\"decision\""), 1);
+  EXPECT_TRUE(lease_.granting());
+}
+
+TEST_F(ControllerTest, OutageWaitsOutTheLeaseThenFailsOverExactlyOnce) {
+  auto c = Make();
+  Renew();
+  ASSERT_TRUE(c->Cycle().ok());
+  const WallTime lease_end = *lease_.ExpiresAt();
+  world_.primary_down = true;  // the agent dies with its region: no more renewals
+  CycleReport wait = CycleUntil(*c, Plan::kWaitForLease);
+  EXPECT_NE(wait.line.find("write lease expires in"), std::string::npos) << wait.line;
+  EXPECT_FALSE(lease_.granting());  // stopped granting once committed
+  EXPECT_FALSE(lease_.Renew("primary").granted);
+  CycleReport run = CycleUntil(*c, Plan::kFailover);
+  EXPECT_GE(clock_.Now(), lease_end + spec_.policy.lease_safety_margin);
+  ASSERT_TRUE(run.run.has_value()) << run.note;
+  EXPECT_TRUE(run.run->succeeded) << run.run->failure;
+  EXPECT_EQ(action_.order, (std::vector<std::string>{"scale", "promote", "dns", "notify"}))
+      << "fence is skipped: the old primary is unreachable and its lease expired";
+  EXPECT_TRUE(lease_.revoked());
+  // Later cycles: failed over, never again.
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    Result<CycleReport> r = c->Cycle();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->decision.reason.code, decide::Reason::Code::kFailedOverAlready);
+    EXPECT_FALSE(r->run.has_value());
+  }
+  EXPECT_EQ(action_.runs["promote"], 1);
+  EXPECT_EQ(Count("step-started"), 5);
+  EXPECT_EQ(Count("step-finished"), 5);
+  EXPECT_EQ(Count("\"duration_ms\":200"), 4);  // the skipped fence took no time
+}
+
+TEST_F(ControllerTest, ReachableOldPrimaryIsFencedBeforePromotion) {
+  auto c = Make();
+  Renew();
+  ASSERT_TRUE(c->Cycle().ok());
+  world_.primary_down = true;
+  world_.old_primary_still_reachable = true;  // vantage points see it down, the DB answers
+  CycleReport run = CycleUntil(*c, Plan::kFailover);
+  ASSERT_TRUE(run.run.has_value());
+  EXPECT_TRUE(run.run->succeeded);
+  EXPECT_TRUE(run.decision.plan.fence_first);
+  EXPECT_EQ(action_.order, (std::vector<std::string>{"scale", "fence", "promote", "dns", "notify"}));
+}
+
+TEST_F(ControllerTest, NoLeaseEverSeenBlocksAutomaticFailover) {
+  auto c = Make();
+  ASSERT_TRUE(c->Cycle().ok());
+  world_.primary_down = true;
+  for (int i = 0; i < 20; ++i) {
+    Result<CycleReport> r = c->Cycle();
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->run.has_value());
+    if (i > 3) EXPECT_NE(r->line.find("no write lease of it was ever seen"), std::string::npos) << r->line;
+    clock_.Advance(1s);
+  }
+  EXPECT_TRUE(action_.order.empty());
+}
+
+TEST_F(ControllerTest, ApprovalModeWaitsForTheOperator) {
+  spec_.policy.mode = decide::Mode::kApproval;
+  auto c = Make();
+  ASSERT_TRUE(c->Cycle().ok());  // it saw the replica streaming while the primary was healthy
+  world_.primary_down = true;
+  world_.old_primary_still_reachable = true;
+  CycleReport pending = CycleUntil(*c, Plan::kAwaitApproval);
+  EXPECT_NE(pending.line.find("run `pilotlight approve`"), std::string::npos);
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(1s);
+    ASSERT_TRUE(c->Cycle().ok());
+  }
+  EXPECT_TRUE(action_.order.empty());
+  ASSERT_TRUE(PostRequest(spec_.RequestsDir(), Request::kApprove, "alice", clock_.Now()).ok());
+  CycleReport run = CycleUntil(*c, Plan::kFailover);
+  ASSERT_TRUE(run.run.has_value());
+  EXPECT_TRUE(run.run->succeeded);
+  EXPECT_FALSE(RequestPending(spec_.RequestsDir(), Request::kApprove));  // consumed
+}
+
+TEST_F(ControllerTest, StaleApprovalIsDroppedWhileThePrimaryIsHealthy) {
+  ASSERT_TRUE(PostRequest(spec_.RequestsDir(), Request::kApprove, "alice", clock_.Now()).ok());
+  auto c = Make();
+  ASSERT_TRUE(c->Cycle().ok());
+  EXPECT_FALSE(RequestPending(spec_.RequestsDir(), Request::kApprove));
+}
+
+TEST_F(ControllerTest, ObserveOnlySaysWhatItWouldDoAndDoesNothing) {
+  spec_.policy.mode = decide::Mode::kObserveOnly;
+  auto c = Make();
+  ASSERT_TRUE(c->Cycle().ok());  // it saw the replica streaming while the primary was healthy
+  world_.primary_down = true;
+  world_.old_primary_still_reachable = true;
+  for (int i = 0; i < 10; ++i) {
+    Result<CycleReport> r = c->Cycle();
+    ASSERT_TRUE(r.ok());
+    if (i > 3) EXPECT_NE(r->line.find("observe-only: would fail over"), std::string::npos) << r->line;
+    clock_.Advance(500ms);
+  }
+  EXPECT_TRUE(action_.order.empty());
+  EXPECT_TRUE(lease_.granting());
+}
+
+TEST_F(ControllerTest, RestartedControllerResumesTheInterruptedRunWithoutRepeatingSteps) {
+  // What a controller killed during "promote" (after it acted) leaves behind.
+  {
+    auto run = journal_->BeginRun("failover", "failover: primary unhealthy", clock_.Now());
+    ASSERT_TRUE(run.ok());
+    const auto& steps = spec_.runbooks[0].steps;
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(journal_->RecordIntent(*run, i, steps[i].name, 1, clock_.Now()).ok());
+      ASSERT_TRUE(journal_->RecordOutcome(*run, i, 1, runbook::StepOutcome::kSucceeded, "",
+                                          clock_.Now()).ok());
+    }
+    ASSERT_TRUE(journal_->RecordIntent(*run, 2, steps[2].name, 1, clock_.Now()).ok());
+    world_.promoted = true;  // the promotion happened; its outcome was never written
+    world_.primary_down = true;
+  }
+  auto c = Make();
+  Result<CycleReport> r = c->Cycle();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->decision.plan.kind, Plan::kResumeFailover);
+  ASSERT_TRUE(r->run.has_value()) << r->note;
+  EXPECT_TRUE(r->run->resumed);
+  EXPECT_TRUE(r->run->succeeded) << r->run->failure;
+  EXPECT_EQ(r->run->steps[2].outcome, runbook::StepOutcome::kSkipped);
+  EXPECT_EQ(action_.order, (std::vector<std::string>{"dns", "notify"}));
+  EXPECT_EQ(action_.runs.count("promote"), 0u);
+  EXPECT_TRUE(lease_.revoked());
+  clock_.Advance(1s);
+  Result<CycleReport> after = c->Cycle();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->decision.reason.code, decide::Reason::Code::kFailedOverAlready);
+}
+
+TEST_F(ControllerTest, FailedRunIsRetriedAfterTheBackoffOnly) {
+  auto c = Make();
+  ASSERT_TRUE(c->Cycle().ok());  // it saw the replica streaming while the primary was healthy
+  world_.primary_down = true;
+  world_.old_primary_still_reachable = true;
+  action_.fail_kind = "promote";
+  CycleReport first = CycleUntil(*c, Plan::kFailover);
+  ASSERT_TRUE(first.run.has_value());
+  EXPECT_FALSE(first.run->succeeded);
+  EXPECT_EQ(action_.runs["promote"], 1);
+  action_.fail_kind.clear();
+  for (int i = 0; i < 10; ++i) {  // 10 s: inside the 30 s backoff
+    clock_.Advance(1s);
+    Result<CycleReport> r = c->Cycle();
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->run.has_value());
+    EXPECT_NE(r->note.find("failed; next attempt after"), std::string::npos) << r->note;
+  }
+  clock_.Advance(25s);
+  Result<CycleReport> retry = c->Cycle();
+  ASSERT_TRUE(retry.ok());
+  ASSERT_TRUE(retry->run.has_value()) << retry->note;
+  EXPECT_TRUE(retry->run->succeeded);
+  EXPECT_EQ(action_.runs["promote"], 2);
+}
+
+TEST_F(ControllerTest, AnotherProcessHoldingTheRunbookLockIsReportedNotRaced) {
+  auto held = RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight failover (manual)");
+  ASSERT_TRUE(held.ok());
+  auto c = Make();
+  ASSERT_TRUE(c->Cycle().ok());  // it saw the replica streaming while the primary was healthy
+  world_.primary_down = true;
+  world_.old_primary_still_reachable = true;
+  CycleReport r = CycleUntil(*c, Plan::kFailover);
+  EXPECT_FALSE(r.run.has_value());
+  EXPECT_NE(r.note.find("pilotlight failover (manual)"), std::string::npos) << r.note;
+  EXPECT_TRUE(action_.order.empty());
+}
+
+TEST_F(ControllerTest, SplitBrainAfterFailoverFencesTheOldPrimary) {
+  auto c = Make();
+  ASSERT_TRUE(c->Cycle().ok());  // it saw the replica streaming while the primary was healthy
+  world_.primary_down = true;
+  world_.old_primary_still_reachable = true;
+  ASSERT_TRUE(CycleUntil(*c, Plan::kFailover).run->succeeded);
+  // The old primary comes back writable (someone lifted the fence by hand).
+  world_.primary_down = false;
+  world_.fenced = false;
+  Result<CycleReport> r = c->Cycle();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->decision.plan.kind, Plan::kFenceOldPrimary);
+  ASSERT_TRUE(r->run.has_value());
+  EXPECT_EQ(r->run->runbook, "fence-old-primary");
+  EXPECT_TRUE(world_.fenced);
+}
+
+TEST_F(ControllerTest, StatusJsonCarriesTheDecisionAndTheGates) {
+  auto c = Make();
+  world_.lag_seconds = 30;  // over the 10 s limit
+  Result<CycleReport> r = c->Cycle();
+  ASSERT_TRUE(r.ok());
+  const std::string j = c->StatusJson(*r);
+  EXPECT_NE(j.find("\"phase\": \"normal\""), std::string::npos) << j;
+  EXPECT_NE(j.find("no action: primary healthy"), std::string::npos);
+  EXPECT_NE(j.find("replica lag 30.0 s over the 10.0 s limit"), std::string::npos) << j;
+}
+
+}  // namespace
+}  // namespace pilotlight::controller

@@ -1,0 +1,29 @@
+// The DNS side of a failover, over the files `pilotlight dns serve` re-reads:
+// switching a record to its secondary (or to weights) in the override file,
+// asking whether it is already switched, whether the zone has a secondary to
+// switch to (a readiness gate), and what the zone answers for the record now
+// (for `pilotlight verify`). Thread-compatible (reads and writes files).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "controller/snapshot.h"
+#include "controller/spec.h"
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace pilotlight::controller {
+
+// `to`: primary | secondary | auto | weights:ID=N,... (as `pilotlight dns set --to`).
+Status SwitchRecord(const DnsTarget& dns, const std::string& to, WallTime now);
+// True when the override file already routes the record as `to` says.
+Result<bool> RecordRoutedAs(const DnsTarget& dns, const std::string& to, WallTime now);
+// The readiness fact "the DNS secondary exists": the record fails over and has a
+// secondary set, or is weighted with more than one set.
+Fact DnsSecondaryExists(const DnsTarget& dns, WallTime now);
+// The values the zone serves for the record right now (overrides applied; no
+// health file: every check unknown, i.e. healthy).
+Result<std::vector<std::string>> CurrentAnswers(const DnsTarget& dns, WallTime now);
+
+}  // namespace pilotlight::controller

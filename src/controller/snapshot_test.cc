@@ -1,0 +1,256 @@
+#include "controller/snapshot.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+namespace pilotlight::controller {
+namespace {
+
+using namespace std::chrono_literals;
+using health::HealthStatus;
+
+const WallTime kNow = WallTime(std::chrono::seconds(1'800'000'000));
+
+// A healthy platform: three vantage points see the primary healthy, the replica
+// streams 0.2 s behind, DR is ready, the lease runs 4 s more.
+Observation Healthy() {
+  Observation o;
+  o.at = kNow;
+  o.vantage = {{"vantage-1", HealthStatus::kHealthy, "SELECT 1 ok"},
+               {"vantage-2", HealthStatus::kHealthy, "SELECT 1 ok"},
+               {"vantage-3", HealthStatus::kHealthy, "SELECT 1 ok"}};
+  o.replication.primary_reachable = true;
+  o.replication.standby_reachable = true;
+  o.replication.standby_in_recovery = true;
+  o.replication.streaming = true;
+  o.replication.replay_lag_seconds = 0.2;
+  o.replication.heartbeat_age_seconds = 0.4;
+  o.old_primary = {true, false, false, "primary, writable"};
+  o.dr = {true, true, false, "standby (read-only)"};
+  o.dr_holds_primary_release = {true, "DR holds trader@sha256:ab"};
+  o.dr_compute_can_scale = {true, "ok"};
+  o.dns_secondary_exists = {true, "api fails over"};
+  o.primary_lease_expires_at = kNow + 4s;
+  return o;
+}
+
+// The primary region is gone: every vantage point sees it down, the controller
+// cannot reach it, the standby's WAL receiver stopped; its last replayed
+// heartbeat is 3.5 s old.
+void Outage(Observation& o) {
+  for (VantageObservation& v : o.vantage) {
+    v.status = HealthStatus::kUnhealthy;
+    v.detail = "connection refused";
+  }
+  o.replication.primary_reachable = false;
+  o.replication.streaming = false;
+  o.replication.replay_lag_seconds.reset();
+  o.replication.heartbeat_age_seconds = 3.5;
+  o.old_primary = {false, false, false, "connection refused"};
+}
+
+struct Row {
+  const char* name;
+  std::function<void(Observation&, ObserverMemory&, decide::Policy&)> given;
+  std::function<void(const SnapshotStep&)> expect;
+};
+
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
+class SnapshotTable : public ::testing::TestWithParam<Row> {};
+
+TEST_P(SnapshotTable, Row) {
+  Observation o = Healthy();
+  ObserverMemory memory;
+  decide::Policy policy;
+  GetParam().given(o, memory, policy);
+  GetParam().expect(BuildSnapshot(o, memory, policy));
+}
+
+const Row kRows[] = {
+    {"healthy: votes, live streaming and lag, memory refreshed",
+     [](auto&, auto&, auto&) {},
+     [](const SnapshotStep& s) {
+       ASSERT_EQ(s.snapshot.vantage.size(), 3u);
+       EXPECT_TRUE(s.snapshot.vantage[0].primary_healthy);
+       EXPECT_EQ(s.snapshot.vantage[0].detail, "healthy: SELECT 1 ok");
+       EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
+       EXPECT_TRUE(s.snapshot.replica_streaming);
+       EXPECT_EQ(s.snapshot.replica_lag, 200ms);
+       EXPECT_EQ(s.memory.primary_last_healthy_at, kNow);
+       EXPECT_TRUE(s.memory.was_streaming);
+       EXPECT_EQ(s.memory.lag_while_healthy, 200ms);
+       EXPECT_TRUE(s.snapshot.old_primary_reachable);
+       EXPECT_TRUE(s.snapshot.old_primary_writable);
+       EXPECT_FALSE(s.snapshot.dr_writable);
+       EXPECT_EQ(s.snapshot.primary_lease_expires_at, kNow + 4s);
+       EXPECT_TRUE(s.snapshot.dr_holds_primary_release);
+       EXPECT_TRUE(s.snapshot.dr_compute_can_scale);
+       EXPECT_TRUE(s.snapshot.dns_secondary_exists);
+     }},
+    {"undecided vantage points are not votes against the primary",
+     [](Observation& o, auto&, auto&) {
+       for (auto& v : o.vantage) v.status = HealthStatus::kUnknown;
+     },
+     [](const SnapshotStep& s) {
+       for (const auto& v : s.snapshot.vantage) EXPECT_TRUE(v.primary_healthy);
+       EXPECT_FALSE(s.memory.unhealthy_since);
+     }},
+    {"quorum of unhealthy forms: the clock starts now",
+     [](Observation& o, auto&, auto&) {
+       o.vantage[0].status = HealthStatus::kUnhealthy;
+       o.vantage[1].status = HealthStatus::kUnhealthy;
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_EQ(s.snapshot.primary_unhealthy_since, kNow);
+       EXPECT_FALSE(s.snapshot.vantage[0].primary_healthy);
+       EXPECT_EQ(s.memory.primary_last_healthy_at, std::nullopt);  // doubted: not refreshed
+     }},
+    {"quorum holds on: the clock keeps its start",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       m.unhealthy_since = kNow - 3s;
+     },
+     [](const SnapshotStep& s) { EXPECT_EQ(s.snapshot.primary_unhealthy_since, kNow - 3s); }},
+    {"one vantage point alone is no quorum: the clock resets",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       o.vantage[2].status = HealthStatus::kUnhealthy;
+       m.unhealthy_since = kNow - 3s;
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
+       EXPECT_FALSE(s.memory.unhealthy_since);
+     }},
+    {"an explicit quorum of 3 is not met by 2",
+     [](Observation& o, auto&, decide::Policy& p) {
+       p.quorum = 3;
+       o.vantage[0].status = HealthStatus::kUnhealthy;
+       o.vantage[1].status = HealthStatus::kUnhealthy;
+     },
+     [](const SnapshotStep& s) { EXPECT_FALSE(s.snapshot.primary_unhealthy_since); }},
+    {"outage: 'was streaming' remembered, lag bounded by heartbeat minus time since loss",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       m.was_streaming = true;
+       m.lag_while_healthy = 200ms;
+       m.primary_last_healthy_at = kNow - 3s;
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_TRUE(s.snapshot.replica_streaming);
+       EXPECT_EQ(s.snapshot.replica_lag, 500ms);  // 3.5 s heartbeat age - 3 s since loss
+       EXPECT_EQ(s.lag_source, "at most: last replayed heartbeat to the primary's loss");
+       EXPECT_FALSE(s.snapshot.old_primary_reachable);
+       EXPECT_FALSE(s.snapshot.old_primary_writable);
+       EXPECT_TRUE(s.memory.was_streaming);  // not overwritten while the primary is down
+     }},
+    {"outage: the bound never undercuts the lag seen while healthy",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       m.was_streaming = true;
+       m.lag_while_healthy = 800ms;
+       m.primary_last_healthy_at = kNow - 10s;
+     },
+     [](const SnapshotStep& s) { EXPECT_EQ(s.snapshot.replica_lag, 800ms); }},
+    {"outage after the replica had stopped streaming: the gate will fail",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       m.was_streaming = false;
+       m.primary_last_healthy_at = kNow - 3s;
+     },
+     [](const SnapshotStep& s) { EXPECT_FALSE(s.snapshot.replica_streaming); }},
+    {"outage with no heartbeat on the standby: lag unknown",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       o.replication.heartbeat_age_seconds.reset();
+       m.was_streaming = true;
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_FALSE(s.snapshot.replica_lag);
+       EXPECT_NE(s.lag_source.find("unknown"), std::string::npos);
+     }},
+    {"outage seen by a controller that never saw the primary healthy: whole heartbeat age",
+     [](Observation& o, auto&, auto&) { Outage(o); },
+     [](const SnapshotStep& s) {
+       EXPECT_EQ(s.snapshot.replica_lag, 3500ms);
+       EXPECT_FALSE(s.snapshot.replica_streaming);
+     }},
+    {"primary up but the replica not streaming: now is what counts",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       o.replication.streaming = false;
+       m.was_streaming = true;
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_FALSE(s.snapshot.replica_streaming);
+       EXPECT_FALSE(s.snapshot.replica_lag);
+       EXPECT_FALSE(s.memory.was_streaming);
+     }},
+    {"garbage lag from the server is unknown, not a crash",
+     [](Observation& o, auto&, auto&) { o.replication.replay_lag_seconds = -1; },
+     [](const SnapshotStep& s) { EXPECT_FALSE(s.snapshot.replica_lag); }},
+    {"split brain facts: both databases writable",
+     [](Observation& o, auto&, auto&) { o.dr = {true, false, false, "primary, writable"}; },
+     [](const SnapshotStep& s) {
+       EXPECT_TRUE(s.snapshot.old_primary_writable);
+       EXPECT_TRUE(s.snapshot.dr_writable);
+     }},
+    {"a fenced old primary is reachable but not writable",
+     [](Observation& o, auto&, auto&) { o.old_primary.read_only_default = true; },
+     [](const SnapshotStep& s) {
+       EXPECT_TRUE(s.snapshot.old_primary_reachable);
+       EXPECT_FALSE(s.snapshot.old_primary_writable);
+     }},
+    {"readiness facts and the lease pass through",
+     [](Observation& o, auto&, auto&) {
+       o.dr_holds_primary_release.holds = false;
+       o.dns_secondary_exists.holds = false;
+       o.primary_lease_expires_at.reset();
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_FALSE(s.snapshot.dr_holds_primary_release);
+       EXPECT_TRUE(s.snapshot.dr_compute_can_scale);
+       EXPECT_FALSE(s.snapshot.dns_secondary_exists);
+       EXPECT_FALSE(s.snapshot.primary_lease_expires_at);
+     }},
+    {"no vantage reports: nothing healthy is remembered",
+     [](Observation& o, auto&, auto&) { o.vantage.clear(); },
+     [](const SnapshotStep& s) {
+       EXPECT_TRUE(s.snapshot.vantage.empty());
+       EXPECT_FALSE(s.memory.primary_last_healthy_at);
+       EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
+     }},
+};
+
+INSTANTIATE_TEST_SUITE_P(Table, SnapshotTable, ::testing::ValuesIn(kRows));
+
+// The pure pipeline end to end: a healthy minute, then the outage; what Decide
+// is handed lets it fail over (streaming remembered, lag bounded).
+TEST(Snapshot, HealthyThenOutageIsReadyToFailOver) {
+  decide::Policy policy;
+  policy.confirm_for = 1s;
+  policy.max_lag_on_failover = 10s;
+  ObserverMemory memory;
+  Observation o = Healthy();
+  for (int i = 0; i < 3; ++i) {
+    o.at = kNow + std::chrono::seconds(i);
+    memory = BuildSnapshot(o, memory, policy).memory;
+  }
+  Outage(o);
+  o.primary_lease_expires_at = kNow;  // it stopped renewing at the outage
+  SnapshotStep first{};
+  for (int i = 3; i < 6; ++i) {
+    o.at = kNow + std::chrono::seconds(i);
+    SnapshotStep s = BuildSnapshot(o, memory, policy);
+    memory = s.memory;
+    if (i == 3) first = s;
+    if (i == 5) {
+      decide::Decision d = decide::Decide(s.snapshot, {}, policy, o.at);
+      EXPECT_EQ(d.plan.kind, decide::PlanKind::kFailover) << d.reason.ToString();
+      EXPECT_NE(d.reason.ToString().find("for 2.0 s"), std::string::npos) << d.reason.ToString();
+    }
+  }
+  EXPECT_EQ(first.snapshot.primary_unhealthy_since, kNow + 3s);
+}
+
+}  // namespace
+}  // namespace pilotlight::controller

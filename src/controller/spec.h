@@ -1,0 +1,111 @@
+// ControllerSpec: everything the controller needs to know about the platform it
+// protects, as plain values: its policy, the check whose vantage points vote on
+// the primary, the databases, the DNS record to switch, the DR node groups, the
+// release to look for, its runbooks and its write-lease settings.
+//
+// Until the config loader parses `controller:` and `runbooks:` (proposed YAML in
+// docs/operations.md), DefaultLabSpec() derives a sensible spec from a platform
+// config and a lab directory, the way `pilotlight watch` derives its checks.
+// Plain values: thread-compatible. DefaultFailoverRunbook is pure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compute/node_group.h"
+#include "config/model.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "data/postgres/pg_client.h"
+#include "decide/decision.h"
+#include "health/check.h"
+#include "notify/notify.h"
+#include "runbook/executor.h"
+
+namespace pilotlight::controller {
+
+// The DNS record a failover switches, in the zone file `pilotlight dns serve` reads.
+struct DnsTarget {
+  std::string zone_file;       // YAML zone file (dns/zonefile)
+  std::string overrides_file;  // the routing overrides `dns serve` re-reads
+  std::string record = "api";  // relative to the zone's origin, or absolute
+};
+
+// The release DR must hold (release readiness gate); empty name: not checked.
+struct ReleaseTarget {
+  std::string name;
+  std::string primary_bucket;
+  std::string dr_bucket;
+};
+
+struct ControllerSpec {
+  std::string platform;
+  decide::Policy policy;
+  std::string primary_region;
+  std::string dr_region;
+  // The check whose vantage points vote on the primary (e.g. "primary-postgres").
+  std::string primary_check;
+  std::vector<health::CheckSpec> checks;
+  std::vector<notify::TopicSpec> topics;
+  std::string events_topic = "controller";  // decisions and step start/end go here
+  pg::Endpoint primary_db;
+  pg::Endpoint dr_db;
+  std::string standby_name;  // the DR standby's application_name
+  DnsTarget dns;
+  std::vector<compute::NodeGroupSpec> node_groups;  // every region's
+  ReleaseTarget release;
+  std::vector<runbook::RunbookSpec> runbooks;  // the first named failover_runbook is used
+  std::string failover_runbook = "failover";
+  // Write lease: where the controller listens for renewals ("" = no lease server).
+  std::string lease_listen;
+  Duration lease_duration = std::chrono::seconds(6);
+  Duration cycle_interval = std::chrono::milliseconds(500);
+  // After a failover run failed, wait this long before the next automatic attempt.
+  Duration failed_run_backoff = std::chrono::seconds(30);
+  std::string state_dir;  // journal, lease state, status, requests, events
+
+  const runbook::RunbookSpec* FindRunbook(const std::string& name) const;
+  const compute::NodeGroupSpec* FindNodeGroup(const std::string& region,
+                                              const std::string& group) const;
+  std::string JournalPath() const { return state_dir + "/journal.db"; }
+  std::string LeaseStatePath() const { return state_dir + "/lease"; }
+  std::string LeaseEndpointPath() const { return state_dir + "/lease.endpoint"; }
+  std::string StatusPath() const { return state_dir + "/status.json"; }
+  std::string EventsPath() const { return state_dir + "/events.jsonl"; }
+  std::string RequestsDir() const { return state_dir + "/requests"; }
+  std::string LockPath() const { return state_dir + "/runbook.lock"; }
+};
+
+// Knobs of the derived spec (flags of `pilotlight controller run`).
+struct LabSpecOptions {
+  decide::Mode mode = decide::Mode::kAutomatic;
+  Duration probe_interval = std::chrono::milliseconds(500);
+  int failure_threshold = 3;
+  int success_threshold = 2;
+  int vantages = 3;
+  Duration confirm_for = std::chrono::seconds(1);
+  Duration hold_down = std::chrono::minutes(10);
+  std::string lease_listen = "127.0.0.1:0";
+  Duration lease_duration = std::chrono::seconds(6);
+  std::string webhook;  // also publish controller events here
+};
+
+// The seed's failover runbook: scale up the DR node groups (waiting until their
+// instances answer), fence the old primary, promote the DR replica, wait until
+// the DR instances are ready (they are once their database takes writes), point
+// the DNS record at DR, notify.
+runbook::RunbookSpec DefaultFailoverRunbook(const config::Config& config,
+                                            const std::string& dns_record,
+                                            const std::string& events_topic);
+
+// A spec for the lab in `lab_dir` (state in <lab_dir>/controller, DNS files in
+// <lab_dir>/dns). Reads whether the primary records a running release (the
+// release gate is off otherwise); writes nothing.
+Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::string& lab_dir,
+                                      const LabSpecOptions& options);
+
+// The zone file the lab's DNS serves when none exists: `record` fails over from
+// the primary region's address to DR's. Text of a YAML zone file.
+std::string DefaultLabZone(const config::Config& config, const std::string& record);
+
+}  // namespace pilotlight::controller
