@@ -1,6 +1,7 @@
 #include "trader/order_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace pilotlight::trader {
@@ -72,7 +73,8 @@ OrderView OrderAt(const pg::Rows& rows, size_t i) {
 
 // Applies a match in one statement: fills shrink or remove the makers in the book
 // and in orders, the remainder rests, the taker's fill is recorded and the trades
-// are written.
+// are written. Place() binds $1..$11 as literals (numbers and validated
+// identifiers only) so that it travels with its COMMIT in one message.
 constexpr char kApplySql[] = R"sql(
 WITH f AS (
   SELECT * FROM unnest($1::bigint[], $2::numeric[], $3::bigint[], $4::bigint[])
@@ -93,8 +95,7 @@ INSERT INTO trades (symbol, price, qty, maker_order_id, taker_order_id, buy_orde
 SELECT $6::text, f.price, f.qty, f.maker, $5::bigint,
        CASE WHEN $7::text = 'buy' THEN $5::bigint ELSE f.maker END,
        CASE WHEN $7::text = 'buy' THEN f.maker ELSE $5::bigint END
-FROM f
-RETURNING trade_id, maker_order_id, )sql";
+FROM f)sql";
 
 constexpr int kBookPage = 200;
 
@@ -231,17 +232,18 @@ Result<OrderView> OrderStore::Replay(const std::string& account, const OrderRequ
 }
 
 Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderRequest& o) {
+  // Literals below are built only from validated identifiers and numbers.
+  if (!ValidIdentifier(o.symbol, 64)) return Status::InvalidArgument("malformed symbol");
   Result<pg::Connection*> c = Conn();
   if (!c.ok()) return c.status();
   pg::Connection& db = **c;
-  Status begun = db.Exec("BEGIN");
-  if (!begun.ok()) return Fail(begun, false);
 
-  // Serializes every order of this symbol, across all instances, until COMMIT.
-  Result<pg::Rows> lock =
-      db.Query("SELECT tick::text AS tick FROM symbols WHERE symbol = $1 FOR UPDATE", {o.symbol});
-  if (!lock.ok()) {
-    Status refused = Fail(lock.status(), true);
+  // Round trip 1: open the transaction and lock the symbol's row, which serializes
+  // every order of the symbol, across all instances, until COMMIT.
+  Status locked = db.Exec("BEGIN; SELECT 1 FROM symbols WHERE symbol = '" + o.symbol +
+                          "' FOR UPDATE");
+  if (!locked.ok()) {
+    Status refused = Fail(locked, true);
     if (refused.code() == Status::Code::kUnavailable && conn_) {
       // A read-only database may still know this order: a retry after a failover
       // gets its first answer wherever the order has been replicated.
@@ -250,66 +252,80 @@ Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderReq
     }
     return refused;
   }
-  if (lock->empty()) {
-    (void)db.Exec("ROLLBACK");
-    return Status::InvalidArgument("unknown symbol '" + o.symbol + "'");
-  }
-  const int64_t tick = Price(lock->Get(0, "tick"));
-  if (tick <= 0 || o.price % tick != 0) {
-    (void)db.Exec("ROLLBACK");
-    return Status::InvalidArgument(FormatPrice(o.price) + " is not on the tick of " + o.symbol +
-                                   " (" + FormatPrice(tick) + ")");
-  }
 
-  const std::string price = FormatPrice(o.price);
-  Result<pg::Rows> inserted = db.Query(
-      "INSERT INTO orders (account, client_order_id, symbol, side, price, qty, status) "
-      "VALUES ($1, $2, $3, $4, $5::numeric, $6::bigint, 'new') "
-      "ON CONFLICT (account, client_order_id) DO NOTHING "
-      "RETURNING order_id, " + Ts("created_at") + " AS created_at",
-      {account, o.client_order_id, o.symbol, SideName(o.side), price, std::to_string(o.qty)});
-  if (!inserted.ok()) return Fail(inserted.status(), true);
-  if (inserted->empty()) {
-    // A retry: the UNIQUE constraint says this order exists (committed) already.
-    (void)db.Exec("ROLLBACK");
-    Result<OrderView> first = Replay(account, o);
-    if (!first.ok()) return first.status();
-    return PlaceResult{std::move(*first), true, {}};
-  }
-  const int64_t order_id = Int(inserted->Get(0, "order_id"));
-
-  // The crossing part of the opposite side, best first, a page at a time until it
-  // holds enough quantity to fill the order. ORDER BY names book.price: a bare
-  // "price" would sort by the text output column of the same name.
+  // Round trip 2, under the lock and so with a snapshot that sees every order
+  // executed before: insert the order under the UNIQUE (account, client_order_id)
+  // constraint (its id is drawn now, so within a symbol ids grow in execution
+  // order) and read the crossing side of the book, best first. ORDER BY names
+  // b.price: a bare "price" would sort by the text output column.
   const bool buy = o.side == Side::kBuy;
-  const std::string page_sql =
-      buy ? "SELECT order_id, price::text AS price, remaining FROM book "
-            "WHERE symbol = $1 AND side = 'sell' AND price <= $2::numeric "
-            "AND (price, order_id) > ($3::numeric, $4::bigint) "
-            "ORDER BY book.price, book.order_id LIMIT " + std::to_string(kBookPage)
-          : "SELECT order_id, price::text AS price, remaining FROM book "
-            "WHERE symbol = $1 AND side = 'buy' AND price >= $2::numeric "
-            "AND (price < $3::numeric OR (price = $3::numeric AND order_id > $4::bigint)) "
-            "ORDER BY book.price DESC, book.order_id LIMIT " + std::to_string(kBookPage);
+  const std::string price = FormatPrice(o.price);
+  // The crossing side of the book after a cursor; `p`, `cp`, `ci` name the
+  // parameters holding the order's price and the cursor's price and order id.
+  auto page_filter = [&](const std::string& p, const std::string& cp, const std::string& ci) {
+    return buy ? "side = 'sell' AND price <= " + p + "::numeric AND (price, order_id) > (" + cp +
+                     "::numeric, " + ci + "::bigint) ORDER BY price, order_id"
+               : "side = 'buy' AND price >= " + p + "::numeric AND (price < " + cp +
+                     "::numeric OR (price = " + cp + "::numeric AND order_id > " + ci +
+                     "::bigint)) ORDER BY price DESC, order_id";
+  };
+  const std::string page_order = buy ? "b.price, b.order_id" : "b.price DESC, b.order_id";
+  const std::string limit = " LIMIT " + std::to_string(kBookPage);
+  const std::string first_cursor = buy ? "0" : FormatPrice(kMaxPrice + 1);
+  Result<pg::Rows> first = db.Query(
+      "WITH ins AS ("
+      "  INSERT INTO orders (account, client_order_id, symbol, side, price, qty, status)"
+      "  SELECT $1, $2, symbol, $4, $5::numeric, $6::bigint, 'new' FROM symbols WHERE symbol = $3"
+      "  ON CONFLICT (account, client_order_id) DO NOTHING"
+      "  RETURNING order_id, created_at) "
+      "SELECT ins.order_id AS taker, " + Ts("ins.created_at") + " AS created_at, "
+      "b.order_id, b.price::text AS price, b.remaining "
+      "FROM ins LEFT JOIN LATERAL (SELECT order_id, price, remaining FROM book "
+      "  WHERE symbol = $3 AND " + page_filter("$5", "$7", "$8") + limit + ") b ON true "
+      "ORDER BY " + page_order,
+      {account, o.client_order_id, o.symbol, SideName(o.side), price, std::to_string(o.qty),
+       first_cursor, "0"});
+  if (!first.ok()) return Fail(first.status(), true);
+  if (first->empty()) {
+    // Nothing inserted: a retry (the UNIQUE constraint found the committed order),
+    // or a symbol that is not (any longer) tradable.
+    (void)db.Exec("ROLLBACK");
+    Result<OrderView> known = Replay(account, o);
+    if (known.ok()) return PlaceResult{std::move(*known), true, {}};
+    if (known.status().code() == Status::Code::kNotFound) {
+      return Status::InvalidArgument("unknown symbol '" + o.symbol + "'");
+    }
+    return known.status();
+  }
+  const int64_t order_id = Int(first->Get(0, "taker"));
+  const std::string created_at = first->Get(0, "created_at").value_or("");
+
   std::vector<RestingOrder> resting;
   int64_t available = 0;
-  std::string cursor_price = buy ? "0" : FormatPrice(kMaxPrice + 1);
-  std::string cursor_id = "0";
-  for (;;) {
-    Result<pg::Rows> page = db.Query(page_sql, {o.symbol, price, cursor_price, cursor_id});
-    if (!page.ok()) return Fail(page.status(), true);
-    for (size_t i = 0; i < page->rows.size(); ++i) {
+  auto take = [&](const pg::Rows& rows) {
+    for (size_t i = 0; i < rows.rows.size(); ++i) {
+      if (!rows.Get(i, "order_id")) continue;  // the LEFT JOIN's empty side
       RestingOrder r;
-      r.order_id = Int(page->Get(i, "order_id"));
-      r.price = Price(page->Get(i, "price"));
-      r.remaining = Int(page->Get(i, "remaining"));
-      r.seq = r.order_id;  // order ids grow in commit order within a symbol (it is locked)
+      r.order_id = Int(rows.Get(i, "order_id"));
+      r.price = Price(rows.Get(i, "price"));
+      r.remaining = Int(rows.Get(i, "remaining"));
+      r.seq = r.order_id;  // ids grow in execution order within a symbol (it is locked)
       available += r.remaining;
       resting.push_back(r);
     }
-    if (page->rows.size() < static_cast<size_t>(kBookPage) || available >= o.qty) break;
-    cursor_price = FormatPrice(resting.back().price);
-    cursor_id = std::to_string(resting.back().order_id);
+  };
+  take(*first);
+  // Rarely, one page does not hold enough to fill the order: read on.
+  while (resting.size() % kBookPage == 0 && !resting.empty() && available < o.qty) {
+    const size_t before = resting.size();
+    Result<pg::Rows> page = db.Query(
+        "SELECT order_id, price::text AS price, remaining FROM book WHERE symbol = $1 AND " +
+            page_filter("$2", "$3", "$4") + limit,
+        {o.symbol, price, FormatPrice(resting.back().price),
+         std::to_string(resting.back().order_id)});
+    if (!page.ok()) return Fail(page.status(), true);
+    take(*page);
+    if (resting.size() == before) break;
   }
 
   const MatchResult m = Match({o.side, o.price, o.qty}, std::move(resting));
@@ -322,13 +338,32 @@ Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderReq
   }
   const int64_t filled = o.qty - m.remaining;
   const OrderStatus status = StatusOf(o.qty, filled);
-  Result<pg::Rows> applied = db.Query(
-      std::string(kApplySql) + Ts("executed_at") + " AS executed_at",
-      {Array(makers), Array(prices), Array(qtys), Array(lefts), std::to_string(order_id), o.symbol,
-       SideName(o.side), price, std::to_string(m.remaining), std::to_string(filled),
-       StatusName(status)});
-  if (!applied.ok()) return Fail(applied.status(), true);
-  Status committed = db.Exec("COMMIT");
+
+  // Round trip 3: apply the decision and commit, in one simple-protocol message.
+  std::string apply = kApplySql;
+  auto bind = [&](const std::string& name, const std::string& literal) {
+    for (size_t at = apply.find(name); at != std::string::npos; at = apply.find(name, at)) {
+      // Do not replace $1 inside $10/$11.
+      if (at + name.size() < apply.size() && std::isdigit(apply[at + name.size()])) {
+        at += name.size();
+        continue;
+      }
+      apply.replace(at, name.size(), literal);
+      at += literal.size();
+    }
+  };
+  bind("$10", std::to_string(filled));
+  bind("$11", "'" + std::string(StatusName(status)) + "'");
+  bind("$1", "'" + Array(makers) + "'");
+  bind("$2", "'" + Array(prices) + "'");
+  bind("$3", "'" + Array(qtys) + "'");
+  bind("$4", "'" + Array(lefts) + "'");
+  bind("$5", std::to_string(order_id));
+  bind("$6", "'" + o.symbol + "'");
+  bind("$7", "'" + std::string(SideName(o.side)) + "'");
+  bind("$8", price);
+  bind("$9", std::to_string(m.remaining));
+  Status committed = db.Exec(apply + "; COMMIT");
   if (!committed.ok()) return Fail(committed, true);
 
   PlaceResult out;
@@ -342,24 +377,12 @@ Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderReq
   v.qty = o.qty;
   v.filled_qty = filled;
   v.status = status;
-  v.created_at = inserted->Get(0, "created_at").value_or("");
-  std::map<int64_t, std::pair<int64_t, std::string>> trade_of_maker;
-  for (size_t i = 0; i < applied->rows.size(); ++i) {
-    trade_of_maker[Int(applied->Get(i, "maker_order_id"))] = {
-        Int(applied->Get(i, "trade_id")), applied->Get(i, "executed_at").value_or("")};
-  }
-  for (const Fill& f : m.fills) {
-    Execution e;
-    e.trade_id = trade_of_maker[f.maker_order_id].first;
-    e.executed_at = trade_of_maker[f.maker_order_id].second;
-    e.symbol = o.symbol;
-    e.price = f.price;
-    e.qty = f.qty;
-    e.maker_order_id = f.maker_order_id;
-    e.taker_order_id = order_id;
-    e.buy_order_id = buy ? order_id : f.maker_order_id;
-    e.sell_order_id = buy ? f.maker_order_id : order_id;
-    v.fills.push_back(e);
+  v.created_at = created_at;
+  if (!m.fills.empty()) {
+    // The trade ids, read after the commit (the lock is already released).
+    Result<std::vector<Execution>> fills = FillsOf(order_id, /*taker_only=*/true);
+    if (!fills.ok()) return fills.status();
+    v.fills = std::move(*fills);
   }
   out.new_trades = v.fills;
   return out;

@@ -90,7 +90,7 @@ json ErrorJson(const std::string& error, const std::string& message) {
 
 struct Service::Backend {
   Backend(const ServiceOptions& o)
-      : orders(o.database), sessions(o.redis_host, o.redis_port, o.session_ttl) {}
+      : orders(o.database), sessions(o.region, o.redis_host, o.redis_port, o.session_ttl) {}
   OrderStore orders;
   SessionStore sessions;
 };
@@ -203,9 +203,18 @@ std::variant<std::string, HttpResponse> Service::Authenticate(Backend& b, const 
   }
   const std::string token = h.substr(7);
   if (!ValidIdentifier(token, 64)) return unauthorized("malformed session token");
+  const MonoTime now = clock_.Monotonic();
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    auto it = sessions_.find(token);
+    if (it != sessions_.end() && now < it->second.until) return it->second.account;
+  }
   Result<std::optional<std::string>> account = b.sessions.Lookup(token);
   if (!account.ok()) return FromStatus(account.status(), "session_store_unreachable");
   if (!*account) return unauthorized("unknown or expired session; create a new one");
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  if (sessions_.size() >= kSessionCacheSize) sessions_.clear();
+  sessions_[token] = {**account, now + std::min(kSessionCacheTtl, options_.session_ttl)};
   return **account;
 }
 

@@ -42,6 +42,8 @@ namespace pilotlight::trader {
 
 inline constexpr char kRegionHeader[] = "X-Pilotlight-Region";
 inline constexpr size_t kMaxBodyBytes = 8192;
+inline constexpr Duration kSessionCacheTtl = std::chrono::seconds(5);
+inline constexpr size_t kSessionCacheSize = 100'000;
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
@@ -111,6 +113,15 @@ class Service {
   std::mutex ticks_mu_;
   std::map<std::string, int64_t> ticks_;
   MonoTime ticks_loaded_{};
+
+  // Sessions seen recently (token -> account, until when), so an order costs no
+  // Redis round trip; an entry lives at most kSessionCacheTtl.
+  struct CachedSession {
+    std::string account;
+    MonoTime until;
+  };
+  std::mutex sessions_mu_;
+  std::map<std::string, CachedSession> sessions_;
 };
 
 }  // namespace pilotlight::trader

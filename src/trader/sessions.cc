@@ -1,24 +1,13 @@
 #include "trader/sessions.h"
 
-#include <hiredis/hiredis.h>
 #include <sys/random.h>
 
 #include <cstdio>
 
+#include "data/sessions/global_table.h"
+#include "data/sessions/redis_client.h"
+
 namespace pilotlight::trader {
-namespace {
-
-redisContext* Ctx(void* p) { return static_cast<redisContext*>(p); }
-
-// Owns a reply; nullptr when the connection failed.
-struct Reply {
-  redisReply* r;
-  ~Reply() {
-    if (r) freeReplyObject(r);
-  }
-};
-
-}  // namespace
 
 std::string NewToken() {
   unsigned char bytes[16];
@@ -32,71 +21,54 @@ std::string NewToken() {
   return std::string(hex, 32);
 }
 
-SessionStore::SessionStore(std::string host, uint16_t port, Duration ttl)
-    : host_(std::move(host)), port_(port), ttl_(ttl) {}
+SessionStore::SessionStore(std::string region, std::string host, uint16_t port, Duration ttl)
+    : region_(std::move(region)), host_(std::move(host)), port_(port), ttl_(ttl) {}
 
-SessionStore::~SessionStore() { Drop(); }
-
-void SessionStore::Drop() {
-  if (ctx_) redisFree(Ctx(ctx_));
-  ctx_ = nullptr;
-}
+SessionStore::~SessionStore() = default;
 
 Status SessionStore::Connect() {
-  if (ctx_) return Status::OK();
-  const timeval timeout{1, 0};
-  redisContext* c = redisConnectWithTimeout(host_.c_str(), port_, timeout);
-  const std::string where = "Redis " + host_ + ":" + std::to_string(port_);
-  if (c == nullptr) return Status::Unavailable("cannot allocate a connection to " + where);
-  if (c->err) {
-    std::string msg = c->errstr;
-    redisFree(c);
-    return Status::Unavailable("session store unreachable (" + where + "): " + msg);
+  if (store_) return Status::OK();
+  sessions::RedisEndpoint endpoint{host_, port_, std::chrono::seconds(1)};
+  Result<std::unique_ptr<sessions::SessionStore>> opened =
+      sessions::SessionStore::Open(endpoint, region_);
+  if (!opened.ok()) {
+    return Status::Unavailable("session store unreachable: " + opened.status().message());
   }
-  redisSetTimeout(c, timeout);
-  ctx_ = c;
+  store_ = std::move(*opened);
   return Status::OK();
 }
 
 Result<std::string> SessionStore::Create(const std::string& account) {
   PL_RETURN_IF_ERROR(Connect());
   const std::string token = NewToken();
-  const std::string key = kSessionKeyPrefix + token;
-  const long long secs = std::max<long long>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(ttl_).count());
-  Reply reply{static_cast<redisReply*>(redisCommand(Ctx(ctx_), "SET %b %b EX %lld", key.data(),
-                                                    key.size(), account.data(), account.size(),
-                                                    secs))};
-  if (reply.r == nullptr || reply.r->type == REDIS_REPLY_ERROR) {
-    std::string msg = reply.r ? std::string(reply.r->str, reply.r->len) : Ctx(ctx_)->errstr;
-    if (reply.r == nullptr) Drop();
-    return Status::Unavailable("session store refused the session: " + msg);
+  Result<std::string> put = store_->Put(token, account, ttl_);
+  if (!put.ok()) {
+    store_.reset();  // reopen on the next call
+    return Status::Unavailable("session store refused the session: " + put.status().message());
   }
   return token;
 }
 
 Result<std::optional<std::string>> SessionStore::Lookup(const std::string& token) {
   PL_RETURN_IF_ERROR(Connect());
-  const std::string key = kSessionKeyPrefix + token;
-  Reply reply{
-      static_cast<redisReply*>(redisCommand(Ctx(ctx_), "GET %b", key.data(), key.size()))};
-  if (reply.r == nullptr || reply.r->type == REDIS_REPLY_ERROR) {
-    std::string msg = reply.r ? std::string(reply.r->str, reply.r->len) : Ctx(ctx_)->errstr;
-    if (reply.r == nullptr) Drop();
-    return Status::Unavailable("session store unreachable: " + msg);
+  Result<std::optional<sessions::Session>> got = store_->Get(token);
+  if (!got.ok()) {
+    store_.reset();
+    return Status::Unavailable("session store unreachable: " + got.status().message());
   }
-  if (reply.r->type != REDIS_REPLY_STRING) return std::optional<std::string>();
-  return std::optional<std::string>(std::string(reply.r->str, reply.r->len));
+  if (!*got) return std::optional<std::string>();
+  return std::optional<std::string>((*got)->value);
 }
 
 bool SessionStore::Ping() {
-  if (!Connect().ok()) return false;
-  Reply reply{static_cast<redisReply*>(redisCommand(Ctx(ctx_), "PING"))};
-  if (reply.r == nullptr) {
-    Drop();
-    return false;
+  if (!ping_ || ping_->broken()) {
+    Result<std::unique_ptr<sessions::RedisClient>> c =
+        sessions::RedisClient::Connect({host_, port_, std::chrono::seconds(1)});
+    if (!c.ok()) return false;
+    ping_ = std::move(*c);
   }
-  return reply.r->type == REDIS_REPLY_STATUS;
+  Result<sessions::RedisReply> pong = ping_->Command({"PING"});
+  return pong.ok() && pong->str == "PONG";
 }
 
 }  // namespace pilotlight::trader

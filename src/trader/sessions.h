@@ -1,25 +1,30 @@
-// SessionStore: trading sessions in the region's Redis (the seed's DynamoDB
-// global table; pilotlight's replicator copies them between regions).
+// SessionStore: trading sessions in the region's Redis, through the two-region
+// session global table (data/sessions), so a session made in one region is
+// replicated to the other and a client keeps its token across a failover.
 //
-// A session is the key "session:<token>" holding the account, with a TTL. One
-// SessionStore owns one hiredis connection and reconnects after a failure; it is
-// not thread-safe (one per thread). hiredis stays inside sessions.cc.
+// A session is the global-table record with id = token and value = account, with
+// a TTL. One SessionStore owns one connection and reopens it after a failure; it
+// is not thread-safe (one per thread).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "core/clock.h"
 #include "core/status.h"
 
-namespace pilotlight::trader {
+namespace pilotlight::sessions {
+class SessionStore;
+class RedisClient;
+}  // namespace pilotlight::sessions
 
-inline constexpr char kSessionKeyPrefix[] = "session:";
+namespace pilotlight::trader {
 
 class SessionStore {
  public:
-  SessionStore(std::string host, uint16_t port, Duration ttl);
+  SessionStore(std::string region, std::string host, uint16_t port, Duration ttl);
   ~SessionStore();
   SessionStore(const SessionStore&) = delete;
   SessionStore& operator=(const SessionStore&) = delete;
@@ -35,12 +40,13 @@ class SessionStore {
 
  private:
   Status Connect();
-  void Drop();
 
+  std::string region_;
   std::string host_;
   uint16_t port_;
   Duration ttl_;
-  void* ctx_ = nullptr;  // redisContext*
+  std::unique_ptr<sessions::SessionStore> store_;
+  std::unique_ptr<sessions::RedisClient> ping_;
 };
 
 // 32 random hex digits from the kernel's CSPRNG.
