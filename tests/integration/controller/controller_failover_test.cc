@@ -1,0 +1,265 @@
+// The controller on a real lab. `pilotlight controller run` watches the lab; a
+// lease keeper stands in for the primary region's agent; `lab kill-region
+// primary` (and SIGKILL of the keeper) is the outage. The automated failover
+// must complete: DR PostgreSQL promoted and writable, the DNS override pointing
+// api at DR, every step in the journal once. Then, for every step of the
+// runbook, the controller is SIGKILLed while that step runs (a test hook blocks
+// it there), restarted, and must finish with exactly one promotion.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "data/postgres/failover.h"
+#include "lab_fixture.h"
+
+namespace pilotlight {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using testing::RunPilotlight;
+using testing::WaitFor;
+
+class ControllerLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lab_ = testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
+                                /*trader_production_size=*/2, /*trader_pilot_light_size=*/1);
+    testing::CommandResult up = RunPilotlight(lab_.Args({"up"}));
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+  }
+  void TearDown() override {
+    for (pid_t pid : children_) Kill(pid);
+    lab_.Destroy();
+  }
+
+  // Starts pilotlight with `args` in the background, its output in `log`.
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& log,
+              const std::map<std::string, std::string>& env = {}) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+      FILE* f = fopen(log.c_str(), "a");
+      if (f != nullptr) {
+        dup2(fileno(f), 1);
+        dup2(fileno(f), 2);
+      }
+      std::vector<char*> argv;
+      std::string bin = PILOTLIGHT_BIN;
+      argv.push_back(bin.data());
+      std::vector<std::string> copy = args;
+      for (std::string& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    children_.insert(pid);
+    return pid;
+  }
+  void Kill(pid_t pid, int sig = SIGKILL) {
+    if (children_.erase(pid) == 0) return;
+    kill(pid, sig);
+    int st;
+    waitpid(pid, &st, 0);
+  }
+  std::vector<std::string> Common(std::vector<std::string> cmd) const {
+    cmd.insert(cmd.end(), {"--dir", lab_.dir, "--config", lab_.config});
+    return cmd;
+  }
+  pid_t StartController(const std::map<std::string, std::string>& env = {}) {
+    return Spawn(Common({"controller", "run", "--interval", "200ms", "--lease-duration", "3s",
+                         "--confirm-for", "500ms"}),
+                 lab_.dir + "/controller.log", env);
+  }
+  json Status() const {
+    std::ifstream in(lab_.dir + "/controller/status.json");
+    return json::parse(in, nullptr, /*allow_exceptions=*/false);
+  }
+  // The controller sees the primary healthy, DR ready, and the keeper holds the lease.
+  void WaitUntilSteady() {
+    ASSERT_TRUE(WaitFor(30s, [&] {
+      json s = Status();
+      return s.is_object() && s["decision"]["reason"].get<std::string>().find(
+                                  "no action: primary healthy (0 of 3") != std::string::npos &&
+             s["readiness"]["ready"] == true;
+    })) << Status().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+    if (keeper_ == 0) {
+      keeper_ = Spawn(Common({"controller", "lease-keeper"}), lab_.dir + "/keeper.log");
+    }
+    ASSERT_TRUE(WaitFor(15s, [&] {
+      json s = Status();
+      return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null();
+    })) << testing::ReadAll(lab_.dir + "/keeper.log");
+  }
+  // The primary region dies with its agent.
+  void KillPrimaryRegion() {
+    Kill(keeper_);
+    keeper_ = 0;
+    testing::CommandResult k = RunPilotlight(lab_.Args({"kill-region", "primary"}));
+    ASSERT_EQ(k.exit_code, 0) << k.err;
+  }
+  json History() const {
+    testing::CommandResult h = RunPilotlight(Common({"history", "--json", "--limit", "50"}));
+    return json::parse(h.out, nullptr, false);
+  }
+  // The failover runs of the journal.
+  std::vector<json> FailoverRuns() const {
+    std::vector<json> out;
+    json h = History();
+    if (!h.is_array()) return out;
+    for (const json& run : h) {
+      if (run["runbook"] == "failover") out.push_back(run);
+    }
+    return out;
+  }
+  bool FailoverSucceeded() const {
+    std::vector<json> runs = FailoverRuns();
+    return runs.size() == 1 && runs[0]["outcome"] == "succeeded";
+  }
+  int DrTimeline() const {
+    Result<std::unique_ptr<pg::Connection>> c = pg::Connection::Open(lab_.Pg(false));
+    if (!c.ok()) return -1;
+    Result<pg::ServerRole> role = pg::ReadServerRole(**c);
+    return role.ok() ? role->timeline : -1;
+  }
+  // What must hold after any completed failover of this lab.
+  void ExpectFailedOverOnce(int expected_attempts_total) {
+    std::vector<json> runs = FailoverRuns();
+    ASSERT_EQ(runs.size(), 1u) << History().dump(2);
+    const json& run = runs[0];
+    EXPECT_EQ(run["outcome"], "succeeded");
+    // Every step finished exactly once (succeeded or skipped); attempts cut short
+    // by a SIGKILL stay "pending" in the journal.
+    std::map<int, int> finished;
+    int rows = 0;
+    int promotions = 0;
+    for (const json& s : run["steps"]) {
+      ++rows;
+      const std::string outcome = s["outcome"];
+      if (outcome == "succeeded" || outcome == "skipped") ++finished[s["index"].get<int>()];
+      if (s["name"].get<std::string>().find("promote") != std::string::npos &&
+          outcome == "succeeded") {
+        ++promotions;
+      }
+    }
+    EXPECT_EQ(finished.size(), 6u) << run.dump(2);
+    for (const auto& [index, n] : finished) EXPECT_EQ(n, 1) << "step " << index;
+    EXPECT_EQ(rows, expected_attempts_total) << run.dump(2);
+    EXPECT_LE(promotions, 1);
+    // DR PostgreSQL promoted exactly once (timeline 1 -> 2) and writable.
+    EXPECT_EQ(DrTimeline(), 2);
+    Result<std::unique_ptr<pg::Connection>> dr = pg::Connection::Open(lab_.Pg(false));
+    ASSERT_TRUE(dr.ok()) << dr.status().ToString();
+    EXPECT_TRUE(pg::ProbeWrite(**dr, "controller-test").ok());
+    // DNS: the override points api at DR.
+    const std::string overrides = testing::ReadAll(lab_.dir + "/dns/overrides");
+    EXPECT_NE(overrides.find("api.lab-test.test. secondary"), std::string::npos) << overrides;
+    testing::CommandResult verify = RunPilotlight(Common({"verify", "--json"}));
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  }
+
+  testing::TestLab lab_;
+  std::set<pid_t> children_;
+  pid_t keeper_ = 0;
+};
+
+TEST_F(ControllerLabTest, RegionLossFailsOverAutomaticallyOnce) {
+  const pid_t controller = StartController();
+  WaitUntilSteady();
+  // A manual look before the outage: the plan is ready.
+  testing::CommandResult plan = RunPilotlight(Common({"failover", "--plan"}));
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("ready: `pilotlight failover` would run these steps"), std::string::npos)
+      << plan.out;
+
+  const auto killed_at = std::chrono::steady_clock::now();
+  KillPrimaryRegion();
+  ASSERT_TRUE(WaitFor(90s, [&] { return FailoverSucceeded(); }))
+      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  std::cerr << "[ measured ] region loss to failover complete: " << took << " s\n";
+  ExpectFailedOverOnce(6);
+
+  // The decisions the controller printed, with their reasons.
+  const std::string log = testing::ReadAll(lab_.dir + "/controller.log");
+  EXPECT_NE(log.find("wait-for-lease: waiting: primary unhealthy from 3 of 3 vantage points"),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("failover: failover: primary unhealthy from 3 of 3 vantage points"),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("old primary unreachable and its write lease expired"), std::string::npos);
+  // It stays failed over: more cycles, no second run; status says so.
+  ASSERT_TRUE(WaitFor(10s, [&] { return Status()["phase"] == "failed-over"; }));
+  testing::CommandResult status = RunPilotlight(Common({"status"}));
+  EXPECT_NE(status.out.find("phase failed-over"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("failback is deliberate"), std::string::npos) << status.out;
+  EXPECT_EQ(FailoverRuns().size(), 1u);
+  Kill(controller, SIGTERM);
+}
+
+// For each step kind: block the controller right after that step acted (its
+// outcome not yet journaled), SIGKILL it, restart it without the hook.
+class ControllerCrashTest : public ControllerLabTest,
+                            public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ControllerCrashTest, SigkillDuringStepResumesToOnePromotion) {
+  const std::string marker = lab_.dir + "/blocked";
+  const std::string hook = GetParam();
+  const pid_t first = StartController(
+      {{"PILOTLIGHT_TEST_BLOCK_STEP", hook}, {"PILOTLIGHT_TEST_BLOCK_MARKER", marker}});
+  WaitUntilSteady();
+  KillPrimaryRegion();
+  ASSERT_TRUE(WaitFor(90s, [&] { return access(marker.c_str(), F_OK) == 0; }))
+      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+  Kill(first, SIGKILL);
+  std::vector<json> runs = FailoverRuns();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["outcome"], "unfinished");
+
+  StartController();
+  ASSERT_TRUE(WaitFor(90s, [&] { return FailoverSucceeded(); }))
+      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+  // 6 steps, plus the attempt the SIGKILL cut short.
+  ExpectFailedOverOnce(7);
+  const std::string log = testing::ReadAll(lab_.dir + "/controller.log");
+  EXPECT_NE(log.find("resumed and succeeded"), std::string::npos) << log;
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, ControllerCrashTest,
+                         ::testing::Values("after:scale", "before:promote", "after:promote",
+                                           "after:wait_healthy", "after:dns", "after:notify"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           std::string n = info.param;
+                           for (char& c : n) c = isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return n;
+                         });
+
+// The fence step only acts on a reachable old primary: an operator's failover of
+// a healthy primary. SIGKILL the manual `pilotlight failover` right after it
+// fenced; the controller started next resumes the run and finishes it.
+TEST_F(ControllerLabTest, SigkillDuringFenceOfManualFailoverIsResumedByTheController) {
+  const std::string marker = lab_.dir + "/blocked";
+  const pid_t manual = Spawn(Common({"failover"}), lab_.dir + "/failover.log",
+                             {{"PILOTLIGHT_TEST_BLOCK_STEP", "after:fence"},
+                              {"PILOTLIGHT_TEST_BLOCK_MARKER", marker}});
+  ASSERT_TRUE(WaitFor(90s, [&] { return access(marker.c_str(), F_OK) == 0; }))
+      << testing::ReadAll(lab_.dir + "/failover.log");
+  Kill(manual, SIGKILL);
+  // The old primary is fenced (it refuses writes) and nothing is promoted yet.
+  pg::FenceState fence = pg::ReadFenceState(lab_.Pg(true));
+  EXPECT_TRUE(fence.fenced()) << fence.detail;
+  EXPECT_EQ(DrTimeline(), 1);
+
+  StartController();
+  ASSERT_TRUE(WaitFor(90s, [&] { return FailoverSucceeded(); }))
+      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+  ExpectFailedOverOnce(7);
+  EXPECT_FALSE(pg::ReadFenceState(lab_.Pg(true)).reachable && !pg::ReadFenceState(lab_.Pg(true)).fenced());
+}
+
+}  // namespace
+}  // namespace pilotlight
