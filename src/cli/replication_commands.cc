@@ -1,4 +1,4 @@
-// pilotlight replication status | run | run-objects
+// pilotlight replication status | run | run-objects | promote | fence | unfence | rejoin
 //
 // The live RPO table per data type, and the data layer's replicators as
 // long-running commands.
@@ -16,6 +16,12 @@
 #include "core/log.h"
 #include "config/loader.h"
 #include "data/objects/replicator.h"
+#include "data/postgres/failover.h"
+#include "data/postgres/promotion_gate.h"
+#include "data/postgres/rejoin.h"
+#include "data/postgres/replication.h"
+#include "lab/lab.h"
+#include "sys/process.h"
 #include "data/rpo/lag_readers.h"
 #include "data/rpo/rpo.h"
 
@@ -74,6 +80,12 @@ struct LabOptions {
   std::string from;
   std::string interval = "200ms";
   bool json = false;
+  // promote / fence / rejoin
+  std::string region;
+  std::string mode = "read-only";
+  std::string timeout = "60s";
+  bool force = false;
+  bool basebackup = false;
 };
 
 // The config given, else the lab's own copy, else the shipped example.
@@ -116,6 +128,99 @@ int RunAll(const LabOptions& o) {
   return ExitCode(st.ok(), st.ToString());
 }
 
+pg::Endpoint PgOf(const config::RegionSpec& r) {
+  pg::Endpoint e;
+  e.host = r.address;
+  e.port = r.postgres.port;
+  e.database = r.postgres.database;
+  return e;
+}
+
+const config::RegionSpec& Other(const config::Config& c, const config::RegionSpec& r) {
+  return &r == &c.Primary() ? c.Dr() : c.Primary();
+}
+
+// The lab's PostgreSQL server of a region, as the data layer sees it.
+Result<pg::LocalServer> LabServer(const config::Config& c, const LabOptions& o,
+                                  const config::RegionSpec& r, const std::string& self_exe) {
+  Result<std::optional<sys::RunAs>> user = sys::ServerUser("postgres");
+  if (!user.ok()) return user.status();
+  lab::Lab lab(c, o.dir, self_exe);
+  pg::LocalServer s;
+  s.data_dir = lab.PostgresDataDir(r);
+  s.pid_file = o.dir + "/" + r.name + "/postgres.pid";
+  s.log_file = o.dir + "/" + r.name + "/postgres.log";
+  s.user = *user;
+  s.endpoint = PgOf(r);
+  return s;
+}
+
+enum class DbAction { kPromote, kFence, kUnfence, kRejoin };
+
+int RunDbAction(DbAction action, const LabOptions& o, const Context& context) {
+  std::optional<config::Config> config = LoadConfig(o);
+  if (!config) return 1;
+  Result<Duration> timeout = ParseDuration(o.timeout);
+  if (!timeout.ok()) return ExitCode(false, "--timeout: " + timeout.status().message());
+  const std::string default_region =
+      action == DbAction::kPromote ? config->Dr().name : config->Primary().name;
+  const config::RegionSpec* region =
+      config->FindRegion(o.region.empty() ? default_region : o.region);
+  if (region == nullptr) return ExitCode(false, "no region named '" + o.region + "'");
+  const config::RegionSpec& other = Other(*config, *region);
+  const Clock& clock = SystemClock::Instance();
+  switch (action) {
+    case DbAction::kPromote: {
+      pg::ReplicationStatus st = pg::ReadReplicationStatus(PgOf(other), PgOf(*region), region->name);
+      pg::PromotionVerdict v =
+          pg::CheckPromotionLag({st, config->replication.max_lag_on_failover, o.force, {}});
+      std::cout << "lag gate: " << pg::PromotionDecisionName(v.decision) << ": " << v.reason << "\n";
+      if (!v.allowed()) return 1;
+      Result<pg::PromoteOutcome> r = pg::Promote(PgOf(*region), *timeout, clock);
+      if (!r.ok()) return ExitCode(false, r.status().ToString());
+      std::cout << region->name << ": " << r->ToString() << "\n";
+      return 0;
+    }
+    case DbAction::kFence:
+    case DbAction::kUnfence: {
+      std::optional<pg::LocalServer> local;
+      if (o.mode == "no-connections" || action == DbAction::kUnfence) {
+        Result<pg::LocalServer> s = LabServer(*config, o, *region, context.self_exe);
+        if (!s.ok()) return ExitCode(false, s.status().ToString());
+        local = *s;
+      }
+      if (action == DbAction::kUnfence) {
+        pilotlight::Status st = pg::Unfence(PgOf(*region), *timeout, clock, &*local);
+        if (st.ok()) std::cout << region->name << ": fence lifted; writes verified\n";
+        return ExitCode(st.ok(), st.ToString());
+      }
+      Result<pg::FenceMode> mode = pg::ParseFenceMode(o.mode);
+      if (!mode.ok()) return ExitCode(false, mode.status().ToString());
+      Result<pg::FenceOutcome> r =
+          pg::Fence(PgOf(*region), *mode, *timeout, clock, local ? &*local : nullptr);
+      if (!r.ok()) return ExitCode(false, r.status().ToString());
+      std::cout << region->name << ": " << r->ToString() << "\n";
+      return 0;
+    }
+    case DbAction::kRejoin: {
+      Result<pg::LocalServer> s = LabServer(*config, o, *region, context.self_exe);
+      if (!s.ok()) return ExitCode(false, s.status().ToString());
+      pg::RejoinSpec spec;
+      spec.server = *s;
+      spec.new_primary = PgOf(other);
+      spec.application_name = region->name;
+      spec.slot = "pilotlight_" + region->name;
+      spec.timeout = *timeout;
+      spec.force_basebackup = o.basebackup;
+      Result<pg::RejoinOutcome> r = pg::Rejoin(spec, clock);
+      if (!r.ok()) return ExitCode(false, r.status().ToString());
+      std::cout << region->name << ": " << r->ToString() << "\n";
+      return 0;
+    }
+  }
+  return 1;
+}
+
 void Register(CLI::App& root, Context& context) {
   CLI::App* rep = root.add_subcommand(
       "replication", "Data replication: run the replicators, show the live RPO per data type");
@@ -138,6 +243,28 @@ void Register(CLI::App& root, Context& context) {
   run->add_option("--interval", lab->interval, "Time between bucket passes")
       ->capture_default_str();
   run->callback([lab, &context] { context.exit_code = RunAll(*lab); });
+
+  auto db = [&](const char* name, const char* help, DbAction action) {
+    CLI::App* sub = rep->add_subcommand(name, help);
+    sub->fallthrough();
+    sub->add_option("--region", lab->region, "The region's database (see each command's default)");
+    sub->add_option("--timeout", lab->timeout, "Deadline")->capture_default_str();
+    sub->callback([lab, action, &context] { context.exit_code = RunDbAction(action, *lab, context); });
+    return sub;
+  };
+  db("promote",
+     "Promote a region's replica (default: DR) after the lag gate (replication.max_lag_on_failover)",
+     DbAction::kPromote)
+      ->add_flag("--force", lab->force, "Promote over the lag limit, accepting the data at risk");
+  db("fence", "Make a region's database (default: primary) refuse writes, and verify it",
+     DbAction::kFence)
+      ->add_option("--mode", lab->mode, "read-only | no-connections")
+      ->capture_default_str();
+  db("unfence", "Lift the fence of a region's database (default: primary)", DbAction::kUnfence);
+  db("rejoin",
+     "Make a region's old primary (default: primary) a standby of the other region, by pg_rewind",
+     DbAction::kRejoin)
+      ->add_flag("--basebackup", lab->basebackup, "Re-clone with pg_basebackup instead");
 
   auto objects = std::make_shared<ObjectsOptions>();
   CLI::App* run_objects = rep->add_subcommand(

@@ -55,11 +55,11 @@ ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint&
         "  pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS replay_lag "
         "FROM pg_stat_replication WHERE application_name = $1",
         {standby_name});
+    Result<Rows> rec = (*conn)->Query("SELECT pg_is_in_recovery()::text AS r");
+    st.primary_in_recovery = rec.ok() && !rec->empty() && rec->Get(0, "r") == "true";
+    if (st.primary_in_recovery) AddProblem(st, "the configured primary is in recovery (a standby)");
     if (!rows.ok()) {
       AddProblem(st, rows.status().message());
-      Result<Rows> rec = (*conn)->Query("SELECT pg_is_in_recovery()::text AS r");
-      st.primary_in_recovery = rec.ok() && !rec->empty() && rec->Get(0, "r") == "true";
-      if (st.primary_in_recovery) AddProblem(st, "the configured primary is in recovery (a standby)");
     } else if (rows->empty()) {
       AddProblem(st, "the primary has no replication connection from '" + standby_name + "'");
     } else {

@@ -64,9 +64,9 @@ class PostgresFailoverTest : public ::testing::Test {
 TEST_F(PostgresFailoverTest, FencePromoteRestartAndRejoinWithRewind) {
   auto primary = MustConnect(primary_);
   ASSERT_NE(primary, nullptr);
-  ASSERT_TRUE(primary->Exec("CREATE TABLE trades (id int PRIMARY KEY, note text);"
-                            "INSERT INTO trades VALUES (1, 'before failover')")
-                  .ok());
+  Status created = primary->Exec("CREATE TABLE failover_rows (id int PRIMARY KEY, note text);"
+                                 "INSERT INTO failover_rows VALUES (1, 'before failover')");
+  ASSERT_TRUE(created.ok()) << created.ToString();
 
   // Synchronous (remote_apply): every acknowledged commit is already visible on DR.
   ASSERT_TRUE(pg::SetSynchronousStandby(primary_, "dr").ok());
@@ -79,9 +79,9 @@ TEST_F(PostgresFailoverTest, FencePromoteRestartAndRejoinWithRewind) {
     auto dr = MustConnect(dr_);
     ASSERT_NE(dr, nullptr);
     for (int i = 100; i < 120; ++i) {
-      ASSERT_TRUE(primary_session->Exec("INSERT INTO trades VALUES (" + std::to_string(i) +
+      ASSERT_TRUE(primary_session->Exec("INSERT INTO failover_rows VALUES (" + std::to_string(i) +
                                         ", 'sync')").ok());
-      EXPECT_EQ(QueryValue(*dr, "SELECT count(*) FROM trades WHERE id = " + std::to_string(i)),
+      EXPECT_EQ(QueryValue(*dr, "SELECT count(*) FROM failover_rows WHERE id = " + std::to_string(i)),
                 "1")
           << "an acknowledged synchronous commit is not on DR";
     }
@@ -107,11 +107,11 @@ TEST_F(PostgresFailoverTest, FencePromoteRestartAndRejoinWithRewind) {
   ASSERT_TRUE(fence.ok()) << fence.status().ToString();
   EXPECT_FALSE(fence->already_fenced);
   EXPECT_GE(fence->terminated_sessions, 1) << fence->ToString();
-  Status rogue_write = rogue->Exec("INSERT INTO trades VALUES (2, 'rogue')");
+  Status rogue_write = rogue->Exec("INSERT INTO failover_rows VALUES (2, 'rogue')");
   EXPECT_FALSE(rogue_write.ok()) << "a session from before the fence still writes";
   {
     auto fresh = MustConnect(primary_);
-    Status w = fresh->Exec("INSERT INTO trades VALUES (2, 'after fence')");
+    Status w = fresh->Exec("INSERT INTO failover_rows VALUES (2, 'after fence')");
     EXPECT_FALSE(w.ok());
     EXPECT_EQ(fresh->last_sqlstate(), pg::kSqlStateReadOnlyTransaction) << w.message();
   }
@@ -127,8 +127,8 @@ TEST_F(PostgresFailoverTest, FencePromoteRestartAndRejoinWithRewind) {
   EXPECT_GT(promoted->timeline_after, promoted->timeline_before) << promoted->ToString();
   auto dr = MustConnect(dr_);
   ASSERT_NE(dr, nullptr);
-  ASSERT_TRUE(dr->Exec("INSERT INTO trades VALUES (3, 'written on DR')").ok());
-  EXPECT_EQ(QueryValue(*dr, "SELECT count(*) FROM trades WHERE id BETWEEN 100 AND 119"), "20");
+  ASSERT_TRUE(dr->Exec("INSERT INTO failover_rows VALUES (3, 'written on DR')").ok());
+  EXPECT_EQ(QueryValue(*dr, "SELECT count(*) FROM failover_rows WHERE id BETWEEN 100 AND 119"), "20");
   Result<pg::PromoteOutcome> twice = pg::Promote(dr_, 60s, clock_);
   ASSERT_TRUE(twice.ok()) << twice.status().ToString();
   EXPECT_TRUE(twice->already_primary);
@@ -138,7 +138,7 @@ TEST_F(PostgresFailoverTest, FencePromoteRestartAndRejoinWithRewind) {
   // still writes. This split-brain row must vanish when the old primary is rewound.
   {
     auto bypass = MustConnect(primary_);
-    ASSERT_TRUE(bypass->Exec("BEGIN READ WRITE; INSERT INTO trades VALUES (99, 'split brain'); "
+    ASSERT_TRUE(bypass->Exec("BEGIN READ WRITE; INSERT INTO failover_rows VALUES (99, 'split brain'); "
                              "COMMIT")
                     .ok());
   }
@@ -159,14 +159,14 @@ TEST_F(PostgresFailoverTest, FencePromoteRestartAndRejoinWithRewind) {
   Result<bool> streaming = pg::IsStreamingTo(dr_, "primary");
   ASSERT_TRUE(streaming.ok()) << streaming.status().ToString();
   EXPECT_TRUE(*streaming);
-  ASSERT_TRUE(dr->Exec("INSERT INTO trades VALUES (4, 'after rejoin')").ok());
+  ASSERT_TRUE(dr->Exec("INSERT INTO failover_rows VALUES (4, 'after rejoin')").ok());
   auto old = MustConnect(primary_);
   ASSERT_NE(old, nullptr);
   EXPECT_TRUE(WaitFor(10s, [&] {
-    return QueryValue(*old, "SELECT note FROM trades WHERE id = 4") == "after rejoin";
-  })) << QueryValue(*old, "SELECT note FROM trades WHERE id = 4");
-  EXPECT_EQ(QueryValue(*old, "SELECT count(*) FROM trades WHERE id = 99"), "0");
-  EXPECT_EQ(QueryValue(*old, "SELECT note FROM trades WHERE id = 3"), "written on DR");
+    return QueryValue(*old, "SELECT note FROM failover_rows WHERE id = 4") == "after rejoin";
+  })) << QueryValue(*old, "SELECT note FROM failover_rows WHERE id = 4");
+  EXPECT_EQ(QueryValue(*old, "SELECT count(*) FROM failover_rows WHERE id = 99"), "0");
+  EXPECT_EQ(QueryValue(*old, "SELECT note FROM failover_rows WHERE id = 3"), "written on DR");
   EXPECT_EQ(QueryValue(*old, "SELECT pg_is_in_recovery()::text"), "true");
 
   Result<pg::RejoinOutcome> idempotent = pg::Rejoin(OldPrimaryRejoin(), clock_);
@@ -176,9 +176,9 @@ TEST_F(PostgresFailoverTest, FencePromoteRestartAndRejoinWithRewind) {
 
 TEST_F(PostgresFailoverTest, NoConnectionsFenceThenCrashedOldPrimaryRejoins) {
   auto primary = MustConnect(primary_);
-  ASSERT_TRUE(primary->Exec("CREATE TABLE trades (id int PRIMARY KEY, note text);"
-                            "INSERT INTO trades VALUES (1, 'before failover')")
-                  .ok());
+  Status created = primary->Exec("CREATE TABLE failover_rows (id int PRIMARY KEY, note text);"
+                                 "INSERT INTO failover_rows VALUES (1, 'before failover')");
+  ASSERT_TRUE(created.ok()) << created.ToString();
   primary.reset();
 
   // Fenced, lifted (writes work again), and fenced again.
@@ -192,7 +192,7 @@ TEST_F(PostgresFailoverTest, NoConnectionsFenceThenCrashedOldPrimaryRejoins) {
   {
     auto writer = MustConnect(primary_);
     ASSERT_NE(writer, nullptr);
-    EXPECT_TRUE(writer->Exec("INSERT INTO trades VALUES (5, 'between fences')").ok());
+    EXPECT_TRUE(writer->Exec("INSERT INTO failover_rows VALUES (5, 'between fences')").ok());
   }
   fence = pg::Fence(primary_, pg::FenceMode::kNoConnections, 30s, clock_, &old_primary_);
   ASSERT_TRUE(fence.ok()) << fence.status().ToString();
@@ -203,8 +203,8 @@ TEST_F(PostgresFailoverTest, NoConnectionsFenceThenCrashedOldPrimaryRejoins) {
   ASSERT_TRUE(promoted.ok()) << promoted.status().ToString();
   auto dr = MustConnect(dr_);  // the fence did not travel to DR with the WAL
   ASSERT_NE(dr, nullptr);
-  ASSERT_TRUE(dr->Exec("INSERT INTO trades VALUES (2, 'written on DR')").ok());
-  EXPECT_EQ(QueryValue(*dr, "SELECT note FROM trades WHERE id = 5"), "between fences");
+  ASSERT_TRUE(dr->Exec("INSERT INTO failover_rows VALUES (2, 'written on DR')").ok());
+  EXPECT_EQ(QueryValue(*dr, "SELECT note FROM failover_rows WHERE id = 5"), "between fences");
 
   // The old primary crashes (SIGKILL): rejoin finishes its crash recovery, then rewinds.
   testing::CommandResult kill = testing::RunPilotlight(lab_.Args({"kill-region", "primary"}));
@@ -217,7 +217,7 @@ TEST_F(PostgresFailoverTest, NoConnectionsFenceThenCrashedOldPrimaryRejoins) {
   auto old = MustConnect(primary_);
   ASSERT_NE(old, nullptr);
   EXPECT_TRUE(WaitFor(10s, [&] {
-    return QueryValue(*old, "SELECT note FROM trades WHERE id = 2") == "written on DR";
+    return QueryValue(*old, "SELECT note FROM failover_rows WHERE id = 2") == "written on DR";
   }));
 }
 
