@@ -31,6 +31,7 @@ LeaseAnswer LeaseGrantor::Renew(const std::string& holder, WallTime now) {
   }
   if (revoked_ || !granting_) {
     a.reason = why_not_.empty() ? "the controller is not granting the write lease" : why_not_;
+    a.fence_now = revoked_;
     return a;
   }
   a.granted = true;
@@ -86,7 +87,7 @@ void LeaseKeeper::Answered(MonoTime sent_at, const LeaseAnswer& answer, MonoTime
   last_failed_ = false;
   if (!answer.granted) {
     last_refusal_ = answer.reason;
-    if (state_ == State::kHeld) {
+    if (state_ == State::kHeld || (answer.fence_now && state_ == State::kNoLease)) {
       state_ = State::kMustFence;  // told it lost the lease: do not wait for the clock
       fence_retry_at_ = now;
       valid_until_.reset();

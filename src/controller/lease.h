@@ -8,7 +8,9 @@
 //    renewal, on its monotonic clock, so the lease it believes it holds always
 //    ends no later than the one the controller granted; it starts fencing its
 //    PostgreSQL `fence_lead` before that end unless a renewal came back in time,
-//    and at once when the controller refuses a renewal;
+//    and at once when the controller refuses a renewal, or when it answers that
+//    the lease is revoked for good (a failover happened) even if the keeper
+//    holds none (an old primary restarted after the failover);
 //  * the controller (LeaseGrantor) counts the lease from the moment it granted
 //    it, and decide::Decide adds policy.lease_safety_margin (clock-rate error,
 //    the time a fence takes) before it treats an unreachable primary as stopped.
@@ -34,6 +36,9 @@ struct LeaseAnswer {
   Duration duration{0};
   uint64_t epoch = 0;  // grows with every grant, for logs
   std::string reason;  // why refused, or "granted"
+  // Refused for good (the controller failed over): the holder must stop writes
+  // even if it holds no lease now (e.g. an old primary restarted after a failover).
+  bool fence_now = false;
 };
 
 class LeaseGrantor {

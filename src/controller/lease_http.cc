@@ -148,7 +148,10 @@ http::response<http::string_body> Handle(const http::request<http::string_body>&
                  {{"error", "expected a JSON object with a string \"holder\""}});
   }
   const LeaseAnswer a = service.Renew(body["holder"].get<std::string>());
-  if (!a.granted) return reply(http::status::conflict, {{"granted", false}, {"reason", a.reason}});
+  if (!a.granted) {
+    return reply(http::status::conflict,
+                 {{"granted", false}, {"reason", a.reason}, {"fence", a.fence_now}});
+  }
   return reply(http::status::ok,
                {{"granted", true},
                 {"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(a.duration)
@@ -299,6 +302,7 @@ Result<LeaseAnswer> RequestRenewal(const std::string& address, uint16_t port,
     LeaseAnswer a;
     a.granted = body["granted"].get<bool>();
     a.reason = body.value("reason", a.granted ? "granted" : "refused");
+    a.fence_now = !a.granted && body.value("fence", false);
     if (a.granted) {
       if (!body.contains("duration_ms") || !body["duration_ms"].is_number_integer() ||
           body["duration_ms"].get<int64_t>() <= 0) {

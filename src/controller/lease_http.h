@@ -5,7 +5,8 @@
 // Protocol (JSON over HTTP/1.1):
 //   POST /v1/lease  {"holder": "primary"}
 //     200 {"granted": true, "duration_ms": 6000, "epoch": 7}
-//     409 {"granted": false, "reason": "..."}      the keeper must stop writes
+//     409 {"granted": false, "reason": "...", "fence": bool}   no lease; "fence":
+//         true when revoked for good (failed over): stop writes even without a lease
 //   GET  /v1/lease  200 {"holder", "granting", "revoked", "expires_at", "reason"}
 // Boost.Beast and nlohmann stay in lease_http.cc.
 //

@@ -57,6 +57,11 @@ TEST_F(LeaseHttpTest, RefusalsCarryTheControllersReason) {
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_FALSE(a->granted);
   EXPECT_EQ(a->reason, "failing over to dr");
+  EXPECT_FALSE(a->fence_now);
+  service.Revoke("failed over to dr");
+  Result<LeaseAnswer> revoked = RequestRenewal("127.0.0.1", (*server)->port(), "primary", 2s);
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(revoked->fence_now);
   Result<LeaseAnswer> other = RequestRenewal("127.0.0.1", (*server)->port(), "dr", 2s);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->granted);

@@ -55,9 +55,12 @@ TEST(LeaseGrantor, StoppingGrantsLetsTheLeaseRunOutButKeepsItsExpiry) {
 TEST(LeaseGrantor, RevokedIsForever) {
   FakeClock clock;
   LeaseGrantor g("primary", 6s);
+  g.SetGranting(false, "deciding");
+  EXPECT_FALSE(g.Renew("primary", clock.Now()).fence_now);  // not granting is not revoked
   g.Revoke("failed over to dr");
   g.SetGranting(true, "");
   EXPECT_FALSE(g.Renew("primary", clock.Now()).granted);
+  EXPECT_TRUE(g.Renew("primary", clock.Now()).fence_now);
   EXPECT_EQ(g.Renew("primary", clock.Now()).reason, "failed over to dr");
 }
 
@@ -86,6 +89,7 @@ struct Ev {
 Ev Next(int at, Action a) { return {at, 'N', 0, a}; }
 Ev Granted(int at, int sent) { return {at, 'G', sent}; }
 Ev Refused(int at, int sent) { return {at, 'R', sent}; }
+Ev Revoked(int at, int sent) { return {at, 'X', sent}; }
 Ev Failed(int at, int sent) { return {at, 'F', sent}; }
 Ev FenceDone(int at, bool ok) { return {at, 'D', ok ? 1 : 0}; }
 Ev UnfenceDone(int at, bool ok) { return {at, 'U', ok ? 1 : 0}; }
@@ -117,6 +121,9 @@ TEST_P(KeeperTable, Timeline) {
       }
       case 'R':
         k.Answered(at(e.arg), LeaseAnswer{false, 0s, 0, "failing over"}, at(e.at_ms));
+        break;
+      case 'X':  // revoked for good: the controller failed over
+        k.Answered(at(e.arg), LeaseAnswer{false, 0s, 0, "failed over to dr", true}, at(e.at_ms));
         break;
       case 'F': k.Failed(at(e.arg), at(e.at_ms)); break;
       case 'D': k.FenceDone(e.arg == 1, at(e.at_ms)); break;
@@ -164,6 +171,12 @@ INSTANTIATE_TEST_SUITE_P(
                    UnfenceDone(3100, false), Next(3200, Action::kWait),
                    Next(4100, Action::kUnfence), UnfenceDone(4200, true),
                    Next(4200, Action::kWait), Next(5000, Action::kRenew)}},
+        KeeperRow{"an old primary restarted after a failover fences at once, lease or not",
+                  {Next(0, Action::kRenew), Revoked(10, 0), Is(10, State::kMustFence),
+                   Next(10, Action::kFence), FenceDone(50, true), Is(50, State::kFenced),
+                   Next(1000, Action::kRenew), Revoked(1010, 1000), Is(1010, State::kFenced)}},
+        KeeperRow{"a temporary refusal without a lease fences nothing",
+                  {Next(0, Action::kRenew), Refused(10, 0), Is(10, State::kNoLease)}},
         KeeperRow{"a grant during must-fence does not skip the fence",
                   {Next(0, Action::kRenew), Granted(10, 0), Refused(2010, 2000),
                    Granted(2020, 2015), Is(2020, State::kMustFence),
