@@ -9,6 +9,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
+
 namespace pilotlight::trader {
 
 ConfirmationWriter::ConfirmationWriter(std::string dir, std::string region)
@@ -69,6 +71,59 @@ Status ConfirmationWriter::Write(const Execution& t, const std::string& taker_ac
     return Status::IOError("cannot rename " + tmp + " to " + final_path + ": " + err);
   }
   return Status::OK();
+}
+
+namespace {
+constexpr size_t kMaxQueued = 100'000;  // beyond this, orders wait for the disk
+}  // namespace
+
+ConfirmationQueue::ConfirmationQueue(ConfirmationWriter writer) : writer_(std::move(writer)) {
+  if (writer_.enabled()) thread_ = std::thread([this] { Run(); });
+}
+
+ConfirmationQueue::~ConfirmationQueue() {
+  Flush(std::chrono::seconds(30));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ConfirmationQueue::Enqueue(const Execution& trade, const std::string& taker_account) {
+  if (!writer_.enabled()) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || stop_; });
+  queue_.emplace_back(trade, taker_account);
+  cv_.notify_all();
+}
+
+size_t ConfirmationQueue::Flush(Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
+  return queue_.size() + in_flight_;
+}
+
+void ConfirmationQueue::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return !queue_.empty() || stop_; });
+    if (queue_.empty()) return;  // stopping, and nothing left
+    auto [trade, account] = std::move(queue_.front());
+    queue_.pop_front();
+    in_flight_ = 1;
+    cv_.notify_all();  // room for a blocked producer
+    lock.unlock();
+    Status st = writer_.Write(trade, account);
+    if (!st.ok()) {
+      LogWarn("trader: confirmation of trade " + std::to_string(trade.trade_id) +
+              " not written: " + st.ToString());
+    }
+    lock.lock();
+    in_flight_ = 0;
+    cv_.notify_all();
+  }
 }
 
 }  // namespace pilotlight::trader

@@ -7,8 +7,13 @@
 // shared state beyond the directory.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "trader/order_store.h"
 
@@ -29,6 +34,33 @@ class ConfirmationWriter {
  private:
   std::string dir_;
   std::string region_;
+};
+
+// Writes confirmations on a background thread, so creating and fsyncing one file
+// per trade stays off the order's latency path: the trade itself is already
+// durable in PostgreSQL when it is queued. Flush() waits for the queue to empty
+// (the service calls it while draining); the destructor flushes too. Thread-safe.
+class ConfirmationQueue {
+ public:
+  explicit ConfirmationQueue(ConfirmationWriter writer);
+  ~ConfirmationQueue();
+
+  void Enqueue(const Execution& trade, const std::string& taker_account);
+  // Waits until every queued confirmation is written, up to `timeout`; returns
+  // how many are still queued.
+  size_t Flush(Duration timeout);
+  bool enabled() const { return writer_.enabled(); }
+
+ private:
+  void Run();
+
+  ConfirmationWriter writer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<Execution, std::string>> queue_;
+  size_t in_flight_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace pilotlight::trader

@@ -112,6 +112,10 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
             so.database.ToString() + ", redis " + so.redis_host + ":" +
             std::to_string(so.redis_port) + ", release " + so.release_digest + ")");
   });
+  const size_t unwritten = service.FlushConfirmations(std::chrono::seconds(10));
+  if (unwritten > 0) {
+    LogWarn("trader: " + std::to_string(unwritten) + " trade confirmation(s) not written");
+  }
   if (!st.ok()) {
     LogError(st.ToString());
     return 1;

@@ -117,7 +117,7 @@ class Service::Lease {
 Service::Service(ServiceOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
-      confirmations_(options_.confirmations_dir, options_.region) {
+      confirmations_(ConfirmationWriter(options_.confirmations_dir, options_.region)) {
   const int n = std::max(1, options_.db_connections);
   for (int i = 0; i < n; ++i) idle_.push_back(std::make_unique<Backend>(options_));
 }
@@ -328,9 +328,7 @@ HttpResponse Service::PlaceOrder(const HttpRequest& r) {
     return FromStatus(placed.status(), b->orders.unavailable_reason());
   }
   for (const Execution& t : placed->new_trades) {
-    Status st = confirmations_.Write(t, std::get<std::string>(account));
-    if (!st.ok()) LogWarn("trader: confirmation of trade " + std::to_string(t.trade_id) +
-                          " not written: " + st.ToString());
+    confirmations_.Enqueue(t, std::get<std::string>(account));
   }
   HttpResponse resp = Json(placed->replayed ? 200 : 201, OrderJson(placed->order).dump());
   if (placed->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");

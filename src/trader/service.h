@@ -19,7 +19,9 @@
 // Errors are JSON {"error", "message"[, "field"][, "reason"]}: 400 bad input
 // (naming the field), 401, 404, 405, 409, 503 when writes cannot be taken
 // (reason: standby | fenced | unreachable | session_store_unreachable |
-// draining). Every response carries X-Pilotlight-Region. Thread-safe.
+// draining). Every response carries X-Pilotlight-Region. Each trade's
+// confirmation object is queued for the region's bucket once its transaction has
+// committed (ConfirmationQueue). Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -80,6 +82,9 @@ class Service {
   // From now on /readyz answers 503 (reason draining) so health checks move away.
   void StartDraining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
+  // Waits for queued trade confirmations to reach the bucket; returns how many
+  // are still queued after `timeout`.
+  size_t FlushConfirmations(Duration timeout) { return confirmations_.Flush(timeout); }
   // The response to a request whose body exceeded kMaxBodyBytes or did not parse.
   HttpResponse BadRequest(const std::string& field, const std::string& message) const;
 
@@ -103,7 +108,7 @@ class Service {
 
   ServiceOptions options_;
   const Clock& clock_;
-  ConfirmationWriter confirmations_;
+  ConfirmationQueue confirmations_;
   std::atomic<bool> draining_{false};
 
   std::mutex pool_mu_;

@@ -146,7 +146,11 @@ TEST_F(TraderTest, CrossingOrdersTradeAndWriteConfirmations) {
   const std::string object = lab_->dir + "/primary/buckets/confirmations/trade-" +
                              std::string(20 - std::to_string(trade_id).size(), '0') +
                              std::to_string(trade_id) + ".json";
-  json confirmation = json::parse(testing::ReadAll(object), nullptr, false);
+  json confirmation;
+  EXPECT_TRUE(testing::WaitFor(5s, [&] {  // written behind the answer, by a queue
+    confirmation = json::parse(testing::ReadAll(object), nullptr, false);
+    return confirmation.is_object();
+  })) << object;
   EXPECT_EQ(confirmation["trade_id"], trade_id) << object;
   EXPECT_EQ(confirmation["qty"], 4);
 
@@ -459,12 +463,17 @@ TEST_F(TraderTest, BookInvariantsHoldAfterTenThousandConcurrentOrders) {
     EXPECT_EQ(Body(live)["bids"], bids);
     EXPECT_FALSE(book.Crossed());
   }
-  // One confirmation object per trade.
-  size_t objects = 0;
-  for (const auto& e : std::filesystem::directory_iterator(lab_->dir + "/primary/buckets/confirmations")) {
-    objects += e.path().filename().string().rfind("trade-", 0) == 0;
-  }
-  EXPECT_EQ(static_cast<int64_t>(objects), Trades());
+  // One confirmation object per trade, once the instances' queues have drained.
+  const int64_t trades = Trades();
+  int64_t objects = 0;
+  EXPECT_TRUE(testing::WaitFor(60s, [&] {
+    objects = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator(lab_->dir + "/primary/buckets/confirmations")) {
+      objects += e.path().filename().string().rfind("trade-", 0) == 0;
+    }
+    return objects == trades;
+  })) << objects << " objects for " << trades << " trades";
 }
 
 TEST_F(TraderTest, KillRegionStopsInstancesAndStartRegionBringsThemBack) {
