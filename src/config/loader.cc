@@ -4,7 +4,10 @@
 // along the schema, recording a ConfigError (with the current field path) for
 // every problem and carrying on, so one run reports everything. Every yaml-cpp
 // exception stops here. The walk only descends as deep as the schema, so
-// self-referencing aliases (`&a [*a]`) cannot make it loop.
+// self-referencing aliases (`&a [*a]`) cannot make it loop. Names one section
+// gives another (topics, checks, children) are resolved once all are read;
+// then the detection's and the DNS zone compiler's own validators run, and what
+// they refuse is reported at the item it concerns.
 #include "config/loader.h"
 
 #include <yaml-cpp/eventhandler.h>
@@ -24,10 +27,20 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+
 #include "core/duration.h"
+#include "dns/update/tsig.h"
+#include "dns/wire/message.h"
+#include "dns/wire/name.h"
+#include "dns/zone/zone.h"
 
 namespace pilotlight::config {
 namespace {
@@ -36,12 +49,11 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr std::string_view kTopKeys[] = {
-    "platform", "regions", "objectives", "replication", "health_checks",
-    "alarms",   "topics",  "dns",        "runbooks",    "cost",
+    "platform", "regions",   "objectives", "replication", "health_checks", "alarms",
+    "topics",   "detection", "dns",        "runbooks",    "cost",
 };
 // Sections later versions will define; today they must be absent or empty.
-constexpr std::string_view kReservedKeys[] = {"health_checks", "alarms", "topics", "dns",
-                                              "runbooks"};
+constexpr std::string_view kReservedKeys[] = {"runbooks"};
 constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",     "postgres",
                                             "redis", "buckets", "node_groups", "resources"};
 constexpr std::string_view kPostgresKeys[] = {"port", "database"};
@@ -61,6 +73,76 @@ constexpr std::string_view kRpoKeys[] = {"database", "objects", "sessions", "art
 constexpr std::string_view kReplicationKeys[] = {"slot", "heartbeat_interval",
                                                  "max_lag_on_failover"};
 constexpr std::string_view kRoleNames[] = {"primary", "dr"};
+constexpr std::string_view kDetectionKeys[] = {"alarm_evaluation_interval"};
+// Every key a health check may have; which of them apply depends on its type.
+constexpr std::string_view kCheckKeys[] = {
+    "name",          "type",         "region",           "host",
+    "port",          "interval",     "timeout",          "connect_timeout",
+    "jitter",        "failure_threshold", "success_threshold", "vantages",
+    "unhealthy_quorum", "topics",    "path",             "https",
+    "host_header",   "status",       "body_contains",    "database",
+    "user",          "must_be_writable", "query",        "children",
+    "min_healthy",   "inverted",
+};
+// The keys of every check that probes a target (all types but calculated).
+constexpr std::string_view kProbeCheckKeys[] = {
+    "name",   "type",           "region",           "host",
+    "port",   "interval",       "timeout",          "connect_timeout",
+    "jitter", "failure_threshold", "success_threshold", "vantages",
+    "unhealthy_quorum", "topics",
+};
+constexpr std::string_view kHttpCheckKeys[] = {"path", "https", "host_header", "status",
+                                               "body_contains"};
+constexpr std::string_view kPostgresCheckKeys[] = {"database", "user", "must_be_writable"};
+constexpr std::string_view kDnsCheckKeys[] = {"query"};
+constexpr std::string_view kCalculatedCheckKeys[] = {"name",        "type",     "children",
+                                                     "min_healthy", "inverted", "topics"};
+constexpr std::string_view kCheckTypes[] = {"http", "tcp", "postgres", "dns", "calculated"};
+constexpr health::ProbeKind kCheckKinds[] = {health::ProbeKind::kHttp, health::ProbeKind::kTcp,
+                                             health::ProbeKind::kPostgres,
+                                             health::ProbeKind::kDns,
+                                             health::ProbeKind::kCalculated};
+constexpr std::string_view kVantageKeys[] = {"name", "host", "port", "source_address"};
+constexpr std::string_view kAlarmKeys[] = {
+    "name",      "description", "metric",   "check",
+    "statistic", "period",      "comparison", "threshold",
+    "evaluation_periods", "datapoints_to_alarm", "treat_missing_data", "topics",
+};
+// In the order of the alarm enums.
+constexpr std::string_view kStatistics[] = {"avg", "min", "max", "sum", "count", "p99"};
+constexpr std::string_view kComparisons[] = {">=", ">", "<", "<="};
+constexpr std::string_view kMissingData[] = {"missing", "ignore", "breaching", "notBreaching"};
+constexpr std::string_view kTopicKeys[] = {"name", "subscribers"};
+constexpr std::string_view kSubscriberKeys[] = {"name",    "type",    "url",      "secret_env",
+                                                "command", "path",    "timeout",  "backoff",
+                                                "deadline", "queue_limit"};
+constexpr std::string_view kSubscriberCommonKeys[] = {"name",    "type",     "timeout",
+                                                      "backoff", "deadline", "queue_limit"};
+constexpr std::string_view kSubscriberTypes[] = {"webhook", "exec", "file"};
+constexpr notify::SubscriberKind kSubscriberKinds[] = {
+    notify::SubscriberKind::kWebhook, notify::SubscriberKind::kExec, notify::SubscriberKind::kFile};
+constexpr std::string_view kBackoffKeys[] = {"initial", "max"};
+constexpr std::string_view kDnsKeys[] = {"listen", "reload_interval", "zones", "publishers"};
+constexpr std::string_view kZoneKeys[] = {"origin", "ttl", "ns", "soa", "records"};
+constexpr std::string_view kSoaKeys[] = {"mname",  "rname",  "serial",  "refresh",
+                                         "retry",  "expire", "minimum", "ttl"};
+constexpr std::string_view kRecordKeys[] = {"name",   "type",     "ttl",     "value",
+                                            "values", "failover", "weighted"};
+constexpr std::string_view kRecordTypes[] = {"A", "AAAA", "CNAME", "TXT", "MX", "PTR"};
+constexpr std::string_view kFailoverKeys[] = {"primary", "secondary"};
+constexpr std::string_view kFailoverSetKeys[] = {"health_check", "value", "values"};
+constexpr std::string_view kWeightedSetKeys[] = {"id", "weight", "health_check", "value", "values"};
+constexpr std::string_view kPublisherKeys[] = {"server",  "zone",     "tsig",
+                                               "timeout", "attempts", "backoff"};
+constexpr std::string_view kTsigKeys[] = {"name", "algorithm", "secret_file"};
+constexpr std::string_view kTsigAlgorithms[] = {"hmac-sha256"};
+
+constexpr int64_t kMaxThreshold = 100;        // consecutive probe results
+constexpr int64_t kMaxEvaluationPeriods = 1000;
+constexpr int64_t kMaxQueueLimit = 1'000'000;
+constexpr int64_t kMaxTtl = 2147483647;       // RFC 2181
+constexpr int64_t kMaxU32 = 4294967295;
+constexpr int64_t kMaxPublishAttempts = 10;
 
 constexpr int64_t kMaxGroupSize = 10'000;
 // Bounds that keep every cost estimate far from integer overflow.
@@ -97,6 +179,22 @@ constexpr NamePattern kSlotName{"a-z0-9_", "a-z0-9_", 62,
 constexpr NamePattern kInstanceType{
     "a-zA-Z0-9", "a-zA-Z0-9._-", 63,
     "an instance type such as m5.large, matching [A-Za-z0-9][A-Za-z0-9._-]{0,63}"};
+constexpr NamePattern kCheckName{"a-z", "a-z0-9_.-", 62,
+                                 "a check name matching [a-z][a-z0-9_.-]{0,62}"};
+constexpr NamePattern kVantageName{"a-z0-9", "a-z0-9_.-", 31,
+                                   "a vantage point name matching [a-z0-9][a-z0-9_.-]{0,31}"};
+constexpr NamePattern kAlarmName{"a-z", "a-z0-9_.-", 62,
+                                 "an alarm name matching [a-z][a-z0-9_.-]{0,62}"};
+constexpr NamePattern kTopicName{"a-z", "a-z0-9_.-", 62,
+                                 "a topic name matching [a-z][a-z0-9_.-]{0,62}"};
+constexpr NamePattern kSubscriberName{"a-z", "a-z0-9_.-", 62,
+                                      "a subscriber name matching [a-z][a-z0-9_.-]{0,62}"};
+constexpr NamePattern kSetId{"a-zA-Z0-9", "a-zA-Z0-9_-", 31,
+                             "a set id matching [A-Za-z0-9][A-Za-z0-9_-]{0,31}"};
+constexpr NamePattern kEnvName{"A-Za-z_", "A-Za-z0-9_", 127,
+                               "an environment variable name matching [A-Za-z_][A-Za-z0-9_]*"};
+constexpr NamePattern kPostgresUser{"a-z_", "a-z0-9_", 62,
+                                    "a PostgreSQL user matching [a-z_][a-z0-9_]{0,62}"};
 
 bool InClass(char c, std::string_view cls) {
   for (size_t i = 0; i < cls.size(); ++i) {
@@ -229,6 +327,217 @@ std::string DurationExpectation(const Status& status) {
   return "a valid duration (" + std::string(message) + ")";
 }
 
+
+bool IsIpv6(std::string_view s) {
+  if (s.find(':') == std::string_view::npos || s.size() > 45) return false;
+  in6_addr a;
+  return inet_pton(AF_INET6, std::string(s).c_str(), &a) == 1;
+}
+
+bool IsIpAddress(std::string_view s) { return IsIpv4(s) || IsIpv6(s); }
+
+// An IP literal, or a host name of letters, digits and hyphens in dot-separated
+// labels (RFC 1123). Digits and dots alone must form an IPv4 address.
+bool IsHost(std::string_view s) {
+  if (IsIpAddress(s)) return true;
+  if (s.empty() || s.size() > 253) return false;
+  if (s.find_first_not_of("0123456789.") == std::string_view::npos) return false;
+  size_t label = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '.') {
+      if (label == 0 || s[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && !(c == '-' && label > 0)) return false;
+    if (++label > 63) return false;
+  }
+  return label == 0 || s.back() != '-';
+}
+
+// "ADDRESS:PORT" with an IPv4 address or a bracketed IPv6 one; with
+// `default_port`, the port may be left out. nullopt when malformed.
+std::optional<ListenAddress> ParseHostPort(std::string_view text,
+                                           std::optional<uint16_t> default_port) {
+  ListenAddress out;
+  std::string_view address = text;
+  std::string_view port;
+  bool has_port = false;
+  if (!text.empty() && text[0] == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    address = text.substr(1, close - 1);
+    if (!IsIpv6(address)) return std::nullopt;
+    const std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return std::nullopt;
+      port = rest.substr(1);
+      has_port = true;
+    }
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon != std::string_view::npos) {
+      address = text.substr(0, colon);
+      port = text.substr(colon + 1);
+      has_port = true;
+    }
+    if (!IsIpv4(address)) return std::nullopt;
+  }
+  out.address = std::string(address);
+  if (!has_port) {
+    if (!default_port) return std::nullopt;
+    out.port = *default_port;
+    return out;
+  }
+  const std::optional<int64_t> p = ParseInteger(port);
+  if (!p || *p < 1 || *p > 65535 || port[0] == '-') return std::nullopt;
+  out.port = static_cast<uint16_t>(*p);
+  return out;
+}
+
+// Why `url` is no webhook URL the notifier can post to ("" when it is one):
+// http://HOST[:PORT][/PATH], as notify::Notifier accepts.
+std::string WebhookUrlProblem(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return "an http:// URL (for https, use an exec subscriber running curl)";
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  if (rest.empty()) return "an http:// URL with a host";
+  if (rest.find_first_of(" \t\r\n") != std::string_view::npos) return "an http:// URL without spaces";
+  std::optional<ListenAddress> hp;
+  if (rest[0] == '[') {
+    hp = ParseHostPort(rest, 80);
+  } else {
+    const size_t colon = rest.rfind(':');
+    const std::string_view host = rest.substr(0, colon);
+    if (!IsHost(host)) return "an http:// URL with a valid host";
+    if (colon != std::string_view::npos) {
+      const std::optional<int64_t> p = ParseInteger(rest.substr(colon + 1));
+      if (!p || *p < 1 || *p > 65535 || rest[colon + 1] == '-') {
+        return "an http:// URL with a port 1-65535";
+      }
+    }
+    return "";
+  }
+  return hp ? "" : "an http:// URL with a valid host and port";
+}
+
+// A finite decimal number such as 1, -0.5 or 2.5e3; nullopt otherwise.
+std::optional<double> ParseNumber(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s.find_first_not_of("0123456789+-.eE") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string text(s);
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+bool IsMetricNameChar(char c, bool first) {
+  const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  return letter || c == ':' || (!first && c >= '0' && c <= '9');
+}
+
+// A metric in Prometheus notation: name{label="value",...}. Why it is not one
+// goes to `problem`.
+std::optional<alarm::MetricKey> ParseMetric(std::string_view text, std::string& problem) {
+  size_t i = 0;
+  while (i < text.size() && IsMetricNameChar(text[i], i == 0)) ++i;
+  if (i == 0) {
+    problem = "a metric name matching [a-zA-Z_:][a-zA-Z0-9_:]*";
+    return std::nullopt;
+  }
+  const std::string name(text.substr(0, i));
+  std::vector<std::pair<std::string, std::string>> labels;
+  if (i == text.size()) return alarm::MetricKey(name, {});
+  problem = "a metric such as name{label=\"value\"}";
+  if (text[i] != '{' || text.back() != '}') return std::nullopt;
+  ++i;
+  while (i < text.size() && text[i] != '}') {
+    const size_t start = i;
+    while (i < text.size() && (text[i] == '_' || (text[i] >= 'a' && text[i] <= 'z') ||
+                               (text[i] >= 'A' && text[i] <= 'Z') ||
+                               (i > start && text[i] >= '0' && text[i] <= '9'))) {
+      ++i;
+    }
+    if (i == start || i + 1 >= text.size() || text[i] != '=' || text[i + 1] != '"') {
+      return std::nullopt;
+    }
+    const std::string label(text.substr(start, i - start));
+    i += 2;
+    std::string value;
+    while (i < text.size() && text[i] != '"') {
+      if (text[i] == '\\' && i + 1 < text.size()) {
+        ++i;
+        value += text[i] == 'n' ? '\n' : text[i];
+      } else {
+        value += text[i];
+      }
+      ++i;
+    }
+    if (i >= text.size()) return std::nullopt;
+    ++i;  // the closing quote
+    for (const auto& [k, v] : labels) {
+      if (k == label) return std::nullopt;
+    }
+    labels.emplace_back(label, std::move(value));
+    if (i < text.size() && text[i] == ',') ++i;
+  }
+  if (i + 1 != text.size()) return std::nullopt;
+  problem.clear();
+  return alarm::MetricKey(name, std::move(labels));
+}
+
+// "200-399" or "200": an HTTP status range within 100-599.
+std::optional<std::pair<int, int>> ParseStatusRange(std::string_view s) {
+  const size_t dash = s.find('-');
+  const std::optional<int64_t> lo = ParseInteger(s.substr(0, dash));
+  const std::optional<int64_t> hi =
+      dash == std::string_view::npos ? lo : ParseInteger(s.substr(dash + 1));
+  if (!lo || !hi || *lo < 100 || *hi > 599 || *lo > *hi || (dash == 0)) return std::nullopt;
+  return std::make_pair(static_cast<int>(*lo), static_cast<int>(*hi));
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = dns::AsciiLower(c);
+  return out;
+}
+
+
+// "the names under topics (ops, pager)", or that there are none, for a failed lookup.
+std::string Known(std::string_view what, const std::map<std::string, std::string>& names) {
+  if (names.empty()) return std::string(what) + " (none is defined)";
+  std::string out = std::string(what) + " (";
+  size_t n = 0;
+  for (const auto& [name, holder] : names) {
+    if (n++ == 5) {
+      out += ", ...";
+      break;
+    }
+    out += (n > 1 ? ", " : "") + name;
+  }
+  return out + ")";
+}
+
+// `expected`, with a did-you-mean for `word` among `names` when one is close.
+std::string WithHint(std::string expected, std::string_view word,
+                     const std::map<std::string, std::string>& names) {
+  std::vector<std::string_view> known;
+  for (const auto& [name, holder] : names) known.push_back(name);
+  const std::string_view hint = Suggest(word, known);
+  if (!hint.empty()) expected += " (did you mean '" + std::string(hint) + "'?)";
+  return expected;
+}
+
 // ---------------------------------------------------------------------------
 // The schema walk.
 
@@ -274,6 +583,10 @@ std::string Index(const std::string& path, size_t i) {
 SourceLocation WhereIn(const std::string& file, const YAML::Mark& m) {
   if (m.line < 0 || m.column < 0) return {file, 0, 0};
   return {file, m.line + 1, m.column + 1};
+}
+
+bool IsEmptySection(const YAML::Node& v) {
+  return v.IsNull() || ((v.IsSequence() || v.IsMap()) && v.size() == 0);
 }
 
 // What a node is, for `found`: 'abc', null, a sequence, a mapping.
@@ -362,6 +675,77 @@ class ConfigReader {
 
   void CheckRoles(const Field& regions);
   void CheckListeners();
+
+  // Detection and DNS. Read after the regions (a check may name a region);
+  // names they refer to are resolved by CheckReferences once all are read.
+  void ReadChecks(const Field& f, Config& config);
+  void ReadCheck(const Field& item, Config& config);
+  void ReadProbeTarget(const Mapping& m, const Config& config, health::CheckSpec& check);
+  void ReadSchedule(const Mapping& m, health::CheckSpec& check);
+  void ReadVantages(const Field& f, health::CheckSpec& check);
+  void ReadCalculated(const Mapping& m, health::CheckSpec& check);
+  void ReadAlarms(const Field& f, Config& config);
+  void ReadAlarm(const Field& item, Config& config);
+  void ReadTopics(const Field& f, Config& config);
+  void ReadTopic(const Field& item, Config& config);
+  void ReadSubscriber(const Field& item, size_t topic, size_t index,
+                      std::map<std::string, std::string>& names, Config& config,
+                      notify::SubscriberSpec& out);
+  void ReadDetection(const Field& f, health::DetectionSpec& out);
+  void ReadDns(const Field& f, DnsSpec& out);
+  void ReadZone(const Field& item, std::map<std::string, std::string>& origins, DnsSpec& out);
+  std::optional<dns::RrsetSpec> ReadRecord(const Field& item, const std::optional<dns::Name>& origin,
+                                           std::map<std::string, std::string>& owners);
+  // One alternative of a record set: `weighted` ones carry an id and a weight.
+  std::optional<dns::RecordSetSpec> ReadRecordSet(const Field& f, bool weighted,
+                                                  std::optional<uint16_t> type,
+                                                  const std::optional<dns::Name>& origin);
+  // `value` or `values` of `m`, each valid record data of `type`.
+  std::vector<std::string> ReadValues(const Mapping& m, std::optional<uint16_t> type,
+                                      const std::optional<dns::Name>& origin);
+  void ReadPublishers(const Field& f, DnsSpec& out);
+  void CheckReferences(Config& config);
+  // Runs the detection's own validator and reports what it finds that the
+  // walk did not, at the item it names.
+  void ValidateDetectionSemantics(const Config& config);
+
+  std::optional<bool> ReadBool(const Field& f);
+  // The index of the value among `choices`; `what` names them ("a check type").
+  std::optional<size_t> ReadChoice(const Field& f, std::span<const std::string_view> choices,
+                                   std::string_view what);
+  // The elements of a sequence field, each as a Field named path[i]; reports a
+  // value that is no sequence.
+  std::optional<std::vector<Field>> Elements(const Field& f, std::string_view what);
+  // A non-empty sequence of names, or reports why not.
+  std::vector<std::pair<std::string, Field>> ReadNames(const Field& f, const NamePattern& pattern,
+                                                       std::string_view what);
+  // Records `name` (of the item at `item_path`) in `holders`; reports a second use.
+  void Define(std::map<std::string, std::string>& holders, const std::string& name,
+              const std::string& item_path, const Field& f, std::string_view what);
+  // Resolves a relative path against the config file's directory.
+  std::string ResolvePath(const std::string& path) const;
+  // Keys of `m` outside `allowed` do not apply to the item's `kind`.
+  void RejectKeys(const Mapping& m, std::span<const std::string_view> allowed,
+                  std::span<const std::string_view> also, const std::string& kind);
+
+  // A name an item refers to, checked once every section has been read.
+  struct Reference {
+    std::string name;
+    std::string field;
+    SourceLocation where;
+    size_t owner = 0;  // children: index of the calculated check
+  };
+  std::map<std::string, std::string> check_names_;  // name -> first holder
+  std::map<std::string, std::string> topic_names_;
+  std::map<std::string, std::string> alarm_names_;
+  std::vector<Reference> topic_refs_;
+  std::vector<Reference> check_refs_;  // alarms' checks, DNS health checks
+  std::vector<Reference> child_refs_;
+  // Where each item of config.detection's vectors starts, index for index.
+  std::vector<SourceLocation> check_where_;
+  std::vector<SourceLocation> alarm_where_;
+  std::vector<SourceLocation> topic_where_;
+  SourceLocation checks_where_, alarms_where_, topics_where_, detection_where_;
 
   // A region's role, kept for the exactly-one-of-each check.
   struct RoleSite {
@@ -504,10 +888,17 @@ Config ConfigReader::Read(const YAML::Node& root) {
   if (const Field* f = top->Find("objectives")) ReadObjectives(*f, config.objectives);
   if (const Field* f = top->Find("replication")) ReadReplication(*f, config.replication);
   if (const Field* f = top->Find("cost")) ReadCost(*f, config.cost);
+  if (const Field* f = top->Find("health_checks")) ReadChecks(*f, config);
+  if (const Field* f = top->Find("alarms")) ReadAlarms(*f, config);
+  if (const Field* f = top->Find("topics")) ReadTopics(*f, config);
+  if (const Field* f = top->Find("detection")) ReadDetection(*f, config.detection);
+  if (const Field* f = top->Find("dns")) ReadDns(*f, config.dns);
   for (std::string_view key : kReservedKeys) {
     if (const Field* f = top->Find(key)) ReadReserved(*f);
   }
+  CheckReferences(config);
   CheckListeners();
+  if (errors_.empty()) ValidateDetectionSemantics(config);
   return config;
 }
 
@@ -923,6 +1314,1261 @@ void ConfigReader::CheckListeners() {
   }
 }
 
+
+// ---------------------------------------------------------------------------
+// Detection: health checks, alarms, topics.
+
+std::optional<bool> ConfigReader::ReadBool(const Field& f) {
+  std::optional<std::string> text = ReadScalar(f, "true or false");
+  if (!text) return std::nullopt;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  Report(At(f), f.path, "true or false", Quote(*text));
+  return std::nullopt;
+}
+
+std::optional<size_t> ConfigReader::ReadChoice(const Field& f,
+                                               std::span<const std::string_view> choices,
+                                               std::string_view what) {
+  const std::string expected = std::string(what) + ": one of " + JoinKeys(choices);
+  std::optional<std::string> text = ReadScalar(f, expected);
+  if (!text) return std::nullopt;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (choices[i] == *text) return i;
+  }
+  std::string with_hint = expected;
+  const std::string_view hint = Suggest(*text, choices);
+  if (!hint.empty()) with_hint += " (did you mean '" + std::string(hint) + "'?)";
+  Report(At(f), f.path, std::move(with_hint), Quote(*text));
+  return std::nullopt;
+}
+
+std::optional<std::vector<Field>> ConfigReader::Elements(const Field& f, std::string_view what) {
+  if (!f.value.IsSequence()) {
+    Report(At(f), f.path, std::string(what), Describe(f.value));
+    return std::nullopt;
+  }
+  std::vector<Field> out;
+  size_t i = 0;
+  for (auto it = f.value.begin(); it != f.value.end(); ++it, ++i) {
+    const YAML::Node item = *it;
+    // A null element (`- `) is reported at the sequence, like an empty value at its key.
+    out.push_back({Index(f.path, i), item.IsNull() ? f.value : item, item});
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Field>> ConfigReader::ReadNames(const Field& f,
+                                                                   const NamePattern& pattern,
+                                                                   std::string_view what) {
+  std::vector<std::pair<std::string, Field>> out;
+  const std::optional<std::vector<Field>> items = Elements(f, what);
+  if (!items) return out;
+  for (const Field& item : *items) {
+    if (std::optional<std::string> name = ReadName(item, pattern)) out.emplace_back(*name, item);
+  }
+  return out;
+}
+
+void ConfigReader::Define(std::map<std::string, std::string>& holders, const std::string& name,
+                          const std::string& item_path, const Field& f, std::string_view what) {
+  auto [first, inserted] = holders.emplace(name, FirstHolder(item_path, Where(At(f))));
+  if (!inserted) {
+    Report(At(f), f.path,
+           std::string(what) + " used once (" + first->second + " is '" + name + "')",
+           Quote(name));
+  }
+}
+
+std::string ConfigReader::ResolvePath(const std::string& path) const {
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  const std::filesystem::path dir = std::filesystem::path(file_).parent_path();
+  return dir.empty() ? path : (dir / p).lexically_normal().string();
+}
+
+void ConfigReader::RejectKeys(const Mapping& m, std::span<const std::string_view> allowed,
+                              std::span<const std::string_view> also, const std::string& kind) {
+  for (const Field& f : m.fields) {
+    const std::string& key = f.key.Scalar();
+    const auto in = [&key](std::span<const std::string_view> keys) {
+      return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
+    if (in(allowed) || in(also)) continue;
+    std::string keys = JoinKeys(allowed);
+    if (!also.empty()) keys += ", " + JoinKeys(also);
+    Report(f.key.Mark(), f.path, "a key of " + kind + ": " + keys,
+           Quote(key) + ", which does not apply to " + kind);
+  }
+}
+
+void ConfigReader::ReadChecks(const Field& f, Config& config) {
+  checks_where_ = Where(At(f));
+  if (IsEmptySection(f.value)) return;
+  const std::optional<std::vector<Field>> items = Elements(f, "a sequence of health checks");
+  if (!items) return;
+  for (const Field& item : *items) ReadCheck(item, config);
+}
+
+void ConfigReader::ReadCheck(const Field& item, Config& config) {
+  const std::optional<Mapping> m =
+      FieldMapping(item, "a health check mapping with a name and a type", kCheckKeys);
+  if (!m) return;
+  health::CheckSpec check;
+  const size_t index = config.detection.checks.size();
+  if (const Field* n = Require(*m, "name", kCheckName.what)) {
+    if (std::optional<std::string> name = ReadName(*n, kCheckName)) {
+      Define(check_names_, *name, item.path, *n, "a check name");
+      check.name = std::move(*name);
+    }
+  }
+  std::optional<size_t> type;
+  if (const Field* t = Require(*m, "type", "a check type: one of " + JoinKeys(kCheckTypes))) {
+    type = ReadChoice(*t, kCheckTypes, "a check type");
+  }
+  if (type) {
+    check.kind = kCheckKinds[*type];
+    const std::string kind = "a " + std::string(kCheckTypes[*type]) + " check";
+    std::span<const std::string_view> specific;
+    if (check.kind == health::ProbeKind::kHttp) specific = kHttpCheckKeys;
+    if (check.kind == health::ProbeKind::kPostgres) specific = kPostgresCheckKeys;
+    if (check.kind == health::ProbeKind::kDns) specific = kDnsCheckKeys;
+    if (check.kind == health::ProbeKind::kCalculated) {
+      RejectKeys(*m, kCalculatedCheckKeys, {}, kind);
+      ReadCalculated(*m, check);
+    } else {
+      RejectKeys(*m, kProbeCheckKeys, specific, kind);
+      ReadProbeTarget(*m, config, check);
+      ReadSchedule(*m, check);
+    }
+  }
+  if (const Field* t = m->Find("topics")) {
+    for (auto& [name, field] : ReadNames(*t, kTopicName, "a sequence of topic names")) {
+      topic_refs_.push_back({name, field.path, Where(At(field)), index});
+      check.topics.push_back(std::move(name));
+    }
+  }
+  config.detection.checks.push_back(std::move(check));
+  check_where_.push_back(Where(m->mark));
+}
+
+void ConfigReader::ReadProbeTarget(const Mapping& m, const Config& config,
+                                   health::CheckSpec& check) {
+  using health::ProbeKind;
+  const RegionSpec* region = nullptr;
+  const Field* region_field = m.Find("region");
+  const Field* host_field = m.Find("host");
+  if (region_field != nullptr && host_field != nullptr) {
+    Report(host_field->key.Mark(), host_field->path, "either region or host, not both",
+           "both region and host");
+  } else if (region_field == nullptr && host_field == nullptr) {
+    Report(m.mark, Child(m.path, "host"),
+           "a target: host (an address or host name) or region (a region's address)",
+           "neither host nor region");
+  }
+  if (region_field != nullptr) {
+    if (std::optional<std::string> name = ReadName(*region_field, kRegionName)) {
+      region = config.FindRegion(*name);
+      if (region == nullptr) {
+        std::map<std::string, std::string> regions;
+        for (const RegionSpec& r : config.regions) regions.emplace(r.name, "");
+        Report(At(*region_field), region_field->path,
+               WithHint(Known("a region defined under regions", regions), *name, regions),
+               Quote(*name));
+      } else {
+        check.host = region->address;
+      }
+    }
+  }
+  if (host_field != nullptr) {
+    constexpr std::string_view kHost = "an IP address or host name";
+    if (std::optional<std::string> host = ReadScalar(*host_field, kHost)) {
+      if (IsHost(*host)) {
+        check.host = std::move(*host);
+      } else {
+        Report(At(*host_field), host_field->path, std::string(kHost), Quote(*host));
+      }
+    }
+  }
+
+  if (const Field* p = m.Find("https")) {
+    if (std::optional<bool> b = ReadBool(*p)) check.https = *b;
+  }
+  // The port: given, or the one the target's component listens on.
+  if (const Field* p = m.Find("port")) {
+    if (std::optional<uint16_t> port = ReadPort(*p)) check.port = *port;
+  } else if (check.kind == ProbeKind::kPostgres) {
+    check.port = region != nullptr ? region->postgres.port : PostgresSpec().port;
+  } else if (check.kind == ProbeKind::kDns) {
+    check.port = 53;
+  } else if (check.kind == ProbeKind::kHttp && region == nullptr) {
+    check.port = check.https ? 443 : 80;
+  } else if (check.kind == ProbeKind::kHttp && region->node_groups.size() == 1) {
+    check.port = region->node_groups[0].port;
+  } else if (region != nullptr || region_field == nullptr) {
+    const std::string why =
+        check.kind == ProbeKind::kTcp
+            ? "a port: a tcp check has no default port"
+            : "a port: region " + region->name + " has " +
+                  std::to_string(region->node_groups.size()) +
+                  " node groups, so its HTTP port is ambiguous";
+    Report(m.mark, Child(m.path, "port"), why, "no 'port' key");
+  }
+
+  switch (check.kind) {
+    case ProbeKind::kHttp:
+      if (const Field* p = m.Find("path")) {
+        if (std::optional<std::string> path = ReadScalar(*p, "a path starting with '/'")) {
+          if (path->empty() || (*path)[0] != '/' ||
+              path->find_first_of(" \t\r\n") != std::string::npos) {
+            Report(At(*p), p->path, "a path starting with '/', without spaces", Quote(*path));
+          } else {
+            check.path = std::move(*path);
+          }
+        }
+      }
+      if (const Field* h = m.Find("host_header")) {
+        if (std::optional<std::string> host = ReadScalar(*h, "a host name")) {
+          if (IsHost(*host)) {
+            check.host_header = std::move(*host);
+          } else {
+            Report(At(*h), h->path, "a host name", Quote(*host));
+          }
+        }
+      }
+      if (const Field* s = m.Find("status")) {
+        constexpr std::string_view kStatus = "an HTTP status or range within 100-599, e.g. 200-399";
+        if (std::optional<std::string> text = ReadScalar(*s, kStatus)) {
+          if (std::optional<std::pair<int, int>> range = ParseStatusRange(*text)) {
+            check.status_min = range->first;
+            check.status_max = range->second;
+          } else {
+            Report(At(*s), s->path, std::string(kStatus), Quote(*text));
+          }
+        }
+      }
+      if (const Field* b = m.Find("body_contains")) {
+        constexpr std::string_view kBody = "a non-empty text of at most 5120 bytes";
+        if (std::optional<std::string> text = ReadScalar(*b, kBody)) {
+          if (text->empty() || text->size() > health::kHttpBodySearchBytes) {
+            Report(At(*b), b->path, std::string(kBody), Quote(*text));
+          } else {
+            check.body_contains = std::move(*text);
+          }
+        }
+      }
+      break;
+    case ProbeKind::kPostgres:
+      check.pg_database = region != nullptr ? region->postgres.database : "postgres";
+      if (const Field* d = m.Find("database")) {
+        if (std::optional<std::string> name = ReadName(*d, kDatabaseName)) {
+          check.pg_database = std::move(*name);
+        }
+      }
+      if (const Field* u = m.Find("user")) {
+        if (std::optional<std::string> user = ReadName(*u, kPostgresUser)) {
+          check.pg_user = std::move(*user);
+        }
+      }
+      if (const Field* w = m.Find("must_be_writable")) {
+        if (std::optional<bool> b = ReadBool(*w)) check.must_be_writable = *b;
+      }
+      break;
+    case ProbeKind::kDns:
+      if (const Field* q = Require(m, "query", "a DNS name to query, e.g. trade.lab.")) {
+        constexpr std::string_view kQuery = "a DNS name to query, e.g. trade.lab.";
+        if (std::optional<std::string> name = ReadScalar(*q, kQuery)) {
+          Result<dns::Name> parsed = dns::Name::FromString(*name);
+          if (name->empty() || !parsed.ok()) {
+            Report(At(*q), q->path,
+                   std::string(kQuery) + (parsed.ok() ? "" : " (" + parsed.status().message() + ")"),
+                   Quote(*name));
+          } else {
+            check.dns_name = std::move(*name);
+          }
+        }
+      }
+      break;
+    case ProbeKind::kTcp:
+    case ProbeKind::kCalculated:
+      break;
+  }
+
+  if (const Field* v = m.Find("vantages")) ReadVantages(*v, check);
+  if (const Field* q = m.Find("unhealthy_quorum")) {
+    const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(check.vantages.size()));
+    const std::optional<int64_t> quorum =
+        ReadInteger(*q, 1, n,
+                    "an integer 1-" + std::to_string(n) + " (the check has " + std::to_string(n) +
+                        " vantage point" + (n == 1 ? "" : "s") + ")");
+    if (quorum) check.unhealthy_quorum = static_cast<int>(*quorum);
+  }
+}
+
+void ConfigReader::ReadSchedule(const Mapping& m, health::CheckSpec& check) {
+  const Duration kHour = std::chrono::hours(1);
+  bool interval_ok = true;
+  if (const Field* i = m.Find("interval")) {
+    const std::optional<Duration> d =
+        ReadDuration(*i, health::kMinInterval, kHour, "a duration from 100ms to 1h");
+    if (d) check.interval = *d;
+    interval_ok = d.has_value();
+  }
+  // Absent timeouts fit the interval: timeout min(1s, interval), connect_timeout
+  // min(500ms, timeout).
+  check.timeout = std::min(check.timeout, check.interval);
+  bool timeout_ok = interval_ok;
+  if (const Field* t = m.Find("timeout")) {
+    const std::optional<Duration> d = ReadDuration(*t, Duration(1), kHour, "a duration from 1ns to 1h");
+    timeout_ok = timeout_ok && d.has_value();
+    if (d && interval_ok && *d > check.interval) {
+      Report(At(*t), t->path, "at most the interval (" + FormatDuration(check.interval) + ")",
+             Quote(t->value.Scalar()));
+      timeout_ok = false;
+    } else if (d) {
+      check.timeout = *d;
+    }
+  }
+  check.connect_timeout = std::min(check.connect_timeout, check.timeout);
+  if (const Field* c = m.Find("connect_timeout")) {
+    const std::optional<Duration> d = ReadDuration(*c, Duration(1), kHour, "a duration from 1ns to 1h");
+    if (d && timeout_ok && *d > check.timeout) {
+      Report(At(*c), c->path, "at most the timeout (" + FormatDuration(check.timeout) + ")",
+             Quote(c->value.Scalar()));
+    } else if (d) {
+      check.connect_timeout = *d;
+    }
+  }
+  if (const Field* j = m.Find("jitter")) {
+    const std::optional<Duration> d = ReadDuration(*j, Duration(0), kHour, "a duration from 0 to 1h");
+    if (d && interval_ok && *d > check.interval) {
+      Report(At(*j), j->path, "at most the interval (" + FormatDuration(check.interval) + ")",
+             Quote(j->value.Scalar()));
+    } else if (d) {
+      check.jitter = *d;
+    }
+  }
+  const std::string kThreshold = "an integer 1-" + std::to_string(kMaxThreshold);
+  if (const Field* f = m.Find("failure_threshold")) {
+    if (std::optional<int64_t> n = ReadInteger(*f, 1, kMaxThreshold, kThreshold)) {
+      check.failure_threshold = static_cast<int>(*n);
+    }
+  }
+  if (const Field* s = m.Find("success_threshold")) {
+    if (std::optional<int64_t> n = ReadInteger(*s, 1, kMaxThreshold, kThreshold)) {
+      check.success_threshold = static_cast<int>(*n);
+    }
+  }
+}
+
+void ConfigReader::ReadVantages(const Field& f, health::CheckSpec& check) {
+  const std::optional<std::vector<Field>> items =
+      Elements(f, "a sequence of vantage points such as {name: witness, source_address: 127.0.3.1}");
+  if (!items) return;
+  std::map<std::string, std::string> names;
+  for (const Field& item : *items) {
+    const std::optional<Mapping> m =
+        FieldMapping(item, "a vantage point mapping with a name", kVantageKeys);
+    if (!m) continue;
+    health::VantageSpec v;
+    if (const Field* n = Require(*m, "name", kVantageName.what)) {
+      if (std::optional<std::string> name = ReadName(*n, kVantageName)) {
+        Define(names, *name, item.path, *n, "a vantage point name");
+        v.name = std::move(*name);
+      }
+    }
+    if (const Field* h = m->Find("host")) {
+      if (std::optional<std::string> host = ReadScalar(*h, "an IP address or host name")) {
+        if (IsHost(*host)) {
+          v.host = std::move(*host);
+        } else {
+          Report(At(*h), h->path, "an IP address or host name", Quote(*host));
+        }
+      }
+    }
+    if (const Field* p = m->Find("port")) {
+      if (std::optional<uint16_t> port = ReadPort(*p)) v.port = *port;
+    }
+    if (const Field* s = m->Find("source_address")) {
+      constexpr std::string_view kSource = "a local IP address to send probes from";
+      if (std::optional<std::string> address = ReadScalar(*s, kSource)) {
+        if (IsIpAddress(*address)) {
+          v.source_address = std::move(*address);
+        } else {
+          Report(At(*s), s->path, std::string(kSource), Quote(*address));
+        }
+      }
+    }
+    check.vantages.push_back(std::move(v));
+  }
+}
+
+void ConfigReader::ReadCalculated(const Mapping& m, health::CheckSpec& check) {
+  const size_t index = check_where_.size();
+  if (const Field* c = Require(m, "children", "a non-empty sequence of check names")) {
+    if (c->value.IsSequence() && c->value.size() == 0) {
+      Report(At(*c), c->path, "a non-empty sequence of check names", "an empty sequence");
+    }
+    for (auto& [name, field] : ReadNames(*c, kCheckName, "a non-empty sequence of check names")) {
+      child_refs_.push_back({name, field.path, Where(At(field)), index});
+      check.children.push_back(std::move(name));
+    }
+  }
+  if (const Field* n = m.Find("min_healthy")) {
+    const int64_t children = static_cast<int64_t>(check.children.size());
+    const std::optional<int64_t> min = ReadInteger(
+        *n, 0, children,
+        "an integer 0-" + std::to_string(children) + " (0: all " + std::to_string(children) +
+            " children must be healthy)");
+    if (min) check.min_healthy_children = static_cast<int>(*min);
+  }
+  if (const Field* i = m.Find("inverted")) {
+    if (std::optional<bool> b = ReadBool(*i)) check.inverted = *b;
+  }
+}
+
+void ConfigReader::ReadAlarms(const Field& f, Config& config) {
+  alarms_where_ = Where(At(f));
+  if (IsEmptySection(f.value)) return;
+  const std::optional<std::vector<Field>> items = Elements(f, "a sequence of alarms");
+  if (!items) return;
+  for (const Field& item : *items) ReadAlarm(item, config);
+}
+
+void ConfigReader::ReadAlarm(const Field& item, Config& config) {
+  const std::optional<Mapping> m =
+      FieldMapping(item, "an alarm mapping with a name and a metric or a check", kAlarmKeys);
+  if (!m) return;
+  alarm::AlarmSpec a;
+  const size_t index = config.detection.alarms.size();
+  if (const Field* n = Require(*m, "name", kAlarmName.what)) {
+    if (std::optional<std::string> name = ReadName(*n, kAlarmName)) {
+      Define(alarm_names_, *name, item.path, *n, "an alarm name");
+      a.name = std::move(*name);
+    }
+  }
+  if (const Field* d = m->Find("description")) {
+    if (std::optional<std::string> text = ReadScalar(*d, "a description")) a.description = *text;
+  }
+  const Field* metric = m->Find("metric");
+  const Field* check = m->Find("check");
+  if (metric != nullptr && check != nullptr) {
+    Report(check->key.Mark(), check->path, "either metric or check, not both",
+           "both metric and check");
+  } else if (metric == nullptr && check == nullptr) {
+    Report(m->mark, Child(m->path, "metric"),
+           "a metric (metric: name{label=\"value\"}) or a check (check: NAME)",
+           "neither metric nor check");
+  }
+  if (check != nullptr) {
+    // An alarm on a check fires while the check is unhealthy, unless told otherwise.
+    a.statistic = alarm::Statistic::kMinimum;
+    a.comparison = alarm::Comparison::kLess;
+    a.threshold = 1;
+    if (std::optional<std::string> name = ReadName(*check, kCheckName)) {
+      check_refs_.push_back({*name, check->path, Where(At(*check)), index});
+      a.metric = health::CheckHealthyMetric(*name);
+    }
+  }
+  if (metric != nullptr) {
+    constexpr std::string_view kMetric = "a metric such as name{label=\"value\"}";
+    if (std::optional<std::string> text = ReadScalar(*metric, kMetric)) {
+      std::string problem;
+      if (std::optional<alarm::MetricKey> key = ParseMetric(*text, problem)) {
+        // A check's status metric must name a check that exists.
+        const alarm::MetricKey probe = health::CheckHealthyMetric("x");
+        if (key->name == probe.name) {
+          for (const auto& [label, value] : key->labels) {
+            if (label == "check") {
+              check_refs_.push_back({value, metric->path, Where(At(*metric)), index});
+            }
+          }
+        }
+        a.metric = std::move(*key);
+      } else {
+        Report(At(*metric), metric->path, problem, Quote(*text));
+      }
+    }
+  }
+  if (const Field* s = m->Find("statistic")) {
+    if (std::optional<size_t> i = ReadChoice(*s, kStatistics, "a statistic")) {
+      a.statistic = static_cast<alarm::Statistic>(*i);
+    }
+  }
+  if (const Field* c = m->Find("comparison")) {
+    if (std::optional<size_t> i = ReadChoice(*c, kComparisons, "a comparison")) {
+      a.comparison = static_cast<alarm::Comparison>(*i);
+    }
+  }
+  if (const Field* t = m->Find("treat_missing_data")) {
+    if (std::optional<size_t> i = ReadChoice(*t, kMissingData, "a missing-data treatment")) {
+      a.missing_data = static_cast<alarm::MissingData>(*i);
+    }
+  }
+  if (const Field* p = m->Find("period")) {
+    const std::optional<Duration> d = ReadDuration(*p, std::chrono::milliseconds(100),
+                                                   std::chrono::hours(24),
+                                                   "a duration from 100ms to 24h");
+    if (d) a.period = *d;
+  }
+  if (const Field* t = m->Find("threshold")) {
+    constexpr std::string_view kNumber = "a finite number such as 1 or 0.5";
+    if (std::optional<std::string> text = ReadScalar(*t, kNumber)) {
+      if (std::optional<double> v = ParseNumber(*text)) {
+        a.threshold = *v;
+      } else {
+        Report(At(*t), t->path, std::string(kNumber), Quote(*text));
+      }
+    }
+  }
+  const std::string kPeriods = "an integer 1-" + std::to_string(kMaxEvaluationPeriods);
+  bool periods_ok = true;
+  if (const Field* e = m->Find("evaluation_periods")) {
+    const std::optional<int64_t> n = ReadInteger(*e, 1, kMaxEvaluationPeriods, kPeriods);
+    if (n) a.evaluation_periods = static_cast<int>(*n);
+    periods_ok = n.has_value();
+  }
+  if (const Field* d = m->Find("datapoints_to_alarm")) {
+    const std::optional<int64_t> n = ReadInteger(*d, 1, kMaxEvaluationPeriods, kPeriods);
+    if (n && periods_ok && *n > a.evaluation_periods) {
+      Report(At(*d), d->path,
+             "at most evaluation_periods (" + std::to_string(a.evaluation_periods) + ")",
+             Quote(d->value.Scalar()));
+    } else if (n) {
+      a.datapoints_to_alarm = static_cast<int>(*n);
+    }
+  }
+  if (const Field* t = m->Find("topics")) {
+    for (auto& [name, field] : ReadNames(*t, kTopicName, "a sequence of topic names")) {
+      topic_refs_.push_back({name, field.path, Where(At(field)), index});
+      a.topics.push_back(std::move(name));
+    }
+  }
+  config.detection.alarms.push_back(std::move(a));
+  alarm_where_.push_back(Where(m->mark));
+}
+
+void ConfigReader::ReadTopics(const Field& f, Config& config) {
+  topics_where_ = Where(At(f));
+  if (IsEmptySection(f.value)) return;
+  const std::optional<std::vector<Field>> items = Elements(f, "a sequence of topics");
+  if (!items) return;
+  for (const Field& item : *items) ReadTopic(item, config);
+}
+
+void ConfigReader::ReadTopic(const Field& item, Config& config) {
+  const std::optional<Mapping> m =
+      FieldMapping(item, "a topic mapping with a name and subscribers", kTopicKeys);
+  if (!m) return;
+  notify::TopicSpec topic;
+  const size_t index = config.detection.topics.size();
+  if (const Field* n = Require(*m, "name", kTopicName.what)) {
+    if (std::optional<std::string> name = ReadName(*n, kTopicName)) {
+      Define(topic_names_, *name, item.path, *n, "a topic name");
+      topic.name = std::move(*name);
+    }
+  }
+  if (const Field* s = m->Find("subscribers")) {
+    if (!IsEmptySection(s->value)) {
+      if (std::optional<std::vector<Field>> subs = Elements(*s, "a sequence of subscribers")) {
+        std::map<std::string, std::string> names;
+        for (const Field& sub : *subs) {
+          notify::SubscriberSpec spec;
+          ReadSubscriber(sub, index, topic.subscribers.size(), names, config, spec);
+          topic.subscribers.push_back(std::move(spec));
+        }
+      }
+    }
+  }
+  config.detection.topics.push_back(std::move(topic));
+  topic_where_.push_back(Where(m->mark));
+}
+
+void ConfigReader::ReadSubscriber(const Field& item, size_t topic, size_t index,
+                                  std::map<std::string, std::string>& names, Config& config,
+                                  notify::SubscriberSpec& out) {
+  const std::optional<Mapping> m = FieldMapping(
+      item, "a subscriber mapping with a name and a type (webhook, exec or file)", kSubscriberKeys);
+  if (!m) return;
+  if (const Field* n = Require(*m, "name", kSubscriberName.what)) {
+    if (std::optional<std::string> name = ReadName(*n, kSubscriberName)) {
+      Define(names, *name, item.path, *n, "a subscriber name in the topic");
+      out.name = std::move(*name);
+    }
+  }
+  std::optional<size_t> type;
+  if (const Field* t =
+          Require(*m, "type", "a subscriber type: one of " + JoinKeys(kSubscriberTypes))) {
+    type = ReadChoice(*t, kSubscriberTypes, "a subscriber type");
+  }
+  if (type) {
+    out.kind = kSubscriberKinds[*type];
+    const std::string kind = "a " + std::string(kSubscriberTypes[*type]) + " subscriber";
+    switch (out.kind) {
+      case notify::SubscriberKind::kWebhook: {
+        constexpr std::string_view kKeys[] = {"url", "secret_env"};
+        RejectKeys(*m, kSubscriberCommonKeys, kKeys, kind);
+        if (const Field* u = Require(*m, "url", "an http:// URL")) {
+          if (std::optional<std::string> url = ReadScalar(*u, "an http:// URL")) {
+            const std::string problem = WebhookUrlProblem(*url);
+            if (problem.empty()) {
+              out.url = std::move(*url);
+            } else {
+              Report(At(*u), u->path, problem, Quote(*url));
+            }
+          }
+        }
+        if (const Field* e = m->Find("secret_env")) {
+          if (std::optional<std::string> env = ReadName(*e, kEnvName)) {
+            config.webhook_secrets.push_back({topic, index, *env, e->path, Where(At(*e))});
+          }
+        }
+        break;
+      }
+      case notify::SubscriberKind::kExec: {
+        constexpr std::string_view kKeys[] = {"command"};
+        RejectKeys(*m, kSubscriberCommonKeys, kKeys, kind);
+        constexpr std::string_view kCommand =
+            "a command as a non-empty sequence: program, then arguments";
+        if (const Field* c = Require(*m, "command", kCommand)) {
+          if (std::optional<std::vector<Field>> args = Elements(*c, kCommand)) {
+            if (args->empty()) Report(At(*c), c->path, std::string(kCommand), "an empty sequence");
+            for (const Field& arg : *args) {
+              std::optional<std::string> text = ReadScalar(arg, "a program or argument");
+              if (!text) continue;
+              if (out.command.empty() && text->empty()) {
+                Report(At(arg), arg.path, "a program name or path", "''");
+              }
+              out.command.push_back(std::move(*text));
+            }
+          }
+        }
+        break;
+      }
+      case notify::SubscriberKind::kFile: {
+        constexpr std::string_view kKeys[] = {"path"};
+        RejectKeys(*m, kSubscriberCommonKeys, kKeys, kind);
+        constexpr std::string_view kPath =
+            "a file path (relative paths start at the config file's directory)";
+        if (const Field* p = Require(*m, "path", kPath)) {
+          if (std::optional<std::string> path = ReadScalar(*p, kPath)) {
+            if (path->empty() || path->back() == '/') {
+              Report(At(*p), p->path, std::string(kPath), Quote(*path));
+            } else {
+              out.path = ResolvePath(*path);
+            }
+          }
+        }
+        break;
+      }
+    }
+  }
+  const Duration kHour = std::chrono::hours(1);
+  if (const Field* t = m->Find("timeout")) {
+    if (auto d = ReadDuration(*t, std::chrono::milliseconds(1), kHour, "a duration from 1ms to 1h")) {
+      out.timeout = *d;
+    }
+  }
+  if (const Field* d = m->Find("deadline")) {
+    if (auto v = ReadDuration(*d, std::chrono::milliseconds(1), std::chrono::hours(24 * 7),
+                              "a duration from 1ms to 168h")) {
+      out.deadline = *v;
+    }
+  }
+  if (const Field* q = m->Find("queue_limit")) {
+    if (auto n = ReadInteger(*q, 1, kMaxQueueLimit, "an integer 1-" + std::to_string(kMaxQueueLimit))) {
+      out.queue_limit = static_cast<size_t>(*n);
+    }
+  }
+  if (const Field* b = m->Find("backoff")) {
+    const std::optional<Mapping> backoff = FieldMapping(
+        *b, "a mapping with the optional keys " + JoinKeys(kBackoffKeys), kBackoffKeys);
+    if (backoff) {
+      bool initial_ok = true;
+      if (const Field* i = backoff->Find("initial")) {
+        auto d = ReadDuration(*i, std::chrono::milliseconds(1), kHour, "a duration from 1ms to 1h");
+        if (d) out.initial_backoff = *d;
+        initial_ok = d.has_value();
+      }
+      if (const Field* x = backoff->Find("max")) {
+        auto d = ReadDuration(*x, std::chrono::milliseconds(1), kHour, "a duration from 1ms to 1h");
+        if (d && initial_ok && *d < out.initial_backoff) {
+          Report(At(*x), x->path,
+                 "at least the initial backoff (" + FormatDuration(out.initial_backoff) + ")",
+                 Quote(x->value.Scalar()));
+        } else if (d) {
+          out.max_backoff = *d;
+        }
+      } else if (out.max_backoff < out.initial_backoff) {
+        out.max_backoff = out.initial_backoff;
+      }
+    }
+  }
+}
+
+void ConfigReader::ReadDetection(const Field& f, health::DetectionSpec& out) {
+  detection_where_ = Where(At(f));
+  if (f.value.IsNull()) return;
+  const std::optional<Mapping> m = FieldMapping(
+      f, "a mapping with the optional key " + JoinKeys(kDetectionKeys), kDetectionKeys);
+  if (!m) return;
+  if (const Field* i = m->Find("alarm_evaluation_interval")) {
+    if (auto d = ReadDuration(*i, std::chrono::milliseconds(10), std::chrono::minutes(1),
+                              "a duration from 10ms to 1m")) {
+      out.alarm_evaluation_interval = *d;
+    }
+  }
+}
+
+void ConfigReader::CheckReferences(Config& config) {
+  health::DetectionSpec& d = config.detection;
+  for (const Reference& r : topic_refs_) {
+    if (topic_names_.count(r.name) > 0) continue;
+    Report(r.where, r.field,
+           WithHint(Known("a topic defined under topics", topic_names_), r.name, topic_names_),
+           Quote(r.name));
+  }
+  for (const Reference& r : check_refs_) {
+    if (check_names_.count(r.name) > 0) continue;
+    Report(r.where, r.field,
+           WithHint(Known("a check defined under health_checks", check_names_), r.name,
+                    check_names_),
+           Quote(r.name));
+  }
+  // Children: each names a check, and calculated checks form no cycle.
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < d.checks.size(); ++i) index.emplace(d.checks[i].name, i);
+  std::vector<std::vector<const Reference*>> edges(d.checks.size());
+  for (const Reference& r : child_refs_) {
+    auto it = index.find(r.name);
+    if (it == index.end()) {
+      Report(r.where, r.field,
+             WithHint(Known("a check defined under health_checks", check_names_), r.name,
+                      check_names_),
+             Quote(r.name));
+      continue;
+    }
+    if (r.owner < edges.size()) edges[r.owner].push_back(&r);
+  }
+  // Depth-first: 1 = on the current path, 2 = done. The first edge back into
+  // the path closes a cycle; one report names it.
+  std::vector<int> mark(d.checks.size(), 0);
+  std::vector<size_t> path;
+  bool reported = false;
+  std::function<void(size_t)> visit = [&](size_t i) {
+    mark[i] = 1;
+    path.push_back(i);
+    for (const Reference* r : edges[i]) {
+      const size_t child = index.at(r->name);
+      if (mark[child] == 1 && !reported) {
+        std::string cycle;
+        const auto from = std::find(path.begin(), path.end(), child);
+        for (auto it = from; it != path.end(); ++it) cycle += d.checks[*it].name + " -> ";
+        cycle += d.checks[child].name;
+        Report(r->where, r->field, "children that form no cycle of calculated checks",
+               "the cycle " + cycle);
+        reported = true;
+      } else if (mark[child] == 0) {
+        visit(child);
+      }
+    }
+    path.pop_back();
+    mark[i] = 2;
+  };
+  for (size_t i = 0; i < d.checks.size(); ++i) {
+    if (mark[i] == 0) visit(i);
+  }
+}
+
+void ConfigReader::ValidateDetectionSemantics(const Config& config) {
+  const Status st = health::ValidateDetection(config.detection);
+  if (st.ok()) return;
+  // Lines look like "health_checks[2] (name).timeout: expected ..." or a sentence.
+  std::istringstream lines(st.message());
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t start = line.find_first_not_of(' ');
+    if (start == std::string::npos) continue;
+    line = line.substr(start);
+    if (line.find(" error(s) in ") != std::string::npos && line.back() == ':') continue;
+    const std::pair<std::string_view, const std::vector<SourceLocation>*> sections[] = {
+        {"health_checks[", &check_where_}, {"alarms[", &alarm_where_}, {"topics[", &topic_where_}};
+    SourceLocation where = detection_where_.line > 0 ? detection_where_ : checks_where_;
+    std::string field;
+    std::string message = line;
+    for (const auto& [prefix, locations] : sections) {
+      if (line.rfind(prefix, 0) != 0) continue;
+      const size_t close = line.find(']');
+      const std::optional<int64_t> i =
+          ParseInteger(std::string_view(line).substr(prefix.size(), close - prefix.size()));
+      if (i && *i >= 0 && static_cast<size_t>(*i) < locations->size()) where = (*locations)[*i];
+      const size_t colon = line.find(": ");
+      if (colon != std::string::npos) {
+        field = line.substr(0, colon);
+        message = line.substr(colon + 2);
+        const size_t name = field.find(" (");
+        const size_t name_end = field.find(')', name);
+        if (name != std::string::npos && name_end != std::string::npos) {
+          field.erase(name, name_end - name + 1);
+        }
+      }
+    }
+    constexpr std::string_view kExpected = "expected ";
+    if (message.rfind(kExpected, 0) == 0) message.erase(0, kExpected.size());
+    Report(where, field, message, "a value the detection validator refuses");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// DNS: the embedded server's zones and listen address, and RFC 2136 publishers.
+
+void ConfigReader::ReadDns(const Field& f, DnsSpec& out) {
+  out.where = Where(At(f));
+  if (f.value.IsNull()) return;
+  const std::optional<Mapping> m =
+      FieldMapping(f, "a mapping with the optional keys " + JoinKeys(kDnsKeys), kDnsKeys);
+  if (!m) return;
+  if (const Field* l = m->Find("listen")) {
+    constexpr std::string_view kListen = "ADDRESS:PORT, e.g. 127.0.3.1:53 or [::1]:53";
+    if (std::optional<std::string> text = ReadScalar(*l, kListen)) {
+      if (std::optional<ListenAddress> a = ParseHostPort(*text, std::nullopt)) {
+        out.listen = *a;
+        listeners_.push_back({l->path, Where(At(*l)), a->address, a->port, false});
+      } else {
+        Report(At(*l), l->path, std::string(kListen), Quote(*text));
+      }
+    }
+  }
+  if (const Field* r = m->Find("reload_interval")) {
+    if (auto d = ReadDuration(*r, std::chrono::milliseconds(10), std::chrono::hours(1),
+                              "a duration from 10ms to 1h")) {
+      out.reload_interval = *d;
+    }
+  }
+  if (const Field* z = m->Find("zones")) {
+    if (!IsEmptySection(z->value)) {
+      if (std::optional<std::vector<Field>> zones = Elements(*z, "a sequence of zones")) {
+        std::map<std::string, std::string> origins;
+        for (const Field& item : *zones) ReadZone(item, origins, out);
+      }
+    }
+  }
+  if (const Field* p = m->Find("publishers")) ReadPublishers(*p, out);
+}
+
+void ConfigReader::ReadZone(const Field& item, std::map<std::string, std::string>& origins,
+                            DnsSpec& out) {
+  const std::optional<Mapping> m =
+      FieldMapping(item, "a zone mapping with an origin and name servers (ns)", kZoneKeys);
+  if (!m) return;
+  const size_t errors_before = errors_.size();
+  dns::ZoneSpec zone;
+  std::optional<dns::Name> origin;
+  constexpr std::string_view kOrigin = "a zone name such as pilotlight.test.";
+  if (const Field* o = Require(*m, "origin", kOrigin)) {
+    if (std::optional<std::string> text = ReadScalar(*o, kOrigin)) {
+      std::string absolute = *text;
+      if (!absolute.empty() && absolute.back() != '.') absolute += '.';
+      Result<dns::Name> name = dns::Name::FromString(absolute);
+      if (text->empty() || !name.ok()) {
+        Report(At(*o), o->path,
+               std::string(kOrigin) + (name.ok() ? "" : " (" + name.status().message() + ")"),
+               Quote(*text));
+      } else {
+        origin = *name;
+        zone.origin = absolute;
+        Define(origins, Lower(name->ToString()), item.path, *o, "a zone origin");
+      }
+    }
+  }
+  const std::string kTtl = "a TTL in seconds, 0-" + std::to_string(kMaxTtl);
+  if (const Field* t = m->Find("ttl")) {
+    if (auto n = ReadInteger(*t, 0, kMaxTtl, kTtl)) zone.default_ttl = static_cast<uint32_t>(*n);
+  }
+  // A name relative to the origin, or absolute; `field` is where it was written.
+  const auto read_name = [&](const Field& field, std::string_view what) -> std::optional<std::string> {
+    std::optional<std::string> text = ReadScalar(field, what);
+    if (!text || !origin) return std::nullopt;
+    Result<dns::Name> name = dns::Name::FromString(*text, &*origin);
+    if (text->empty() || !name.ok()) {
+      Report(At(field), field.path,
+             std::string(what) + (name.ok() ? "" : " (" + name.status().message() + ")"),
+             Quote(*text));
+      return std::nullopt;
+    }
+    return text;
+  };
+  constexpr std::string_view kNs = "a name server's name, e.g. ns1";
+  if (const Field* ns = Require(*m, "ns", "the zone's name servers, e.g. [ns1]")) {
+    if (ns->value.IsScalar()) {
+      if (std::optional<std::string> name = read_name(*ns, kNs)) zone.nameservers.push_back(*name);
+    } else if (std::optional<std::vector<Field>> names =
+                   Elements(*ns, "a name server or a sequence of them, e.g. [ns1]")) {
+      if (names->empty()) Report(At(*ns), ns->path, "at least one name server", "an empty sequence");
+      for (const Field& n : *names) {
+        if (std::optional<std::string> name = read_name(n, kNs)) zone.nameservers.push_back(*name);
+      }
+    }
+  }
+  if (const Field* s = m->Find("soa")) {
+    const std::optional<Mapping> soa =
+        FieldMapping(*s, "a mapping with the optional keys " + JoinKeys(kSoaKeys), kSoaKeys);
+    if (soa) {
+      if (const Field* n = soa->Find("mname")) {
+        if (auto name = read_name(*n, "the primary name server's name")) zone.soa.mname = *name;
+      }
+      if (const Field* n = soa->Find("rname")) {
+        if (auto name = read_name(*n, "a mailbox as a name, e.g. hostmaster")) zone.soa.rname = *name;
+      }
+      if (const Field* n = soa->Find("serial")) {
+        if (auto v = ReadInteger(*n, 0, kMaxU32, "an integer 0-" + std::to_string(kMaxU32))) {
+          zone.soa.serial = static_cast<uint32_t>(*v);
+        }
+      }
+      const std::pair<std::string_view, uint32_t*> times[] = {
+          {"refresh", &zone.soa.refresh},
+          {"retry", &zone.soa.retry},
+          {"expire", &zone.soa.expire},
+          {"minimum", &zone.soa.minimum},
+      };
+      for (const auto& [key, target] : times) {
+        if (const Field* n = soa->Find(key)) {
+          if (auto v = ReadInteger(*n, 0, kMaxTtl, "seconds, 0-" + std::to_string(kMaxTtl))) {
+            *target = static_cast<uint32_t>(*v);
+          }
+        }
+      }
+      if (const Field* n = soa->Find("ttl")) {
+        if (auto v = ReadInteger(*n, 0, kMaxTtl, kTtl)) zone.soa.ttl = static_cast<uint32_t>(*v);
+      }
+    }
+  }
+  if (const Field* r = m->Find("records")) {
+    if (!IsEmptySection(r->value)) {
+      if (std::optional<std::vector<Field>> records = Elements(*r, "a sequence of records")) {
+        std::map<std::string, std::string> owners;  // "name TYPE" -> first holder
+        for (const Field& record : *records) {
+          if (std::optional<dns::RrsetSpec> rs = ReadRecord(record, origin, owners)) {
+            zone.rrsets.push_back(std::move(*rs));
+          }
+        }
+      }
+    }
+  }
+  // What the walk did not catch, the zone compiler does; its first complaint is
+  // reported at the zone.
+  if (errors_.size() == errors_before) {
+    Result<std::shared_ptr<const dns::Zone>> built = dns::Zone::Build(zone, WallTime{});
+    if (!built.ok()) {
+      Report(Where(m->mark), item.path, "a zone the DNS server can serve",
+             Quote(built.status().message()));
+    }
+  }
+  out.zones.push_back(std::move(zone));
+}
+
+std::optional<dns::RrsetSpec> ConfigReader::ReadRecord(const Field& item,
+                                                       const std::optional<dns::Name>& origin,
+                                                       std::map<std::string, std::string>& owners) {
+  const std::optional<Mapping> m =
+      FieldMapping(item, "a record mapping with a name, a type and values", kRecordKeys);
+  if (!m) return std::nullopt;
+  const size_t errors_before = errors_.size();
+  dns::RrsetSpec rs;
+  std::optional<dns::Name> owner;
+  constexpr std::string_view kName = "a name in the zone: relative (api, @) or absolute (api.x.)";
+  const Field* name_field = Require(*m, "name", kName);
+  if (name_field != nullptr) {
+    if (std::optional<std::string> text = ReadScalar(*name_field, kName)) {
+      rs.name = *text;
+      if (origin) {
+        Result<dns::Name> name = dns::Name::FromString(*text, &*origin);
+        if (text->empty() || !name.ok()) {
+          Report(At(*name_field), name_field->path,
+                 std::string(kName) + (name.ok() ? "" : " (" + name.status().message() + ")"),
+                 Quote(*text));
+        } else if (!name->IsSubdomainOf(*origin)) {
+          Report(At(*name_field), name_field->path, "a name inside the zone " + origin->ToString(),
+                 Quote(*text));
+        } else {
+          owner = *name;
+        }
+      }
+    }
+  }
+  std::optional<uint16_t> type;
+  const Field* type_field = Require(*m, "type", "a record type: one of " + JoinKeys(kRecordTypes));
+  if (type_field != nullptr) {
+    if (std::optional<std::string> text = ReadScalar(*type_field, "a record type")) {
+      std::string upper = *text;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (std::find(std::begin(kRecordTypes), std::end(kRecordTypes), upper) !=
+          std::end(kRecordTypes)) {
+        type = dns::TypeFromName(upper);
+        rs.type = upper;
+      } else {
+        std::string expected = "a record type: one of " + JoinKeys(kRecordTypes);
+        if (upper == "NS") {
+          expected += " (the apex NS records come from the zone's ns)";
+        } else if (upper == "SOA") {
+          expected += " (the SOA record comes from the zone's soa)";
+        } else {
+          const std::string_view hint = Suggest(upper, kRecordTypes);
+          if (!hint.empty()) expected += " (did you mean '" + std::string(hint) + "'?)";
+        }
+        Report(At(*type_field), type_field->path, std::move(expected), Quote(*text));
+      }
+    }
+  }
+  if (const Field* t = m->Find("ttl")) {
+    if (auto n = ReadInteger(*t, 0, kMaxTtl, "a TTL in seconds, 0-" + std::to_string(kMaxTtl))) {
+      rs.ttl = static_cast<uint32_t>(*n);
+    }
+  }
+  // One name and type, one record set; a CNAME stands alone (RFC 1034 3.6.2).
+  if (owner && type) {
+    const std::string key = Lower(owner->ToString());
+    Define(owners, key + " " + rs.type, item.path, *name_field, "a name and type");
+    const bool cname = *type == dns::rrtype::kCname;
+    for (const auto& [other, holder] : owners) {
+      if (other.rfind(key + " ", 0) != 0 || other == key + " " + rs.type) continue;
+      if (cname || other == key + " CNAME") {
+        Report(At(*type_field), type_field->path,
+               "no other record at a CNAME's name (" + holder + " is '" + other + "')",
+               Quote(rs.type));
+        break;
+      }
+    }
+  }
+
+  const Field* simple = m->Find("values") != nullptr ? m->Find("values") : m->Find("value");
+  const Field* failover = m->Find("failover");
+  const Field* weighted = m->Find("weighted");
+  const int forms = (simple != nullptr) + (failover != nullptr) + (weighted != nullptr);
+  constexpr std::string_view kForms =
+      "exactly one of values (simple), failover (primary and secondary) or weighted";
+  if (forms == 0) {
+    Report(m->mark, Child(m->path, "values"), std::string(kForms), "none of them");
+  } else if (forms > 1) {
+    const Field* second = weighted != nullptr ? weighted : failover;
+    Report(second->key.Mark(), second->path, std::string(kForms), "more than one");
+  } else if (simple != nullptr) {
+    rs.policy = dns::RoutingPolicy::kSimple;
+    dns::RecordSetSpec set;
+    set.values = ReadValues(*m, type, origin);
+    rs.sets.push_back(std::move(set));
+  } else if (failover != nullptr) {
+    rs.policy = dns::RoutingPolicy::kFailover;
+    const std::optional<Mapping> f = FieldMapping(
+        *failover, "a mapping with a primary and a secondary set of values", kFailoverKeys);
+    if (f) {
+      const std::pair<std::string_view, dns::FailoverRole> roles[] = {
+          {"primary", dns::FailoverRole::kPrimary}, {"secondary", dns::FailoverRole::kSecondary}};
+      for (const auto& [key, role] : roles) {
+        const Field* s = Require(*f, key, "a set mapping with values and a health_check");
+        if (s == nullptr) continue;
+        if (std::optional<dns::RecordSetSpec> set = ReadRecordSet(*s, false, type, origin)) {
+          set->id = std::string(key);
+          set->role = role;
+          rs.sets.push_back(std::move(*set));
+        }
+      }
+    }
+  } else {
+    rs.policy = dns::RoutingPolicy::kWeighted;
+    constexpr std::string_view kSets = "a non-empty sequence of sets with an id, a weight and values";
+    if (std::optional<std::vector<Field>> sets = Elements(*weighted, kSets)) {
+      if (sets->empty()) Report(At(*weighted), weighted->path, std::string(kSets), "an empty sequence");
+      std::map<std::string, std::string> ids;
+      for (const Field& s : *sets) {
+        if (std::optional<dns::RecordSetSpec> set = ReadRecordSet(s, true, type, origin)) {
+          if (!set->id.empty()) {
+            const YAML::Node id = s.value["id"];
+            Define(ids, set->id, s.path, {Child(s.path, "id"), id, id}, "a set id in the record");
+          }
+          rs.sets.push_back(std::move(*set));
+        }
+      }
+    }
+  }
+  // Anything else the zone compiler refuses about this record alone.
+  if (errors_.size() == errors_before && origin) {
+    dns::ZoneSpec alone;
+    alone.origin = origin->ToString();
+    alone.nameservers = {origin->ToString()};
+    alone.rrsets = {rs};
+    Result<std::shared_ptr<const dns::Zone>> built = dns::Zone::Build(alone, WallTime{});
+    if (!built.ok()) {
+      Report(Where(m->mark), item.path, "a record the DNS server can serve",
+             Quote(built.status().message()));
+    }
+  }
+  return rs;
+}
+
+std::optional<dns::RecordSetSpec> ConfigReader::ReadRecordSet(
+    const Field& f, bool weighted, std::optional<uint16_t> type,
+    const std::optional<dns::Name>& origin) {
+  const std::optional<Mapping> m =
+      weighted ? FieldMapping(f, "a weighted set mapping with an id, a weight and values",
+                              kWeightedSetKeys)
+               : FieldMapping(f, "a set mapping with values and an optional health_check",
+                              kFailoverSetKeys);
+  if (!m) return std::nullopt;
+  dns::RecordSetSpec set;
+  if (weighted) {
+    if (const Field* i = Require(*m, "id", kSetId.what)) {
+      if (std::optional<std::string> id = ReadName(*i, kSetId)) set.id = std::move(*id);
+    }
+    if (const Field* w = m->Find("weight")) {
+      if (auto n = ReadInteger(*w, 0, kMaxU32, "an integer weight 0-" + std::to_string(kMaxU32))) {
+        set.weight = static_cast<uint32_t>(*n);
+      }
+    }
+  }
+  if (const Field* h = m->Find("health_check")) {
+    if (std::optional<std::string> name = ReadName(*h, kCheckName)) {
+      check_refs_.push_back({*name, h->path, Where(At(*h)), 0});
+      set.health_check = std::move(*name);
+    }
+  }
+  if (m->Find("value") == nullptr && m->Find("values") == nullptr) {
+    Report(m->mark, Child(m->path, "values"), "values: the record data this set answers",
+           "no 'values' key");
+  } else {
+    set.values = ReadValues(*m, type, origin);
+  }
+  return set;
+}
+
+std::vector<std::string> ConfigReader::ReadValues(const Mapping& m, std::optional<uint16_t> type,
+                                                  const std::optional<dns::Name>& origin) {
+  std::vector<std::string> values;
+  const Field* one = m.Find("value");
+  const Field* many = m.Find("values");
+  if (one != nullptr && many != nullptr) {
+    Report(many->key.Mark(), many->path, "either value or values, not both", "both");
+    return values;
+  }
+  std::vector<Field> items;
+  if (one != nullptr) {
+    items.push_back(*one);
+  } else if (many != nullptr) {
+    constexpr std::string_view kValues = "a non-empty sequence of record data, e.g. [192.0.2.1]";
+    if (std::optional<std::vector<Field>> list = Elements(*many, kValues)) items = std::move(*list);
+    if (items.empty() && many->value.IsSequence()) {
+      Report(At(*many), many->path, std::string(kValues), "an empty sequence");
+    }
+  }
+  for (const Field& v : items) {
+    std::optional<std::string> text = ReadScalar(v, "record data such as 192.0.2.1");
+    if (!text) continue;
+    if (type && origin) {
+      Result<std::string> rdata = dns::RdataFromString(*type, *text, *origin);
+      if (!rdata.ok()) {
+        Report(At(v), v.path,
+               "record data of type " + dns::TypeName(*type) + " (" + rdata.status().message() + ")",
+               Quote(*text));
+        continue;
+      }
+    }
+    values.push_back(std::move(*text));
+  }
+  if (type && *type == dns::rrtype::kCname && values.size() > 1) {
+    const Field& second = items[1];
+    Report(At(second), second.path, "exactly one CNAME target", std::to_string(values.size()) + " targets");
+  }
+  return values;
+}
+
+void ConfigReader::ReadPublishers(const Field& f, DnsSpec& out) {
+  if (IsEmptySection(f.value)) return;
+  const std::optional<std::vector<Field>> items =
+      Elements(f, "a sequence of RFC 2136 publishers (server, zone, tsig)");
+  if (!items) return;
+  for (const Field& item : *items) {
+    const std::optional<Mapping> m = FieldMapping(
+        item, "a publisher mapping with a server, a zone and a tsig key", kPublisherKeys);
+    if (!m) continue;
+    DnsPublisherSpec p;
+    p.where = Where(m->mark);
+    constexpr std::string_view kServer = "ADDRESS[:PORT] of the DNS server, e.g. 10.0.0.53:53";
+    if (const Field* s = Require(*m, "server", kServer)) {
+      if (std::optional<std::string> text = ReadScalar(*s, kServer)) {
+        if (std::optional<ListenAddress> a = ParseHostPort(*text, 53)) {
+          p.options.server.host = a->address;
+          p.options.server.port = a->port;
+        } else {
+          Report(At(*s), s->path, std::string(kServer), Quote(*text));
+        }
+      }
+    }
+    constexpr std::string_view kZone = "the zone to update, e.g. trading.example.";
+    if (const Field* z = Require(*m, "zone", kZone)) {
+      if (std::optional<std::string> text = ReadScalar(*z, kZone)) {
+        std::string absolute = *text;
+        if (!absolute.empty() && absolute.back() != '.') absolute += '.';
+        Result<dns::Name> name = dns::Name::FromString(absolute);
+        if (text->empty() || !name.ok()) {
+          Report(At(*z), z->path, std::string(kZone), Quote(*text));
+        } else {
+          p.options.zone = absolute;
+        }
+      }
+    }
+    if (const Field* t = Require(*m, "tsig", "a tsig mapping with a name and a secret_file")) {
+      const std::optional<Mapping> tsig =
+          FieldMapping(*t, "a mapping with the keys " + JoinKeys(kTsigKeys), kTsigKeys);
+      if (tsig) {
+        constexpr std::string_view kKey = "a TSIG key name, e.g. pilotlight-key";
+        if (const Field* n = Require(*tsig, "name", kKey)) {
+          if (std::optional<std::string> text = ReadScalar(*n, kKey)) {
+            Result<dns::Name> name = dns::Name::FromString(*text);
+            if (text->empty() || !name.ok()) {
+              Report(At(*n), n->path, std::string(kKey), Quote(*text));
+            } else {
+              p.options.key.name = *name;
+            }
+          }
+        }
+        if (const Field* a = tsig->Find("algorithm")) {
+          ReadChoice(*a, kTsigAlgorithms, "a TSIG algorithm");
+        }
+        constexpr std::string_view kSecret =
+            "the path of a file holding the base64 secret (relative to the config file)";
+        if (const Field* s = Require(*tsig, "secret_file", kSecret)) {
+          if (std::optional<std::string> path = ReadScalar(*s, kSecret)) {
+            if (path->empty()) {
+              Report(At(*s), s->path, std::string(kSecret), "''");
+            } else {
+              p.secret_file = ResolvePath(*path);
+            }
+          }
+        }
+      }
+    }
+    if (const Field* t = m->Find("timeout")) {
+      if (auto d = ReadDuration(*t, std::chrono::milliseconds(1), std::chrono::minutes(1),
+                                "a duration from 1ms to 1m")) {
+        p.options.timeout = *d;
+      }
+    }
+    if (const Field* a = m->Find("attempts")) {
+      if (auto n = ReadInteger(*a, 1, kMaxPublishAttempts,
+                               "an integer 1-" + std::to_string(kMaxPublishAttempts))) {
+        p.options.attempts = static_cast<int>(*n);
+      }
+    }
+    if (const Field* b = m->Find("backoff")) {
+      if (auto d = ReadDuration(*b, Duration(0), std::chrono::minutes(1),
+                                "a duration from 0 to 1m")) {
+        p.options.backoff = *d;
+      }
+    }
+    out.publishers.push_back(std::move(p));
+  }
+}
+
 LoadResult Failure(ConfigError error) {
   LoadResult result;
   result.errors.push_back(std::move(error));
@@ -1048,6 +2694,58 @@ LoadResult LoadConfigFile(const std::string& path) {
   }
   ::close(fd);
   return ParseConfig(text, path);  // Config.file is `path`, as given
+}
+
+std::vector<ConfigError> ResolveWebhookSecrets(
+    Config& config, const std::function<const char*(const char*)>& lookup) {
+  std::vector<ConfigError> errors;
+  for (const SecretReference& ref : config.webhook_secrets) {
+    const char* value = lookup ? lookup(ref.env.c_str()) : std::getenv(ref.env.c_str());
+    if (value == nullptr || *value == '\0') {
+      errors.push_back({ref.where, ref.field,
+                        "the environment variable " + ref.env +
+                            " to hold the webhook's HMAC secret (export it, or remove "
+                            "secret_env to send unsigned messages)",
+                        value == nullptr ? "it is not set" : "it is empty"});
+      continue;
+    }
+    if (ref.topic < config.detection.topics.size() &&
+        ref.subscriber < config.detection.topics[ref.topic].subscribers.size()) {
+      config.detection.topics[ref.topic].subscribers[ref.subscriber].secret = value;
+    }
+  }
+  return errors;
+}
+
+Result<dns::Rfc2136Options> LoadPublisherOptions(const DnsPublisherSpec& spec) {
+  const std::string where = spec.where.file + ":" + std::to_string(spec.where.line) + ": ";
+  const int fd = ::open(spec.secret_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::IOError(where + "cannot read the TSIG secret file " + spec.secret_file + ": " +
+                           std::strerror(errno));
+  }
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || text.size() > 64 * 1024) {
+      ::close(fd);
+      return Status::IOError(where + "cannot read the TSIG secret file " + spec.secret_file);
+    }
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  const size_t begin = text.find_first_not_of(" \t\r\n");
+  const size_t end = text.find_last_not_of(" \t\r\n");
+  const std::string secret = begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
+  Result<dns::TsigKey> key = dns::TsigKey::FromBase64(spec.options.key.name.ToString(), secret);
+  if (!key.ok()) {
+    return key.status().Annotate(where + "TSIG secret file " + spec.secret_file);
+  }
+  dns::Rfc2136Options options = spec.options;
+  options.key = std::move(*key);
+  return options;
 }
 
 }  // namespace pilotlight::config

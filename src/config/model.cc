@@ -27,6 +27,11 @@ const RegionSpec* Config::FindRegion(const std::string& name) const {
   return nullptr;
 }
 
+std::string ListenAddress::ToString() const {
+  const bool v6 = address.find(':') != std::string::npos;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
 std::string ConfigError::ToString() const {
   std::string out = where.file;
   if (where.line > 0) {

@@ -1,10 +1,12 @@
 // The typed model of a pilotlight configuration file.
 //
 // One YAML file describes the platform: its regions and their data stores, node
-// groups, recovery objectives and replication settings. LoadConfigFile() (in
-// config/loader.h) turns a file into a Config, or into every error it found.
-// Values are plain data: thread-compatible, cheap to copy, never mutated after
-// loading. Pure: no I/O here.
+// groups, recovery objectives and replication settings, and what watches them:
+// health checks, alarms and notification topics (`detection`), and the DNS zones
+// that fail over on those checks (`dns`). LoadConfigFile() (in config/loader.h)
+// turns a file into a Config, or into every error it found. Values are plain
+// data: thread-compatible, cheap to copy, never mutated after loading. Pure: no
+// I/O here.
 #pragma once
 
 #include <chrono>
@@ -13,6 +15,9 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "dns/update/publisher.h"
+#include "dns/zone/zone_spec.h"
+#include "health/detector.h"
 
 namespace pilotlight::config {
 
@@ -128,6 +133,44 @@ struct CostSpec {
   RecoveryModel recovery;
 };
 
+// An ADDRESS:PORT somebody listens on.
+struct ListenAddress {
+  std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
+  uint16_t port = 53;
+  std::string ToString() const;  // "127.0.3.1:5353", "[::1]:53"
+};
+
+// An external authoritative server pilotlight changes with RFC 2136 updates
+// (`dns.publishers[]`). `options` is complete but for options.key.secret: the
+// TSIG secret stays in `secret_file` until LoadPublisherOptions (config/loader.h)
+// reads it, so a config can be validated where the secret is not.
+struct DnsPublisherSpec {
+  dns::Rfc2136Options options;  // server, zone, key name, timeout, attempts, backoff
+  std::string secret_file;      // base64 secret; relative paths resolved (see Config)
+  SourceLocation where;
+};
+
+// The `dns:` section: the zones the embedded server answers for, where it
+// listens, and the external servers failover decisions are published to.
+struct DnsSpec {
+  ListenAddress listen;
+  Duration reload_interval = std::chrono::milliseconds(200);  // health and overrides re-read
+  std::vector<dns::ZoneSpec> zones;
+  std::vector<DnsPublisherSpec> publishers;
+  SourceLocation where;  // of the section; line 0 when absent
+};
+
+// A webhook secret named by an environment variable (`secret_env`). It is read
+// when detection starts (ResolveWebhookSecrets in config/loader.h), not when the
+// file is validated.
+struct SecretReference {
+  size_t topic = 0;       // index into detection.topics
+  size_t subscriber = 0;  // index into that topic's subscribers
+  std::string env;        // the environment variable
+  std::string field;      // "topics[0].subscribers[1].secret_env"
+  SourceLocation where;
+};
+
 struct Config {
   std::string file;           // path the config was read from, as given
   std::string platform;       // platform name, e.g. "trading-lab"
@@ -135,6 +178,12 @@ struct Config {
   Objectives objectives;
   ReplicationSpec replication;
   CostSpec cost;
+  // `health_checks`, `alarms`, `topics` and `detection.alarm_evaluation_interval`.
+  // Relative file paths in it (file subscribers) are resolved against the
+  // directory of the config file. Empty checks: the commands derive defaults.
+  health::DetectionSpec detection;
+  std::vector<SecretReference> webhook_secrets;
+  DnsSpec dns;
 
   // REQUIRES: a validated Config (exactly one region of each role).
   const RegionSpec& Primary() const;
