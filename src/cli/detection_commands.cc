@@ -1,12 +1,15 @@
 // pilotlight watch | checks: detection on its own.
 //
-// Until the config loader parses health_checks / alarms / topics, both commands
-// derive default checks from the platform config: for each region a PostgreSQL
-// check (the primary's must be writable), a Redis TCP check, and a calculated
-// "<region>-reachable" check (healthy while any of them is); an alarm on each
-// PostgreSQL check; and a "detection" topic whose subscribers come from flags.
+// Both commands run the config's health_checks, alarms and topics. A config
+// without health checks gets default ones derived from its regions: for each
+// region a PostgreSQL check (the primary's must be writable), a Redis TCP check,
+// and a calculated "<region>-reachable" check (healthy while any of them is),
+// and an alarm on each PostgreSQL check, all published to a "detection" topic.
+// Subscribers given by flags (--webhook, --notify-file, --notify-exec) hear
+// every check and alarm either way.
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -16,12 +19,27 @@
 #include "cli/command.h"
 #include "config/loader.h"
 #include "core/duration.h"
+#include "core/log.h"
 #include "health/detector.h"
 
 namespace pilotlight::cli {
 namespace {
 
 using namespace std::chrono_literals;
+
+// The flags that shape derived checks only; with configured checks they are ignored.
+struct DerivedFlags {
+  CLI::Option* interval = nullptr;
+  CLI::Option* failure_threshold = nullptr;
+  CLI::Option* success_threshold = nullptr;
+  CLI::Option* vantages = nullptr;
+  bool AnyGiven() const {
+    for (const CLI::Option* o : {interval, failure_threshold, success_threshold, vantages}) {
+      if (o != nullptr && o->count() > 0) return true;
+    }
+    return false;
+  }
+};
 
 struct DetectOptions {
   std::string config = "examples/lab.yaml";
@@ -37,38 +55,49 @@ struct DetectOptions {
   std::string wait;      // checks: how long to wait for every check to be decided
   bool json = false;
   bool prometheus = false;
+  DerivedFlags watch_flags;
+  DerivedFlags checks_flags;
+  bool watching = false;  // which command runs, for the flags above
 };
 
-Result<health::DetectionSpec> DefaultDetection(const config::Config& config,
-                                               const DetectOptions& o) {
-  Result<Duration> interval = ParseDuration(o.interval);
-  if (!interval.ok()) return interval.status().Annotate("--interval");
-  health::DetectionSpec spec;
-  const std::string topic = "detection";
-  notify::TopicSpec t{topic, {}};
+constexpr const char* kFlagTopic = "detection";
+
+// The subscribers given by flags (webhook, file, exec), in that order.
+std::vector<notify::SubscriberSpec> FlagSubscribers(const DetectOptions& o) {
+  std::vector<notify::SubscriberSpec> out;
   if (!o.webhook.empty()) {
     notify::SubscriberSpec s;
     s.name = "webhook";
     s.kind = notify::SubscriberKind::kWebhook;
     s.url = o.webhook;
     if (const char* secret = getenv(o.secret_env.c_str())) s.secret = secret;
-    t.subscribers.push_back(s);
+    out.push_back(s);
   }
   if (!o.notify_file.empty()) {
     notify::SubscriberSpec s;
     s.name = "file";
     s.kind = notify::SubscriberKind::kFile;
     s.path = o.notify_file;
-    t.subscribers.push_back(s);
+    out.push_back(s);
   }
   if (!o.notify_exec.empty()) {
     notify::SubscriberSpec s;
     s.name = "exec";
     s.kind = notify::SubscriberKind::kExec;
     s.command = {"/bin/sh", "-c", o.notify_exec};
-    t.subscribers.push_back(s);
+    out.push_back(s);
   }
-  spec.topics.push_back(t);
+  return out;
+}
+
+Result<health::DetectionSpec> DefaultDetection(const config::Config& config,
+                                               const DetectOptions& o) {
+  Result<Duration> interval = ParseDuration(o.interval);
+  if (!interval.ok()) return interval.status().Annotate("--interval");
+  health::DetectionSpec spec;
+  spec.alarm_evaluation_interval = config.detection.alarm_evaluation_interval;
+  const std::string topic = kFlagTopic;
+  spec.topics.push_back({topic, FlagSubscribers(o)});
   auto base = [&](const std::string& name, health::ProbeKind kind, const std::string& host,
                   uint16_t port) {
     health::CheckSpec c;
@@ -117,6 +146,48 @@ Result<health::DetectionSpec> DefaultDetection(const config::Config& config,
   return spec;
 }
 
+// The config's own detection, with webhook secrets from the environment and
+// the flags' subscribers on a topic every check and alarm also publishes to.
+Result<health::DetectionSpec> ConfiguredDetection(config::Config& config, const DetectOptions& o) {
+  const std::vector<config::ConfigError> secrets = config::ResolveWebhookSecrets(config);
+  if (!secrets.empty()) {
+    std::string msg = "cannot sign webhook messages:";
+    for (const config::ConfigError& e : secrets) msg += "\n  " + e.ToString();
+    return Status::InvalidArgument(msg);
+  }
+  health::DetectionSpec spec = config.detection;
+  std::vector<notify::SubscriberSpec> extra = FlagSubscribers(o);
+  if (!extra.empty()) {
+    for (const notify::TopicSpec& t : spec.topics) {
+      if (t.name == kFlagTopic) {
+        return Status::InvalidArgument(
+            std::string("the config defines a topic named '") + kFlagTopic +
+            "', which the --webhook/--notify-* flags use: rename it, or put those subscribers "
+            "in the config");
+      }
+    }
+    spec.topics.push_back({kFlagTopic, std::move(extra)});
+    for (health::CheckSpec& c : spec.checks) c.topics.push_back(kFlagTopic);
+    for (alarm::AlarmSpec& a : spec.alarms) a.topics.push_back(kFlagTopic);
+  }
+  return spec;
+}
+
+// File subscribers append to files in directories that may not exist yet (a
+// fresh checkout has no .pilotlight/).
+void MakeSubscriberDirectories(const health::DetectionSpec& spec) {
+  for (const notify::TopicSpec& t : spec.topics) {
+    for (const notify::SubscriberSpec& s : t.subscribers) {
+      if (s.kind != notify::SubscriberKind::kFile) continue;
+      const std::filesystem::path dir = std::filesystem::path(s.path).parent_path();
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+      if (ec) LogWarn("cannot create " + dir.string() + " for subscriber " + s.name + ": " +
+                      ec.message());
+    }
+  }
+}
+
 Result<std::unique_ptr<health::Detector>> MakeDetector(const DetectOptions& o) {
   config::LoadResult r = config::LoadConfigFile(o.config);
   if (!r.ok()) {
@@ -125,8 +196,17 @@ Result<std::unique_ptr<health::Detector>> MakeDetector(const DetectOptions& o) {
     for (const config::ConfigError& e : r.errors) msg += "\n  " + e.ToString();
     return Status::InvalidArgument(msg);
   }
-  Result<health::DetectionSpec> spec = DefaultDetection(*r.config, o);
+  const bool configured = !r.config->detection.checks.empty();
+  const DerivedFlags& flags = o.watching ? o.watch_flags : o.checks_flags;
+  if (configured && flags.AnyGiven()) {
+    std::cerr << "note: --interval, --failure-threshold, --success-threshold and --vantages "
+                 "shape derived checks only; "
+              << o.config << " defines its own health_checks\n";
+  }
+  Result<health::DetectionSpec> spec =
+      configured ? ConfiguredDetection(*r.config, o) : DefaultDetection(*r.config, o);
   if (!spec.ok()) return spec.status();
+  MakeSubscriberDirectories(*spec);
   return health::Detector::Create(SystemClock::Instance(), std::move(*spec));
 }
 
@@ -251,16 +331,25 @@ int Checks(const DetectOptions& o) {
   return all_healthy ? 0 : 3;  // 3: some check is not healthy (like a Nagios critical)
 }
 
-void AddCommon(CLI::App* cmd, DetectOptions& o) {
-  cmd->add_option("--config", o.config, "Platform config (checks are derived from its regions)")
+void AddCommon(CLI::App* cmd, DetectOptions& o, DerivedFlags& flags) {
+  cmd->add_option("--config", o.config,
+                  "Platform config: its health_checks, alarms and topics (derived from its "
+                  "regions when it has no health_checks)")
       ->capture_default_str();
-  cmd->add_option("--interval", o.interval, "Probe interval (>= 100ms)")->capture_default_str();
-  cmd->add_option("--failure-threshold", o.failure_threshold, "Consecutive failures to fail")
-      ->capture_default_str();
-  cmd->add_option("--success-threshold", o.success_threshold, "Consecutive successes to recover")
-      ->capture_default_str();
-  cmd->add_option("--vantages", o.vantages, "In-process vantage points per check (majority quorum)")
-      ->capture_default_str();
+  flags.interval =
+      cmd->add_option("--interval", o.interval, "Derived checks: probe interval (>= 100ms)")
+          ->capture_default_str();
+  flags.failure_threshold =
+      cmd->add_option("--failure-threshold", o.failure_threshold,
+                      "Derived checks: consecutive failures to fail")
+          ->capture_default_str();
+  flags.success_threshold =
+      cmd->add_option("--success-threshold", o.success_threshold,
+                      "Derived checks: consecutive successes to recover")
+          ->capture_default_str();
+  flags.vantages = cmd->add_option("--vantages", o.vantages,
+                                   "Derived checks: in-process vantage points (majority quorum)")
+                       ->capture_default_str();
   cmd->add_flag("--json", o.json, "JSON output");
 }
 
@@ -268,7 +357,7 @@ void Register(CLI::App& root, Context& context) {
   auto o = std::make_shared<DetectOptions>();
   CLI::App* watch = root.add_subcommand(
       "watch", "Run detection alone (health checks, alarms, notifications); print transitions");
-  AddCommon(watch, *o);
+  AddCommon(watch, *o, o->watch_flags);
   watch->add_option("--webhook", o->webhook, "POST every transition to this http:// URL");
   watch->add_option("--webhook-secret-env", o->secret_env,
                     "Environment variable holding the webhook's HMAC secret")
@@ -279,13 +368,19 @@ void Register(CLI::App& root, Context& context) {
   watch->add_option("--duration", o->duration, "Stop after this long (default: until Ctrl-C)");
   watch->add_flag("--prometheus", o->prometheus,
                   "On exit, print the Prometheus exposition of every metric and state");
-  watch->callback([o, &context] { context.exit_code = Watch(*o); });
+  watch->callback([o, &context] {
+    o->watching = true;
+    context.exit_code = Watch(*o);
+  });
 
   CLI::App* checks = root.add_subcommand(
       "checks", "Probe every check until decided and print its state (exit 3 if any unhealthy)");
-  AddCommon(checks, *o);
+  AddCommon(checks, *o, o->checks_flags);
   checks->add_option("--wait", o->wait, "Give up waiting for undecided checks after this long");
-  checks->callback([o, &context] { context.exit_code = Checks(*o); });
+  checks->callback([o, &context] {
+    o->watching = false;
+    context.exit_code = Checks(*o);
+  });
 }
 
 const CommandRegistration registration(40, Register);

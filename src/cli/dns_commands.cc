@@ -1,5 +1,12 @@
 // pilotlight dns serve | show | set: the embedded authoritative DNS server, what it
 // answers right now, and the operator's routing overrides.
+//
+// The zones come from a YAML zone file (--zone-file) or from the `dns:` section of
+// the platform config (--config), which also gives the listen address and the
+// reload interval (flags override them). Health comes from --health flags and a
+// health file re-read at every reload; with --config and --probe the server also
+// runs the config's health checks in-process and answers from their live states
+// (the flags and the file still override the checks they name).
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -15,6 +22,8 @@
 #include "dns/server/dns_server.h"
 #include "dns/zone/catalog.h"
 #include "dns/zonefile/zone_file.h"
+#include "config/loader.h"
+#include "health/monitor.h"
 
 namespace pilotlight::cli {
 namespace {
@@ -23,6 +32,10 @@ constexpr const char* kDefaultOverrides = ".pilotlight/dns/overrides";
 
 struct DnsOptions {
   std::string zone_file;
+  std::string config;
+  bool probe = false;
+  CLI::Option* listen_flag = nullptr;
+  CLI::Option* reload_flag = nullptr;
   std::string health_file;
   std::vector<std::string> health;  // CHECK=healthy|unhealthy
   std::string overrides = kDefaultOverrides;
@@ -34,9 +47,46 @@ struct DnsOptions {
   std::string to;
 };
 
+// The zones to serve, from the zone file or the config's dns section.
+struct ZoneSource {
+  std::string name;  // the file they came from, for messages
+  std::vector<dns::ZoneSpec> zones;
+  std::optional<config::Config> config;  // with --config
+};
+
+Result<ZoneSource> LoadZones(const DnsOptions& o) {
+  if (o.zone_file.empty() == o.config.empty()) {
+    return Status::InvalidArgument("give either --zone-file FILE or --config FILE");
+  }
+  ZoneSource source;
+  if (!o.zone_file.empty()) {
+    Result<std::vector<dns::ZoneSpec>> specs = dns::LoadZoneFile(o.zone_file);
+    if (!specs.ok()) return specs.status();
+    source.name = o.zone_file;
+    source.zones = std::move(*specs);
+    return source;
+  }
+  config::LoadResult r = config::LoadConfigFile(o.config);
+  if (!r.ok()) {
+    std::string msg = std::to_string(r.errors.size()) + " error(s) in " + o.config +
+                      " (run pilotlight config validate " + o.config + "):";
+    for (const config::ConfigError& e : r.errors) msg += "\n  " + e.ToString();
+    return Status::InvalidArgument(msg);
+  }
+  if (r.config->dns.zones.empty()) {
+    return Status::InvalidArgument(o.config + " declares no zones: add them under dns.zones");
+  }
+  source.name = o.config;
+  source.zones = r.config->dns.zones;
+  source.config = std::move(*r.config);
+  return source;
+}
+
 // Health: the --health flags, then the health file on top (the file is what changes).
-Result<dns::StaticHealthView> LoadHealth(const DnsOptions& o) {
-  dns::StaticHealthView view;
+// `base` holds the verdicts of probed checks, which both override.
+Result<dns::StaticHealthView> LoadHealth(const DnsOptions& o,
+                                         const dns::StaticHealthView& base = {}) {
+  dns::StaticHealthView view = base;
   for (const std::string& h : o.health) {
     Result<std::pair<std::string, bool>> a = dns::ParseHealthAssignment(h);
     if (!a.ok()) return a.status().Annotate("--health");
@@ -67,22 +117,59 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   return std::make_pair(address, static_cast<uint16_t>(std::stoul(port)));
 }
 
+// The verdicts of the probed checks: unknown ones are left out, so the zone
+// treats them as healthy until the thresholds decide.
+dns::StaticHealthView ProbedHealth(const health::HealthMonitor* monitor) {
+  dns::StaticHealthView view;
+  if (monitor == nullptr) return view;
+  for (const health::CheckState& c : monitor->Snapshot()) {
+    if (c.status == health::HealthStatus::kUnknown) continue;
+    view.Set(c.name, c.status == health::HealthStatus::kHealthy);
+  }
+  return view;
+}
+
 int Serve(const DnsOptions& o) {
   Clock& clock = SystemClock::Instance();
-  Result<std::vector<dns::ZoneSpec>> specs = dns::LoadZoneFile(o.zone_file);
-  if (!specs.ok()) return ExitCode(false, specs.status().message());
-  Result<std::unique_ptr<dns::Catalog>> catalog = dns::Catalog::Build(*specs, clock.Now());
-  if (!catalog.ok()) return ExitCode(false, o.zone_file + ": " + catalog.status().message());
-  Result<Duration> interval = ParseDuration(o.reload_interval);
-  if (!interval.ok() || *interval <= Duration::zero()) {
-    return ExitCode(false, "--reload-interval \"" + o.reload_interval +
-                               "\": expected a positive duration such as 200ms");
+  Result<ZoneSource> source = LoadZones(o);
+  if (!source.ok()) return ExitCode(false, source.status().message());
+  Result<std::unique_ptr<dns::Catalog>> catalog = dns::Catalog::Build(source->zones, clock.Now());
+  if (!catalog.ok()) return ExitCode(false, source->name + ": " + catalog.status().message());
+  Duration reload = std::chrono::milliseconds(200);
+  std::pair<std::string, uint16_t> address("127.0.0.1", 53);
+  if (source->config) {
+    reload = source->config->dns.reload_interval;
+    address = {source->config->dns.listen.address, source->config->dns.listen.port};
   }
-  Result<std::pair<std::string, uint16_t>> listen = ParseListen(o.listen);
-  if (!listen.ok()) return ExitCode(false, listen.status().message());
+  if (!source->config || (o.reload_flag != nullptr && o.reload_flag->count() > 0)) {
+    Result<Duration> interval = ParseDuration(o.reload_interval);
+    if (!interval.ok() || *interval <= Duration::zero()) {
+      return ExitCode(false, "--reload-interval \"" + o.reload_interval +
+                                 "\": expected a positive duration such as 200ms");
+    }
+    reload = *interval;
+  }
+  if (!source->config || (o.listen_flag != nullptr && o.listen_flag->count() > 0)) {
+    Result<std::pair<std::string, uint16_t>> listen = ParseListen(o.listen);
+    if (!listen.ok()) return ExitCode(false, listen.status().message());
+    address = *listen;
+  }
+
+  // --probe: the config's checks, run here, decide what the records answer.
+  std::unique_ptr<health::HealthMonitor> monitor;
+  if (o.probe) {
+    if (!source->config) return ExitCode(false, "--probe needs --config (it runs its checks)");
+    if (source->config->detection.checks.empty()) {
+      return ExitCode(false, "--probe: " + o.config + " has no health_checks to run");
+    }
+    Result<std::unique_ptr<health::HealthMonitor>> made =
+        health::HealthMonitor::Create(clock, source->config->detection.checks);
+    if (!made.ok()) return ExitCode(false, made.status().message());
+    monitor = std::move(*made);
+  }
 
   auto refresh = [&](bool first) {
-    Result<dns::StaticHealthView> health = LoadHealth(o);
+    Result<dns::StaticHealthView> health = LoadHealth(o, ProbedHealth(monitor.get()));
     Result<dns::Overrides> overrides = dns::LoadOverrides(o.overrides);
     if (!health.ok() || !overrides.ok()) {
       LogWarn("dns: keeping the current answers: " +
@@ -108,16 +195,23 @@ int Serve(const DnsOptions& o) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
+  if (monitor) {
+    Status started = monitor->Start();
+    if (!started.ok()) return ExitCode(false, started.message());
+    std::cout << "probing " << monitor->specs().size() << " health check(s) from "
+              << source->name << std::endl;
+  }
+
   dns::DnsServerOptions options;
-  options.address = listen->first;
-  options.port = listen->second;
+  options.address = address.first;
+  options.port = address.second;
   options.udp_workers = o.udp_workers;
   Result<std::unique_ptr<dns::DnsServer>> server = dns::DnsServer::Start(options, **catalog);
   if (!server.ok()) return ExitCode(false, server.status().message());
-  std::cout << "serving " << specs->size() << " zone(s) on " << listen->first << ":"
+  std::cout << "serving " << source->zones.size() << " zone(s) on " << address.first << ":"
             << (*server)->port() << " (UDP and TCP)" << std::endl;
 
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*interval).count();
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(reload).count();
   const timespec wait{static_cast<time_t>(ns / 1'000'000'000),
                       static_cast<long>(ns % 1'000'000'000)};
   while (true) {
@@ -126,6 +220,7 @@ int Serve(const DnsOptions& o) {
     refresh(false);
   }
   (*server)->Stop();
+  if (monitor) monitor->Stop();
   const dns::DnsServerCounters c = (*server)->counters();
   LogInfo("dns: stopped after " + std::to_string(c.udp_queries) + " UDP and " +
           std::to_string(c.tcp_queries) + " TCP queries");
@@ -140,10 +235,10 @@ std::string HealthWord(const dns::RecordSet& set, const dns::HealthView& health)
 
 int Show(const DnsOptions& o) {
   Clock& clock = SystemClock::Instance();
-  Result<std::vector<dns::ZoneSpec>> specs = dns::LoadZoneFile(o.zone_file);
-  if (!specs.ok()) return ExitCode(false, specs.status().message());
-  Result<std::unique_ptr<dns::Catalog>> catalog = dns::Catalog::Build(*specs, clock.Now());
-  if (!catalog.ok()) return ExitCode(false, o.zone_file + ": " + catalog.status().message());
+  Result<ZoneSource> source = LoadZones(o);
+  if (!source.ok()) return ExitCode(false, source.status().message());
+  Result<std::unique_ptr<dns::Catalog>> catalog = dns::Catalog::Build(source->zones, clock.Now());
+  if (!catalog.ok()) return ExitCode(false, source->name + ": " + catalog.status().message());
   Result<dns::StaticHealthView> health = LoadHealth(o);
   if (!health.ok()) return ExitCode(false, health.status().message());
   Result<dns::Overrides> overrides = dns::LoadOverrides(o.overrides);
@@ -217,11 +312,11 @@ int Show(const DnsOptions& o) {
 }
 
 int Set(const DnsOptions& o) {
-  Result<std::vector<dns::ZoneSpec>> specs = dns::LoadZoneFile(o.zone_file);
-  if (!specs.ok()) return ExitCode(false, specs.status().message());
+  Result<ZoneSource> source = LoadZones(o);
+  if (!source.ok()) return ExitCode(false, source.status().message());
   Result<std::unique_ptr<dns::Catalog>> catalog =
-      dns::Catalog::Build(*specs, SystemClock::Instance().Now());
-  if (!catalog.ok()) return ExitCode(false, o.zone_file + ": " + catalog.status().message());
+      dns::Catalog::Build(source->zones, SystemClock::Instance().Now());
+  if (!catalog.ok()) return ExitCode(false, source->name + ": " + catalog.status().message());
   Result<std::optional<dns::RoutingOverride>> target = dns::ParseRoutingTarget(o.to);
   if (!target.ok()) return ExitCode(false, target.status().Annotate("--to").message());
   auto snapshot = (*catalog)->Snapshot();
@@ -235,7 +330,7 @@ int Set(const DnsOptions& o) {
     zone = snapshot->FindZone(*name);
   }
   if (zone == nullptr) {
-    return ExitCode(false, o.name + " is in none of the zones of " + o.zone_file);
+    return ExitCode(false, o.name + " is in none of the zones of " + source->name);
   }
   if (*target) {
     Status check = zone->zone->CheckOverride(*name, **target);
@@ -267,9 +362,13 @@ void Register(CLI::App& root, Context& context) {
   dns->require_subcommand(1);
   auto opts = std::make_shared<DnsOptions>();
   auto common = [&](CLI::App* cmd, bool health) {
-    cmd->add_option("--zone-file", opts->zone_file, "YAML zone file (zones, records, policies)")
-        ->required()
-        ->check(CLI::ExistingFile);
+    CLI::Option* zone_file =
+        cmd->add_option("--zone-file", opts->zone_file, "YAML zone file (zones, records, policies)")
+            ->check(CLI::ExistingFile);
+    cmd->add_option("--config", opts->config,
+                    "Platform config: serve its dns section (zones, listen, reload_interval)")
+        ->check(CLI::ExistingFile)
+        ->excludes(zone_file);
     cmd->add_option(
         "--overrides", opts->overrides,
         "Routing overrides written by `dns set` (default " + std::string(kDefaultOverrides) + ")");
@@ -281,9 +380,14 @@ void Register(CLI::App& root, Context& context) {
   };
   CLI::App* serve = dns->add_subcommand("serve", "Serve the zones over UDP and TCP until SIGTERM");
   common(serve, true);
-  serve->add_option("--listen", opts->listen, "ADDRESS:PORT to listen on (default 127.0.0.1:53)");
-  serve->add_option("--reload-interval", opts->reload_interval,
-                    "How often health and overrides are re-read (default 200ms)");
+  opts->listen_flag = serve->add_option(
+      "--listen", opts->listen,
+      "ADDRESS:PORT to listen on (default: the config's dns.listen, else 127.0.0.1:53)");
+  opts->reload_flag = serve->add_option(
+      "--reload-interval", opts->reload_interval,
+      "How often health and overrides are re-read (default: the config's, else 200ms)");
+  serve->add_flag("--probe", opts->probe,
+                  "Run the config's health checks in-process; records follow their states");
   serve->add_option("--udp-workers", opts->udp_workers, "UDP threads (default: one per core)");
   serve->callback([opts, &context] { context.exit_code = Serve(*opts); });
 
