@@ -72,51 +72,51 @@ print(round(d, 2) if isinstance(d, float) else d)" "$1" "$2"
 
 pgbench_run() {
   $PGBIN/pgbench -h "$PRIMARY" -p "$PG_PORT" -U postgres -n -b simple-update -c "$CONC" -j 2 \
-    -T "$SECS" -P 0 pgbench 2>/dev/null >"$WORK/pgbench.txt"
-  grep -E '^tps' "$WORK/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9.]+).*/\1/'
+    -T "$SECS" pgbench 2>/dev/null >"$WORK/pgbench.txt"
+  grep -E '^tps' "$WORK/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9]+).*/\1/'
 }
 
-# load_run NAME [--rate N] -> one result line
+# load_run NAME FILE [--rate N] -> one result line
 load_run() {
-  local name=$1; shift
+  local name=$1 file=$2; shift 2
   "$PL" load --dir "$LAB" --concurrency "$CONC" --duration "${SECS}s" --json "$@" \
-    >"$WORK/$name.json" 2>"$WORK/$name.progress"
+    >"$WORK/$file.json" 2>"$WORK/$file.progress"
   printf '%-28s %10s %9s %9s %9s %9s %8s\n' "$name" \
-    "$(json_field "$WORK/$name.json" throughput)" \
-    "$(json_field "$WORK/$name.json" latency_ms.p50)" \
-    "$(json_field "$WORK/$name.json" latency_ms.p99)" \
-    "$(json_field "$WORK/$name.json" latency_ms.p99_9)" \
-    "$(json_field "$WORK/$name.json" latency_ms.max)" \
-    "$(( $(json_field "$WORK/$name.json" gave_up) + $(json_field "$WORK/$name.json" rejected) ))"
+    "$(json_field "$WORK/$file.json" throughput)" \
+    "$(json_field "$WORK/$file.json" latency_ms.p50)" \
+    "$(json_field "$WORK/$file.json" latency_ms.p99)" \
+    "$(json_field "$WORK/$file.json" latency_ms.p99_9)" \
+    "$(json_field "$WORK/$file.json" latency_ms.max)" \
+    "$(( $(json_field "$WORK/$file.json" gave_up) + $(json_field "$WORK/$file.json" rejected) ))"
 }
 
 echo "== ${SECS}s per run, concurrency $CONC, fixed rate $RATE/s; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-PGB1=$(pgbench_run)
+pgbench_run >"$WORK/pgb1"
 {
   printf '%-28s %10s %9s %9s %9s %9s %8s\n' RUN "orders/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" failed
-  printf '%-28s %10s\n' "pgbench simple-update" "$PGB1"
-  load_run "1 instance, flat out"
-  load_run "1 instance, ${RATE}/s" --rate "$RATE"
+  printf '%-28s %10s\n' "pgbench simple-update" "$(cat "$WORK/pgb1")"
+  load_run "1 instance, flat out" i1-flat
+  load_run "1 instance, ${RATE}/s" i1-rate --rate "$RATE"
   # A second instance on the same address and port (SO_REUSEPORT), as the lab's
   # node group would run it.
   "$PL" trader serve --config "$LAB/config.yaml" --region primary --dir "$LAB" \
     --instance trader-bench-2 >"$WORK/trader-2.log" 2>&1 &
   EXTRA_PID=$!
   for _ in $(seq 100); do grep -q ' listening on ' "$WORK/trader-2.log" && break; sleep 0.1; done
-  load_run "2 instances, flat out"
-  load_run "2 instances, ${RATE}/s" --rate "$RATE"
+  load_run "2 instances, flat out" i2-flat
+  load_run "2 instances, ${RATE}/s" i2-rate --rate "$RATE"
   kill -TERM "$EXTRA_PID"; wait "$EXTRA_PID" 2>/dev/null || true; EXTRA_PID=""
-  PGB2=$(pgbench_run)
-  printf '%-28s %10s\n' "pgbench simple-update again" "$PGB2"
+  pgbench_run >"$WORK/pgb2"
+  printf '%-28s %10s\n' "pgbench simple-update again" "$(cat "$WORK/pgb2")"
 } | tee "$WORK/results.txt"
 
-python3 - "$WORK" "$PGB1" "$PGB2" "$RATE" <<'PY'
+python3 - "$WORK" "$(cat "$WORK/pgb1")" "$(cat "$WORK/pgb2")" "$RATE" <<'PY'
 import json, sys
 work, pgb1, pgb2, rate = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 ceiling = (pgb1 + pgb2) / 2
-for n in ("1 instance", "2 instances"):
-    flat = json.load(open(f"{work}/{n}, flat out.json"))
-    fixed = json.load(open(f"{work}/{n}, {rate}/s.json"))
+for n, f in (("1 instance", "i1"), ("2 instances", "i2")):
+    flat = json.load(open(f"{work}/{f}-flat.json"))
+    fixed = json.load(open(f"{work}/{f}-rate.json"))
     print(f"{n}: flat out {flat['throughput']:.0f} orders/s = {100*flat['throughput']/ceiling:.0f}% "
           f"of pgbench {ceiling:.0f} tps (target >= 50%); p99 at {rate}/s = "
           f"{fixed['latency_ms']['p99']:.1f} ms (target <= 20 ms), achieved "

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -474,6 +475,82 @@ TEST_F(TraderTest, BookInvariantsHoldAfterTenThousandConcurrentOrders) {
     }
     return objects == trades;
   })) << objects << " objects for " << trades << " trades";
+}
+
+// The load client against the lab: every acknowledgement is journaled, and each
+// journaled order is in the database under the answer's order id.
+TEST_F(TraderTest, LoadClientJournalsEveryAcknowledgedOrder) {
+  const std::string journal = lab_->dir + "/acks.jsonl";
+  testing::CommandResult r = RunPilotlight(
+      {"load", "--target", "http://" + lab_->primary_address + ":" + std::to_string(lab_->trader_port),
+       "--rate", "200", "--concurrency", "4", "--count", "300", "--journal", journal, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json report = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << r.out;
+  EXPECT_EQ(report["acked"], 300);
+  EXPECT_EQ(report["acked_by_region"]["primary"], 300);
+  EXPECT_GT(report["latency_ms"]["p99"].get<double>(), 0);
+  EXPECT_GE(report["latency_ms"]["max"].get<double>(), report["latency_ms"]["p99"].get<double>());
+  std::ifstream in(journal);
+  std::set<std::string> ids;
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    json ack = json::parse(line, nullptr, false);
+    ASSERT_TRUE(ack.is_object()) << line;
+    ids.insert(ack["client_order_id"].get<std::string>());
+    EXPECT_EQ(ack["region"], "primary");
+    Result<pg::Rows> row = db_->Query("SELECT client_order_id FROM orders WHERE order_id = $1",
+                                      {std::to_string(ack["order_id"].get<int64_t>())});
+    ASSERT_TRUE(row.ok() && !row->empty()) << line;
+    EXPECT_EQ(row->Get(0, "client_order_id"), ack["client_order_id"].get<std::string>());
+  }
+  EXPECT_EQ(lines, 300);
+  EXPECT_EQ(ids.size(), 300u);
+  EXPECT_NE(r.err.find("acked="), std::string::npos) << "no progress line: " << r.err;
+}
+
+// Orders in flight while the whole primary region is killed and restarted are
+// retried with the same client_order_id until they are acknowledged, and none
+// executes twice.
+TEST_F(TraderTest, LoadRetriesThroughARegionRestartWithoutDuplicates) {
+  const std::string journal = lab_->dir + "/outage.jsonl";
+  testing::CommandResult r;
+  std::thread load([&] {
+    r = RunPilotlight({"load", "--target",
+                       "http://" + lab_->primary_address + ":" + std::to_string(lab_->trader_port),
+                       "--rate", "50", "--concurrency", "4", "--count", "250", "--journal", journal,
+                       "--retry-deadline", "90s", "--timeout", "1s", "--account", "outage",
+                       "--json"});
+  });
+  // Kill the region once orders flow, then bring it back.
+  EXPECT_TRUE(testing::WaitFor(20s, [&] { return testing::ReadAll(journal).size() > 1000; }));
+  testing::CommandResult kill = RunPilotlight(lab_->Args({"kill-region", "primary"}));
+  EXPECT_EQ(kill.exit_code, 0) << kill.err;
+  testing::CommandResult start = RunPilotlight(lab_->Args({"start-region", "primary"}));
+  EXPECT_EQ(start.exit_code, 0) << start.err;
+  load.join();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json report = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << r.out;
+  EXPECT_EQ(report["acked"], 250) << r.out;
+  EXPECT_EQ(report["gave_up"], 0) << r.out;
+  EXPECT_GT(report["retries"].get<int>(), 0) << "the outage should have forced retries: " << r.out;
+
+  auto db = pg::Connection::Open(lab_->Pg(true));
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  std::ifstream in(journal);
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    json ack = json::parse(line, nullptr, false);
+    ASSERT_TRUE(ack.is_object()) << line;
+    Result<pg::Rows> row = (*db)->Query(
+        "SELECT order_id::text AS id FROM orders WHERE client_order_id = $1",
+        {ack["client_order_id"].get<std::string>()});
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    ASSERT_EQ(row->rows.size(), 1u) << "acknowledged order lost or duplicated: " << line;
+    EXPECT_EQ(row->Get(0, "id"), std::to_string(ack["order_id"].get<int64_t>())) << line;
+  }
+  EXPECT_EQ(lines, 250);
 }
 
 TEST_F(TraderTest, KillRegionStopsInstancesAndStartRegionBringsThemBack) {
