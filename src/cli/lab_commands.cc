@@ -20,6 +20,8 @@ struct LabOptions {
   std::string dir = kDefaultLabDir;
   std::string config;
   std::string region;
+  std::string group;
+  int size = 0;
   bool json = false;
   bool purge = false;
 };
@@ -40,7 +42,7 @@ std::optional<config::Config> LoadLabConfig(const LabOptions& o) {
   return std::move(*r.config);
 }
 
-enum class Action { kUp, kDown, kStatus, kKill, kStart, kAgent };
+enum class Action { kUp, kDown, kStatus, kKill, kStart, kScale, kAgent };
 
 int RunLab(Action action, const LabOptions& o, const Context& context) {
   std::optional<config::Config> config = LoadLabConfig(o);
@@ -66,6 +68,9 @@ int RunLab(Action action, const LabOptions& o, const Context& context) {
       break;
     case Action::kStart:
       st = lab.StartRegion(o.region);
+      break;
+    case Action::kScale:
+      st = lab.ScaleNodeGroup(o.region, o.group, o.size);
       break;
     case Action::kAgent:
       break;
@@ -99,6 +104,11 @@ void Register(CLI::App& root, Context& context) {
   add("start-region", "Start a killed region again in its old role", Action::kStart)
       ->add_option("NAME", o->region, "Region name")
       ->required();
+  CLI::App* scale = add("scale", "Set a node group's number of instances in a region",
+                        Action::kScale);
+  scale->add_option("REGION", o->region, "Region name")->required();
+  scale->add_option("GROUP", o->group, "Node group name")->required();
+  scale->add_option("SIZE", o->size, "Instances")->required()->check(CLI::NonNegativeNumber);
   add("agent", "Run a region's agent (the lab starts it)", Action::kAgent)
       ->add_option("--region", o->region, "Region name")
       ->required();

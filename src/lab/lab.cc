@@ -143,6 +143,14 @@ std::string Lab::PostgresDataDir(const config::RegionSpec& region) const {
   return pg_root_ + "/" + region.name + "/pgdata";
 }
 
+std::string Lab::PostgresPidFile(const config::RegionSpec& region) const {
+  return RegionDir(region) + "/postgres.pid";
+}
+
+std::string Lab::PostgresLogFile(const config::RegionSpec& region) const {
+  return RegionDir(region) + "/postgres.log";
+}
+
 pg::Endpoint Lab::PostgresEndpoint(const config::RegionSpec& region,
                                    const std::string& database) const {
   pg::Endpoint e;
@@ -157,7 +165,7 @@ std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) 
   const std::string at = "regions[" + std::to_string(RegionIndex(config_, region)) + "]";
   const std::string rdir = RegionDir(region);
   std::vector<Component> out;
-  out.push_back({"postgres", rdir + "/postgres.pid", "postgres", region.address,
+  out.push_back({"postgres", PostgresPidFile(region), "postgres", region.address,
                  region.postgres.port, at + ".postgres.port"});
   out.push_back({"redis", rdir + "/redis.pid", "redis-server", region.address, region.redis.port,
                  at + ".redis.port"});
@@ -255,6 +263,8 @@ Status Lab::WritePostgresConf(const config::RegionSpec& region, const std::strin
       "max_wal_senders = 10\n"
       "max_replication_slots = 10\n"
       "wal_log_hints = on\n"
+      // Keeps the WAL pg_rewind needs when a crashed old primary rejoins.
+      "wal_keep_size = 256MB\n"
       "hot_standby = on\n"
       "hot_standby_feedback = on\n"
       "wal_receiver_status_interval = 1s\n"
@@ -281,8 +291,14 @@ Status Lab::WritePostgresConf(const config::RegionSpec& region, const std::strin
     hba += "host all all " + r.address + "/32 trust\n";
     hba += "host replication all " + r.address + "/32 trust\n";
   }
-  PL_RETURN_IF_ERROR(WriteFile(data + "/pg_hba.conf", hba));
-  PL_RETURN_IF_ERROR(Chown(data + "/pg_hba.conf", pg_user_));
+  // A no-connections fence (pg::Fence) saved the unfenced rules aside and wrote
+  // reject rules: rewriting pg_hba.conf now would silently lift that fence.
+  if (fs::exists(data + "/pg_hba.conf.pilotlight-unfenced")) {
+    LogInfo("region " + region.name + ": pg_hba.conf carries a no-connections fence; kept");
+  } else {
+    PL_RETURN_IF_ERROR(WriteFile(data + "/pg_hba.conf", hba));
+    PL_RETURN_IF_ERROR(Chown(data + "/pg_hba.conf", pg_user_));
+  }
 
   const std::string main_conf = data + "/postgresql.conf";
   if (ReadFile(main_conf).find("include_if_exists = 'pilotlight.conf'") == std::string::npos) {
@@ -339,6 +355,13 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
   Result<pg::Rows> in_recovery = (*admin)->Query("SELECT pg_is_in_recovery()::text AS r");
   if (!in_recovery.ok()) return in_recovery.status();
   if (in_recovery->Get(0, "r").value_or("") == "true") return Status::OK();  // not writable
+  Result<pg::Rows> read_only =
+      (*admin)->Query("SELECT current_setting('default_transaction_read_only') AS ro");
+  if (!read_only.ok()) return read_only.status();
+  if (read_only->Get(0, "ro").value_or("") == "on") {
+    LogInfo("region " + region.name + ": PostgreSQL is fenced (read-only); left as it is");
+    return Status::OK();
+  }
 
   Result<pg::Rows> db = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1",
                                         {region.postgres.database});
@@ -362,6 +385,37 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
   return pg::WriteHeartbeat(**app, region.name);
 }
 
+Status Lab::FenceIfSuperseded(const config::RegionSpec& region, const std::string& data) {
+  // The old primary coming back after a failover must not take writes until it
+  // is rejoined as a standby: if another region's PostgreSQL now accepts writes,
+  // start this one fenced. The fence is the same setting pg::Fence writes with
+  // ALTER SYSTEM (so pg::Unfence lifts it), written while the server is down, so
+  // no client can write in the moment between start and fence.
+  for (const config::RegionSpec& other : config_.regions) {
+    if (&other == &region) continue;
+    Result<std::unique_ptr<pg::Connection>> conn =
+        pg::Connection::Open(PostgresEndpoint(other, "postgres"));
+    if (!conn.ok()) continue;
+    Result<pg::Rows> r = (*conn)->Query(
+        "SELECT pg_is_in_recovery()::text AS rec, "
+        "current_setting('default_transaction_read_only') AS ro");
+    if (!r.ok() || r->Get(0, "rec") != "false" || r->Get(0, "ro") == "on") continue;
+    const std::string auto_conf = data + "/postgresql.auto.conf";
+    if (ReadFile(auto_conf).find("default_transaction_read_only") != std::string::npos) {
+      return Status::OK();  // already fenced
+    }
+    LogWarn("region " + region.name + ": region " + other.name +
+            " has been promoted and takes writes; starting this PostgreSQL fenced (read-only) "
+            "until it is rejoined (pilotlight replication rejoin)");
+    std::ofstream out(auto_conf, std::ios::app);
+    out << "default_transaction_read_only = 'on'\n";
+    out.close();
+    if (!out) return Status::IOError("cannot fence " + auto_conf);
+    return Status::OK();
+  }
+  return Status::OK();
+}
+
 Status Lab::StartPostgres(const config::RegionSpec& region, const Component& c) {
   const std::string data = PostgresDataDir(region);
   const bool standby = region.role == config::RegionRole::kDr;
@@ -379,7 +433,10 @@ Status Lab::StartPostgres(const config::RegionSpec& region, const Component& c) 
       PL_RETURN_IF_ERROR(WritePostgresConf(region, data, fs::exists(data + "/standby.signal")));
     }
     PL_RETURN_IF_ERROR(RemoveStalePostmasterPid(data));
-    const std::string log = RegionDir(region) + "/postgres.log";
+    if (!standby && !fs::exists(data + "/standby.signal")) {
+      PL_RETURN_IF_ERROR(FenceIfSuperseded(region, data));
+    }
+    const std::string log = PostgresLogFile(region);
     Result<pid_t> pid = SpawnDaemon({{*postgres, "-D", data}, log, pg_user_});
     if (!pid.ok()) return pid.status();
     PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));

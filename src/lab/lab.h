@@ -80,6 +80,9 @@ class Lab {
 
   // Where the PostgreSQL data directory of a region lives.
   std::string PostgresDataDir(const config::RegionSpec& region) const;
+  // The lab's pid file and log of a region's PostgreSQL.
+  std::string PostgresPidFile(const config::RegionSpec& region) const;
+  std::string PostgresLogFile(const config::RegionSpec& region) const;
   // The application database of a region.
   pg::Endpoint PostgresEndpoint(const config::RegionSpec& region,
                                 const std::string& database) const;
@@ -106,6 +109,7 @@ class Lab {
   Status WritePostgresConf(const config::RegionSpec& region, const std::string& data,
                            bool standby);
   Status EnsurePrimaryObjects(const config::RegionSpec& region);
+  Status FenceIfSuperseded(const config::RegionSpec& region, const std::string& data);
   Status StartRedis(const config::RegionSpec& region, const Component& c);
   Status StartAgent(const config::RegionSpec& region, const Component& c);
   Status StartInstance(const config::RegionSpec& region, const Component& c);

@@ -181,3 +181,77 @@ TEST_F(LabTest, PortInUseIsAClearErrorNamingComponentAndPort) {
 
 }  // namespace
 }  // namespace pilotlight
+
+namespace pilotlight {
+namespace {
+
+using testing::CommandResult;
+using testing::RunPilotlight;
+using testing::WaitFor;
+using namespace std::chrono_literals;
+
+class LabFailoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lab_ = testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n");
+  }
+  void TearDown() override { lab_.Destroy(); }
+  std::vector<std::string> Rep(std::vector<std::string> cmd) const {
+    std::vector<std::string> args = {"replication"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    args.insert(args.end(), {"--dir", lab_.dir, "--config", lab_.config});
+    return args;
+  }
+  testing::TestLab lab_;
+};
+
+// The old primary must never come back writable after DR was promoted: a region
+// killed during an outage (so never fenced) and started again comes up fenced,
+// and takes writes only once rejoined as a standby of the new primary.
+TEST_F(LabFailoverTest, KilledOldPrimaryComesBackFencedUntilRejoined) {
+  CommandResult up = RunPilotlight(lab_.Args({"up"}));
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  {
+    auto primary = pg::Connection::Open(lab_.Pg(true));
+    ASSERT_TRUE(primary.ok()) << primary.status().ToString();
+    ASSERT_TRUE((*primary)->Exec("CREATE TABLE lab_failover (id int PRIMARY KEY);"
+                                 "INSERT INTO lab_failover VALUES (1)").ok());
+  }
+  auto standby = pg::Connection::Open(lab_.Pg(false));
+  ASSERT_TRUE(standby.ok());
+  ASSERT_TRUE(WaitFor(5s, [&] {
+    auto rows = (*standby)->Query("SELECT count(*) AS n FROM lab_failover");
+    return rows.ok() && rows->Get(0, "n") == "1";
+  }));
+
+  ASSERT_EQ(RunPilotlight(lab_.Args({"kill-region", "primary"})).exit_code, 0);
+  CommandResult promote = RunPilotlight(Rep({"promote", "--force"}));
+  ASSERT_EQ(promote.exit_code, 0) << promote.err;
+  auto dr = pg::Connection::Open(lab_.Pg(false));
+  ASSERT_TRUE(dr.ok());
+  ASSERT_TRUE((*dr)->Exec("INSERT INTO lab_failover VALUES (2)").ok());
+
+  CommandResult start = RunPilotlight(lab_.Args({"start-region", "primary"}));
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  EXPECT_NE(start.err.find("starting this PostgreSQL fenced"), std::string::npos) << start.err;
+  auto old_primary = pg::Connection::Open(lab_.Pg(true));
+  ASSERT_TRUE(old_primary.ok()) << old_primary.status().ToString();
+  Status write = (*old_primary)->Exec("INSERT INTO lab_failover VALUES (3)");
+  EXPECT_FALSE(write.ok()) << "the old primary took a write after DR was promoted";
+  EXPECT_NE(write.message().find("read-only"), std::string::npos) << write.message();
+
+  CommandResult rejoin = RunPilotlight(Rep({"rejoin"}));
+  ASSERT_EQ(rejoin.exit_code, 0) << rejoin.err;
+  auto rejoined = pg::Connection::Open(lab_.Pg(true));
+  ASSERT_TRUE(rejoined.ok());
+  EXPECT_TRUE(WaitFor(10s, [&] {
+    auto rows = (*rejoined)->Query("SELECT count(*) AS n FROM lab_failover");
+    return rows.ok() && rows->Get(0, "n") == "2";
+  })) << "the rejoined old primary does not stream the new primary's writes";
+  auto rec = (*rejoined)->Query("SELECT pg_is_in_recovery()::text AS r");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->Get(0, "r"), "true");
+}
+
+}  // namespace
+}  // namespace pilotlight
