@@ -182,8 +182,10 @@ void MakeSubscriberDirectories(const health::DetectionSpec& spec) {
       const std::filesystem::path dir = std::filesystem::path(s.path).parent_path();
       std::error_code ec;
       if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-      if (ec) LogWarn("cannot create " + dir.string() + " for subscriber " + s.name + ": " +
-                      ec.message());
+      if (ec) {
+        LogWarn("cannot create " + dir.string() + " for subscriber " + s.name + ": " +
+                ec.message());
+      }
     }
   }
 }
@@ -339,14 +341,12 @@ void AddCommon(CLI::App* cmd, DetectOptions& o, DerivedFlags& flags) {
   flags.interval =
       cmd->add_option("--interval", o.interval, "Derived checks: probe interval (>= 100ms)")
           ->capture_default_str();
-  flags.failure_threshold =
-      cmd->add_option("--failure-threshold", o.failure_threshold,
-                      "Derived checks: consecutive failures to fail")
-          ->capture_default_str();
-  flags.success_threshold =
-      cmd->add_option("--success-threshold", o.success_threshold,
-                      "Derived checks: consecutive successes to recover")
-          ->capture_default_str();
+  flags.failure_threshold = cmd->add_option("--failure-threshold", o.failure_threshold,
+                                            "Derived checks: consecutive failures to fail")
+                                ->capture_default_str();
+  flags.success_threshold = cmd->add_option("--success-threshold", o.success_threshold,
+                                            "Derived checks: consecutive successes to recover")
+                                ->capture_default_str();
   flags.vantages = cmd->add_option("--vantages", o.vantages,
                                    "Derived checks: in-process vantage points (majority quorum)")
                        ->capture_default_str();

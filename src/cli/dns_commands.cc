@@ -16,13 +16,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "config/loader.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "dns/server/dns_server.h"
 #include "dns/zone/catalog.h"
 #include "dns/zonefile/zone_file.h"
-#include "config/loader.h"
 #include "health/monitor.h"
 
 namespace pilotlight::cli {
@@ -198,8 +198,8 @@ int Serve(const DnsOptions& o) {
   if (monitor) {
     Status started = monitor->Start();
     if (!started.ok()) return ExitCode(false, started.message());
-    std::cout << "probing " << monitor->specs().size() << " health check(s) from "
-              << source->name << std::endl;
+    std::cout << "probing " << monitor->specs().size() << " health check(s) from " << source->name
+              << std::endl;
   }
 
   dns::DnsServerOptions options;

@@ -76,20 +76,49 @@ constexpr std::string_view kRoleNames[] = {"primary", "dr"};
 constexpr std::string_view kDetectionKeys[] = {"alarm_evaluation_interval"};
 // Every key a health check may have; which of them apply depends on its type.
 constexpr std::string_view kCheckKeys[] = {
-    "name",          "type",         "region",           "host",
-    "port",          "interval",     "timeout",          "connect_timeout",
-    "jitter",        "failure_threshold", "success_threshold", "vantages",
-    "unhealthy_quorum", "topics",    "path",             "https",
-    "host_header",   "status",       "body_contains",    "database",
-    "user",          "must_be_writable", "query",        "children",
-    "min_healthy",   "inverted",
+    "name",
+    "type",
+    "region",
+    "host",
+    "port",
+    "interval",
+    "timeout",
+    "connect_timeout",
+    "jitter",
+    "failure_threshold",
+    "success_threshold",
+    "vantages",
+    "unhealthy_quorum",
+    "topics",
+    "path",
+    "https",
+    "host_header",
+    "status",
+    "body_contains",
+    "database",
+    "user",
+    "must_be_writable",
+    "query",
+    "children",
+    "min_healthy",
+    "inverted",
 };
 // The keys of every check that probes a target (all types but calculated).
 constexpr std::string_view kProbeCheckKeys[] = {
-    "name",   "type",           "region",           "host",
-    "port",   "interval",       "timeout",          "connect_timeout",
-    "jitter", "failure_threshold", "success_threshold", "vantages",
-    "unhealthy_quorum", "topics",
+    "name",
+    "type",
+    "region",
+    "host",
+    "port",
+    "interval",
+    "timeout",
+    "connect_timeout",
+    "jitter",
+    "failure_threshold",
+    "success_threshold",
+    "vantages",
+    "unhealthy_quorum",
+    "topics",
 };
 constexpr std::string_view kHttpCheckKeys[] = {"path", "https", "host_header", "status",
                                                "body_contains"};
@@ -99,22 +128,30 @@ constexpr std::string_view kCalculatedCheckKeys[] = {"name",        "type",     
                                                      "min_healthy", "inverted", "topics"};
 constexpr std::string_view kCheckTypes[] = {"http", "tcp", "postgres", "dns", "calculated"};
 constexpr health::ProbeKind kCheckKinds[] = {health::ProbeKind::kHttp, health::ProbeKind::kTcp,
-                                             health::ProbeKind::kPostgres,
-                                             health::ProbeKind::kDns,
+                                             health::ProbeKind::kPostgres, health::ProbeKind::kDns,
                                              health::ProbeKind::kCalculated};
 constexpr std::string_view kVantageKeys[] = {"name", "host", "port", "source_address"};
 constexpr std::string_view kAlarmKeys[] = {
-    "name",      "description", "metric",   "check",
-    "statistic", "period",      "comparison", "threshold",
-    "evaluation_periods", "datapoints_to_alarm", "treat_missing_data", "topics",
+    "name",
+    "description",
+    "metric",
+    "check",
+    "statistic",
+    "period",
+    "comparison",
+    "threshold",
+    "evaluation_periods",
+    "datapoints_to_alarm",
+    "treat_missing_data",
+    "topics",
 };
 // In the order of the alarm enums.
 constexpr std::string_view kStatistics[] = {"avg", "min", "max", "sum", "count", "p99"};
 constexpr std::string_view kComparisons[] = {">=", ">", "<", "<="};
 constexpr std::string_view kMissingData[] = {"missing", "ignore", "breaching", "notBreaching"};
 constexpr std::string_view kTopicKeys[] = {"name", "subscribers"};
-constexpr std::string_view kSubscriberKeys[] = {"name",    "type",    "url",      "secret_env",
-                                                "command", "path",    "timeout",  "backoff",
+constexpr std::string_view kSubscriberKeys[] = {"name",     "type",       "url",     "secret_env",
+                                                "command",  "path",       "timeout", "backoff",
                                                 "deadline", "queue_limit"};
 constexpr std::string_view kSubscriberCommonKeys[] = {"name",    "type",     "timeout",
                                                       "backoff", "deadline", "queue_limit"};
@@ -124,8 +161,8 @@ constexpr notify::SubscriberKind kSubscriberKinds[] = {
 constexpr std::string_view kBackoffKeys[] = {"initial", "max"};
 constexpr std::string_view kDnsKeys[] = {"listen", "reload_interval", "zones", "publishers"};
 constexpr std::string_view kZoneKeys[] = {"origin", "ttl", "ns", "soa", "records"};
-constexpr std::string_view kSoaKeys[] = {"mname",  "rname",  "serial",  "refresh",
-                                         "retry",  "expire", "minimum", "ttl"};
+constexpr std::string_view kSoaKeys[] = {"mname", "rname",  "serial",  "refresh",
+                                         "retry", "expire", "minimum", "ttl"};
 constexpr std::string_view kRecordKeys[] = {"name",   "type",     "ttl",     "value",
                                             "values", "failover", "weighted"};
 constexpr std::string_view kRecordTypes[] = {"A", "AAAA", "CNAME", "TXT", "MX", "PTR"};
@@ -137,10 +174,10 @@ constexpr std::string_view kPublisherKeys[] = {"server",  "zone",     "tsig",
 constexpr std::string_view kTsigKeys[] = {"name", "algorithm", "secret_file"};
 constexpr std::string_view kTsigAlgorithms[] = {"hmac-sha256"};
 
-constexpr int64_t kMaxThreshold = 100;        // consecutive probe results
+constexpr int64_t kMaxThreshold = 100;  // consecutive probe results
 constexpr int64_t kMaxEvaluationPeriods = 1000;
 constexpr int64_t kMaxQueueLimit = 1'000'000;
-constexpr int64_t kMaxTtl = 2147483647;       // RFC 2181
+constexpr int64_t kMaxTtl = 2147483647;  // RFC 2181
 constexpr int64_t kMaxU32 = 4294967295;
 constexpr int64_t kMaxPublishAttempts = 10;
 
@@ -327,7 +364,6 @@ std::string DurationExpectation(const Status& status) {
   return "a valid duration (" + std::string(message) + ")";
 }
 
-
 bool IsIpv6(std::string_view s) {
   if (s.find(':') == std::string_view::npos || s.size() > 45) return false;
   in6_addr a;
@@ -407,7 +443,8 @@ std::string WebhookUrlProblem(std::string_view url) {
   std::string_view rest = url.substr(kScheme.size());
   rest = rest.substr(0, rest.find('/'));
   if (rest.empty()) return "an http:// URL with a host";
-  if (rest.find_first_of(" \t\r\n") != std::string_view::npos) return "an http:// URL without spaces";
+  if (rest.find_first_of(" \t\r\n") != std::string_view::npos)
+    return "an http:// URL without spaces";
   std::optional<ListenAddress> hp;
   if (rest[0] == '[') {
     hp = ParseHostPort(rest, 80);
@@ -428,7 +465,8 @@ std::string WebhookUrlProblem(std::string_view url) {
 
 // A finite decimal number such as 1, -0.5 or 2.5e3; nullopt otherwise.
 std::optional<double> ParseNumber(std::string_view s) {
-  if (s.empty() || s.size() > 64 || s.find_first_not_of("0123456789+-.eE") != std::string_view::npos) {
+  if (s.empty() || s.size() > 64 ||
+      s.find_first_not_of("0123456789+-.eE") != std::string_view::npos) {
     return std::nullopt;
   }
   const std::string text(s);
@@ -511,7 +549,6 @@ std::string Lower(std::string_view s) {
   for (char& c : out) c = dns::AsciiLower(c);
   return out;
 }
-
 
 // "the names under topics (ops, pager)", or that there are none, for a failed lookup.
 std::string Known(std::string_view what, const std::map<std::string, std::string>& names) {
@@ -694,7 +731,8 @@ class ConfigReader {
   void ReadDetection(const Field& f, health::DetectionSpec& out);
   void ReadDns(const Field& f, DnsSpec& out);
   void ReadZone(const Field& item, std::map<std::string, std::string>& origins, DnsSpec& out);
-  std::optional<dns::RrsetSpec> ReadRecord(const Field& item, const std::optional<dns::Name>& origin,
+  std::optional<dns::RrsetSpec> ReadRecord(const Field& item,
+                                           const std::optional<dns::Name>& origin,
                                            std::map<std::string, std::string>& owners);
   // One alternative of a record set: `weighted` ones carry an id and a weight.
   std::optional<dns::RecordSetSpec> ReadRecordSet(const Field& f, bool weighted,
@@ -1314,7 +1352,6 @@ void ConfigReader::CheckListeners() {
   }
 }
 
-
 // ---------------------------------------------------------------------------
 // Detection: health checks, alarms, topics.
 
@@ -1375,8 +1412,7 @@ void ConfigReader::Define(std::map<std::string, std::string>& holders, const std
   auto [first, inserted] = holders.emplace(name, FirstHolder(item_path, Where(At(f))));
   if (!inserted) {
     Report(At(f), f.path,
-           std::string(what) + " used once (" + first->second + " is '" + name + "')",
-           Quote(name));
+           std::string(what) + " used once (" + first->second + " is '" + name + "')", Quote(name));
   }
 }
 
@@ -1506,12 +1542,11 @@ void ConfigReader::ReadProbeTarget(const Mapping& m, const Config& config,
   } else if (check.kind == ProbeKind::kHttp && region->node_groups.size() == 1) {
     check.port = region->node_groups[0].port;
   } else if (region != nullptr || region_field == nullptr) {
-    const std::string why =
-        check.kind == ProbeKind::kTcp
-            ? "a port: a tcp check has no default port"
-            : "a port: region " + region->name + " has " +
-                  std::to_string(region->node_groups.size()) +
-                  " node groups, so its HTTP port is ambiguous";
+    const std::string why = check.kind == ProbeKind::kTcp
+                                ? "a port: a tcp check has no default port"
+                                : "a port: region " + region->name + " has " +
+                                      std::to_string(region->node_groups.size()) +
+                                      " node groups, so its HTTP port is ambiguous";
     Report(m.mark, Child(m.path, "port"), why, "no 'port' key");
   }
 
@@ -1580,9 +1615,10 @@ void ConfigReader::ReadProbeTarget(const Mapping& m, const Config& config,
         if (std::optional<std::string> name = ReadScalar(*q, kQuery)) {
           Result<dns::Name> parsed = dns::Name::FromString(*name);
           if (name->empty() || !parsed.ok()) {
-            Report(At(*q), q->path,
-                   std::string(kQuery) + (parsed.ok() ? "" : " (" + parsed.status().message() + ")"),
-                   Quote(*name));
+            Report(
+                At(*q), q->path,
+                std::string(kQuery) + (parsed.ok() ? "" : " (" + parsed.status().message() + ")"),
+                Quote(*name));
           } else {
             check.dns_name = std::move(*name);
           }
@@ -1619,7 +1655,8 @@ void ConfigReader::ReadSchedule(const Mapping& m, health::CheckSpec& check) {
   check.timeout = std::min(check.timeout, check.interval);
   bool timeout_ok = interval_ok;
   if (const Field* t = m.Find("timeout")) {
-    const std::optional<Duration> d = ReadDuration(*t, Duration(1), kHour, "a duration from 1ns to 1h");
+    const std::optional<Duration> d =
+        ReadDuration(*t, Duration(1), kHour, "a duration from 1ns to 1h");
     timeout_ok = timeout_ok && d.has_value();
     if (d && interval_ok && *d > check.interval) {
       Report(At(*t), t->path, "at most the interval (" + FormatDuration(check.interval) + ")",
@@ -1631,7 +1668,8 @@ void ConfigReader::ReadSchedule(const Mapping& m, health::CheckSpec& check) {
   }
   check.connect_timeout = std::min(check.connect_timeout, check.timeout);
   if (const Field* c = m.Find("connect_timeout")) {
-    const std::optional<Duration> d = ReadDuration(*c, Duration(1), kHour, "a duration from 1ns to 1h");
+    const std::optional<Duration> d =
+        ReadDuration(*c, Duration(1), kHour, "a duration from 1ns to 1h");
     if (d && timeout_ok && *d > check.timeout) {
       Report(At(*c), c->path, "at most the timeout (" + FormatDuration(check.timeout) + ")",
              Quote(c->value.Scalar()));
@@ -1640,7 +1678,8 @@ void ConfigReader::ReadSchedule(const Mapping& m, health::CheckSpec& check) {
     }
   }
   if (const Field* j = m.Find("jitter")) {
-    const std::optional<Duration> d = ReadDuration(*j, Duration(0), kHour, "a duration from 0 to 1h");
+    const std::optional<Duration> d =
+        ReadDuration(*j, Duration(0), kHour, "a duration from 0 to 1h");
     if (d && interval_ok && *d > check.interval) {
       Report(At(*j), j->path, "at most the interval (" + FormatDuration(check.interval) + ")",
              Quote(j->value.Scalar()));
@@ -1662,8 +1701,8 @@ void ConfigReader::ReadSchedule(const Mapping& m, health::CheckSpec& check) {
 }
 
 void ConfigReader::ReadVantages(const Field& f, health::CheckSpec& check) {
-  const std::optional<std::vector<Field>> items =
-      Elements(f, "a sequence of vantage points such as {name: witness, source_address: 127.0.3.1}");
+  const std::optional<std::vector<Field>> items = Elements(
+      f, "a sequence of vantage points such as {name: witness, source_address: 127.0.3.1}");
   if (!items) return;
   std::map<std::string, std::string> names;
   for (const Field& item : *items) {
@@ -1716,10 +1755,10 @@ void ConfigReader::ReadCalculated(const Mapping& m, health::CheckSpec& check) {
   }
   if (const Field* n = m.Find("min_healthy")) {
     const int64_t children = static_cast<int64_t>(check.children.size());
-    const std::optional<int64_t> min = ReadInteger(
-        *n, 0, children,
-        "an integer 0-" + std::to_string(children) + " (0: all " + std::to_string(children) +
-            " children must be healthy)");
+    const std::optional<int64_t> min =
+        ReadInteger(*n, 0, children,
+                    "an integer 0-" + std::to_string(children) + " (0: all " +
+                        std::to_string(children) + " children must be healthy)");
     if (min) check.min_healthy_children = static_cast<int>(*min);
   }
   if (const Field* i = m.Find("inverted")) {
@@ -1806,9 +1845,8 @@ void ConfigReader::ReadAlarm(const Field& item, Config& config) {
     }
   }
   if (const Field* p = m->Find("period")) {
-    const std::optional<Duration> d = ReadDuration(*p, std::chrono::milliseconds(100),
-                                                   std::chrono::hours(24),
-                                                   "a duration from 100ms to 24h");
+    const std::optional<Duration> d = ReadDuration(
+        *p, std::chrono::milliseconds(100), std::chrono::hours(24), "a duration from 100ms to 24h");
     if (d) a.period = *d;
   }
   if (const Field* t = m->Find("threshold")) {
@@ -1965,7 +2003,8 @@ void ConfigReader::ReadSubscriber(const Field& item, size_t topic, size_t index,
   }
   const Duration kHour = std::chrono::hours(1);
   if (const Field* t = m->Find("timeout")) {
-    if (auto d = ReadDuration(*t, std::chrono::milliseconds(1), kHour, "a duration from 1ms to 1h")) {
+    if (auto d =
+            ReadDuration(*t, std::chrono::milliseconds(1), kHour, "a duration from 1ms to 1h")) {
       out.timeout = *d;
     }
   }
@@ -1976,7 +2015,8 @@ void ConfigReader::ReadSubscriber(const Field& item, size_t topic, size_t index,
     }
   }
   if (const Field* q = m->Find("queue_limit")) {
-    if (auto n = ReadInteger(*q, 1, kMaxQueueLimit, "an integer 1-" + std::to_string(kMaxQueueLimit))) {
+    if (auto n =
+            ReadInteger(*q, 1, kMaxQueueLimit, "an integer 1-" + std::to_string(kMaxQueueLimit))) {
       out.queue_limit = static_cast<size_t>(*n);
     }
   }
@@ -2030,10 +2070,10 @@ void ConfigReader::CheckReferences(Config& config) {
   }
   for (const Reference& r : check_refs_) {
     if (check_names_.count(r.name) > 0) continue;
-    Report(r.where, r.field,
-           WithHint(Known("a check defined under health_checks", check_names_), r.name,
-                    check_names_),
-           Quote(r.name));
+    Report(
+        r.where, r.field,
+        WithHint(Known("a check defined under health_checks", check_names_), r.name, check_names_),
+        Quote(r.name));
   }
   // Children: each names a check, and calculated checks form no cycle.
   std::map<std::string, size_t> index;
@@ -2186,7 +2226,8 @@ void ConfigReader::ReadZone(const Field& item, std::map<std::string, std::string
     if (auto n = ReadInteger(*t, 0, kMaxTtl, kTtl)) zone.default_ttl = static_cast<uint32_t>(*n);
   }
   // A name relative to the origin, or absolute; `field` is where it was written.
-  const auto read_name = [&](const Field& field, std::string_view what) -> std::optional<std::string> {
+  const auto read_name = [&](const Field& field,
+                             std::string_view what) -> std::optional<std::string> {
     std::optional<std::string> text = ReadScalar(field, what);
     if (!text || !origin) return std::nullopt;
     Result<dns::Name> name = dns::Name::FromString(*text, &*origin);
@@ -2204,7 +2245,8 @@ void ConfigReader::ReadZone(const Field& item, std::map<std::string, std::string
       if (std::optional<std::string> name = read_name(*ns, kNs)) zone.nameservers.push_back(*name);
     } else if (std::optional<std::vector<Field>> names =
                    Elements(*ns, "a name server or a sequence of them, e.g. [ns1]")) {
-      if (names->empty()) Report(At(*ns), ns->path, "at least one name server", "an empty sequence");
+      if (names->empty())
+        Report(At(*ns), ns->path, "at least one name server", "an empty sequence");
       for (const Field& n : *names) {
         if (std::optional<std::string> name = read_name(n, kNs)) zone.nameservers.push_back(*name);
       }
@@ -2218,7 +2260,8 @@ void ConfigReader::ReadZone(const Field& item, std::map<std::string, std::string
         if (auto name = read_name(*n, "the primary name server's name")) zone.soa.mname = *name;
       }
       if (const Field* n = soa->Find("rname")) {
-        if (auto name = read_name(*n, "a mailbox as a name, e.g. hostmaster")) zone.soa.rname = *name;
+        if (auto name = read_name(*n, "a mailbox as a name, e.g. hostmaster"))
+          zone.soa.rname = *name;
       }
       if (const Field* n = soa->Find("serial")) {
         if (auto v = ReadInteger(*n, 0, kMaxU32, "an integer 0-" + std::to_string(kMaxU32))) {
@@ -2376,9 +2419,11 @@ std::optional<dns::RrsetSpec> ConfigReader::ReadRecord(const Field& item,
     }
   } else {
     rs.policy = dns::RoutingPolicy::kWeighted;
-    constexpr std::string_view kSets = "a non-empty sequence of sets with an id, a weight and values";
+    constexpr std::string_view kSets =
+        "a non-empty sequence of sets with an id, a weight and values";
     if (std::optional<std::vector<Field>> sets = Elements(*weighted, kSets)) {
-      if (sets->empty()) Report(At(*weighted), weighted->path, std::string(kSets), "an empty sequence");
+      if (sets->empty())
+        Report(At(*weighted), weighted->path, std::string(kSets), "an empty sequence");
       std::map<std::string, std::string> ids;
       for (const Field& s : *sets) {
         if (std::optional<dns::RecordSetSpec> set = ReadRecordSet(s, true, type, origin)) {
@@ -2466,9 +2511,10 @@ std::vector<std::string> ConfigReader::ReadValues(const Mapping& m, std::optiona
     if (type && origin) {
       Result<std::string> rdata = dns::RdataFromString(*type, *text, *origin);
       if (!rdata.ok()) {
-        Report(At(v), v.path,
-               "record data of type " + dns::TypeName(*type) + " (" + rdata.status().message() + ")",
-               Quote(*text));
+        Report(
+            At(v), v.path,
+            "record data of type " + dns::TypeName(*type) + " (" + rdata.status().message() + ")",
+            Quote(*text));
         continue;
       }
     }
@@ -2476,7 +2522,8 @@ std::vector<std::string> ConfigReader::ReadValues(const Mapping& m, std::optiona
   }
   if (type && *type == dns::rrtype::kCname && values.size() > 1) {
     const Field& second = items[1];
-    Report(At(second), second.path, "exactly one CNAME target", std::to_string(values.size()) + " targets");
+    Report(At(second), second.path, "exactly one CNAME target",
+           std::to_string(values.size()) + " targets");
   }
   return values;
 }
@@ -2560,8 +2607,8 @@ void ConfigReader::ReadPublishers(const Field& f, DnsSpec& out) {
       }
     }
     if (const Field* b = m->Find("backoff")) {
-      if (auto d = ReadDuration(*b, Duration(0), std::chrono::minutes(1),
-                                "a duration from 0 to 1m")) {
+      if (auto d =
+              ReadDuration(*b, Duration(0), std::chrono::minutes(1), "a duration from 0 to 1m")) {
         p.options.backoff = *d;
       }
     }

@@ -45,9 +45,10 @@ std::string Checks(const std::string& lines) { return Tail("health_checks:\n" + 
 constexpr char kTcpCheck[] = "  - name: a\n    type: tcp\n    host: 127.0.0.1\n    port: 80\n";
 // `records` follow a zone whose first record is line 14; they start at line 15.
 std::string Zone(const std::string& records) {
-  return Tail("dns:\n  zones:\n    - origin: lab.test.\n      ns: [ns1]\n      records:\n"
-              "        - {name: ns1, type: A, values: [127.0.3.1]}\n" +
-              records);
+  return Tail(
+      "dns:\n  zones:\n    - origin: lab.test.\n      ns: [ns1]\n      records:\n"
+      "        - {name: ns1, type: A, values: [127.0.3.1]}\n" +
+      records);
 }
 
 std::string AllErrors(const LoadResult& r) {
@@ -531,13 +532,13 @@ TEST(LoaderTest, PublisherSecretIsReadFromItsFile) {
 // missing child, an alarm on a missing topic and a cycle, all at once.
 TEST(LoaderTest, CrossReferencesAreReportedTogether) {
   const std::string yaml = Tail(
-      "health_checks:\n"                                            // 9
-      "  - {name: a, type: calculated, children: [b]}\n"            // 10
-      "  - {name: b, type: calculated, children: [a, zz]}\n"        // 11
-      "alarms:\n"                                                   // 12
-      "  - {name: x, check: a, topics: [pager]}\n"                  // 13
-      "topics:\n"                                                   // 14
-      "  - {name: ops}\n");                                         // 15
+      "health_checks:\n"                                      // 9
+      "  - {name: a, type: calculated, children: [b]}\n"      // 10
+      "  - {name: b, type: calculated, children: [a, zz]}\n"  // 11
+      "alarms:\n"                                             // 12
+      "  - {name: x, check: a, topics: [pager]}\n"            // 13
+      "topics:\n"                                             // 14
+      "  - {name: ops}\n");                                   // 15
   const LoadResult r = ParseConfig(yaml, "refs.yaml");
   ASSERT_EQ(r.errors.size(), 3u) << AllErrors(r);
   EXPECT_EQ(r.errors[0].field, "health_checks[1].children[0]");  // b -> a closes a -> b -> a
@@ -722,14 +723,15 @@ const std::vector<BadCase>& BadCases() {
       {"tcp check without port", Checks("  - name: a\n    type: tcp\n    host: 127.0.0.1\n"),
        "health_checks[0].port", 10, 5, "a tcp check has no default port"},
       {"check names an unknown region",
-       Checks("  - name: a\n    type: postgres\n    region: east2\n"),
-       "health_checks[0].region", 12, 13, "did you mean 'east'?"},
+       Checks("  - name: a\n    type: postgres\n    region: east2\n"), "health_checks[0].region",
+       12, 13, "did you mean 'east'?"},
       {"bad check name", Checks("  - name: Primary DB\n    type: tcp\n    host: x\n    port: 1\n"),
        "health_checks[0].name", 10, 11, "[a-z][a-z0-9_.-]{0,62}"},
-      {"host is no host", Checks("  - name: a\n    type: tcp\n    host: 127.0.1.300\n    port: 1\n"),
+      {"host is no host",
+       Checks("  - name: a\n    type: tcp\n    host: 127.0.1.300\n    port: 1\n"),
        "health_checks[0].host", 12, 11, "'127.0.1.300'"},
-      {"duplicate check name", Checks(std::string(kTcpCheck) + kTcpCheck),
-       "health_checks[1].name", 14, 11, "a check name used once (health_checks[0] at line 10"},
+      {"duplicate check name", Checks(std::string(kTcpCheck) + kTcpCheck), "health_checks[1].name",
+       14, 11, "a check name used once (health_checks[0] at line 10"},
       {"unhealthy quorum above vantages",
        Checks(kTcpCheck + std::string("    vantages: [{name: a}, {name: b}]\n"
                                       "    unhealthy_quorum: 3\n")),
@@ -753,11 +755,13 @@ const std::vector<BadCase>& BadCases() {
        Checks(kTcpCheck + std::string("  - name: b\n    type: calculated\n    children: [a]\n"
                                       "    min_healthy: 2\n")),
        "health_checks[1].min_healthy", 17, 18, "an integer 0-1"},
-      {"check publishes to an unknown topic", Checks(kTcpCheck + std::string("    topics: [ops]\n")),
-       "health_checks[0].topics[0]", 14, 14, "(none is defined)"},
+      {"check publishes to an unknown topic",
+       Checks(kTcpCheck + std::string("    topics: [ops]\n")), "health_checks[0].topics[0]", 14, 14,
+       "(none is defined)"},
       // Alarms.
-      {"alarm on an unknown topic", Tail("alarms:\n  - name: x\n    metric: up\n    topics: [ops]\n"),
-       "alarms[0].topics[0]", 12, 14, "a topic defined under topics"},
+      {"alarm on an unknown topic",
+       Tail("alarms:\n  - name: x\n    metric: up\n    topics: [ops]\n"), "alarms[0].topics[0]", 12,
+       14, "a topic defined under topics"},
       {"alarm on an unknown check", Tail("alarms:\n  - {name: x, check: ghost}\n"),
        "alarms[0].check", 10, 22, "a check defined under health_checks"},
       {"alarm metric names an unknown check",
@@ -775,8 +779,8 @@ const std::vector<BadCase>& BadCases() {
       {"misspelt missing-data treatment",
        Tail("alarms:\n  - name: x\n    metric: up\n    treat_missing_data: notbreaching\n"),
        "alarms[0].treat_missing_data", 12, 25, "did you mean 'notBreaching'?"},
-      {"alarm without metric", Tail("alarms:\n  - name: x\n    period: 1s\n"), "alarms[0].metric", 10,
-       5, "neither metric nor check"},
+      {"alarm without metric", Tail("alarms:\n  - name: x\n    period: 1s\n"), "alarms[0].metric",
+       10, 5, "neither metric nor check"},
       {"infinite threshold", Tail("alarms:\n  - {name: x, metric: up, threshold: .inf}\n"),
        "alarms[0].threshold", 10, 38, "a finite number"},
       // Topics.
@@ -827,9 +831,10 @@ const std::vector<BadCase>& BadCases() {
             "            - {id: p, weight: 1, values: [127.0.1.1]}\n"
             "            - {id: p, weight: 1, values: [127.0.2.1]}\n"),
        "dns.zones[0].records[1].weighted[1].id", 19, 20, "a set id in the record used once"},
-      {"zone without ns", Tail("dns:\n  zones:\n    - origin: lab.test.\n"), "dns.zones[0].ns", 11, 7,
-       "no 'ns' key"},
-      {"record outside the zone", Zone("        - {name: api.other., type: A, values: [127.0.0.1]}\n"),
+      {"zone without ns", Tail("dns:\n  zones:\n    - origin: lab.test.\n"), "dns.zones[0].ns", 11,
+       7, "no 'ns' key"},
+      {"record outside the zone",
+       Zone("        - {name: api.other., type: A, values: [127.0.0.1]}\n"),
        "dns.zones[0].records[1].name", 15, 18, "a name inside the zone lab.test."},
       {"bad listen address", Tail("dns:\n  listen: 127.0.3.1\n"), "dns.listen", 10, 11,
        "ADDRESS:PORT"},
@@ -1015,13 +1020,13 @@ TEST(LoaderTest, SurvivesHostileInput) {
 // no error without a line.
 TEST(LoaderTest, EveryTruncationIsHandled) {
   for (const std::string& text : {std::string(kLabConfig), std::string(kDetectionAndDns)}) {
-  for (size_t n = 0; n < text.size(); ++n) {
-    const LoadResult r = ParseConfig(text.substr(0, n), "cut.yaml");
-    ASSERT_NE(r.ok(), !r.errors.empty()) << n;
-    for (const ConfigError& e : r.errors) {
-      EXPECT_GT(e.where.line, 0) << "cut at " << n << ": " << e.ToString();
+    for (size_t n = 0; n < text.size(); ++n) {
+      const LoadResult r = ParseConfig(text.substr(0, n), "cut.yaml");
+      ASSERT_NE(r.ok(), !r.errors.empty()) << n;
+      for (const ConfigError& e : r.errors) {
+        EXPECT_GT(e.where.line, 0) << "cut at " << n << ": " << e.ToString();
+      }
     }
-  }
   }
 }
 

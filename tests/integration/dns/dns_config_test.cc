@@ -37,31 +37,32 @@ class DnsConfigTest : public ::testing::Test {
     dr_.emplace();
     port_ = testing::FreePort("127.0.0.1");
     const auto check = [](const std::string& name, uint16_t port) {
-      return "  - {name: " + name + ", type: http, host: 127.0.0.1, port: " +
-             std::to_string(port) +
+      return "  - {name: " + name + ", type: http, host: 127.0.0.1, port: " + std::to_string(port) +
              ", path: /ok, interval: 100ms, failure_threshold: 2, success_threshold: 1}\n";
     };
-    std::ofstream(config_) << "platform: dns-config\n"
-                              "regions:\n"
-                              "  - {name: primary, role: primary, address: 127.0.1.1}\n"
-                              "  - {name: dr, role: dr, address: 127.0.2.1}\n"
-                              "health_checks:\n"
-                           << check("primary-api", primary_->port())
-                           << check("dr-api", dr_->port())
-                           << "dns:\n"
-                              "  listen: 127.0.0.1:" << port_ << "\n"
-                              "  reload_interval: 50ms\n"
-                              "  zones:\n"
-                              "    - origin: pilotlight.test.\n"
-                              "      ns: [ns1]\n"
-                              "      records:\n"
-                              "        - {name: ns1, type: A, values: [127.0.3.1]}\n"
-                              "        - name: api\n"
-                              "          type: A\n"
-                              "          ttl: 5\n"
-                              "          failover:\n"
-                              "            primary: {values: [127.0.1.10], health_check: primary-api}\n"
-                              "            secondary: {values: [127.0.2.10], health_check: dr-api}\n";
+    std::ofstream(config_)
+        << "platform: dns-config\n"
+           "regions:\n"
+           "  - {name: primary, role: primary, address: 127.0.1.1}\n"
+           "  - {name: dr, role: dr, address: 127.0.2.1}\n"
+           "health_checks:\n"
+        << check("primary-api", primary_->port()) << check("dr-api", dr_->port())
+        << "dns:\n"
+           "  listen: 127.0.0.1:"
+        << port_
+        << "\n"
+           "  reload_interval: 50ms\n"
+           "  zones:\n"
+           "    - origin: pilotlight.test.\n"
+           "      ns: [ns1]\n"
+           "      records:\n"
+           "        - {name: ns1, type: A, values: [127.0.3.1]}\n"
+           "        - name: api\n"
+           "          type: A\n"
+           "          ttl: 5\n"
+           "          failover:\n"
+           "            primary: {values: [127.0.1.10], health_check: primary-api}\n"
+           "            secondary: {values: [127.0.2.10], health_check: dr-api}\n";
   }
 
   void TearDown() override {
@@ -78,8 +79,8 @@ class DnsConfigTest : public ::testing::Test {
   // `dns serve --config F --probe`: no --listen, the config says where.
   void Serve() {
     sys::SpawnSpec spec;
-    spec.argv = {PILOTLIGHT_BIN, "dns",         "serve", "--config", config_, "--probe",
-                 "--overrides",  overrides_,    "--udp-workers", "1"};
+    spec.argv = {PILOTLIGHT_BIN, "dns",         "serve",    "--config",      config_,
+                 "--probe",      "--overrides", overrides_, "--udp-workers", "1"};
     spec.log_file = dir_ + "/serve.log";
     Result<pid_t> pid = sys::SpawnDaemon(spec);
     ASSERT_TRUE(pid.ok()) << pid.status().ToString();
@@ -153,8 +154,8 @@ TEST_F(DnsConfigTest, ShowReadsTheConfigsZones) {
 }
 
 TEST_F(DnsConfigTest, BadCombinationsAreRefused) {
-  CommandResult both = RunPilotlight(
-      {"dns", "show", "--config", config_, "--zone-file", DNS_TEST_ZONE});
+  CommandResult both =
+      RunPilotlight({"dns", "show", "--config", config_, "--zone-file", DNS_TEST_ZONE});
   EXPECT_NE(both.exit_code, 0);
   CommandResult neither = RunPilotlight({"dns", "show"});
   EXPECT_NE(neither.exit_code, 0);

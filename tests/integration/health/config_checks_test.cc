@@ -43,11 +43,14 @@ class ConfigChecksTest : public ::testing::Test {
     const std::string http = std::to_string(http_port);
     const std::string closed = std::to_string(closed_port);
     return "health_checks:\n"
-           "  - {name: web, type: http, host: 127.0.0.1, port: " + http +
+           "  - {name: web, type: http, host: 127.0.0.1, port: " +
+           http +
            ", path: /ok, body_contains: ready, interval: 100ms}\n"
-           "  - {name: socket, type: tcp, host: 127.0.0.1, port: " + http +
+           "  - {name: socket, type: tcp, host: 127.0.0.1, port: " +
+           http +
            ", interval: 100ms}\n"
-           "  - {name: gone, type: tcp, host: 127.0.0.1, port: " + closed +
+           "  - {name: gone, type: tcp, host: 127.0.0.1, port: " +
+           closed +
            ", interval: 100ms, failure_threshold: 1}\n"
            "  - {name: site, type: calculated, children: [web, socket], topics: [ops]}\n"
            "alarms:\n"
@@ -74,10 +77,10 @@ TEST_F(ConfigChecksTest, ChecksRunsTheConfiguredChecksAndAlarms) {
   std::map<std::string, std::string> status;
   for (const auto& c : j["checks"]) status[c["name"]] = c["status"];
   // Exactly the configured checks: none derived from the regions.
-  EXPECT_EQ(status, (std::map<std::string, std::string>{{"web", "healthy"},
-                                                         {"socket", "healthy"},
-                                                         {"gone", "unhealthy"},
-                                                         {"site", "healthy"}}))
+  EXPECT_EQ(
+      status,
+      (std::map<std::string, std::string>{
+          {"web", "healthy"}, {"socket", "healthy"}, {"gone", "unhealthy"}, {"site", "healthy"}}))
       << r.out;
   ASSERT_EQ(j["alarms"].size(), 1u) << r.out;
   EXPECT_EQ(j["alarms"][0]["name"], "gone-down");
@@ -89,8 +92,7 @@ TEST_F(ConfigChecksTest, WatchPublishesToTheConfiguredFileBesideTheConfig) {
   health::testing::HttpTestServer server;
   WriteConfig(Sections(server.port(), testing::FreePort("127.0.0.1")));
   ASSERT_NE(std::filesystem::current_path(), std::filesystem::path(dir_));
-  CommandResult r =
-      RunPilotlight({"watch", "--json", "--config", config_, "--duration", "3s"});
+  CommandResult r = RunPilotlight({"watch", "--json", "--config", config_, "--duration", "3s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Relative to the config file, not to the working directory.
   const std::string events = dir_ + "/out/events.jsonl";
@@ -115,20 +117,19 @@ TEST_F(ConfigChecksTest, WatchPublishesToTheConfiguredFileBesideTheConfig) {
 
 TEST_F(ConfigChecksTest, UnsetWebhookSecretIsAnErrorWithItsLine) {
   WriteConfig(
-      "health_checks:\n"                                                    // 5
+      "health_checks:\n"                                                       // 5
       "  - {name: web, type: tcp, host: 127.0.0.1, port: 1, topics: [ops]}\n"  // 6
-      "topics:\n"                                                           // 7
-      "  - name: ops\n"                                                     // 8
-      "    subscribers:\n"                                                  // 9
-      "      - name: hook\n"                                                // 10
-      "        type: webhook\n"                                             // 11
-      "        url: http://127.0.0.1:9/hook\n"                              // 12
-      "        secret_env: PILOTLIGHT_TEST_SECRET_NEVER_SET\n");            // 13
+      "topics:\n"                                                              // 7
+      "  - name: ops\n"                                                        // 8
+      "    subscribers:\n"                                                     // 9
+      "      - name: hook\n"                                                   // 10
+      "        type: webhook\n"                                                // 11
+      "        url: http://127.0.0.1:9/hook\n"                                 // 12
+      "        secret_env: PILOTLIGHT_TEST_SECRET_NEVER_SET\n");               // 13
   unsetenv("PILOTLIGHT_TEST_SECRET_NEVER_SET");
   CommandResult r = RunPilotlight({"checks", "--config", config_, "--wait", "1s"});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find(config_ + ":13:21: topics[0].subscribers[0].secret_env"),
-            std::string::npos)
+  EXPECT_NE(r.err.find(config_ + ":13:21: topics[0].subscribers[0].secret_env"), std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("PILOTLIGHT_TEST_SECRET_NEVER_SET"), std::string::npos) << r.err;
 }
