@@ -261,5 +261,50 @@ TEST_F(ControllerLabTest, SigkillDuringFenceOfManualFailoverIsResumedByTheContro
   EXPECT_FALSE(pg::ReadFenceState(lab_.Pg(true)).reachable && !pg::ReadFenceState(lab_.Pg(true)).fenced());
 }
 
+// The operator's commands, one step at a time, on a healthy lab without a
+// controller: unsafe steps are refused with the reason, each step is journaled.
+TEST_F(ControllerLabTest, ManualStepsRefuseUnsafeActionsAndAreJournaled) {
+  testing::CommandResult promote = RunPilotlight(Common({"promote"}));
+  EXPECT_EQ(promote.exit_code, 1);
+  EXPECT_NE(promote.out.find("still accepts writes; fence it first"), std::string::npos)
+      << promote.out << promote.err;
+  EXPECT_EQ(DrTimeline(), 1);
+
+  testing::CommandResult scale = RunPilotlight(Common({"scale", "trader", "2"}));
+  EXPECT_EQ(scale.exit_code, 0) << scale.out << scale.err;
+  testing::CommandResult fence = RunPilotlight(Common({"fence"}));
+  EXPECT_EQ(fence.exit_code, 0) << fence.out << fence.err;
+  EXPECT_TRUE(pg::ReadFenceState(lab_.Pg(true)).fenced());
+
+  testing::CommandResult status = RunPilotlight(Common({"status", "--json"}));
+  json st = json::parse(status.out, nullptr, false);
+  ASSERT_TRUE(st.is_object()) << status.out << status.err;
+  EXPECT_EQ(st["controller_running"], false);
+  EXPECT_EQ(st["databases"]["primary"]["detail"], "primary, fenced read-only");
+
+  promote = RunPilotlight(Common({"promote"}));
+  EXPECT_EQ(promote.exit_code, 0) << promote.out << promote.err;
+  EXPECT_EQ(DrTimeline(), 2);
+
+  // DNS not switched yet: verify says so.
+  testing::CommandResult verify = RunPilotlight(Common({"verify"}));
+  EXPECT_EQ(verify.exit_code, 3) << verify.out;
+  EXPECT_NE(verify.out.find("FAIL DNS api answers DR"), std::string::npos) << verify.out;
+  testing::CommandResult dns = RunPilotlight(
+      {"dns", "set", "--zone-file", lab_.dir + "/dns/zone.yaml", "--overrides",
+       lab_.dir + "/dns/overrides", "api", "--to", "secondary"});
+  ASSERT_EQ(dns.exit_code, 0) << dns.err;
+  verify = RunPilotlight(Common({"verify"}));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+
+  json h = History();
+  ASSERT_TRUE(h.is_array());
+  std::vector<std::string> runs;
+  for (const json& run : h) runs.push_back(run["runbook"].get<std::string>() + " " +
+                                           run["outcome"].get<std::string>());
+  EXPECT_EQ(runs, (std::vector<std::string>{"manual-promote succeeded", "manual-fence succeeded",
+                                            "manual-scale succeeded", "manual-promote failed"}));
+}
+
 }  // namespace
 }  // namespace pilotlight
