@@ -171,6 +171,9 @@ std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) 
                  at + ".redis.port"});
   if (region.role == config::RegionRole::kPrimary) {
     out.push_back({"agent", rdir + "/agent.pid", "pilotlight", "", 0, ""});
+  } else {
+    // Sessions both ways and every shared bucket (objects, release artifacts).
+    out.push_back({"replicator", rdir + "/replicator.pid", "pilotlight", "", 0, ""});
   }
   for (const config::NodeGroupSpec& group : region.node_groups) {
     std::vector<Component> instances = InstancesOf(region, group, DesiredSize(region, group));
@@ -472,16 +475,15 @@ Status Lab::StartRedis(const config::RegionSpec& region, const Component& c) {
                    [&] { return RedisPing(c.address, c.port); });
 }
 
-Status Lab::StartAgent(const config::RegionSpec& region, const Component& c) {
+Status Lab::StartPilotlightProcess(const config::RegionSpec& region, const Component& c) {
   if (RunningPid(c)) return Status::OK();
-  const std::string log = RegionDir(region) + "/agent.log";
-  Result<pid_t> pid = SpawnDaemon(
-      {{self_exe_, "lab", "agent", "--dir", dir_, "--config", dir_ + "/config.yaml", "--region",
-        region.name},
-       log,
-       std::nullopt});
+  std::vector<std::string> argv = {self_exe_, "lab", "agent", "--region", region.name};
+  if (c.name == "replicator") argv = {self_exe_, "replication", "run"};
+  argv.insert(argv.end(), {"--dir", dir_, "--config", dir_ + "/config.yaml"});
+  const std::string log = RegionDir(region) + "/" + c.name + ".log";
+  Result<pid_t> pid = SpawnDaemon({argv, log, std::nullopt});
   if (!pid.ok()) return pid.status();
-  LogInfo("region " + region.name + ": agent pid " + std::to_string(*pid));
+  LogInfo("region " + region.name + ": " + c.name + " pid " + std::to_string(*pid));
   return WritePidFile(c.pid_file, *pid);
 }
 
@@ -557,7 +559,7 @@ Status Lab::StartRegionComponents(const config::RegionSpec& region) {
     Status st;
     if (c.name == "postgres") st = StartPostgres(region, c);
     if (c.name == "redis") st = StartRedis(region, c);
-    if (c.name == "agent") st = StartAgent(region, c);
+    if (c.name == "agent" || c.name == "replicator") st = StartPilotlightProcess(region, c);
     if (!c.node_group.empty() && !c.surplus) st = StartInstance(region, c);
     PL_RETURN_IF_ERROR(st);
   }

@@ -111,7 +111,7 @@ class Lab {
   Status EnsurePrimaryObjects(const config::RegionSpec& region);
   Status FenceIfSuperseded(const config::RegionSpec& region, const std::string& data);
   Status StartRedis(const config::RegionSpec& region, const Component& c);
-  Status StartAgent(const config::RegionSpec& region, const Component& c);
+  Status StartPilotlightProcess(const config::RegionSpec& region, const Component& c);
   Status StartInstance(const config::RegionSpec& region, const Component& c);
   std::vector<Component> InstancesOf(const config::RegionSpec& region,
                                      const config::NodeGroupSpec& group, int count) const;
