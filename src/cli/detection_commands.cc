@@ -205,6 +205,12 @@ Result<std::unique_ptr<health::Detector>> MakeDetector(const DetectOptions& o) {
                  "shape derived checks only; "
               << o.config << " defines its own health_checks\n";
   }
+  if (!configured &&
+      (!r.config->detection.alarms.empty() || !r.config->detection.topics.empty())) {
+    std::cerr << "note: " << o.config
+              << " has no health_checks, so checks, alarms and the topic are derived from its "
+                 "regions; its alarms and topics are not used\n";
+  }
   Result<health::DetectionSpec> spec =
       configured ? ConfiguredDetection(*r.config, o) : DefaultDetection(*r.config, o);
   if (!spec.ok()) return spec.status();

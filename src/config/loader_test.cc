@@ -1004,6 +1004,15 @@ TEST(LoaderTest, SurvivesHostileInput) {
       "regions: [" + std::string(2000, ' ') + "]\n",
       std::string(5000, 'k') + ": 1\n",
       "regions:\n  - {\"name\\e\\a\": 1}\n",
+      // Self-referencing aliases in the detection and DNS sections.
+      Minimal() + "health_checks: &a [*a]\n",
+      Minimal() + "health_checks:\n  - &c {name: a, type: calculated, children: [*c]}\n",
+      Minimal() + "alarms: [&x {name: a, metric: up, topics: *x}]\n",
+      Minimal() + "topics: [{name: t, subscribers: &s [*s]}]\n",
+      Minimal() + "dns: &d {zones: [*d]}\n",
+      Minimal() +
+          "dns:\n  zones: [{origin: x., ns: [n], records: &r [{name: a, type: A, "
+          "weighted: *r}]}]\n",
   };
   for (const std::string& input : inputs) {
     const LoadResult r = ParseConfig(input, "hostile.yaml");
