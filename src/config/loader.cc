@@ -41,6 +41,7 @@
 #include "dns/wire/message.h"
 #include "dns/wire/name.h"
 #include "dns/zone/zone.h"
+#include "dns/zonefile/zone_file.h"
 
 namespace pilotlight::config {
 namespace {
@@ -50,10 +51,8 @@ using std::chrono::seconds;
 
 constexpr std::string_view kTopKeys[] = {
     "platform", "regions",   "objectives", "replication", "health_checks", "alarms",
-    "topics",   "detection", "dns",        "runbooks",    "cost",
+    "topics",   "detection", "dns",        "runbooks",    "cost",   "controller",
 };
-// Sections later versions will define; today they must be absent or empty.
-constexpr std::string_view kReservedKeys[] = {"runbooks"};
 constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",     "postgres",
                                             "redis", "buckets", "node_groups", "resources"};
 constexpr std::string_view kPostgresKeys[] = {"port", "database"};
@@ -174,6 +173,36 @@ constexpr std::string_view kPublisherKeys[] = {"server",  "zone",     "tsig",
 constexpr std::string_view kTsigKeys[] = {"name", "algorithm", "secret_file"};
 constexpr std::string_view kTsigAlgorithms[] = {"hmac-sha256"};
 
+constexpr std::string_view kControllerKeys[] = {
+    "mode",          "primary_check", "quorum",       "confirm_for", "hold_down",
+    "failed_run_backoff", "cycle_interval", "state_dir", "events_topic", "lease",
+    "gates",         "dns",           "compute",      "scaling"};
+// In the order of ControllerMode.
+constexpr std::string_view kControllerModes[] = {"automatic", "approval", "observe-only"};
+constexpr std::string_view kLeaseKeys[] = {"listen", "duration", "safety_margin"};
+constexpr std::string_view kGateKeys[] = {"replica_streaming", "replica_lag", "release", "compute",
+                                          "dns"};
+constexpr std::string_view kReleaseGateKeys[] = {"name", "bucket"};
+constexpr std::string_view kControllerDnsKeys[] = {"record", "zone_file", "overrides"};
+constexpr std::string_view kComputeKeys[] = {"provider", "exec"};
+constexpr std::string_view kComputeProviders[] = {"lab", "exec"};
+constexpr std::string_view kExecComputeKeys[] = {"size_command", "scale_command", "ready_command",
+                                                 "can_scale_command"};
+constexpr std::string_view kScalingKeys[] = {"min", "max", "target_requests_per_instance"};
+constexpr std::string_view kStepKeys[] = {"name", "kind", "timeout", "retries", "backoff", "params"};
+constexpr std::string_view kStepKinds[] = {"scale", "fence",  "promote",      "dns",    "replicate",
+                                           "notify", "exec", "wait_healthy", "approve"};
+// The parameters each step kind reads (controller/actions.cc).
+constexpr std::string_view kScaleParams[] = {"region", "group", "size", "until"};
+constexpr std::string_view kRegionParams[] = {"region"};
+constexpr std::string_view kDnsParams[] = {"record", "to"};
+constexpr std::string_view kReplicateParams[] = {"replicator", "action", "command", "done_check"};
+constexpr std::string_view kNotifyParams[] = {"topic", "message"};
+constexpr std::string_view kExecParams[] = {"command", "done_check"};
+constexpr std::string_view kWaitHealthyParams[] = {"region", "group", "url"};
+// The topic the controller always publishes its events to (with an events file).
+constexpr std::string_view kBuiltInEventsTopic = "controller";
+
 constexpr int64_t kMaxThreshold = 100;  // consecutive probe results
 constexpr int64_t kMaxEvaluationPeriods = 1000;
 constexpr int64_t kMaxQueueLimit = 1'000'000;
@@ -230,6 +259,10 @@ constexpr NamePattern kSetId{"a-zA-Z0-9", "a-zA-Z0-9_-", 31,
                              "a set id matching [A-Za-z0-9][A-Za-z0-9_-]{0,31}"};
 constexpr NamePattern kEnvName{"A-Za-z_", "A-Za-z0-9_", 127,
                                "an environment variable name matching [A-Za-z_][A-Za-z0-9_]*"};
+constexpr NamePattern kRunbookName{"a-z", "a-z0-9_.-", 62,
+                                   "a runbook name matching [a-z][a-z0-9_.-]{0,62}"};
+constexpr NamePattern kReleaseName{"a-z", "a-z0-9_.-", 62,
+                                   "a release name matching [a-z][a-z0-9_.-]{0,62}"};
 constexpr NamePattern kPostgresUser{"a-z_", "a-z0-9_", 62,
                                     "a PostgreSQL user matching [a-z_][a-z0-9_]{0,62}"};
 
@@ -701,7 +734,23 @@ class ConfigReader {
   void ReadReplication(const Field& f, ReplicationSpec& out);
   void ReadResources(const Field& f, RegionResources& out);
   void ReadCost(const Field& f, CostSpec& out);
-  void ReadReserved(const Field& f);
+  // The controller's policy and runbooks; read after every other section.
+  void ReadController(const Field& f, Config& config);
+  void ReadControllerLease(const Field& f, ControllerConfig& c);
+  void ReadControllerGates(const Field& f, Config& config);
+  void ReadControllerCompute(const Field& f, ControllerConfig& c);
+  void ReadControllerScaling(const Field& f, Config& config);
+  // A DNS record name; one of the config's zones when it has some.
+  void ReadControllerRecord(const Field& f, const Config& config, std::string& out);
+  void ReadRunbooks(const Field& f, Config& config);
+  std::optional<RunbookStepConfig> ReadStep(const Field& item, const Config& config,
+                                            std::map<std::string, std::string>& names);
+  static std::span<const std::string_view> StepParamKeys(const std::string& kind);
+  // Checks the parameters of a step whose params mapping is well formed.
+  void CheckStepParams(const RunbookStepConfig& step, const Mapping& params,
+                       const Config& config);
+  bool KnownTopic(const std::string& name, const Config& config) const;
+  std::string TopicExpectation(const std::string& name) const;
 
   // Records that `field` listens on `port` of the region being read. `where` is
   // the port's own position, or its section's when the port is defaulted.
@@ -931,9 +980,8 @@ Config ConfigReader::Read(const YAML::Node& root) {
   if (const Field* f = top->Find("topics")) ReadTopics(*f, config);
   if (const Field* f = top->Find("detection")) ReadDetection(*f, config.detection);
   if (const Field* f = top->Find("dns")) ReadDns(*f, config.dns);
-  for (std::string_view key : kReservedKeys) {
-    if (const Field* f = top->Find(key)) ReadReserved(*f);
-  }
+  if (const Field* f = top->Find("controller")) ReadController(*f, config);
+  if (const Field* f = top->Find("runbooks")) ReadRunbooks(*f, config);
   CheckReferences(config);
   CheckListeners();
   if (errors_.empty()) ValidateDetectionSemantics(config);
@@ -1291,15 +1339,6 @@ void ConfigReader::ReadCost(const Field& f, CostSpec& out) {
       r.backup_interval = *d;
     }
   }
-}
-
-void ConfigReader::ReadReserved(const Field& f) {
-  const YAML::Node& v = f.value;
-  if (v.IsNull() || ((v.IsSequence() || v.IsMap()) && v.size() == 0)) return;
-  Report(At(f), f.path,
-         "nothing: '" + f.path +
-             "' is not supported by this version of pilotlight yet (remove it or leave it empty)",
-         Describe(v));
 }
 
 void ConfigReader::Listen(std::string field, SourceLocation where, uint16_t port, bool defaulted) {
@@ -2613,6 +2652,578 @@ void ConfigReader::ReadPublishers(const Field& f, DnsSpec& out) {
       }
     }
     out.publishers.push_back(std::move(p));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The controller's policy and its runbooks. Read last: they name regions, node
+// groups, checks, topics and DNS records the other sections define.
+
+// Whether `record` (relative to a zone's origin, or absolute) names a record
+// set of one of `zones`.
+bool RecordInZones(const std::string& record, const std::vector<dns::ZoneSpec>& zones) {
+  for (const dns::ZoneSpec& z : zones) {
+    Result<dns::Name> origin = dns::Name::FromString(z.origin);
+    if (!origin.ok()) continue;
+    Result<dns::Name> want = dns::Name::FromString(record, &*origin);
+    if (!want.ok()) continue;
+    for (const dns::RrsetSpec& r : z.rrsets) {
+      Result<dns::Name> have = dns::Name::FromString(r.name, &*origin);
+      if (have.ok() && Lower(have->ToString()) == Lower(want->ToString())) return true;
+    }
+  }
+  return false;
+}
+
+std::string ZoneRecordNames(const std::vector<dns::ZoneSpec>& zones) {
+  std::string out;
+  size_t n = 0;
+  for (const dns::ZoneSpec& z : zones) {
+    for (const dns::RrsetSpec& r : z.rrsets) {
+      if (n++ == 5) return out + ", ...";
+      out += (n > 1 ? ", " : "") + r.name;
+    }
+  }
+  return out;
+}
+
+void ConfigReader::ReadControllerRecord(const Field& f, const Config& config, std::string& out) {
+  std::optional<std::string> text = ReadScalar(f, "a DNS record name such as api");
+  if (!text) return;
+  Result<dns::Name> name = dns::Name::FromString(*text);
+  if (text->empty() || !name.ok()) {
+    Report(At(f), f.path, "a DNS record name such as api", Quote(*text));
+    return;
+  }
+  if (!config.dns.zones.empty() && !RecordInZones(*text, config.dns.zones)) {
+    Report(At(f), f.path,
+           "a record of the zones under dns.zones (" + ZoneRecordNames(config.dns.zones) + ")",
+           Quote(*text));
+    return;
+  }
+  out = *text;
+}
+
+bool ConfigReader::KnownTopic(const std::string& name, const Config& config) const {
+  if (topic_names_.count(name) > 0) return true;
+  const std::string events = config.controller.events_topic.empty()
+                                 ? std::string(kBuiltInEventsTopic)
+                                 : config.controller.events_topic;
+  return name == kBuiltInEventsTopic || name == events;
+}
+
+std::string ConfigReader::TopicExpectation(const std::string& name) const {
+  return WithHint(Known("a topic defined under topics", topic_names_) + " or the controller's " +
+                      std::string(kBuiltInEventsTopic) + " topic",
+                  name, topic_names_);
+}
+
+void ConfigReader::ReadController(const Field& f, Config& config) {
+  ControllerConfig& c = config.controller;
+  c.present = true;
+  c.where = Where(At(f));
+  if (f.value.IsNull()) return;
+  const std::optional<Mapping> m = FieldMapping(
+      f, "a mapping with the optional keys " + JoinKeys(kControllerKeys), kControllerKeys);
+  if (!m) return;
+  if (const Field* x = m->Find("mode")) {
+    if (auto i = ReadChoice(*x, kControllerModes, "a controller mode")) {
+      c.mode = static_cast<ControllerMode>(*i);
+      c.has_mode = true;
+    }
+  }
+  if (const Field* x = m->Find("primary_check")) {
+    if (std::optional<std::string> name = ReadName(*x, kCheckName)) {
+      if (!config.detection.checks.empty() && check_names_.count(*name) == 0) {
+        Report(At(*x), x->path,
+               WithHint(Known("a check defined under health_checks", check_names_), *name,
+                        check_names_),
+               Quote(*name));
+      } else {
+        c.primary_check = *name;
+      }
+    }
+  }
+  if (const Field* x = m->Find("quorum")) {
+    if (auto n = ReadInteger(*x, 0, 100, "an integer 0-100 (0: a strict majority)")) {
+      c.quorum = static_cast<int>(*n);
+    }
+  }
+  const std::pair<std::string_view, std::optional<Duration>*> durations[] = {
+      {"confirm_for", &c.confirm_for},
+      {"hold_down", &c.hold_down},
+      {"failed_run_backoff", &c.failed_run_backoff}};
+  for (const auto& [key, slot] : durations) {
+    if (const Field* x = m->Find(key)) {
+      if (auto d = ReadDuration(*x, Duration(0), std::chrono::hours(24 * 7),
+                                "a duration from 0 to 168h")) {
+        *slot = *d;
+      }
+    }
+  }
+  if (const Field* x = m->Find("cycle_interval")) {
+    if (auto d = ReadDuration(*x, std::chrono::milliseconds(50), std::chrono::minutes(1),
+                              "a duration from 50ms to 1m")) {
+      c.cycle_interval = *d;
+    }
+  }
+  if (const Field* x = m->Find("state_dir")) {
+    if (std::optional<std::string> dir = ReadScalar(*x, "a directory path")) {
+      if (dir->empty() || dir->find('\0') != std::string::npos) {
+        Report(At(*x), x->path, "a non-empty directory path", Quote(*dir));
+      } else {
+        c.state_dir = ResolvePath(*dir);
+      }
+    }
+  }
+  if (const Field* x = m->Find("events_topic")) {
+    if (std::optional<std::string> name = ReadName(*x, kTopicName)) {
+      if (topic_names_.count(*name) == 0 && *name != kBuiltInEventsTopic) {
+        Report(At(*x), x->path, TopicExpectation(*name), Quote(*name));
+      } else {
+        c.events_topic = *name;
+      }
+    }
+  }
+  if (const Field* x = m->Find("lease")) ReadControllerLease(*x, c);
+  if (const Field* x = m->Find("gates")) ReadControllerGates(*x, config);
+  if (const Field* x = m->Find("dns")) {
+    if (auto d = FieldMapping(*x, "a mapping with the optional keys " + JoinKeys(kControllerDnsKeys),
+                              kControllerDnsKeys)) {
+      if (const Field* r = d->Find("record")) ReadControllerRecord(*r, config, c.dns_record);
+      const std::pair<std::string_view, std::string*> files[] = {
+          {"zone_file", &c.zone_file}, {"overrides", &c.overrides_file}};
+      for (const auto& [key, slot] : files) {
+        if (const Field* p = d->Find(key)) {
+          if (std::optional<std::string> path = ReadScalar(*p, "a file path")) {
+            if (path->empty()) {
+              Report(At(*p), p->path, "a non-empty file path", "''");
+            } else {
+              *slot = ResolvePath(*path);
+            }
+          }
+        }
+      }
+    }
+  }
+  if (const Field* x = m->Find("compute")) ReadControllerCompute(*x, c);
+  if (const Field* x = m->Find("scaling")) ReadControllerScaling(*x, config);
+}
+
+void ConfigReader::ReadControllerLease(const Field& f, ControllerConfig& c) {
+  const std::optional<Mapping> m = FieldMapping(
+      f, "a mapping with the optional keys " + JoinKeys(kLeaseKeys), kLeaseKeys);
+  if (!m) return;
+  if (const Field* l = m->Find("listen")) {
+    constexpr std::string_view kListen = "HOST:PORT with an IP address, e.g. 127.0.3.1:7400";
+    if (std::optional<std::string> text = ReadScalar(*l, kListen)) {
+      if (std::optional<ListenAddress> a = ParseHostPort(*text, std::nullopt)) {
+        c.lease_listen = *a;
+        listeners_.push_back({l->path, Where(At(*l)), a->address, a->port, false});
+      } else {
+        Report(At(*l), l->path, std::string(kListen), Quote(*text));
+      }
+    }
+  }
+  if (const Field* d = m->Find("duration")) {
+    if (auto v = ReadDuration(*d, std::chrono::seconds(1), std::chrono::minutes(10),
+                              "a duration from 1s to 10m")) {
+      c.lease_duration = *v;
+    }
+  }
+  if (const Field* s = m->Find("safety_margin")) {
+    if (auto v = ReadDuration(*s, Duration(0), std::chrono::minutes(10),
+                              "a duration from 0 to 10m")) {
+      c.lease_safety_margin = *v;
+    }
+  }
+  if (c.lease_duration && c.lease_safety_margin && *c.lease_safety_margin >= *c.lease_duration) {
+    const Field* s = m->Find("safety_margin");
+    Report(At(*s), s->path, "a safety margin shorter than the lease duration",
+           Quote(s->value.Scalar()));
+  }
+}
+
+void ConfigReader::ReadControllerGates(const Field& f, Config& config) {
+  ControllerConfig& c = config.controller;
+  const std::optional<Mapping> m = FieldMapping(
+      f, "a mapping with the optional keys " + JoinKeys(kGateKeys), kGateKeys);
+  if (!m) return;
+  const std::pair<std::string_view, bool*> bools[] = {
+      {"replica_streaming", &c.gate_replica_streaming},
+      {"replica_lag", &c.gate_replica_lag},
+      {"compute", &c.gate_compute},
+      {"dns", &c.gate_dns}};
+  for (const auto& [key, slot] : bools) {
+    if (const Field* x = m->Find(key)) {
+      if (auto b = ReadBool(*x)) *slot = *b;
+    }
+  }
+  const Field* r = m->Find("release");
+  if (r == nullptr) return;
+  if (r->value.IsScalar()) {
+    if (auto b = ReadBool(*r)) {
+      if (*b) {
+        Report(At(*r), r->path, "false, or a mapping {name, bucket}", "true");
+      } else {
+        c.gate_release = false;
+      }
+    }
+    return;
+  }
+  const std::optional<Mapping> rm = FieldMapping(
+      *r, "false, or a mapping with the keys " + JoinKeys(kReleaseGateKeys), kReleaseGateKeys);
+  if (!rm) return;
+  if (const Field* n = Require(*rm, "name", kReleaseName.what)) {
+    if (auto name = ReadName(*n, kReleaseName)) c.release_name = *name;
+  }
+  if (const Field* b = Require(*rm, "bucket", "a bucket both regions have")) {
+    if (auto name = ReadName(*b, kBucketName)) {
+      for (const RegionSpec& region : config.regions) {
+        const bool has = std::any_of(region.buckets.begin(), region.buckets.end(),
+                                     [&](const BucketSpec& s) { return s.name == *name; });
+        if (!has && !region.name.empty()) {
+          Report(At(*b), b->path, "a bucket both regions have (region " + region.name +
+                                      " has no bucket '" + *name + "')",
+                 Quote(*name));
+          return;
+        }
+      }
+      c.release_bucket = *name;
+    }
+  }
+}
+
+void ConfigReader::ReadControllerCompute(const Field& f, ControllerConfig& c) {
+  const std::optional<Mapping> m = FieldMapping(
+      f, "a mapping with the optional keys " + JoinKeys(kComputeKeys), kComputeKeys);
+  if (!m) return;
+  if (const Field* p = m->Find("provider")) {
+    if (auto i = ReadChoice(*p, kComputeProviders, "a compute provider")) {
+      c.compute_provider = std::string(kComputeProviders[*i]);
+    }
+  }
+  const Field* e = m->Find("exec");
+  if (e != nullptr) {
+    if (auto em = FieldMapping(*e, "a mapping with the keys " + JoinKeys(kExecComputeKeys),
+                               kExecComputeKeys)) {
+      const std::pair<std::string_view, std::string*> commands[] = {
+          {"size_command", &c.exec.size_command},
+          {"scale_command", &c.exec.scale_command},
+          {"ready_command", &c.exec.ready_command},
+          {"can_scale_command", &c.exec.can_scale_command}};
+      for (const auto& [key, slot] : commands) {
+        if (const Field* x = em->Find(key)) {
+          if (auto text = ReadScalar(*x, "a shell command")) *slot = *text;
+        }
+      }
+      if (c.compute_provider == "exec") {
+        for (std::string_view key : {"size_command", "scale_command", "ready_command"}) {
+          const Field* x = em->Find(key);
+          if (x == nullptr) {
+            Require(*em, key, "a shell command (the exec provider needs it)");
+          } else if (x->value.IsScalar() && x->value.Scalar().empty()) {
+            Report(At(*x), x->path, "a shell command (the exec provider needs it)", "''");
+          }
+        }
+      }
+    }
+  } else if (c.compute_provider == "exec") {
+    Report(m->mark, Child(m->path, "exec"),
+           "the exec provider's commands (size_command, scale_command, ready_command)",
+           "no 'exec' key");
+  }
+}
+
+void ConfigReader::ReadControllerScaling(const Field& f, Config& config) {
+  if (IsEmptySection(f.value)) return;
+  if (!f.value.IsMap()) {
+    Report(At(f), f.path, "a mapping from node group names to {min, max, "
+                          "target_requests_per_instance}",
+           Describe(f.value));
+    return;
+  }
+  for (auto it = f.value.begin(); it != f.value.end(); ++it) {
+    const Field item{Child(f.path, it->first.IsScalar() ? Escape(it->first.Scalar()) : "?"),
+                     it->first, it->second};
+    const std::string group = it->first.IsScalar() ? it->first.Scalar() : "";
+    bool known = false;
+    std::map<std::string, std::string> groups;
+    for (const RegionSpec& r : config.regions) {
+      for (const NodeGroupSpec& g : r.node_groups) {
+        groups.emplace(g.name, r.name);
+        known = known || g.name == group;
+      }
+    }
+    if (!known) {
+      Report(item.key.Mark(), item.path,
+             WithHint(Known("a node group of some region", groups), group, groups),
+             Describe(item.key));
+      continue;
+    }
+    const std::optional<Mapping> m = FieldMapping(
+        item, "a mapping with the keys " + JoinKeys(kScalingKeys), kScalingKeys);
+    if (!m) continue;
+    ScalingConfig s;
+    s.group = group;
+    const Field* mn = Require(*m, "min", "an integer 0-10000");
+    const Field* mx = Require(*m, "max", "an integer 1-10000");
+    std::optional<int64_t> lo;
+    std::optional<int64_t> hi;
+    if (mn != nullptr) lo = ReadInteger(*mn, 0, kMaxGroupSize, "an integer 0-10000");
+    if (mx != nullptr) hi = ReadInteger(*mx, 1, kMaxGroupSize, "an integer 1-10000");
+    if (lo && hi && *lo > *hi) {
+      Report(At(*mx), mx->path, "a max of at least min (" + std::to_string(*lo) + ")",
+             Quote(mx->value.Scalar()));
+    }
+    if (lo) s.min = static_cast<int>(*lo);
+    if (hi) s.max = static_cast<int>(*hi);
+    if (const Field* t = m->Find("target_requests_per_instance")) {
+      if (auto n = ReadInteger(*t, 1, 1'000'000, "an integer 1-1000000")) {
+        s.target_requests_per_instance = static_cast<int>(*n);
+      }
+    }
+    config.controller.scaling.push_back(s);
+  }
+}
+
+void ConfigReader::ReadRunbooks(const Field& f, Config& config) {
+  if (IsEmptySection(f.value)) return;
+  if (!f.value.IsMap()) {
+    Report(At(f), f.path, "a mapping from runbook names to sequences of steps",
+           Describe(f.value));
+    return;
+  }
+  for (auto it = f.value.begin(); it != f.value.end(); ++it) {
+    const YAML::Node key = it->first;
+    const Field item{Child(f.path, key.IsScalar() ? Escape(key.Scalar()) : "?"), key, it->second};
+    if (!key.IsScalar() || !Matches(key.Scalar(), kRunbookName)) {
+      Report(key.Mark(), item.path, std::string(kRunbookName.what), Describe(key));
+      continue;
+    }
+    if (config.FindRunbook(key.Scalar()) != nullptr) {
+      Report(key.Mark(), item.path, "each runbook name once", "a second " + Quote(key.Scalar()));
+      continue;
+    }
+    RunbookConfig rb;
+    rb.name = key.Scalar();
+    rb.where = Where(key.Mark());
+    const std::optional<std::vector<Field>> steps =
+        Elements(item, "a non-empty sequence of steps {name, kind, params, ...}");
+    if (!steps) continue;
+    if (steps->empty()) {
+      Report(At(item), item.path, "a non-empty sequence of steps", "an empty sequence");
+      continue;
+    }
+    std::map<std::string, std::string> names;
+    for (const Field& s : *steps) {
+      if (std::optional<RunbookStepConfig> step = ReadStep(s, config, names)) {
+        rb.steps.push_back(std::move(*step));
+      }
+    }
+    config.runbooks.push_back(std::move(rb));
+  }
+}
+
+std::optional<RunbookStepConfig> ConfigReader::ReadStep(const Field& item, const Config& config,
+                                                        std::map<std::string, std::string>& names) {
+  const std::optional<Mapping> m =
+      FieldMapping(item, "a step mapping with name and kind", kStepKeys);
+  if (!m) return std::nullopt;
+  RunbookStepConfig step;
+  step.where = Where(At(item));
+  bool ok = true;
+  if (const Field* n = Require(*m, "name", "a non-empty step name")) {
+    if (auto name = ReadScalar(*n, "a non-empty step name")) {
+      if (name->empty()) {
+        Report(At(*n), n->path, "a non-empty step name", "''");
+        ok = false;
+      } else {
+        const size_t before = errors_.size();
+        Define(names, *name, item.path, *n, "a step name");
+        ok = ok && errors_.size() == before;
+        step.name = *name;
+      }
+    } else {
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  std::optional<size_t> kind;
+  if (const Field* k = Require(*m, "kind", "a step kind: one of " + JoinKeys(kStepKinds))) {
+    kind = ReadChoice(*k, kStepKinds, "a step kind");
+  }
+  if (!kind) ok = false;
+  if (const Field* t = m->Find("timeout")) {
+    if (auto d = ReadDuration(*t, std::chrono::milliseconds(100), std::chrono::hours(24),
+                              "a duration from 100ms to 24h")) {
+      step.timeout = *d;
+    } else {
+      ok = false;
+    }
+  }
+  if (const Field* r = m->Find("retries")) {
+    if (auto n = ReadInteger(*r, 0, 100, "an integer 0-100")) {
+      step.retries = static_cast<int>(*n);
+    } else {
+      ok = false;
+    }
+  }
+  if (const Field* b = m->Find("backoff")) {
+    if (auto d = ReadDuration(*b, Duration(0), std::chrono::hours(1), "a duration from 0 to 1h")) {
+      step.backoff = *d;
+    } else {
+      ok = false;
+    }
+  }
+  if (!kind) {
+    return std::nullopt;
+  }
+  step.kind = std::string(kStepKinds[*kind]);
+  std::optional<Mapping> params;
+  const std::span<const std::string_view> allowed = StepParamKeys(step.kind);
+  if (const Field* p = m->Find("params")) {
+    if (p->value.IsNull() || (p->value.IsMap() && p->value.size() == 0)) {
+      params = Mapping{p->path, p->key.Mark(), {}};
+    } else if (allowed.empty()) {
+      Report(At(*p), p->path, "no params: an " + step.kind + " step takes none", Describe(p->value));
+      return std::nullopt;
+    } else {
+      params = FieldMapping(*p, "a mapping of the " + step.kind + " step's parameters: " +
+                                    JoinKeys(allowed), allowed);
+    }
+  } else {
+    params = Mapping{Child(item.path, "params"), m->mark, {}};
+  }
+  if (!params) return std::nullopt;
+  const size_t before = errors_.size();
+  for (const Field& p : params->fields) {
+    if (!p.value.IsScalar()) {
+      Report(At(p), p.path, "a scalar value", Describe(p.value));
+      continue;
+    }
+    step.params.emplace_back(p.key.Scalar(), p.value.Scalar());
+  }
+  if (errors_.size() == before) CheckStepParams(step, *params, config);
+  if (errors_.size() != before) ok = false;
+  return ok ? std::optional<RunbookStepConfig>(std::move(step)) : std::nullopt;
+}
+
+std::span<const std::string_view> ConfigReader::StepParamKeys(const std::string& kind) {
+  if (kind == "scale") return kScaleParams;
+  if (kind == "fence" || kind == "promote") return kRegionParams;
+  if (kind == "dns") return kDnsParams;
+  if (kind == "replicate") return kReplicateParams;
+  if (kind == "notify") return kNotifyParams;
+  if (kind == "exec") return kExecParams;
+  if (kind == "wait_healthy") return kWaitHealthyParams;
+  return {};
+}
+
+void ConfigReader::CheckStepParams(const RunbookStepConfig& step, const Mapping& params,
+                                   const Config& config) {
+  auto text = [&](std::string_view key) -> std::optional<std::string> {
+    const Field* f = params.Find(key);
+    if (f == nullptr) return std::nullopt;
+    return f->value.Scalar();
+  };
+  auto required = [&](std::string_view key, std::string_view expected) -> const Field* {
+    const Field* f = params.Find(key);
+    if (f == nullptr) {
+      Report(params.mark, Child(params.path, key), std::string(expected),
+             "no '" + std::string(key) + "' parameter");
+    } else if (f->value.Scalar().empty()) {
+      Report(At(*f), f->path, std::string(expected), "''");
+      return nullptr;
+    }
+    return f;
+  };
+  // The region a step acts on: `region`, else the kind's default.
+  const RegionSpec* region = nullptr;
+  const bool dr_default = step.kind != "fence";
+  if (const Field* r = params.Find("region")) {
+    std::map<std::string, std::string> regions;
+    for (const RegionSpec& s : config.regions) regions.emplace(s.name, "");
+    region = config.FindRegion(r->value.Scalar());
+    if (region == nullptr) {
+      Report(At(*r), r->path, WithHint(Known("a region name", regions), r->value.Scalar(), regions),
+             Quote(r->value.Scalar()));
+      return;
+    }
+  } else {
+    for (const RegionSpec& s : config.regions) {
+      if ((s.role == RegionRole::kDr) == dr_default) region = &s;
+    }
+  }
+  auto check_group = [&](const Field& g) {
+    if (region == nullptr) return;
+    std::map<std::string, std::string> groups;
+    for (const NodeGroupSpec& s : region->node_groups) groups.emplace(s.name, "");
+    if (groups.count(g.value.Scalar()) == 0) {
+      Report(At(g), g.path,
+             WithHint(Known("a node group of region " + region->name, groups), g.value.Scalar(),
+                      groups),
+             Quote(g.value.Scalar()));
+    }
+  };
+  if (step.kind == "scale") {
+    if (const Field* g = required("group", "a node group name")) check_group(*g);
+    if (const Field* s = params.Find("size")) {
+      const std::string& v = s->value.Scalar();
+      const std::optional<int64_t> n = ParseInteger(v);
+      if (v != "production" && v != "pilot_light" && v != "pilot-light" &&
+          !(n && *n >= 0 && *n <= kMaxGroupSize && v[0] != '-')) {
+        Report(At(*s), s->path, "production, pilot_light or a whole number 0-10000", Quote(v));
+      }
+    }
+    if (auto u = text("until"); u && *u != "ready" && *u != "answering") {
+      const Field* f = params.Find("until");
+      Report(At(*f), f->path, "ready or answering", Quote(*u));
+    }
+  } else if (step.kind == "wait_healthy") {
+    const Field* url = params.Find("url");
+    const Field* group = params.Find("group");
+    if (url == nullptr && group == nullptr) {
+      Report(params.mark, Child(params.path, "group"), "a node group (or a url)",
+             "neither 'group' nor 'url'");
+    }
+    if (group != nullptr) check_group(*group);
+    if (url != nullptr) {
+      const std::string problem = WebhookUrlProblem(url->value.Scalar());
+      if (!problem.empty() || url->value.Scalar().find(':', 7) == std::string::npos) {
+        Report(At(*url), url->path, "an http://HOST:PORT/PATH URL", Quote(url->value.Scalar()));
+      }
+    }
+  } else if (step.kind == "dns") {
+    if (const Field* r = params.Find("record")) {
+      std::string record;
+      ReadControllerRecord(*r, config, record);
+    }
+    if (const Field* t = params.Find("to")) {
+      Result<std::optional<dns::RoutingOverride>> target =
+          dns::ParseRoutingTarget(t->value.Scalar());
+      if (!target.ok()) {
+        Report(At(*t), t->path, "primary, secondary, auto or weights:ID=N,...",
+               Quote(t->value.Scalar()));
+      }
+    }
+  } else if (step.kind == "replicate") {
+    if (const Field* a = required("action", "reverse, pause or resume")) {
+      const std::string& v = a->value.Scalar();
+      if (v != "reverse" && v != "pause" && v != "resume") {
+        Report(At(*a), a->path, "reverse, pause or resume", Quote(v));
+      }
+    }
+    required("command", "the shell command that controls the replicator");
+  } else if (step.kind == "exec") {
+    required("command", "a shell command");
+  } else if (step.kind == "notify") {
+    if (const Field* t = params.Find("topic")) {
+      if (!KnownTopic(t->value.Scalar(), config)) {
+        Report(At(*t), t->path, TopicExpectation(t->value.Scalar()), Quote(t->value.Scalar()));
+      }
+    }
   }
 }
 

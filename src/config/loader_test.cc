@@ -51,6 +51,11 @@ std::string Zone(const std::string& records) {
       records);
 }
 
+// `lines` are the controller section: its first line is line 10.
+std::string Ctl(const std::string& lines) { return Tail("controller:\n" + lines); }
+// `lines` are the steps of runbooks.failover: the first one is line 11.
+std::string Rb(const std::string& lines) { return Tail("runbooks:\n  failover:\n" + lines); }
+
 std::string AllErrors(const LoadResult& r) {
   std::string out;
   for (const ConfigError& e : r.errors) out += "\n  " + e.ToString();
@@ -550,6 +555,170 @@ TEST(LoaderTest, CrossReferencesAreReportedTogether) {
   EXPECT_NE(r.errors[2].expected.find("(ops)"), std::string::npos) << r.errors[2].ToString();
 }
 
+// Every controller and runbooks key in use; line numbers are read off this listing.
+constexpr char kControllerAndRunbooks[] = R"(platform: lab
+regions:
+  - name: east
+    role: primary
+    address: 127.0.1.1
+    buckets: [{name: artifacts}]
+    node_groups: [{name: web, port: 9090}]
+  - name: west
+    role: dr
+    address: 127.0.2.1
+    buckets: [{name: artifacts}]
+    node_groups: [{name: web, port: 9090, production_size: 4}]
+health_checks:
+  - {name: east-postgres, type: postgres, region: east, must_be_writable: true}
+topics:
+  - name: ops
+    subscribers: [{name: log, type: file, path: events.jsonl}]
+dns:
+  zones:
+    - origin: lab.test.
+      ns: [ns1]
+      records:
+        - {name: ns1, type: A, values: [127.0.3.1]}
+        - name: api
+          type: A
+          failover:
+            primary: {values: [127.0.1.1], health_check: east-postgres}
+            secondary: {values: [127.0.2.1]}
+controller:
+  mode: approval
+  primary_check: east-postgres
+  quorum: 2
+  confirm_for: 2s
+  hold_down: 15m
+  failed_run_backoff: 45s
+  cycle_interval: 250ms
+  state_dir: state/controller
+  events_topic: ops
+  lease: {listen: 127.0.3.1:7400, duration: 8s, safety_margin: 2s}
+  gates:
+    replica_streaming: false
+    replica_lag: true
+    release: {name: trader, bucket: artifacts}
+    compute: false
+    dns: true
+  dns: {record: api, zone_file: /etc/pilotlight/zone.yaml, overrides: dns/overrides}
+  compute:
+    provider: exec
+    exec:
+      size_command: echo 1
+      scale_command: scale {group} {size}
+      ready_command: 'true'
+      can_scale_command: ''
+  scaling:
+    web: {min: 1, max: 6, target_requests_per_instance: 200}
+runbooks:
+  failover:
+    - {name: scale up, kind: scale, timeout: 2m, retries: 1, params: {region: west, group: web, size: production, until: answering}}
+    - {name: fence, kind: fence, timeout: 30s, retries: 3, backoff: 250ms, params: {region: east}}
+    - {name: promote, kind: promote, params: {region: west}}
+    - {name: ready, kind: wait_healthy, params: {group: web}}
+    - {name: dns, kind: dns, params: {record: api, to: secondary}}
+    - {name: tell, kind: notify, params: {topic: ops, message: failed over}}
+    - {name: ok, kind: approve}
+  reverse:
+    - {name: reverse, kind: replicate, params: {replicator: sessions, action: reverse, command: rev}}
+    - {name: run, kind: exec, params: {command: /bin/true, done_check: /bin/true}}
+)";
+
+TEST(LoaderTest, LoadsControllerAndRunbooks) {
+  const LoadResult r = ParseConfig(kControllerAndRunbooks, "conf/lab.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  const ControllerConfig& c = r.config->controller;
+  EXPECT_TRUE(c.present);
+  EXPECT_EQ(c.where.line, 30);
+  EXPECT_TRUE(c.has_mode);
+  EXPECT_EQ(c.mode, ControllerMode::kApproval);
+  EXPECT_EQ(c.primary_check, "east-postgres");
+  EXPECT_EQ(c.quorum, 2);
+  EXPECT_EQ(c.confirm_for, seconds(2));
+  EXPECT_EQ(c.hold_down, minutes(15));
+  EXPECT_EQ(c.failed_run_backoff, seconds(45));
+  EXPECT_EQ(c.cycle_interval, milliseconds(250));
+  EXPECT_EQ(c.state_dir, "conf/state/controller");
+  EXPECT_EQ(c.events_topic, "ops");
+  ASSERT_TRUE(c.lease_listen.has_value());
+  EXPECT_EQ(c.lease_listen->ToString(), "127.0.3.1:7400");
+  EXPECT_EQ(c.lease_duration, seconds(8));
+  EXPECT_EQ(c.lease_safety_margin, seconds(2));
+  EXPECT_FALSE(c.gate_replica_streaming);
+  EXPECT_TRUE(c.gate_replica_lag);
+  EXPECT_TRUE(c.gate_release);
+  EXPECT_EQ(c.release_name, "trader");
+  EXPECT_EQ(c.release_bucket, "artifacts");
+  EXPECT_FALSE(c.gate_compute);
+  EXPECT_TRUE(c.gate_dns);
+  EXPECT_EQ(c.dns_record, "api");
+  EXPECT_EQ(c.zone_file, "/etc/pilotlight/zone.yaml");
+  EXPECT_EQ(c.overrides_file, "conf/dns/overrides");
+  EXPECT_EQ(c.compute_provider, "exec");
+  EXPECT_EQ(c.exec.size_command, "echo 1");
+  EXPECT_EQ(c.exec.scale_command, "scale {group} {size}");
+  EXPECT_EQ(c.exec.ready_command, "true");
+  EXPECT_EQ(c.exec.can_scale_command, "");
+  ASSERT_EQ(c.scaling.size(), 1u);
+  EXPECT_EQ(c.scaling[0].group, "web");
+  EXPECT_EQ(c.scaling[0].min, 1);
+  EXPECT_EQ(c.scaling[0].max, 6);
+  EXPECT_EQ(c.scaling[0].target_requests_per_instance, 200);
+
+  const std::vector<RunbookConfig>& rbs = r.config->runbooks;
+  ASSERT_EQ(rbs.size(), 2u);
+  const RunbookConfig* f = r.config->FindRunbook("failover");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->where.line, 57);
+  ASSERT_EQ(f->steps.size(), 7u);
+  const RunbookStepConfig& scale = f->steps[0];
+  EXPECT_EQ(scale.name, "scale up");
+  EXPECT_EQ(scale.kind, "scale");
+  EXPECT_EQ(scale.timeout, minutes(2));
+  EXPECT_EQ(scale.retries, 1);
+  EXPECT_EQ(scale.backoff, milliseconds(500));  // the default
+  const std::vector<std::pair<std::string, std::string>> scale_params = {
+      {"region", "west"}, {"group", "web"}, {"size", "production"}, {"until", "answering"}};
+  EXPECT_EQ(scale.params, scale_params);
+  EXPECT_EQ(scale.where.line, 58);
+  EXPECT_EQ(f->steps[1].retries, 3);
+  EXPECT_EQ(f->steps[1].backoff, milliseconds(250));
+  EXPECT_EQ(f->steps[2].timeout, seconds(60));  // the default
+  EXPECT_EQ(f->steps[2].retries, 2);            // the default
+  EXPECT_EQ(f->steps[5].kind, "notify");
+  EXPECT_EQ(f->steps[6].kind, "approve");
+  EXPECT_TRUE(f->steps[6].params.empty());
+  const RunbookConfig* rev = r.config->FindRunbook("reverse");
+  ASSERT_NE(rev, nullptr);
+  ASSERT_EQ(rev->steps.size(), 2u);
+  EXPECT_EQ(rev->steps[0].kind, "replicate");
+  EXPECT_EQ(rev->steps[1].params.size(), 2u);
+}
+
+TEST(LoaderTest, ControllerAndRunbooksDefaultWhenAbsent) {
+  const LoadResult r = ParseConfig(Minimal(), "m.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  EXPECT_FALSE(r.config->controller.present);
+  EXPECT_FALSE(r.config->controller.has_mode);
+  EXPECT_FALSE(r.config->controller.lease_listen.has_value());
+  EXPECT_TRUE(r.config->controller.gate_release);
+  EXPECT_EQ(r.config->controller.compute_provider, "lab");
+  EXPECT_TRUE(r.config->runbooks.empty());
+}
+
+// The built-in events topic and the regions' default of each kind need no definition.
+TEST(LoaderTest, RunbookStepsMayLeaveDefaultsOut) {
+  const LoadResult r = ParseConfig(
+      Rb("    - {name: a, kind: fence}\n    - {name: b, kind: promote}\n"
+         "    - {name: c, kind: notify, params: {topic: controller}}\n"
+         "    - {name: d, kind: dns}\n    - {name: e, kind: approve, params: {}}\n"),
+      "d.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  ASSERT_EQ(r.config->runbooks.size(), 1u);
+  EXPECT_EQ(r.config->runbooks[0].steps.size(), 5u);
+}
+
 struct BadCase {
   const char* name;
   std::string yaml;
@@ -700,9 +869,64 @@ const std::vector<BadCase>& BadCases() {
        "replication.heartbeat_interval", 10, 23, "'2m'"},
       {"zero lag allowance", Tail("replication:\n  max_lag_on_failover: 0\n"),
        "replication.max_lag_on_failover", 10, 24, "greater than 0"},
-      // Reserved sections.
-      {"reserved section with content", Tail("runbooks:\n  - name: x\n"), "runbooks", 10, 3,
-       "not supported by this version"},
+      // The controller's policy and its runbooks.
+      {"unknown controller mode", Ctl("  mode: manual\n"), "controller.mode", 10, 9,
+       "automatic, approval, observe-only"},
+      {"misspelt controller key", Ctl("  hold_dwon: 1m\n"), "controller.hold_dwon", 10, 3,
+       "did you mean 'hold_down'?"},
+      {"primary check unknown", Checks(std::string(kTcpCheck) + "controller:\n  primary_check: b\n"), "controller.primary_check", 15, 18,
+       "a check defined under health_checks (a)"},
+      {"events topic unknown", Ctl("  events_topic: pager\n"), "controller.events_topic", 10, 17,
+       "'pager'"},
+      {"lease listen not host:port", Ctl("  lease:\n    listen: localhost\n"), "controller.lease.listen", 11, 13,
+       "HOST:PORT"},
+      {"lease margin over duration", Ctl("  lease: {duration: 2s, safety_margin: 3s}\n"), "controller.lease.safety_margin", 10, 40,
+       "shorter than the lease duration"},
+      {"release gate bucket absent", Ctl("  gates: {release: {name: trader, bucket: artifacts}}\n"), "controller.gates.release.bucket", 10, 43,
+       "has no bucket 'artifacts'"},
+      {"gate not a bool", Ctl("  gates: {dns: maybe}\n"), "controller.gates.dns", 10, 16,
+       "true or false"},
+      {"controller dns record unknown", Zone("controller:\n  dns: {record: www}\n"), "controller.dns.record", 16, 17,
+       "a record of the zones"},
+      {"exec provider without commands", Ctl("  compute: {provider: exec}\n"), "controller.compute.exec", 10, 12,
+       "no 'exec' key"},
+      {"scaling unknown group", Ctl("  scaling:\n    web: {min: 1, max: 2}\n"), "controller.scaling.web", 11, 5,
+       "a node group of some region"},
+      {"unknown step kind", Rb("    - {name: s, kind: scael}\n"), "runbooks.failover[0].kind", 11, 23,
+       "did you mean 'scale'?"},
+      {"scale step names an unknown group", Rb("    - {name: s, kind: scale, params: {group: web}}\n"), "runbooks.failover[0].params.group", 11, 46,
+       "a node group of region west"},
+      {"scale step without group", Rb("    - {name: s, kind: scale, params: {size: 3}}\n"), "runbooks.failover[0].params.group", 11, 38,
+       "no 'group' parameter"},
+      {"promote step names an unknown region", Rb("    - {name: s, kind: promote, params: {region: north}}\n"), "runbooks.failover[0].params.region", 11, 49,
+       "a region name (east, west)"},
+      {"dns step names an unknown record", Zone("runbooks:\n  failover:\n    - {name: s, kind: dns, params: {record: www, to: secondary}}\n"), "runbooks.failover[0].params.record", 17, 45,
+       "a record of the zones under dns.zones (ns1)"},
+      {"dns step with a bad target", Rb("    - {name: s, kind: dns, params: {to: sideways}}\n"), "runbooks.failover[0].params.to", 11, 41,
+       "weights:ID=N"},
+      {"notify step names an unknown topic", Rb("    - {name: s, kind: notify, params: {topic: pager}}\n"), "runbooks.failover[0].params.topic", 11, 47,
+       "a topic defined under topics"},
+      {"step timeout without unit", Rb("    - {name: s, kind: fence, timeout: 5}\n"), "runbooks.failover[0].timeout", 11, 39,
+       "needs a unit"},
+      {"negative step retries", Rb("    - {name: s, kind: fence, retries: -1}\n"), "runbooks.failover[0].retries", 11, 39,
+       "an integer 0-100"},
+      {"duplicate step names", Rb("    - {name: s, kind: fence}\n    - {name: s, kind: promote}\n"), "runbooks.failover[1].name", 12, 14,
+       "a step name used once"},
+      {"misspelt step parameter", Rb("    - {name: s, kind: fence, params: {regoin: west}}\n"), "runbooks.failover[0].params.regoin", 11, 39,
+       "did you mean 'region'?"},
+      {"exec step without command", Rb("    - {name: s, kind: exec, params: {done_check: 'true'}}\n"), "runbooks.failover[0].params.command", 11, 37,
+       "no 'command' parameter"},
+      {"replicate step with a bad action", Rb("    - {name: s, kind: replicate, params: {action: flip, command: x}}\n"), "runbooks.failover[0].params.action", 11, 51,
+       "reverse, pause or resume"},
+      {"step parameter is a sequence", Rb("    - {name: s, kind: fence, params: {region: [west]}}\n"), "runbooks.failover[0].params.region", 11, 47,
+       "a sequence"},
+      {"approve step with params", Rb("    - {name: s, kind: approve, params: {by: ops}}\n"), "runbooks.failover[0].params", 11, 40,
+       "takes none"},
+      {"empty runbook", Tail("runbooks:\n  failover: []\n"), "runbooks.failover", 10, 13,
+       "a non-empty sequence of steps"},
+      {"runbooks is a sequence", Tail("runbooks:\n  - name: x\n"), "runbooks", 10, 3,
+       "a mapping from runbook names"},
+
       {"dns section as scalar", Tail("dns: example.com\n"), "dns", 9, 6, "'example.com'"},
       // Health checks.
       {"unknown check type",

@@ -27,6 +27,13 @@ const RegionSpec* Config::FindRegion(const std::string& name) const {
   return nullptr;
 }
 
+const RunbookConfig* Config::FindRunbook(const std::string& name) const {
+  for (const RunbookConfig& r : runbooks) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
 std::string ListenAddress::ToString() const {
   const bool v6 = address.find(':') != std::string::npos;
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);

@@ -3,7 +3,8 @@
 // One YAML file describes the platform: its regions and their data stores, node
 // groups, recovery objectives and replication settings, and what watches them:
 // health checks, alarms and notification topics (`detection`), and the DNS zones
-// that fail over on those checks (`dns`). LoadConfigFile() (in config/loader.h)
+// that fail over on those checks (`dns`), the failover controller's policy
+// (`controller`) and its runbooks (`runbooks`). LoadConfigFile() (in config/loader.h)
 // turns a file into a Config, or into every error it found. Values are plain
 // data: thread-compatible, cheap to copy, never mutated after loading. Pure: no
 // I/O here.
@@ -11,7 +12,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -171,6 +174,80 @@ struct SecretReference {
   SourceLocation where;
 };
 
+// One step of a runbook (`runbooks.<name>[i]`). `params` are the step kind's
+// scalars (docs/operations.md lists them); the loader checked each of them.
+struct RunbookStepConfig {
+  std::string name;
+  std::string kind;  // scale | fence | promote | dns | replicate | notify | exec | wait_healthy | approve
+  std::vector<std::pair<std::string, std::string>> params;  // in file order
+  Duration timeout = std::chrono::seconds(60);
+  int retries = 2;
+  Duration backoff = std::chrono::milliseconds(500);
+  SourceLocation where;
+};
+
+// A named runbook (`runbooks:` maps names to lists of steps).
+struct RunbookConfig {
+  std::string name;
+  std::vector<RunbookStepConfig> steps;
+  SourceLocation where;
+};
+
+enum class ControllerMode { kAutomatic, kApproval, kObserveOnly };
+
+// Scaling bounds of one node group (`controller.scaling.<group>`).
+struct ScalingConfig {
+  std::string group;
+  int min = 1;
+  int max = 1;
+  int target_requests_per_instance = 100;
+};
+
+// Commands of the `exec` compute provider; {region} {group} {size} are substituted.
+struct ExecComputeConfig {
+  std::string size_command;
+  std::string scale_command;
+  std::string ready_command;
+  std::string can_scale_command;
+};
+
+// The `controller:` section. `present` is false when the file has none; each
+// `has_*` says whether the key was given (else the controller's default holds).
+struct ControllerConfig {
+  bool present = false;
+  ControllerMode mode = ControllerMode::kAutomatic;
+  bool has_mode = false;
+  std::string primary_check;  // empty: the controller's default
+  int quorum = 0;             // 0 = majority
+  std::optional<Duration> confirm_for;
+  std::optional<Duration> hold_down;
+  std::optional<Duration> failed_run_backoff;
+  std::optional<Duration> cycle_interval;
+  std::string state_dir;     // resolved against the config's directory; empty: default
+  std::string events_topic;  // empty: "controller"
+  // lease
+  std::optional<ListenAddress> lease_listen;
+  std::optional<Duration> lease_duration;
+  std::optional<Duration> lease_safety_margin;
+  // gates
+  bool gate_replica_streaming = true;
+  bool gate_replica_lag = true;
+  bool gate_release = true;         // false: `release: false`
+  std::string release_name;         // empty: the controller decides
+  std::string release_bucket;
+  bool gate_compute = true;
+  bool gate_dns = true;
+  // dns
+  std::string dns_record;     // empty: "api"
+  std::string zone_file;      // resolved; empty: default
+  std::string overrides_file; // resolved; empty: default
+  // compute
+  std::string compute_provider = "lab";  // lab | exec
+  ExecComputeConfig exec;
+  std::vector<ScalingConfig> scaling;
+  SourceLocation where;
+};
+
 struct Config {
   std::string file;           // path the config was read from, as given
   std::string platform;       // platform name, e.g. "trading-lab"
@@ -184,12 +261,17 @@ struct Config {
   health::DetectionSpec detection;
   std::vector<SecretReference> webhook_secrets;
   DnsSpec dns;
+  ControllerConfig controller;
+  // `runbooks:`; empty when absent (the controller keeps its built-in ones).
+  std::vector<RunbookConfig> runbooks;
 
   // REQUIRES: a validated Config (exactly one region of each role).
   const RegionSpec& Primary() const;
   const RegionSpec& Dr() const;
   // nullptr when no region has that name.
   const RegionSpec* FindRegion(const std::string& name) const;
+  // nullptr when no runbook has that name.
+  const RunbookConfig* FindRunbook(const std::string& name) const;
 };
 
 // One problem found in a config file.

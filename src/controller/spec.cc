@@ -1,5 +1,6 @@
 #include "controller/spec.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace pilotlight::controller {
@@ -55,7 +56,102 @@ runbook::RunbookSpec DefaultFailoverRunbook(const config::Config& config,
   return r;
 }
 
+namespace {
+
+// A YAML double-quoted scalar.
+std::string YamlQuote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string YamlList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + YamlQuote(items[i]);
+  return out + "]";
+}
+
+std::string SetYaml(const dns::RecordSetSpec& set, bool weighted) {
+  std::string out = "{";
+  if (weighted) out += "id: " + YamlQuote(set.id) + ", weight: " + std::to_string(set.weight) + ", ";
+  if (!set.health_check.empty()) out += "health_check: " + YamlQuote(set.health_check) + ", ";
+  return out + "values: " + YamlList(set.values) + "}";
+}
+
+// The config's zones as a zone file (dns/zonefile) `dns serve` and the DNS
+// switch read.
+std::string ZonesYaml(const config::Config& config) {
+  std::string out = "# Written by the pilotlight controller from the dns.zones of " + config.file +
+                    "\nzones:\n";
+  for (const dns::ZoneSpec& z : config.dns.zones) {
+    out += "  - origin: " + YamlQuote(z.origin) + "\n    ttl: " + std::to_string(z.default_ttl) +
+           "\n    ns: " + YamlList(z.nameservers) + "\n    soa: {";
+    if (!z.soa.mname.empty()) out += "mname: " + YamlQuote(z.soa.mname) + ", ";
+    if (!z.soa.rname.empty()) out += "rname: " + YamlQuote(z.soa.rname) + ", ";
+    if (z.soa.serial) out += "serial: " + std::to_string(*z.soa.serial) + ", ";
+    out += "refresh: " + std::to_string(z.soa.refresh) + ", retry: " + std::to_string(z.soa.retry) +
+           ", expire: " + std::to_string(z.soa.expire) + ", minimum: " +
+           std::to_string(z.soa.minimum) + "}\n    records:\n";
+    for (const dns::RrsetSpec& r : z.rrsets) {
+      out += "      - name: " + YamlQuote(r.name) + "\n        type: " + r.type + "\n";
+      if (r.ttl) out += "        ttl: " + std::to_string(*r.ttl) + "\n";
+      if (r.policy == dns::RoutingPolicy::kFailover) {
+        out += "        failover:\n";
+        for (const dns::RecordSetSpec& set : r.sets) {
+          out += std::string("          ") +
+                 (set.role == dns::FailoverRole::kPrimary ? "primary: " : "secondary: ") +
+                 SetYaml(set, false) + "\n";
+        }
+      } else if (r.policy == dns::RoutingPolicy::kWeighted) {
+        out += "        weighted:\n";
+        for (const dns::RecordSetSpec& set : r.sets) out += "          - " + SetYaml(set, true) + "\n";
+      } else if (!r.sets.empty()) {
+        out += "        values: " + YamlList(r.sets.front().values) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+decide::Mode ModeOf(config::ControllerMode m) {
+  switch (m) {
+    case config::ControllerMode::kApproval:
+      return decide::Mode::kApproval;
+    case config::ControllerMode::kObserveOnly:
+      return decide::Mode::kObserveOnly;
+    case config::ControllerMode::kAutomatic:
+      break;
+  }
+  return decide::Mode::kAutomatic;
+}
+
+runbook::RunbookSpec RunbookOf(const config::RunbookConfig& r) {
+  runbook::RunbookSpec out;
+  out.name = r.name;
+  for (const config::RunbookStepConfig& st : r.steps) {
+    runbook::StepSpec step;
+    step.name = st.name;
+    step.kind = st.kind;
+    for (const auto& [k, v] : st.params) step.params[k] = v;
+    step.timeout = st.timeout;
+    step.retries = st.retries;
+    step.backoff = st.backoff;
+    out.steps.push_back(std::move(step));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string DefaultLabZone(const config::Config& config, const std::string& record) {
+  if (!config.dns.zones.empty()) return ZonesYaml(config);
   const std::string origin = config.platform.empty() ? "pilotlight.test." : config.platform + ".test.";
   return "# Written by the pilotlight controller for the lab: " + record +
          " fails over from the primary region to DR.\n"
@@ -85,15 +181,33 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
     return Status::InvalidArgument("need at least one vantage point and a probe interval of at "
                                    "least 100ms");
   }
+  const config::ControllerConfig& c = config.controller;
+  // A flag overrides the config when the operator gave it.
+  const LabSpecOptions defaults;
+  auto given = [&](const std::string& flag, bool differs) {
+    return o.given ? o.given->count(flag) > 0 : differs;
+  };
   const config::RegionSpec& primary = config.Primary();
   const config::RegionSpec& dr = config.Dr();
   ControllerSpec s;
   s.platform = config.platform;
-  s.state_dir = lab_dir + "/controller";
-  s.policy.mode = o.mode;
-  s.policy.confirm_for = o.confirm_for;
-  s.policy.hold_down = o.hold_down;
+  s.state_dir = c.state_dir.empty() ? lab_dir + "/controller" : c.state_dir;
+  s.policy.mode = given("--mode", o.mode != defaults.mode) || !c.has_mode ? o.mode : ModeOf(c.mode);
+  s.policy.confirm_for = given("--confirm-for", o.confirm_for != defaults.confirm_for)
+                             ? o.confirm_for
+                             : c.confirm_for.value_or(o.confirm_for);
+  s.policy.hold_down = given("--hold-down", o.hold_down != defaults.hold_down)
+                           ? o.hold_down
+                           : c.hold_down.value_or(o.hold_down);
+  s.policy.quorum = c.quorum;
   s.policy.max_lag_on_failover = config.replication.max_lag_on_failover;
+  s.policy.gate_replica_streaming = c.gate_replica_streaming;
+  s.policy.gate_replica_lag = c.gate_replica_lag;
+  s.policy.gate_compute = c.gate_compute;
+  s.policy.gate_dns = c.gate_dns;
+  if (c.failed_run_backoff) s.failed_run_backoff = *c.failed_run_backoff;
+  if (c.cycle_interval) s.cycle_interval = *c.cycle_interval;
+  if (!c.events_topic.empty()) s.events_topic = c.events_topic;
   s.primary_region = primary.name;
   s.dr_region = dr.name;
   s.standby_name = dr.name;
@@ -108,45 +222,72 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
   s.primary_db = db(primary);
   s.dr_db = db(dr);
 
-  notify::TopicSpec topic{s.events_topic, {}};
+  // The config's topics (notify steps may name them), and the events topic with
+  // the events file (and the --webhook) among its subscribers.
+  s.topics = config.detection.topics;
+  notify::TopicSpec* events = nullptr;
+  for (notify::TopicSpec& t : s.topics) {
+    if (t.name == s.events_topic) events = &t;
+  }
+  if (events == nullptr) {
+    s.topics.push_back({s.events_topic, {}});
+    events = &s.topics.back();
+  }
   notify::SubscriberSpec file;
   file.name = "events-file";
   file.kind = notify::SubscriberKind::kFile;
   file.path = s.EventsPath();
-  topic.subscribers.push_back(file);
+  events->subscribers.push_back(file);
   if (!o.webhook.empty()) {
     notify::SubscriberSpec hook;
     hook.name = "webhook";
     hook.kind = notify::SubscriberKind::kWebhook;
     hook.url = o.webhook;
-    topic.subscribers.push_back(hook);
+    events->subscribers.push_back(hook);
   }
-  s.topics.push_back(topic);
 
-  for (const config::RegionSpec* r : {&primary, &dr}) {
-    health::CheckSpec c;
-    c.name = r->name + "-postgres";
-    c.kind = health::ProbeKind::kPostgres;
-    c.host = r->address;
-    c.port = r->postgres.port;
-    c.pg_database = r->postgres.database;
-    c.must_be_writable = r == &primary;
-    c.interval = o.probe_interval;
-    c.timeout = o.probe_interval * 8 / 10;
-    c.connect_timeout = c.timeout;
-    c.failure_threshold = o.failure_threshold;
-    c.success_threshold = o.success_threshold;
-    for (int v = 1; v <= o.vantages && o.vantages > 1; ++v) {
-      c.vantages.push_back({"vantage-" + std::to_string(v), "", 0, ""});
+  if (!config.detection.checks.empty()) {
+    // The config's checks; the primary check is named or the primary's PostgreSQL one.
+    s.checks = config.detection.checks;
+    s.primary_check = c.primary_check.empty() ? primary.name + "-postgres" : c.primary_check;
+  } else {
+    for (const config::RegionSpec* r : {&primary, &dr}) {
+      health::CheckSpec ch;
+      ch.name = r->name + "-postgres";
+      ch.kind = health::ProbeKind::kPostgres;
+      ch.host = r->address;
+      ch.port = r->postgres.port;
+      ch.pg_database = r->postgres.database;
+      ch.must_be_writable = r == &primary;
+      ch.interval = o.probe_interval;
+      ch.timeout = o.probe_interval * 8 / 10;
+      ch.connect_timeout = ch.timeout;
+      ch.failure_threshold = o.failure_threshold;
+      ch.success_threshold = o.success_threshold;
+      for (int v = 1; v <= o.vantages && o.vantages > 1; ++v) {
+        ch.vantages.push_back({"vantage-" + std::to_string(v), "", 0, ""});
+      }
+      s.checks.push_back(ch);
     }
-    s.checks.push_back(c);
+    s.primary_check = c.primary_check.empty() ? primary.name + "-postgres" : c.primary_check;
   }
-  s.primary_check = primary.name + "-postgres";
+  const bool check_found = std::any_of(s.checks.begin(), s.checks.end(),
+                                       [&](const health::CheckSpec& ch) {
+                                         return ch.name == s.primary_check;
+                                       });
+  if (!check_found) {
+    return Status::InvalidArgument(
+        config.file + ": the controller's primary check '" + s.primary_check +
+        "' is not among its health checks; set controller.primary_check to one of them");
+  }
 
-  s.dns.zone_file = lab_dir + "/dns/zone.yaml";
-  s.dns.overrides_file = lab_dir + "/dns/overrides";
-  s.dns.record = "api";
+  s.dns.zone_file = c.zone_file.empty() ? lab_dir + "/dns/zone.yaml" : c.zone_file;
+  s.dns.overrides_file = c.overrides_file.empty() ? lab_dir + "/dns/overrides" : c.overrides_file;
+  s.dns.record = c.dns_record.empty() ? "api" : c.dns_record;
   s.node_groups = compute::NodeGroupsOf(config);
+  s.compute.provider = c.compute_provider;
+  s.compute.exec = c.exec;
+  s.compute.scaling = c.scaling;
 
   auto bucket = [&](const config::RegionSpec& r, const std::string& name) -> std::string {
     for (const config::BucketSpec& b : r.buckets) {
@@ -154,23 +295,38 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
     }
     return "";
   };
-  s.release.primary_bucket = bucket(primary, "artifacts");
-  s.release.dr_bucket = bucket(dr, "artifacts");
-  // The release gate is on when both regions have an artifacts bucket and the
-  // primary's deployer recorded what it runs (releases.h layout); otherwise there
-  // is nothing DR could be checked against.
-  if (!s.release.primary_bucket.empty() && !s.release.dr_bucket.empty() &&
-      std::filesystem::exists(s.release.primary_bucket + "/.pilotlight/running/trader")) {
+  const std::string release_bucket = c.release_bucket.empty() ? "artifacts" : c.release_bucket;
+  s.release.primary_bucket = bucket(primary, release_bucket);
+  s.release.dr_bucket = bucket(dr, release_bucket);
+  if (!c.gate_release) {
+    s.policy.gate_release = false;
+    s.release.name.clear();
+  } else if (!c.release_name.empty()) {
+    // Named in the config: checked whether or not the deployer recorded it yet.
+    s.release.name = c.release_name;
+  } else if (!s.release.primary_bucket.empty() && !s.release.dr_bucket.empty() &&
+             std::filesystem::exists(s.release.primary_bucket + "/.pilotlight/running/trader")) {
+    // The release gate is on when both regions have an artifacts bucket and the
+    // primary's deployer recorded what it runs (releases.h layout); otherwise
+    // there is nothing DR could be checked against.
     s.release.name = "trader";
   } else {
     s.policy.gate_release = false;  // nothing to check: no artifacts bucket in both regions
   }
   if (dr.node_groups.empty()) s.policy.gate_compute = false;
 
-  s.runbooks.push_back(DefaultFailoverRunbook(config, s.dns.record, s.events_topic));
-  s.lease_listen = o.lease_listen;
-  s.lease_duration = o.lease_duration;
-  s.policy.lease_safety_margin = std::max<Duration>(500ms, o.lease_duration / 6);
+  for (const config::RunbookConfig& r : config.runbooks) s.runbooks.push_back(RunbookOf(r));
+  if (s.FindRunbook(s.failover_runbook) == nullptr) {
+    s.runbooks.push_back(DefaultFailoverRunbook(config, s.dns.record, s.events_topic));
+  }
+  s.lease_listen = given("--lease-listen", o.lease_listen != defaults.lease_listen) || !c.lease_listen
+                       ? o.lease_listen
+                       : c.lease_listen->ToString();
+  s.lease_duration = given("--lease-duration", o.lease_duration != defaults.lease_duration)
+                         ? o.lease_duration
+                         : c.lease_duration.value_or(o.lease_duration);
+  s.policy.lease_safety_margin =
+      c.lease_safety_margin.value_or(std::max<Duration>(500ms, s.lease_duration / 6));
   return s;
 }
 

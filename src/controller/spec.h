@@ -3,12 +3,15 @@
 // the primary, the databases, the DNS record to switch, the DR node groups, the
 // release to look for, its runbooks and its write-lease settings.
 //
-// Until the config loader parses `controller:` and `runbooks:` (proposed YAML in
-// docs/operations.md), DefaultLabSpec() derives a sensible spec from a platform
-// config and a lab directory, the way `pilotlight watch` derives its checks.
+// DefaultLabSpec() builds the spec from a platform config and a lab directory:
+// the config's `controller:` and `runbooks:` sections when present, its
+// health_checks and DNS zones when present, and otherwise defaults derived the
+// way `pilotlight watch` derives its checks.
 // Plain values: thread-compatible. DefaultFailoverRunbook is pure.
 #pragma once
 
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,13 @@ struct ReleaseTarget {
   std::string dr_bucket;
 };
 
+// How the controller scales node groups (`controller.compute`).
+struct ComputeTarget {
+  std::string provider = "lab";  // lab | exec
+  config::ExecComputeConfig exec;
+  std::vector<config::ScalingConfig> scaling;
+};
+
 struct ControllerSpec {
   std::string platform;
   decide::Policy policy;
@@ -53,6 +63,7 @@ struct ControllerSpec {
   std::string standby_name;  // the DR standby's application_name
   DnsTarget dns;
   std::vector<compute::NodeGroupSpec> node_groups;  // every region's
+  ComputeTarget compute;
   ReleaseTarget release;
   std::vector<runbook::RunbookSpec> runbooks;  // the first named failover_runbook is used
   std::string failover_runbook = "failover";
@@ -88,6 +99,10 @@ struct LabSpecOptions {
   std::string lease_listen = "127.0.0.1:0";
   Duration lease_duration = std::chrono::seconds(6);
   std::string webhook;  // also publish controller events here
+  // The flags the operator gave (e.g. "--mode"), which override the config's
+  // `controller:` section. nullopt: not known; then an option that differs from
+  // its default above counts as given.
+  std::optional<std::set<std::string>> given;
 };
 
 // The seed's failover runbook: scale up the DR node groups (waiting until their
@@ -99,13 +114,16 @@ runbook::RunbookSpec DefaultFailoverRunbook(const config::Config& config,
                                             const std::string& events_topic);
 
 // A spec for the lab in `lab_dir` (state in <lab_dir>/controller, DNS files in
-// <lab_dir>/dns). Reads whether the primary records a running release (the
-// release gate is off otherwise); writes nothing.
+// <lab_dir>/dns, unless `controller:` names others). Reads whether the primary
+// records a running release (the release gate is off otherwise, unless
+// `controller.gates.release` names one); writes nothing. A `runbooks.failover`
+// replaces DefaultFailoverRunbook; other runbooks are added beside it.
 Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::string& lab_dir,
                                       const LabSpecOptions& options);
 
-// The zone file the lab's DNS serves when none exists: `record` fails over from
-// the primary region's address to DR's. Text of a YAML zone file.
+// The zone file the lab's DNS serves when none exists: the config's dns.zones
+// when it has some, else one where `record` fails over from the primary
+// region's address to DR's. Text of a YAML zone file.
 std::string DefaultLabZone(const config::Config& config, const std::string& record);
 
 }  // namespace pilotlight::controller
