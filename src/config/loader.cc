@@ -51,7 +51,7 @@ using std::chrono::seconds;
 
 constexpr std::string_view kTopKeys[] = {
     "platform", "regions",   "objectives", "replication", "health_checks", "alarms",
-    "topics",   "detection", "dns",        "runbooks",    "cost",   "controller",
+    "topics",   "detection", "dns",        "runbooks",    "cost",          "controller",
 };
 constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",     "postgres",
                                             "redis", "buckets", "node_groups", "resources"};
@@ -174,9 +174,11 @@ constexpr std::string_view kTsigKeys[] = {"name", "algorithm", "secret_file"};
 constexpr std::string_view kTsigAlgorithms[] = {"hmac-sha256"};
 
 constexpr std::string_view kControllerKeys[] = {
-    "mode",          "primary_check", "quorum",       "confirm_for", "hold_down",
-    "failed_run_backoff", "cycle_interval", "state_dir", "events_topic", "lease",
-    "gates",         "dns",           "compute",      "scaling"};
+    "mode",           "primary_check", "quorum",
+    "confirm_for",    "hold_down",     "failed_run_backoff",
+    "cycle_interval", "state_dir",     "events_topic",
+    "lease",          "gates",         "dns",
+    "compute",        "scaling"};
 // In the order of ControllerMode.
 constexpr std::string_view kControllerModes[] = {"automatic", "approval", "observe-only"};
 constexpr std::string_view kLeaseKeys[] = {"listen", "duration", "safety_margin"};
@@ -189,9 +191,10 @@ constexpr std::string_view kComputeProviders[] = {"lab", "exec"};
 constexpr std::string_view kExecComputeKeys[] = {"size_command", "scale_command", "ready_command",
                                                  "can_scale_command"};
 constexpr std::string_view kScalingKeys[] = {"min", "max", "target_requests_per_instance"};
-constexpr std::string_view kStepKeys[] = {"name", "kind", "timeout", "retries", "backoff", "params"};
-constexpr std::string_view kStepKinds[] = {"scale", "fence",  "promote",      "dns",    "replicate",
-                                           "notify", "exec", "wait_healthy", "approve"};
+constexpr std::string_view kStepKeys[] = {"name",    "kind",    "timeout",
+                                          "retries", "backoff", "params"};
+constexpr std::string_view kStepKinds[] = {"scale",  "fence", "promote",      "dns",    "replicate",
+                                           "notify", "exec",  "wait_healthy", "approve"};
 // The parameters each step kind reads (controller/actions.cc).
 constexpr std::string_view kScaleParams[] = {"region", "group", "size", "until"};
 constexpr std::string_view kRegionParams[] = {"region"};
@@ -747,8 +750,7 @@ class ConfigReader {
                                             std::map<std::string, std::string>& names);
   static std::span<const std::string_view> StepParamKeys(const std::string& kind);
   // Checks the parameters of a step whose params mapping is well formed.
-  void CheckStepParams(const RunbookStepConfig& step, const Mapping& params,
-                       const Config& config);
+  void CheckStepParams(const RunbookStepConfig& step, const Mapping& params, const Config& config);
   bool KnownTopic(const std::string& name, const Config& config) const;
   std::string TopicExpectation(const std::string& name) const;
 
@@ -2709,7 +2711,8 @@ bool ConfigReader::KnownTopic(const std::string& name, const Config& config) con
   const std::string events = config.controller.events_topic.empty()
                                  ? std::string(kBuiltInEventsTopic)
                                  : config.controller.events_topic;
-  return name == kBuiltInEventsTopic || name == events;
+  // The controller creates only its events topic: "controller" unless renamed.
+  return name == events;
 }
 
 std::string ConfigReader::TopicExpectation(const std::string& name) const {
@@ -2788,11 +2791,12 @@ void ConfigReader::ReadController(const Field& f, Config& config) {
   if (const Field* x = m->Find("lease")) ReadControllerLease(*x, c);
   if (const Field* x = m->Find("gates")) ReadControllerGates(*x, config);
   if (const Field* x = m->Find("dns")) {
-    if (auto d = FieldMapping(*x, "a mapping with the optional keys " + JoinKeys(kControllerDnsKeys),
-                              kControllerDnsKeys)) {
+    if (auto d =
+            FieldMapping(*x, "a mapping with the optional keys " + JoinKeys(kControllerDnsKeys),
+                         kControllerDnsKeys)) {
       if (const Field* r = d->Find("record")) ReadControllerRecord(*r, config, c.dns_record);
-      const std::pair<std::string_view, std::string*> files[] = {
-          {"zone_file", &c.zone_file}, {"overrides", &c.overrides_file}};
+      const std::pair<std::string_view, std::string*> files[] = {{"zone_file", &c.zone_file},
+                                                                 {"overrides", &c.overrides_file}};
       for (const auto& [key, slot] : files) {
         if (const Field* p = d->Find(key)) {
           if (std::optional<std::string> path = ReadScalar(*p, "a file path")) {
@@ -2811,8 +2815,8 @@ void ConfigReader::ReadController(const Field& f, Config& config) {
 }
 
 void ConfigReader::ReadControllerLease(const Field& f, ControllerConfig& c) {
-  const std::optional<Mapping> m = FieldMapping(
-      f, "a mapping with the optional keys " + JoinKeys(kLeaseKeys), kLeaseKeys);
+  const std::optional<Mapping> m =
+      FieldMapping(f, "a mapping with the optional keys " + JoinKeys(kLeaseKeys), kLeaseKeys);
   if (!m) return;
   if (const Field* l = m->Find("listen")) {
     constexpr std::string_view kListen = "HOST:PORT with an IP address, e.g. 127.0.3.1:7400";
@@ -2832,8 +2836,8 @@ void ConfigReader::ReadControllerLease(const Field& f, ControllerConfig& c) {
     }
   }
   if (const Field* s = m->Find("safety_margin")) {
-    if (auto v = ReadDuration(*s, Duration(0), std::chrono::minutes(10),
-                              "a duration from 0 to 10m")) {
+    if (auto v =
+            ReadDuration(*s, Duration(0), std::chrono::minutes(10), "a duration from 0 to 10m")) {
       c.lease_safety_margin = *v;
     }
   }
@@ -2846,8 +2850,8 @@ void ConfigReader::ReadControllerLease(const Field& f, ControllerConfig& c) {
 
 void ConfigReader::ReadControllerGates(const Field& f, Config& config) {
   ControllerConfig& c = config.controller;
-  const std::optional<Mapping> m = FieldMapping(
-      f, "a mapping with the optional keys " + JoinKeys(kGateKeys), kGateKeys);
+  const std::optional<Mapping> m =
+      FieldMapping(f, "a mapping with the optional keys " + JoinKeys(kGateKeys), kGateKeys);
   if (!m) return;
   const std::pair<std::string_view, bool*> bools[] = {
       {"replica_streaming", &c.gate_replica_streaming},
@@ -2883,8 +2887,9 @@ void ConfigReader::ReadControllerGates(const Field& f, Config& config) {
         const bool has = std::any_of(region.buckets.begin(), region.buckets.end(),
                                      [&](const BucketSpec& s) { return s.name == *name; });
         if (!has && !region.name.empty()) {
-          Report(At(*b), b->path, "a bucket both regions have (region " + region.name +
-                                      " has no bucket '" + *name + "')",
+          Report(At(*b), b->path,
+                 "a bucket both regions have (region " + region.name + " has no bucket '" + *name +
+                     "')",
                  Quote(*name));
           return;
         }
@@ -2895,8 +2900,8 @@ void ConfigReader::ReadControllerGates(const Field& f, Config& config) {
 }
 
 void ConfigReader::ReadControllerCompute(const Field& f, ControllerConfig& c) {
-  const std::optional<Mapping> m = FieldMapping(
-      f, "a mapping with the optional keys " + JoinKeys(kComputeKeys), kComputeKeys);
+  const std::optional<Mapping> m =
+      FieldMapping(f, "a mapping with the optional keys " + JoinKeys(kComputeKeys), kComputeKeys);
   if (!m) return;
   if (const Field* p = m->Find("provider")) {
     if (auto i = ReadChoice(*p, kComputeProviders, "a compute provider")) {
@@ -2938,8 +2943,9 @@ void ConfigReader::ReadControllerCompute(const Field& f, ControllerConfig& c) {
 void ConfigReader::ReadControllerScaling(const Field& f, Config& config) {
   if (IsEmptySection(f.value)) return;
   if (!f.value.IsMap()) {
-    Report(At(f), f.path, "a mapping from node group names to {min, max, "
-                          "target_requests_per_instance}",
+    Report(At(f), f.path,
+           "a mapping from node group names to {min, max, "
+           "target_requests_per_instance}",
            Describe(f.value));
     return;
   }
@@ -2961,8 +2967,8 @@ void ConfigReader::ReadControllerScaling(const Field& f, Config& config) {
              Describe(item.key));
       continue;
     }
-    const std::optional<Mapping> m = FieldMapping(
-        item, "a mapping with the keys " + JoinKeys(kScalingKeys), kScalingKeys);
+    const std::optional<Mapping> m =
+        FieldMapping(item, "a mapping with the keys " + JoinKeys(kScalingKeys), kScalingKeys);
     if (!m) continue;
     ScalingConfig s;
     s.group = group;
@@ -2990,8 +2996,7 @@ void ConfigReader::ReadControllerScaling(const Field& f, Config& config) {
 void ConfigReader::ReadRunbooks(const Field& f, Config& config) {
   if (IsEmptySection(f.value)) return;
   if (!f.value.IsMap()) {
-    Report(At(f), f.path, "a mapping from runbook names to sequences of steps",
-           Describe(f.value));
+    Report(At(f), f.path, "a mapping from runbook names to sequences of steps", Describe(f.value));
     return;
   }
   for (auto it = f.value.begin(); it != f.value.end(); ++it) {
@@ -3087,11 +3092,13 @@ std::optional<RunbookStepConfig> ConfigReader::ReadStep(const Field& item, const
     if (p->value.IsNull() || (p->value.IsMap() && p->value.size() == 0)) {
       params = Mapping{p->path, p->key.Mark(), {}};
     } else if (allowed.empty()) {
-      Report(At(*p), p->path, "no params: an " + step.kind + " step takes none", Describe(p->value));
+      Report(At(*p), p->path, "no params: an " + step.kind + " step takes none",
+             Describe(p->value));
       return std::nullopt;
     } else {
-      params = FieldMapping(*p, "a mapping of the " + step.kind + " step's parameters: " +
-                                    JoinKeys(allowed), allowed);
+      params = FieldMapping(
+          *p, "a mapping of the " + step.kind + " step's parameters: " + JoinKeys(allowed),
+          allowed);
     }
   } else {
     params = Mapping{Child(item.path, "params"), m->mark, {}};

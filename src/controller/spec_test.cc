@@ -173,7 +173,7 @@ TEST(SpecTest, GivenFlagsOverrideTheConfig) {
 TEST(SpecTest, WithoutGivenFlagsAnOptionOffItsDefaultCountsAsGiven) {
   const config::Config c = Load(std::string(kRegions) + kSections);
   LabSpecOptions o;
-  o.confirm_for = 250ms;          // off the default: overrides
+  o.confirm_for = 250ms;              // off the default: overrides
   o.mode = decide::Mode::kAutomatic;  // the default: the config's observe-only holds
   Result<ControllerSpec> s = DefaultLabSpec(c, "/tmp/lab", o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
