@@ -24,6 +24,7 @@ struct LabOptions {
   int size = 0;
   bool json = false;
   bool purge = false;
+  bool no_replicators = false;
 };
 
 // The config for a lab: the one given, else the lab's own copy, else the default.
@@ -47,12 +48,12 @@ enum class Action { kUp, kDown, kStatus, kKill, kStart, kScale, kAgent };
 int RunLab(Action action, const LabOptions& o, const Context& context) {
   std::optional<config::Config> config = LoadLabConfig(o);
   if (!config) return 1;
-  if (action == Action::kAgent) return lab::RunAgent(*config, o.region);
+  if (action == Action::kAgent) return lab::RunAgent(*config, o.region, o.dir);
   lab::Lab lab(std::move(*config), o.dir, context.self_exe);
   Status st;
   switch (action) {
     case Action::kUp:
-      st = lab.Up();
+      st = lab.Up(!o.no_replicators);
       if (st.ok()) std::cerr << "lab is up; see `pilotlight lab status --dir " << o.dir << "`\n";
       break;
     case Action::kDown:
@@ -93,7 +94,9 @@ void Register(CLI::App& root, Context& context) {
     sub->callback([o, action, &context] { context.exit_code = RunLab(action, *o, context); });
     return sub;
   };
-  add("up", "Start both regions (idempotent)", Action::kUp);
+  add("up", "Start both regions (idempotent)", Action::kUp)
+      ->add_flag("--no-replicators", o->no_replicators,
+                 "Do not run the lab's session and object replicators");
   add("down", "Stop every process of the lab", Action::kDown)
       ->add_flag("--purge", o->purge, "Also delete the lab's data");
   add("status", "Show each component and the live replication lag", Action::kStatus)

@@ -1,12 +1,17 @@
-// The region agent: today it writes the replication heartbeat; later issues give
-// it the primary's write lease.
+// The region agent: it writes the replication heartbeat and keeps the primary's
+// write lease. Once a controller runs for the lab (it publishes its lease
+// endpoint in <lab dir>/controller/lease.endpoint), the agent renews the lease
+// and fences its own PostgreSQL when it cannot: the half of "never two writable
+// primaries" that still works when the primary region is cut off from everyone.
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "core/clock.h"
 #include "core/duration.h"
+#include "controller/lease_http.h"
 #include "core/log.h"
 #include "lab/lab.h"
 
@@ -25,9 +30,56 @@ void SleepUnlessStopped(Duration d) {
   }
 }
 
+std::string ReadEndpoint(const std::string& path) {
+  std::ifstream in(path);
+  std::string endpoint;
+  std::getline(in, endpoint);
+  while (!endpoint.empty() && (endpoint.back() == ' ' || endpoint.back() == '\r')) {
+    endpoint.pop_back();
+  }
+  return endpoint;
+}
+
+// Keeps the write lease with whichever controller endpoint the lab publishes;
+// restarts the keeper when a restarted controller publishes a new one. Without
+// any controller (a bare `lab up`) there is no lease to keep and nothing fenced.
+void KeepLease(const std::string& endpoint_file, const std::string& region,
+               const pg::Endpoint& database) {
+  std::string current;
+  std::atomic<bool> keeper_stop{false};
+  std::thread keeper;
+  auto stop_keeper = [&] {
+    if (!keeper.joinable()) return;
+    keeper_stop.store(true);
+    keeper.join();
+    keeper_stop.store(false);
+  };
+  while (!g_stop.load()) {
+    const std::string endpoint = ReadEndpoint(endpoint_file);
+    if (!endpoint.empty() && endpoint != current) {
+      stop_keeper();
+      current = endpoint;
+      LogInfo("agent: keeping the write lease of region " + region + " with controller " +
+              endpoint);
+      controller::LeaseKeeperOptions options;
+      options.controller = endpoint;
+      options.holder = region;
+      options.database = database;
+      keeper = std::thread([options, &keeper_stop] {
+        controller::LeaseEffects effects =
+            controller::PostgresLeaseEffects(options, SystemClock::Instance());
+        controller::RunLeaseKeeper(options, effects, SystemClock::Instance(), keeper_stop);
+      });
+    }
+    SleepUnlessStopped(std::chrono::seconds(1));
+  }
+  stop_keeper();
+}
+
 }  // namespace
 
-int RunAgent(const config::Config& config, const std::string& region_name) {
+int RunAgent(const config::Config& config, const std::string& region_name,
+             const std::string& lab_dir) {
   const config::RegionSpec* region = config.FindRegion(region_name);
   if (region == nullptr) {
     LogError("agent: no region named '" + region_name + "' in " + config.file);
@@ -45,6 +97,8 @@ int RunAgent(const config::Config& config, const std::string& region_name) {
   const Duration interval = config.replication.heartbeat_interval;
   LogInfo("agent for region " + region_name + ": heartbeat every " + FormatDuration(interval) +
           " to " + endpoint.ToString());
+
+  std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint", region_name, endpoint);
 
   std::unique_ptr<pg::Connection> conn;
   std::string last_error;
@@ -76,6 +130,7 @@ int RunAgent(const config::Config& config, const std::string& region_name) {
     const Duration spent = SystemClock::Instance().Monotonic() - started;
     if (spent < interval) SleepUnlessStopped(interval - spent);
   }
+  lease.join();
   LogInfo("agent for region " + region_name + ": stopped");
   return 0;
 }

@@ -171,7 +171,7 @@ std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) 
                  at + ".redis.port"});
   if (region.role == config::RegionRole::kPrimary) {
     out.push_back({"agent", rdir + "/agent.pid", "pilotlight", "", 0, ""});
-  } else {
+  } else if (!fs::exists(dir_ + "/replicators.disabled")) {
     // Sessions both ways and every shared bucket (objects, release artifacts).
     out.push_back({"replicator", rdir + "/replicator.pid", "pilotlight", "", 0, ""});
   }
@@ -566,11 +566,20 @@ Status Lab::StartRegionComponents(const config::RegionSpec& region) {
   return Status::OK();
 }
 
-Status Lab::Up() {
+Status Lab::Up(bool replicators) {
   Result<std::optional<RunAs>> user = ServerUser("postgres");
   if (!user.ok()) return user.status();
   pg_user_ = *user;
   PL_RETURN_IF_ERROR(PreparePostgresRoot());
+  // Tests that drive replication themselves bring the lab up without the
+  // lab's own replicators; the choice is kept for start-region.
+  const std::string off = dir_ + "/replicators.disabled";
+  if (replicators) {
+    std::error_code ec;
+    fs::remove(off, ec);
+  } else {
+    PL_RETURN_IF_ERROR(WriteFile(off, "started with --no-replicators\n"));
+  }
   // The lab keeps its own copy of the config, so later commands (and the agent)
   // need no --config.
   if (fs::absolute(config_.file) != fs::absolute(dir_ + "/config.yaml")) {

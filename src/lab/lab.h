@@ -64,7 +64,9 @@ class Lab {
   Lab(config::Config config, std::string dir, std::string self_exe);
 
   // Brings every region up. Idempotent: running components are left alone.
-  Status Up();
+  // With `replicators` false, the lab does not run its session and object
+  // replicators (for tests and drills that drive replication themselves).
+  Status Up(bool replicators = true);
   // Stops every component; with `purge`, also deletes the lab's data.
   Status Down(bool purge);
   LabStatus GetStatus() const;
@@ -133,6 +135,8 @@ std::string FormatStatusJson(const LabStatus& status);
 
 // The heartbeat agent of a region: writes a heartbeat to the region's
 // PostgreSQL every replication.heartbeat_interval until SIGTERM/SIGINT.
-int RunAgent(const config::Config& config, const std::string& region);
+// It also keeps the region's write lease with the lab's controller (see
+// agent.cc) once one runs.
+int RunAgent(const config::Config& config, const std::string& region, const std::string& lab_dir);
 
 }  // namespace pilotlight::lab

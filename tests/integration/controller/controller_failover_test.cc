@@ -1,6 +1,6 @@
-// The controller on a real lab. `pilotlight controller run` watches the lab; a
-// lease keeper stands in for the primary region's agent; `lab kill-region
-// primary` (and SIGKILL of the keeper) is the outage. The automated failover
+// The controller on a real lab. `pilotlight controller run` watches the lab; the
+// primary region's agent keeps the write lease; `lab kill-region primary` (which
+// SIGKILLs the agent too) is the outage. The automated failover
 // must complete: DR PostgreSQL promoted and writable, the DNS override pointing
 // api at DR, every step in the journal once. Then, for every step of the
 // runbook, the controller is SIGKILLed while that step runs (a test hook blocks
@@ -79,7 +79,7 @@ class ControllerLabTest : public ::testing::Test {
     std::ifstream in(lab_.dir + "/controller/status.json");
     return json::parse(in, nullptr, /*allow_exceptions=*/false);
   }
-  // The controller sees the primary healthy, DR ready, and the keeper holds the lease.
+  // The controller sees the primary healthy, DR ready, and the agent holds the lease.
   void WaitUntilSteady() {
     ASSERT_TRUE(WaitFor(30s, [&] {
       json s = Status();
@@ -87,18 +87,14 @@ class ControllerLabTest : public ::testing::Test {
                                   "no action: primary healthy (0 of 3") != std::string::npos &&
              s["readiness"]["ready"] == true;
     })) << Status().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
-    if (keeper_ == 0) {
-      keeper_ = Spawn(Common({"controller", "lease-keeper"}), lab_.dir + "/keeper.log");
-    }
+    // The primary region's agent keeps the lease once the controller publishes it.
     ASSERT_TRUE(WaitFor(15s, [&] {
       json s = Status();
       return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null();
-    })) << testing::ReadAll(lab_.dir + "/keeper.log");
+    })) << testing::ReadAll(lab_.dir + "/primary/agent.log");
   }
   // The primary region dies with its agent.
   void KillPrimaryRegion() {
-    Kill(keeper_);
-    keeper_ = 0;
     testing::CommandResult k = RunPilotlight(lab_.Args({"kill-region", "primary"}));
     ASSERT_EQ(k.exit_code, 0) << k.err;
   }
@@ -164,7 +160,6 @@ class ControllerLabTest : public ::testing::Test {
 
   testing::TestLab lab_;
   std::set<pid_t> children_;
-  pid_t keeper_ = 0;
 };
 
 TEST_F(ControllerLabTest, RegionLossFailsOverAutomaticallyOnce) {

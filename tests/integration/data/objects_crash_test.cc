@@ -37,7 +37,7 @@ class ObjectsCrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     lab_ = testing::MakeTestLab();
-    testing::CommandResult up = testing::RunPilotlight(lab_.Args({"up"}));
+    testing::CommandResult up = testing::RunPilotlight(lab_.Args({"up", "--no-replicators"}));
     ASSERT_EQ(up.exit_code, 0) << up.err;
     nlohmann::json status = lab_.StatusJson();
     for (const auto& region : status["regions"]) {

@@ -23,7 +23,7 @@ class RpoStatusTest : public ::testing::Test {
     lab_ = testing::MakeTestLab(
         "objectives:\n  rpo:\n    database: 2s\n    objects: 2s\n    sessions: 2s\n"
         "    artifacts: 2s\nreplication:\n  heartbeat_interval: 200ms\n");
-    testing::CommandResult up = testing::RunPilotlight(lab_.Args({"up"}));
+    testing::CommandResult up = testing::RunPilotlight(lab_.Args({"up", "--no-replicators"}));
     ASSERT_EQ(up.exit_code, 0) << up.err;
     bucket_ = lab_.dir + "/primary/buckets/confirmations";
   }

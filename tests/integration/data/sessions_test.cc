@@ -24,7 +24,7 @@ class SessionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     lab_ = testing::MakeTestLab();
-    testing::CommandResult up = testing::RunPilotlight(lab_.Args({"up"}));
+    testing::CommandResult up = testing::RunPilotlight(lab_.Args({"up", "--no-replicators"}));
     ASSERT_EQ(up.exit_code, 0) << up.err;
     primary_ = {"primary", {lab_.primary_address, lab_.primary_redis}};
     dr_ = {"dr", {lab_.dr_address, lab_.dr_redis}};
