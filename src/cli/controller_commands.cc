@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -63,6 +64,7 @@ struct Options {
   bool json = false;
   bool force = false;
   bool plan = false;
+  std::set<std::string> given;  // flags the operator typed: they override the config
 };
 
 Result<config::Config> LoadConfig(const Options& o) {
@@ -103,6 +105,7 @@ Result<controller::ControllerSpec> MakeSpec(const config::Config& config, const 
   lo.failure_threshold = o.failure_threshold;
   lo.lease_listen = o.lease_listen;
   lo.webhook = o.webhook;
+  lo.given = o.given;
   return controller::DefaultLabSpec(config, o.dir, lo);
 }
 
@@ -681,14 +684,24 @@ void Register(CLI::App& root, Context& context) {
     cmd->add_option("--dir", o->dir, "The lab directory (controller state in <dir>/controller)")
         ->capture_default_str();
   };
+  // Records that the operator typed `flag`, so it overrides the config's value
+  // even when it equals the built-in default.
+  auto typed = [o](const char* flag) {
+    return [o, flag](const std::string&) { o->given.insert(flag); };
+  };
   auto policy = [&](CLI::App* cmd) {
-    cmd->add_option("--mode", o->mode, "automatic | approval | observe-only")->capture_default_str();
+    cmd->add_option("--mode", o->mode, "automatic | approval | observe-only")
+        ->capture_default_str()
+        ->each(typed("--mode"));
     cmd->add_option("--confirm-for", o->confirm_for, "Quorum must hold this long before acting")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->each(typed("--confirm-for"));
     cmd->add_option("--hold-down", o->hold_down, "No automatic failover this long after one")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->each(typed("--hold-down"));
     cmd->add_option("--lease-duration", o->lease_duration, "The primary's write lease")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->each(typed("--lease-duration"));
   };
 
   CLI::App* ctl = root.add_subcommand("controller", "The failover controller");
@@ -705,7 +718,8 @@ void Register(CLI::App& root, Context& context) {
       ->capture_default_str();
   run->add_option("--lease-listen", o->lease_listen,
                   "Where the primary's agent renews its write lease (HOST:PORT, port 0: any)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each(typed("--lease-listen"));
   run->add_option("--webhook", o->webhook, "Also POST controller events to this URL");
   run->add_option("--duration", o->duration, "Stop after this long (default: until Ctrl-C)");
   run->add_flag("--json", o->json, "Print decisions as JSON lines");
