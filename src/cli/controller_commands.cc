@@ -134,6 +134,13 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
   Result<config::Config> config = LoadConfig(o);
   if (!config.ok()) return config.status();
   rt->config = std::move(*config);
+  // Webhooks of the config's topics sign with secrets from the environment.
+  const std::vector<config::ConfigError> secrets = config::ResolveWebhookSecrets(rt->config);
+  if (!secrets.empty()) {
+    std::string msg = "cannot sign webhook messages:";
+    for (const config::ConfigError& e : secrets) msg += "\n  " + e.ToString();
+    return Status::InvalidArgument(msg);
+  }
   Result<controller::ControllerSpec> spec = MakeSpec(rt->config, o);
   if (!spec.ok()) return spec.status();
   rt->spec = std::move(*spec);
@@ -159,6 +166,14 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
   if (with_detector) {
     health::DetectionSpec d;
     d.checks = s.checks;
+    // Checks publish their transitions to the config's topics; the config's
+    // alarms watch the config's checks (only those are in the spec when the
+    // config has health_checks).
+    d.topics = s.topics;
+    if (!rt->config.detection.checks.empty()) {
+      d.alarms = rt->config.detection.alarms;
+      d.alarm_evaluation_interval = rt->config.detection.alarm_evaluation_interval;
+    }
     Result<std::unique_ptr<health::Detector>> det = health::Detector::Create(clock, d);
     if (!det.ok()) return det.status();
     rt->detector = std::move(*det);
