@@ -9,6 +9,7 @@
 // then the detection's and the DNS zone compiler's own validators run, and what
 // they refuse is reported at the item it concerns.
 #include "config/loader.h"
+#include "sys/file.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -3338,27 +3339,11 @@ LoadResult ParseConfig(std::string_view yaml_text, const std::string& file) {
 }
 
 LoadResult LoadConfigFile(const std::string& path) {
-  const auto os_error = [&path](int err) {
-    return Failure({{path, 0, 0}, "", "a readable config file", std::strerror(err)});
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return os_error(errno);
-  std::string text;
-  char buffer[16 * 1024];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      const int err = errno;
-      ::close(fd);
-      return os_error(err);
-    }
+  Result<std::string> text = sys::ReadWholeFile(path);
+  if (!text.ok()) {
+    return Failure({{path, 0, 0}, "", "a readable config file", text.status().message()});
   }
-  ::close(fd);
-  return ParseConfig(text, path);  // Config.file is `path`, as given
+  return ParseConfig(*text, path);  // Config.file is `path`, as given
 }
 
 std::vector<ConfigError> ResolveWebhookSecrets(

@@ -1,14 +1,11 @@
 // JSON-lines drill history; nlohmann stays inside this file and report.cc.
 #include "cost/history.h"
+#include "sys/file.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace pilotlight::cost {
 namespace {
@@ -123,29 +120,14 @@ HistoryResult ParseHistory(std::string_view text, const std::string& file) {
 }
 
 HistoryResult LoadHistoryFile(const std::string& path) {
-  const auto os_error = [&path](int err) {
+  Result<std::string> text = sys::ReadWholeFile(path);
+  if (!text.ok()) {
     HistoryResult r;
-    r.errors.push_back({{path, 0, 0}, "", "a readable drill history file", std::strerror(err)});
+    r.errors.push_back(
+        {{path, 0, 0}, "", "a readable drill history file", text.status().message()});
     return r;
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return os_error(errno);
-  std::string text;
-  char buffer[16 * 1024];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      const int err = errno;
-      ::close(fd);
-      return os_error(err);
-    }
   }
-  ::close(fd);
-  return ParseHistory(text, path);
+  return ParseHistory(*text, path);
 }
 
 std::optional<MeasuredRecovery> Summarize(const std::vector<DrillRecord>& drills, int recent) {

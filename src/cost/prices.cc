@@ -8,20 +8,17 @@
 // loader's (they are private to loader.cc); the walk only descends as deep as
 // the schema, so self-referencing aliases cannot make it loop.
 #include "cost/prices.h"
+#include "sys/file.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <exception>
 #include <span>
 #include <sstream>
 #include <utility>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace pilotlight::cost {
 namespace {
@@ -532,27 +529,11 @@ PricesResult ParsePrices(std::string_view yaml_text, const std::string& file) {
 }
 
 PricesResult LoadPricesFile(const std::string& path) {
-  const auto os_error = [&path](int err) {
-    return Failure({{path, 0, 0}, "", "a readable price file", std::strerror(err)});
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return os_error(errno);
-  std::string text;
-  char buffer[16 * 1024];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      const int err = errno;
-      ::close(fd);
-      return os_error(err);
-    }
+  Result<std::string> text = sys::ReadWholeFile(path);
+  if (!text.ok()) {
+    return Failure({{path, 0, 0}, "", "a readable price file", text.status().message()});
   }
-  ::close(fd);
-  return ParsePrices(text, path);
+  return ParsePrices(*text, path);
 }
 
 std::string FormatMoney(Micros amount) {
