@@ -9,7 +9,7 @@
 // then the detection's and the DNS zone compiler's own validators run, and what
 // they refuse is reported at the item it concerns.
 #include "config/loader.h"
-#include "sys/file.h"
+#include "sys/whole_file.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>

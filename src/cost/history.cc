@@ -1,6 +1,6 @@
 // JSON-lines drill history; nlohmann stays inside this file and report.cc.
 #include "cost/history.h"
-#include "sys/file.h"
+#include "sys/whole_file.h"
 
 #include <algorithm>
 #include <cmath>

@@ -8,7 +8,7 @@
 // loader's (they are private to loader.cc); the walk only descends as deep as
 // the schema, so self-referencing aliases cannot make it loop.
 #include "cost/prices.h"
-#include "sys/file.h"
+#include "sys/whole_file.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>

@@ -1,4 +1,4 @@
-#include "sys/file.h"
+#include "sys/whole_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
