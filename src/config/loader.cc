@@ -53,7 +53,16 @@ using std::chrono::seconds;
 constexpr std::string_view kTopKeys[] = {
     "platform", "regions",   "objectives", "replication", "health_checks", "alarms",
     "topics",   "detection", "dns",        "runbooks",    "cost",          "controller",
+    "responsibilities",
 };
+constexpr std::string_view kResponsibilityKeys[] = {"task", "owner", "frequency", "kind"};
+constexpr std::string_view kFrequencies[] = {"daily",      "weekly",   "monthly",   "quarterly",
+                                             "biannually", "annually", "continuous"};
+// The drill scenarios a responsibility may be done by (issue 8), and "manual".
+constexpr std::string_view kTaskKinds[] = {"manual",       "region-outage",     "db-crash",
+                                           "app-crash",    "network-partition", "gray-failure",
+                                           "replica-lag"};
+constexpr size_t kMaxTaskChars = 100;
 constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",     "postgres",
                                             "redis", "buckets", "node_groups", "resources"};
 constexpr std::string_view kPostgresKeys[] = {"port", "database"};
@@ -747,6 +756,9 @@ class ConfigReader {
   // A DNS record name; one of the config's zones when it has some.
   void ReadControllerRecord(const Field& f, const Config& config, std::string& out);
   void ReadRunbooks(const Field& f, Config& config);
+  void ReadResponsibilities(const Field& f, Config& config);
+  // A non-empty line of printable text of at most kMaxTaskChars characters.
+  std::optional<std::string> ReadText(const Field& f, std::string_view expected);
   std::optional<RunbookStepConfig> ReadStep(const Field& item, const Config& config,
                                             std::map<std::string, std::string>& names);
   static std::span<const std::string_view> StepParamKeys(const std::string& kind);
@@ -985,10 +997,83 @@ Config ConfigReader::Read(const YAML::Node& root) {
   if (const Field* f = top->Find("dns")) ReadDns(*f, config.dns);
   if (const Field* f = top->Find("controller")) ReadController(*f, config);
   if (const Field* f = top->Find("runbooks")) ReadRunbooks(*f, config);
+  if (const Field* f = top->Find("responsibilities")) ReadResponsibilities(*f, config);
   CheckReferences(config);
   CheckListeners();
   if (errors_.empty()) ValidateDetectionSemantics(config);
   return config;
+}
+
+std::optional<std::string> ConfigReader::ReadText(const Field& f, std::string_view expected) {
+  std::optional<std::string> text = ReadScalar(f, expected);
+  if (!text) return std::nullopt;
+  const bool printable = std::all_of(text->begin(), text->end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  });
+  if (text->empty() || text->size() > kMaxTaskChars || !printable ||
+      text->find_first_not_of(' ') == std::string::npos) {
+    Report(At(f), f.path, std::string(expected), Quote(*text));
+    return std::nullopt;
+  }
+  return text;
+}
+
+void ConfigReader::ReadResponsibilities(const Field& f, Config& config) {
+  if (IsEmptySection(f.value)) return;
+  const std::optional<std::vector<Field>> items =
+      Elements(f, "a sequence of responsibilities {task, owner, frequency, kind}");
+  if (!items) return;
+  std::map<std::string, std::string> tasks;
+  for (const Field& item : *items) {
+    const std::optional<Mapping> m = FieldMapping(
+        item, "a responsibility mapping with task, owner, frequency and kind", kResponsibilityKeys);
+    if (!m) continue;
+    Responsibility r;
+    r.where = Where(m->mark);
+    bool ok = true;
+    constexpr std::string_view kTaskText = "a task name of 1-100 printable characters";
+    if (const Field* t = Require(*m, "task", kTaskText)) {
+      if (std::optional<std::string> task = ReadText(*t, kTaskText)) {
+        Define(tasks, *task, item.path, *t, "a task name");
+        r.task = std::move(*task);
+      } else {
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    constexpr std::string_view kOwnerText = "an owner (a team or person) of 1-100 printable "
+                                            "characters";
+    if (const Field* o = Require(*m, "owner", kOwnerText)) {
+      if (std::optional<std::string> owner = ReadText(*o, kOwnerText)) {
+        r.owner = std::move(*owner);
+      } else {
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    if (const Field* q = Require(*m, "frequency", "how often: one of " + JoinKeys(kFrequencies))) {
+      if (std::optional<size_t> i = ReadChoice(*q, kFrequencies, "a frequency")) {
+        r.frequency = std::string(kFrequencies[*i]);
+      } else {
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    if (const Field* k = m->Find("kind")) {
+      if (std::optional<size_t> i =
+              ReadChoice(*k, kTaskKinds, "what does the task: a drill scenario or manual")) {
+        r.kind = std::string(kTaskKinds[*i]);
+      } else {
+        ok = false;
+      }
+    } else {
+      r.kind = "manual";
+    }
+    if (ok) config.responsibilities.push_back(std::move(r));
+  }
 }
 
 void ConfigReader::ReadRegions(const Field& f, Config& config) {

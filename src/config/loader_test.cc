@@ -182,6 +182,12 @@ TEST(LoaderTest, LoadsShippedExample) {
   EXPECT_EQ(c.dns.listen.ToString(), "127.0.3.1:5353");
   ASSERT_EQ(c.dns.zones.size(), 1u);
   EXPECT_EQ(c.dns.zones[0].origin, "lab.pilotlight.");
+  // The seed's responsibility matrix.
+  ASSERT_EQ(c.responsibilities.size(), 4u);
+  EXPECT_EQ(c.responsibilities[0].task, "DR testing");
+  EXPECT_EQ(c.responsibilities[0].kind, "region-outage");
+  EXPECT_EQ(c.responsibilities[0].frequency, "quarterly");
+  EXPECT_EQ(c.responsibilities[2].frequency, "continuous");
 }
 
 TEST(LoaderTest, AppliesDefaultsWhenOptionalSectionsAreAbsent) {
@@ -1118,8 +1124,56 @@ const std::vector<BadCase>& BadCases() {
        "cost.warm_standby_percent", 10, 25, "1-100"},
       {"health checks is a word", Tail("cost:\n  dns: {health_checks: many}\n"),
        "cost.dns.health_checks", 10, 24, "'many'"},
+      // The responsibility matrix (`pilotlight calendar`).
+      {"misspelt frequency",
+       Tail("responsibilities:\n  - {task: x, owner: y, frequency: quartely}\n"),
+       "responsibilities[0].frequency", 10, 36, "did you mean 'quarterly'?"},
+      {"unknown task kind",
+       Tail("responsibilities:\n  - {task: x, owner: y, frequency: daily, kind: region-outag}\n"),
+       "responsibilities[0].kind", 10, 49, "did you mean 'region-outage'?"},
+      {"responsibility without owner",
+       Tail("responsibilities:\n  - {task: x, frequency: daily}\n"),
+       "responsibilities[0].owner", 10, 5, "no 'owner' key"},
+      {"responsibility key misspelt",
+       Tail("responsibilities:\n  - {task: x, ownr: y, owner: y, frequency: daily}\n"),
+       "responsibilities[0].ownr", 10, 15, "did you mean 'owner'?"},
+      {"task named twice",
+       Tail("responsibilities:\n  - {task: x, owner: y, frequency: daily}\n"
+            "  - {task: x, owner: z, frequency: weekly}\n"),
+       "responsibilities[1].task", 11, 12, "a task name used once"},
+      {"empty task name", Tail("responsibilities:\n  - {task: '', owner: y, frequency: daily}\n"),
+       "responsibilities[0].task", 10, 12, "1-100 printable characters"},
+      {"responsibilities is a scalar", Tail("responsibilities: quarterly\n"), "responsibilities",
+       9, 19, "'quarterly'"},
+      {"frequency is a sequence",
+       Tail("responsibilities:\n  - {task: x, owner: y, frequency: [daily]}\n"),
+       "responsibilities[0].frequency", 10, 36, "a sequence"},
   };
   return cases;
+}
+
+TEST(LoaderTest, LoadsResponsibilities) {
+  const LoadResult r = ParseConfig(
+      Tail("responsibilities:\n"
+           "  - {task: DR testing, owner: DevOps, frequency: quarterly, kind: region-outage}\n"
+           "  - task: Failover procedure review\n"
+           "    owner: Architecture\n"
+           "    frequency: biannually\n"),
+      "lab.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  ASSERT_EQ(r.config->responsibilities.size(), 2u);
+  const Responsibility& drill = r.config->responsibilities[0];
+  EXPECT_EQ(drill.task, "DR testing");
+  EXPECT_EQ(drill.owner, "DevOps");
+  EXPECT_EQ(drill.frequency, "quarterly");
+  EXPECT_EQ(drill.kind, "region-outage");
+  EXPECT_EQ(drill.where.line, 10);
+  const Responsibility& review = r.config->responsibilities[1];
+  EXPECT_EQ(review.task, "Failover procedure review");
+  EXPECT_EQ(review.kind, "manual");  // the default
+  EXPECT_EQ(review.where.line, 11);
+  EXPECT_TRUE(ParseConfig(Tail("responsibilities: []\n"), "lab.yaml").ok());
+  EXPECT_TRUE(ParseConfig(Minimal(), "lab.yaml").config->responsibilities.empty());
 }
 
 TEST(LoaderTest, ReportsEachKindOfBadInputWithItsLocation) {

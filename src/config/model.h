@@ -248,6 +248,16 @@ struct ControllerConfig {
   SourceLocation where;
 };
 
+// One row of the DR responsibility matrix (`responsibilities:`), which
+// `pilotlight calendar` turns into "last done, next due, overdue".
+struct Responsibility {
+  std::string task;       // e.g. "DR testing"; unique in the file
+  std::string owner;      // e.g. "DevOps"
+  std::string frequency;  // daily | weekly | monthly | quarterly | biannually | annually | continuous
+  std::string kind;       // a drill scenario (done when that drill passes) or "manual"
+  SourceLocation where;
+};
+
 struct Config {
   std::string file;           // path the config was read from, as given
   std::string platform;       // platform name, e.g. "trading-lab"
@@ -264,6 +274,8 @@ struct Config {
   ControllerConfig controller;
   // `runbooks:`; empty when absent (the controller keeps its built-in ones).
   std::vector<RunbookConfig> runbooks;
+  // `responsibilities:`; empty when absent.
+  std::vector<Responsibility> responsibilities;
 
   // REQUIRES: a validated Config (exactly one region of each role).
   const RegionSpec& Primary() const;
