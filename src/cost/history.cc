@@ -1,10 +1,16 @@
-// JSON-lines drill history; nlohmann stays inside this file and report.cc.
+// Drill history: JSON lines, or the drills' own SQLite store (drill/history.h);
+// nlohmann stays inside this file and report.cc.
 #include "cost/history.h"
-#include "sys/whole_file.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "core/duration.h"
+#include "drill/history.h"
+#include "sys/whole_file.h"
 
 
 namespace pilotlight::cost {
@@ -119,7 +125,46 @@ HistoryResult ParseHistory(std::string_view text, const std::string& file) {
   return result;
 }
 
+namespace {
+
+bool IsSqliteFile(const std::string& path) {
+  static constexpr char kMagic[] = "SQLite format 3";  // and its NUL: 16 bytes
+  char header[sizeof(kMagic)] = {};
+  std::ifstream in(path, std::ios::binary);
+  return in.read(header, sizeof(header)) && std::memcmp(header, kMagic, sizeof(kMagic)) == 0;
+}
+
+HistoryResult DrillsFromStore(const std::vector<drill::HistoryEntry>& newest_first) {
+  HistoryResult result;
+  for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
+    // Drills without a failover to measure (refused, no RTO) say nothing of recovery.
+    if (!it->rto_seconds || !it->rpo_database) continue;
+    result.drills.push_back(
+        {*it->rto_seconds, it->rpo_database->seconds, FormatTime(it->started_at),
+         static_cast<int>(it->id)});
+  }
+  return result;
+}
+
+}  // namespace
+
 HistoryResult LoadHistoryFile(const std::string& path) {
+  if (IsSqliteFile(path)) {
+    HistoryResult r;
+    Result<std::unique_ptr<drill::HistoryStore>> store =
+        drill::HistoryStore::Open(path, /*create=*/false);
+    if (!store.ok()) {
+      r.errors.push_back({{path, 0, 0}, "", "a readable drill history", store.status().message()});
+      return r;
+    }
+    Result<std::vector<drill::HistoryEntry>> entries = (*store)->List(0);
+    if (!entries.ok()) {
+      r.errors.push_back(
+          {{path, 0, 0}, "", "a readable drill history", entries.status().message()});
+      return r;
+    }
+    return DrillsFromStore(*entries);
+  }
   Result<std::string> text = sys::ReadWholeFile(path);
   if (!text.ok()) {
     HistoryResult r;

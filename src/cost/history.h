@@ -1,7 +1,10 @@
 // Drill history: the RTO and RPO pilot light actually achieved.
 //
-// Until drills write their own history store, `pilotlight cost --history FILE`
-// reads JSON lines, one drill per line, oldest first, each an object
+// `pilotlight cost --history FILE` reads either the drills' own SQLite store
+// (drill/history.h, .pilotlight/drills/history.db; told apart by the header
+// "SQLite format 3"): every drill that measured an RTO and a database RPO,
+// oldest first, `line` holding its id there; or JSON lines, one drill per
+// line, oldest first, each an object
 // {"rto_seconds": 42.5, "rpo_seconds": 0.8, "at": "2026-11-26T00:17:34Z"}.
 // Blank lines are skipped; every bad line is reported (file:line:col, field,
 // expected, found) and nothing is summarised from a file with errors. Pure
@@ -21,7 +24,7 @@ struct DrillRecord {
   double rto_seconds = 0;
   double rpo_seconds = 0;
   std::string at;  // when the drill ran, as written (RFC 3339 expected)
-  int line = 0;    // where in the history file
+  int line = 0;    // where in the history file (SQLite store: the drill's id)
 };
 
 struct HistoryResult {
@@ -31,6 +34,7 @@ struct HistoryResult {
 };
 
 HistoryResult ParseHistory(std::string_view text, const std::string& file);
+// JSON lines or the SQLite drill history, whichever `path` is.
 HistoryResult LoadHistoryFile(const std::string& path);
 
 // The latest drills at a glance.

@@ -1,6 +1,12 @@
 #include "cost/history.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "drill/history.h"
 
 #include <string>
 #include <vector>
@@ -92,6 +98,52 @@ TEST(HistoryTest, ReportsEachBadLineWithItsLocation) {
                 e.found.find(c.mentions) != std::string::npos)
         << "'" << c.mentions << "' not in: " << e.ToString();
   }
+}
+
+TEST(HistoryTest, ReadsTheDrillsSqliteHistoryOldestFirst) {
+  char tmpl[] = "/tmp/pl-cost-history-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/history.db";
+  {
+    auto store = drill::HistoryStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto at = [](const char* t) { return *drill::ParseTime(t); };
+    ASSERT_TRUE((*store)->Record("region-outage", at("2026-03-01T00:00:00Z"),
+                                 R"({"passed": true, "rto_seconds": 8.5,
+                                     "rpo": {"database": {"seconds": 0.25, "items_lost": 2}}})",
+                                 "/o/2").ok());
+    ASSERT_TRUE((*store)->Record("region-outage", at("2026-01-01T00:00:00Z"),
+                                 R"({"passed": false, "rto_seconds": 31,
+                                     "rpo": {"database": {"seconds": 4, "items_lost": 9}}})",
+                                 "/o/1").ok());
+    // A refused failover measures no recovery: left out.
+    ASSERT_TRUE((*store)->Record("replica-lag", at("2026-04-01T00:00:00Z"),
+                                 R"({"passed": true, "rto_seconds": null,
+                                     "rpo": {"database": null}})",
+                                 "/o/3").ok());
+  }
+  const HistoryResult r = LoadHistoryFile(path);
+  ASSERT_TRUE(r.ok()) << r.errors[0].ToString();
+  ASSERT_EQ(r.drills.size(), 2u);
+  EXPECT_EQ(r.drills[0].rto_seconds, 31);
+  EXPECT_EQ(r.drills[0].rpo_seconds, 4);
+  EXPECT_EQ(r.drills[0].at, "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(r.drills[1].rto_seconds, 8.5);
+  EXPECT_EQ(r.drills[1].rpo_seconds, 0.25);
+  const std::optional<MeasuredRecovery> m = Summarize(r.drills);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->worst_rto_seconds, 31);
+
+  // A file that starts like SQLite but is not a database: one error naming it.
+  std::ofstream(dir + "/broken.db", std::ios::binary)
+      << std::string("SQLite format 3\0", 16) << std::string(600, 'x');
+  const HistoryResult broken = LoadHistoryFile(dir + "/broken.db");
+  ASSERT_EQ(broken.errors.size(), 1u);
+  EXPECT_NE(broken.errors[0].ToString().find(dir + "/broken.db"), std::string::npos)
+      << broken.errors[0].ToString();
+  EXPECT_TRUE(broken.drills.empty());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(HistoryTest, MissingFileIsOneErrorNamingIt) {
