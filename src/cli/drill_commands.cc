@@ -1,14 +1,20 @@
-// pilotlight drill run: a region-outage drill on a lab of its own, measured.
+// pilotlight drill run: a disaster rehearsed on a lab of its own, measured.
 //
-// The drill brings up a fresh lab under --out, starts the controller and the
-// load client as child processes, kills the primary region at a recorded
-// instant T0, keeps load running against DR through the automated failover,
-// then measures from the journals themselves (src/drill/measure.h): detection,
-// each runbook step, client-perceived RTO, database RPO, duplicates and split
-// brain. The lab always comes down. Load goes to fixed addresses (the primary's
-// node group, then DR's), not through DNS yet.
+// The drill brings up a fresh lab under --out (its DNS server on the third
+// site), starts the controller, and sends orders the way clients do: through
+// the service's DNS name. Phases: a baseline at the production rate (its
+// figures are the capacity baseline); load that keeps running through the
+// fault, made at a recorded instant T0 (which fault: the scenario); the
+// controller's reaction (a failover, none, or a refusal — what the scenario
+// expects); DR at the baseline's rate (capacity); the old primary started again
+// (it must refuse writes, and DNS must still answer DR). Everything is measured
+// from the journals themselves (src/drill/measure.h): detection, each runbook
+// step, client-perceived RTO, RPO of orders and trade confirmations,
+// duplicates, split brain, capacity. The lab always comes down. Reports:
+// report.json, report.md, report.html, and a row in the drill history.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +22,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -25,8 +32,11 @@
 #include "config/loader.h"
 #include "core/duration.h"
 #include "data/postgres/pg_client.h"
+#include "drill/history.h"
 #include "drill/measure.h"
+#include "drill/report_html.h"
 #include "lab/lab.h"
+#include "trader/dns_client.h"
 
 namespace pilotlight::cli {
 namespace {
@@ -44,6 +54,7 @@ struct DrillOptions {
   double rate = 50;
   int concurrency = 4;
   bool keep_lab = false;
+  std::string history = drill::kDefaultHistoryPath;
 };
 
 void Progress(const std::string& line) {
@@ -143,29 +154,190 @@ bool WaitUntil(Duration timeout, const std::function<bool()>& condition) {
   return condition();
 }
 
-std::string ServiceUrl(const config::RegionSpec& r) {
-  return "http://" + r.address + ":" + std::to_string(r.node_groups[0].port);
+// The scenarios: what goes wrong, and what the controller is expected to do.
+struct Scenario {
+  std::string name;
+  drill::Expect expect;
+  std::string fault;   // what the drill does at T0
+  std::string should;  // what must follow
+};
+
+const std::vector<Scenario>& Scenarios() {
+  static const std::vector<Scenario> all = {
+      {"region-outage", drill::Expect::kFailover,
+       "SIGKILL every process of the primary region",
+       "automated failover to DR; the old primary, started again, refuses writes"},
+      {"db-crash", drill::Expect::kFailover, "SIGKILL the primary's PostgreSQL only",
+       "failover once the primary's write lease has run out (its agent is alive)"},
+      {"app-crash", drill::Expect::kNoFailover, "SIGKILL every trading instance of the primary",
+       "no failover: the region's supervisor starts them again and the primary serves"},
+      {"gray-failure", drill::Expect::kFailover,
+       "SIGSTOP the primary's PostgreSQL (connections hang instead of failing)",
+       "failover after the probes time out; the old primary, resumed, refuses writes"},
+      {"replica-lag", drill::Expect::kRefused,
+       "pause WAL replay in DR until its lag is over the limit, then kill the primary region",
+       "failover refused, with the lag and the data at risk in the reason"},
+  };
+  return all;
 }
 
-std::vector<std::string> LoadArgs(const std::string& url, const DrillOptions& o, int seconds,
-                                  const std::string& journal, const std::string& retry) {
-  return {"load", "--target", url, "--rate", std::to_string(static_cast<int>(o.rate)),
-          "--concurrency", std::to_string(o.concurrency), "--duration",
-          std::to_string(seconds) + "s", "--journal", journal, "--retry-deadline", retry,
-          "--json"};
+const Scenario* FindScenario(const std::string& name) {
+  for (const Scenario& s : Scenarios()) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
 }
 
-// The drill itself; `lab` is brought down by the caller whatever happens.
-Result<drill::DrillResult> RegionOutage(const DrillOptions& o, const config::Config& config,
-                                        lab::Lab& lab, const std::string& lab_dir,
-                                        const std::string& out, Children& children,
-                                        Clock& clock) {
+std::string ScenarioNames() {
+  std::string out;
+  for (const Scenario& s : Scenarios()) out += (out.empty() ? "" : ", ") + s.name;
+  return out;
+}
+
+// Where clients find the service: the controller's record in the config's zones.
+struct ServiceName {
+  std::string fqdn;        // "api.lab.pilotlight."
+  std::string dns_server;  // "127.0.3.1:5353"
+  uint16_t port = 0;
+};
+
+Result<ServiceName> FindServiceName(const config::Config& config) {
+  const std::string record =
+      config.controller.dns_record.empty() ? "api" : config.controller.dns_record;
   const config::RegionSpec& primary = config.Primary();
   const config::RegionSpec& dr = config.Dr();
   if (primary.node_groups.empty() || dr.node_groups.empty()) {
     return Status::InvalidArgument(config.file + ": the drill sends orders to the regions' first "
                                    "node group; give both regions a node group (e.g. trader)");
   }
+  if (primary.node_groups[0].port != dr.node_groups[0].port) {
+    return Status::InvalidArgument(
+        config.file + ": the first node groups of " + primary.name + " and " + dr.name +
+        " listen on different ports; clients follow the DNS name, so give them one port");
+  }
+  for (const dns::ZoneSpec& zone : config.dns.zones) {
+    for (const dns::RrsetSpec& r : zone.rrsets) {
+      if (r.type != "A") continue;
+      std::string fqdn;
+      if (r.name == record) fqdn = record + "." + zone.origin;
+      if (r.name == record + "." + zone.origin) fqdn = r.name;
+      if (fqdn.empty()) continue;
+      return ServiceName{fqdn, config.dns.listen.ToString(), primary.node_groups[0].port};
+    }
+  }
+  return Status::InvalidArgument(
+      config.file + ": the drill's clients find the service by name, but no zone under dns.zones "
+      "has an A record '" + record + "' (the controller's dns.record); add one with failover "
+      "routing from the primary to DR, as examples/lab.yaml does");
+}
+
+std::vector<std::string> LoadArgs(const ServiceName& service, const DrillOptions& o,
+                                  int seconds, const std::string& journal,
+                                  const std::string& retry) {
+  return {"load", "--dns", service.dns_server, "--name", service.fqdn, "--port",
+          std::to_string(service.port), "--rate", std::to_string(static_cast<int>(o.rate)),
+          "--concurrency", std::to_string(o.concurrency), "--duration",
+          std::to_string(seconds) + "s", "--journal", journal, "--retry-deadline", retry,
+          "--json"};
+}
+
+// The load client's --json summary as the drill's figures.
+Result<drill::LoadFigures> ParseLoadFigures(const std::string& text, const std::string& path) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j["throughput"].is_number() || !j["acked"].is_number_integer()) {
+    return Status::Corruption(path + ": not the load client's --json summary");
+  }
+  drill::LoadFigures f;
+  f.orders_per_second = j["throughput"].get<double>();
+  if (j["latency_ms"].is_object() && j["latency_ms"]["p99"].is_number()) {
+    f.p99_ms = j["latency_ms"]["p99"].get<double>();
+  }
+  for (const auto& [kind, n] : j["errors"].items()) {
+    if (n.is_number_integer()) f.errors += n.get<int64_t>();
+  }
+  f.sent = j["acked"].get<int64_t>() + j.value("rejected", int64_t{0}) +
+           j.value("gave_up", int64_t{0});
+  return f;
+}
+
+// The objects of a bucket directory (ids relative to it), with their mtimes;
+// the replicators' own state under dot-folders is not the bucket's content.
+std::map<std::string, WallTime> ListBucket(const std::string& dir) {
+  std::map<std::string, WallTime> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name[0] == '.') {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    struct stat st {};
+    if (stat(it->path().c_str(), &st) != 0) continue;
+    const auto since_epoch = std::chrono::seconds(st.st_mtim.tv_sec) +
+                             std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+    out[fs::relative(it->path(), dir, ec).string()] =
+        WallTime(std::chrono::duration_cast<Duration>(since_epoch));
+  }
+  return out;
+}
+
+std::string BucketDir(const config::RegionSpec& region, const std::string& lab_dir,
+                      const std::string& bucket) {
+  for (const config::BucketSpec& b : region.buckets) {
+    if (b.name == bucket) return b.path.empty() ? lab_dir + "/" + region.name + "/buckets/" + bucket : b.path;
+  }
+  return "";
+}
+
+// The client_order_ids of a region's database, or why they could not be read.
+std::optional<std::set<std::string>> OrderIds(lab::Lab& lab, const config::RegionSpec& region,
+                                              std::string* error) {
+  Result<std::unique_ptr<pg::Connection>> db =
+      pg::Connection::Open(lab.PostgresEndpoint(region, region.postgres.database));
+  if (!db.ok()) {
+    *error = db.status().ToString();
+    return std::nullopt;
+  }
+  Result<pg::Rows> rows = (*db)->Query("SELECT client_order_id FROM orders");
+  if (!rows.ok()) {
+    *error = rows.status().ToString();
+    return std::nullopt;
+  }
+  std::set<std::string> ids;
+  for (const auto& row : rows->rows) {
+    if (!row.empty() && row[0]) ids.insert(*row[0]);
+  }
+  return ids;
+}
+
+// Whether a region's database refuses writes: "" when it does, else what it did.
+std::string WriteRefusal(lab::Lab& lab, const config::RegionSpec& region, bool* refused) {
+  *refused = false;
+  pg::Endpoint e = lab.PostgresEndpoint(region, region.postgres.database);
+  e.connect_timeout = 2s;
+  Result<std::unique_ptr<pg::Connection>> db = pg::Connection::Open(e);
+  if (!db.ok()) return "not reachable: " + db.status().message();
+  // No row matches; a writable database runs it, a read-only one refuses it.
+  Status st = (*db)->Exec("UPDATE orders SET qty = qty WHERE false");
+  if (st.ok()) return "accepted an UPDATE";
+  *refused = st.message().find("read-only") != std::string::npos;
+  return st.message();
+}
+
+// The drill itself; `lab` is brought down by the caller whatever happens.
+// `inputs` is filled as far as the drill got (for the timeline).
+Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOptions& o,
+                                       const config::Config& config, lab::Lab& lab,
+                                       const std::string& lab_dir, const std::string& out,
+                                       Children& children, Clock& clock,
+                                       drill::DrillInputs& in) {
+  const config::RegionSpec& primary = config.Primary();
+  const config::RegionSpec& dr = config.Dr();
+  Result<ServiceName> service = FindServiceName(config);
+  if (!service.ok()) return service.status();
+  Progress("scenario " + scenario.name + ": " + scenario.fault + "; expected: " + scenario.should);
   Progress("lab up in " + lab_dir);
   PL_RETURN_IF_ERROR(lab.Up());
 
@@ -191,53 +363,116 @@ Result<drill::DrillResult> RegionOutage(const DrillOptions& o, const config::Con
   }
   Progress("controller steady: primary healthy, DR ready, lease held");
 
-  // Baseline load against the primary; it is still running at the fault.
-  const std::string primary_journal = out + "/acks-primary.jsonl";
-  const std::string dr_journal = out + "/acks-dr.jsonl";
-  Result<pid_t> load_primary = children.Spawn(
-      LoadArgs(ServiceUrl(primary), o, o.load_seconds + 2, primary_journal, "3s"),
-      out + "/load-primary.json", out + "/load-primary.log");
-  if (!load_primary.ok()) return load_primary.status();
-  Progress("baseline load against " + ServiceUrl(primary) + " for " +
-           std::to_string(o.load_seconds) + "s");
-  const bool first_ack = WaitUntil(30s, [&] { return !ReadFile(primary_journal).empty(); });
-  if (!first_ack) {
-    return Status::Unavailable("no order was acknowledged by the primary within 30s; see " + out +
-                               "/load-primary.log");
+  // Baseline: the production rate through the DNS name, measured on its own.
+  std::vector<std::string> journals;
+  const std::string baseline_journal = out + "/acks-baseline.jsonl";
+  journals.push_back(baseline_journal);
+  Progress("baseline: " + std::to_string(static_cast<int>(o.rate)) + " orders/s for " +
+           std::to_string(o.load_seconds) + "s through " + service->fqdn + " (DNS " +
+           service->dns_server + ")");
+  Result<std::string> baseline = children.Capture(
+      LoadArgs(*service, o, o.load_seconds, baseline_journal, "10s"), out + "/load-baseline.json",
+      std::chrono::seconds(o.load_seconds) + 60s);
+  if (!baseline.ok()) return baseline.status();
+  Result<drill::LoadFigures> baseline_figures =
+      ParseLoadFigures(*baseline, out + "/load-baseline.json");
+  if (!baseline_figures.ok()) return baseline_figures.status();
+  if (baseline_figures->orders_per_second <= 0) {
+    return Status::Unavailable("the baseline load acknowledged no order; see " + out +
+                               "/load-baseline.json.err");
   }
-  std::this_thread::sleep_for(std::chrono::seconds(o.load_seconds));
+  in.baseline = *baseline_figures;
 
-  const WallTime fault_at = clock.Now();
-  Progress("fault: killing region " + primary.name + " at " + FormatTime(fault_at));
-  PL_RETURN_IF_ERROR(lab.KillRegion(primary.name));
-  Result<pid_t> load_dr =
-      children.Spawn(LoadArgs(ServiceUrl(dr), o, o.load_seconds, dr_journal, "2m"),
-                     out + "/load-dr.json", out + "/load-dr.log");
-  if (!load_dr.ok()) return load_dr.status();
-  Progress("load against " + ServiceUrl(dr) + " through the failover");
+  if (scenario.expect == drill::Expect::kRefused) {
+    Progress("pausing WAL replay in " + dr.name + " until its lag is over the " +
+             FormatDuration(config.replication.max_lag_on_failover) + " limit");
+    Result<std::unique_ptr<pg::Connection>> db =
+        pg::Connection::Open(lab.PostgresEndpoint(dr, dr.postgres.database));
+    if (!db.ok()) return db.status();
+    PL_RETURN_IF_ERROR((*db)->Exec("SELECT pg_wal_replay_pause()"));
+    const bool lagging = WaitUntil(config.replication.max_lag_on_failover + 60s, [&] {
+      json s = status();
+      return s.is_object() && s["readiness"]["ready"] == false;
+    });
+    if (!lagging) {
+      return Status::Timeout("DR's lag did not make the controller's readiness fail within " +
+                             FormatDuration(config.replication.max_lag_on_failover + 60s));
+    }
+    Progress("DR not ready: " + status()["readiness"].dump());
+  }
+
+  // Load through the fault: each order retried until DR answers.
+  const std::string fault_journal = out + "/acks-fault.jsonl";
+  journals.push_back(fault_journal);
+  const bool refused = scenario.expect == drill::Expect::kRefused;
+  Result<pid_t> load = children.Spawn(
+      LoadArgs(*service, o, o.load_seconds, fault_journal, refused ? "5s" : "2m"),
+      out + "/load-fault.json", out + "/load-fault.log");
+  if (!load.ok()) return load.status();
+  if (!WaitUntil(30s, [&] { return !ReadFile(fault_journal).empty(); })) {
+    return Status::Unavailable("no order was acknowledged within 30s; see " + out +
+                               "/load-fault.log");
+  }
+  std::this_thread::sleep_for(1s);  // a second of orders in flight when the fault hits
+
+  in.fault_at = clock.Now();
+  Progress("fault at " + FormatTime(in.fault_at) + ": " + scenario.fault);
+  if (scenario.name == "region-outage" || scenario.name == "replica-lag") {
+    PL_RETURN_IF_ERROR(lab.KillRegion(primary.name));
+  } else if (scenario.name == "db-crash") {
+    PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, "postgres", SIGKILL));
+  } else if (scenario.name == "app-crash") {
+    PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, primary.node_groups[0].name, SIGKILL));
+  } else if (scenario.name == "gray-failure") {
+    PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, "postgres", SIGSTOP));
+  }
 
   std::string history;
-  const bool failed_over = WaitUntil(3min, [&] {
+  auto failover_run = [&]() -> std::optional<drill::FailoverRun> {
     Result<std::string> h = children.Capture(
         {"history", "--json", "--dir", lab_dir, "--limit", "20"}, out + "/history.json", 30s);
-    if (!h.ok()) return false;
+    if (!h.ok()) return std::nullopt;
     history = *h;
     Result<drill::FailoverRun> run = drill::ParseFailoverRun(history, "failover");
-    return run.ok() && run->found && run->outcome != "unfinished";
-  });
-  Progress(failed_over ? "failover run finished" : "no failover run finished within 3 minutes");
-  if (!children.Wait(*load_dr, 3min)) children.Stop(*load_dr);
-  if (!children.Wait(*load_primary, 30s)) children.Stop(*load_primary);
-  Progress("load finished");
+    if (!run.ok()) return std::nullopt;
+    return *run;
+  };
+  if (scenario.expect == drill::Expect::kFailover) {
+    const bool finished = WaitUntil(3min, [&] {
+      std::optional<drill::FailoverRun> run = failover_run();
+      return run && run->found && run->outcome != "unfinished";
+    });
+    Progress(finished ? "failover run finished" : "no failover run finished within 3 minutes");
+  } else {
+    // Long enough for a wrong decision to show: the controller's confirmation
+    // window and the lease, with room for the probes.
+    const Duration watch = config.controller.confirm_for.value_or(1s) +
+                           config.controller.lease_duration.value_or(6s) + 10s;
+    Progress("watching " + FormatDuration(watch) + " for a failover that must not happen");
+    std::this_thread::sleep_for(watch);
+    failover_run();
+  }
+  if (!children.Wait(*load, 3min)) children.Stop(*load);
+  Progress("load through the fault finished");
+
+  if (scenario.expect == drill::Expect::kFailover) {
+    // Capacity: DR, scaled up by the runbook, at the baseline's rate.
+    const std::string capacity_journal = out + "/acks-capacity.jsonl";
+    journals.push_back(capacity_journal);
+    Progress("capacity: the baseline's load against DR through " + service->fqdn);
+    Result<std::string> capacity = children.Capture(
+        LoadArgs(*service, o, o.load_seconds, capacity_journal, "10s"),
+        out + "/load-capacity.json", std::chrono::seconds(o.load_seconds) + 60s);
+    if (capacity.ok()) {
+      Result<drill::LoadFigures> f = ParseLoadFigures(*capacity, out + "/load-capacity.json");
+      if (f.ok()) in.dr_capacity = *f;
+    } else {
+      Progress("capacity load failed: " + capacity.status().ToString());
+    }
+  }
   children.Stop(*controller);
 
-  drill::DrillInputs in;
-  in.fault_at = fault_at;
-  in.primary_region = primary.name;
-  in.dr_region = dr.name;
-  in.objectives.rto = config.objectives.rto;
-  in.objectives.rpo_database = config.objectives.rpo.database;
-  for (const std::string& path : {primary_journal, dr_journal}) {
+  for (const std::string& path : journals) {
     Result<std::vector<drill::Ack>> acks = drill::ParseAckJournal(ReadFile(path));
     if (!acks.ok()) return acks.status().Annotate(path);
     in.acks.insert(in.acks.end(), acks->begin(), acks->end());
@@ -252,28 +487,60 @@ Result<drill::DrillResult> RegionOutage(const DrillOptions& o, const config::Con
     if (!run.ok()) return run.status();
     in.run = std::move(*run);
   }
-  pg::Endpoint endpoint = lab.PostgresEndpoint(dr, dr.postgres.database);
-  Result<std::unique_ptr<pg::Connection>> db = pg::Connection::Open(endpoint);
-  if (db.ok()) {
-    Result<pg::Rows> rows = (*db)->Query("SELECT client_order_id FROM orders");
-    if (rows.ok()) {
-      std::set<std::string> ids;
-      for (const auto& row : rows->rows) {
-        if (!row.empty() && row[0]) ids.insert(*row[0]);
-      }
-      in.dr_client_order_ids = std::move(ids);
-    } else {
-      in.dr_database_error = rows.status().ToString();
-    }
-  } else {
-    in.dr_database_error = db.status().ToString();
+  const config::RegionSpec& serving =
+      scenario.expect == drill::Expect::kFailover ? dr : primary;
+  if (scenario.expect != drill::Expect::kRefused) {
+    in.dr_client_order_ids = OrderIds(lab, serving, &in.dr_database_error);
   }
-  return drill::Measure(in);
+  if (scenario.expect == drill::Expect::kFailover) {
+    // Trade confirmations the primary's bucket holds that DR's lacks.
+    const std::string from = BucketDir(primary, lab_dir, "confirmations");
+    const std::string to = BucketDir(dr, lab_dir, "confirmations");
+    if (!from.empty() && !to.empty()) {
+      drill::KeyedRpoInput c;
+      c.acknowledged = ListBucket(from);
+      for (const auto& [id, at] : ListBucket(to)) c.present_in_dr.insert(id);
+      in.confirmations = std::move(c);
+    }
+  }
+  drill::DrillResult result = drill::Measure(in);
+
+  // The old primary, back after the failover, must refuse writes, and clients
+  // must still be sent to DR.
+  if (scenario.expect == drill::Expect::kFailover && in.run.outcome == "succeeded") {
+    if (scenario.name == "gray-failure") {
+      PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, "postgres", SIGCONT));
+    } else {
+      Status started = lab.StartRegion(primary.name);
+      if (!started.ok()) Progress("start-region " + primary.name + ": " + started.ToString());
+    }
+    std::string detail;
+    bool refused_writes = false;
+    WaitUntil(30s, [&] {
+      detail = WriteRefusal(lab, primary, &refused_writes);
+      return refused_writes;
+    });
+    result.checks.push_back({"old primary back: refuses writes", refused_writes,
+                             primary.name + "'s database: " + detail});
+    Result<trader::ARecords> answer = trader::ResolveA(service->dns_server, service->fqdn, 2s);
+    const bool to_dr = answer.ok() && answer->addresses.size() == 1 &&
+                       answer->addresses[0] == dr.address;
+    std::string got = answer.ok() ? "" : answer.status().message();
+    if (answer.ok()) {
+      for (const std::string& a : answer->addresses) got += (got.empty() ? "" : ", ") + a;
+    }
+    result.checks.push_back({"DNS answers DR with the old primary back", to_dr,
+                             service->fqdn + " -> " + got});
+    for (const drill::Check& c : result.checks) result.passed = result.passed && c.passed;
+  }
+  return result;
 }
 
 int DrillRun(const DrillOptions& o, const Context& context) {
-  if (o.scenario != "region-outage") {
-    return ExitCode(false, "--scenario " + o.scenario + ": the only scenario is region-outage");
+  const Scenario* scenario = FindScenario(o.scenario);
+  if (scenario == nullptr) {
+    return ExitCode(false, "--scenario " + o.scenario + ": unknown; the scenarios are " +
+                               ScenarioNames());
   }
   if (o.load_seconds < 1) return ExitCode(false, "--load-seconds: at least 1");
   config::LoadResult loaded = config::LoadConfigFile(o.config);
@@ -305,9 +572,23 @@ int DrillRun(const DrillOptions& o, const Context& context) {
 
   lab::Lab lab(config, lab_dir, context.self_exe);
   Result<drill::DrillResult> result = Status::Internal("not run");
+  drill::DrillInputs inputs;
+  inputs.primary_region = config.Primary().name;
+  inputs.dr_region = config.Dr().name;
+  inputs.expect = scenario->expect;
+  inputs.objectives.rto = config.objectives.rto;
+  inputs.objectives.rpo_database = config.objectives.rpo.database;
+  inputs.objectives.rpo_sessions = config.objectives.rpo.sessions;
+  inputs.objectives.rpo_objects = config.objectives.rpo.objects;
+  const WallTime started_at = clock.Now();
   {
     Children children(context.self_exe);
-    result = RegionOutage(o, config, lab, lab_dir, out, children, clock);
+    result = RunScenario(*scenario, o, config, lab, lab_dir, out, children, clock, inputs);
+    if (scenario->name == "gray-failure") {
+      // A frozen PostgreSQL would ignore the stop signals of `down`.
+      Status resumed = lab.SignalComponents(config.Primary().name, "postgres", SIGCONT);
+      if (!resumed.ok()) Progress("resuming the primary's PostgreSQL: " + resumed.ToString());
+    }
   }  // children stopped before the lab goes down
   Progress("lab down");
   Status down = lab.Down(/*purge=*/!o.keep_lab);
@@ -317,11 +598,21 @@ int DrillRun(const DrillOptions& o, const Context& context) {
   const std::string report = drill::ReportJson(o.scenario, *result);
   std::ofstream(out + "/report.json") << report;
   std::ofstream(out + "/report.md") << drill::ReportMarkdown(o.scenario, *result);
+  std::ofstream(out + "/report.html")
+      << drill::ReportHtml(o.scenario, *result, drill::BuildTimeline(inputs, *result));
+  if (!o.history.empty()) {
+    Result<std::unique_ptr<drill::HistoryStore>> store = drill::HistoryStore::Open(o.history);
+    Result<int64_t> id = store.ok() ? (*store)->Record(o.scenario, started_at, report, out)
+                                    : Result<int64_t>(store.status());
+    Progress(id.ok() ? "recorded in the drill history " + o.history + " (#" +
+                           std::to_string(*id) + ")"
+                     : "not recorded in the drill history: " + id.status().ToString());
+  }
   for (const drill::Check& c : result->checks) {
     Progress(std::string(c.passed ? "ok   " : "FAIL ") + c.name + ": " + c.detail);
   }
   Progress(std::string(result->passed ? "PASSED" : "FAILED") + "; report in " + out +
-           "/report.json and report.md");
+           "/report.json, report.md and report.html");
   if (o.json) std::cout << report;
   return result->passed ? 0 : 1;
 }
@@ -332,8 +623,9 @@ void Register(CLI::App& root, Context& context) {
   auto o = std::make_shared<DrillOptions>();
   CLI::App* run = drill->add_subcommand(
       "run", "Run a drill: lab up, controller, load, fault, failover, measure, lab down");
-  run->add_option("--scenario", o->scenario, "What goes wrong (region-outage)")
-      ->capture_default_str();
+  std::string scenarios = "What goes wrong:";
+  for (const Scenario& sc : Scenarios()) scenarios += "\n  " + sc.name + ": " + sc.fault;
+  run->add_option("--scenario", o->scenario, scenarios)->capture_default_str();
   run->add_option("--config", o->config, "Platform config of the drill's lab")
       ->capture_default_str();
   run->add_option("--out", o->out,
@@ -344,6 +636,9 @@ void Register(CLI::App& root, Context& context) {
   run->add_option("--concurrency", o->concurrency, "Connections of each load run")
       ->capture_default_str();
   run->add_flag("--keep-lab", o->keep_lab, "Keep the lab's data after it is brought down");
+  run->add_option("--history", o->history,
+                  "Drill history (SQLite) the report is recorded in; \"\" records nothing")
+      ->capture_default_str();
   run->add_flag("--json", o->json, "Print report.json on stdout");
   run->callback([o, &context] { context.exit_code = DrillRun(*o, context); });
 }

@@ -3,9 +3,13 @@
 // endpoint in <lab dir>/controller/lease.endpoint), the agent renews the lease
 // and fences its own PostgreSQL when it cannot: the half of "never two writable
 // primaries" that still works when the primary region is cut off from everyone.
+// It is also the region's local supervisor: a node-group instance that crashed
+// is started again (Lab::RestartCrashedInstances), the way an auto-scaling
+// group replaces a failed instance.
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -76,6 +80,24 @@ void KeepLease(const std::string& endpoint_file, const std::string& region,
   stop_keeper();
 }
 
+// The region's local supervisor: crashed node-group instances start again.
+void Supervise(const config::Config& config, const std::string& region,
+               const std::string& lab_dir) {
+  std::error_code ec;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) {
+    LogWarn("agent: cannot find its own binary (" + ec.message() + "); no supervision");
+    return;
+  }
+  Lab lab(config, lab_dir, self);
+  std::vector<std::string> stale;
+  while (!g_stop.load()) {
+    Result<std::vector<std::string>> restarted = lab.RestartCrashedInstances(region, &stale);
+    if (!restarted.ok()) LogWarn("agent: supervision: " + restarted.status().ToString());
+    SleepUnlessStopped(std::chrono::milliseconds(500));
+  }
+}
+
 }  // namespace
 
 int RunAgent(const config::Config& config, const std::string& region_name,
@@ -99,6 +121,7 @@ int RunAgent(const config::Config& config, const std::string& region_name,
           " to " + endpoint.ToString());
 
   std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint", region_name, endpoint);
+  std::thread supervisor(Supervise, std::cref(config), region_name, lab_dir);
 
   std::unique_ptr<pg::Connection> conn;
   std::string last_error;
@@ -131,6 +154,7 @@ int RunAgent(const config::Config& config, const std::string& region_name,
     if (spent < interval) SleepUnlessStopped(interval - spent);
   }
   lease.join();
+  supervisor.join();
   LogInfo("agent for region " + region_name + ": stopped");
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "lab/lab.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -7,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -178,6 +181,15 @@ std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) 
   for (const config::NodeGroupSpec& group : region.node_groups) {
     std::vector<Component> instances = InstancesOf(region, group, DesiredSize(region, group));
     out.insert(out.end(), instances.begin(), instances.end());
+  }
+  return out;
+}
+
+std::vector<Lab::Component> Lab::SiteComponents() const {
+  std::vector<Component> out;
+  if (!config_.dns.zones.empty()) {
+    out.push_back({"dns", dir_ + "/dns/dns.pid", "pilotlight", config_.dns.listen.address,
+                   config_.dns.listen.port, "dns.listen"});
   }
   return out;
 }
@@ -487,6 +499,49 @@ Status Lab::StartPilotlightProcess(const config::RegionSpec& region, const Compo
   return WritePidFile(c.pid_file, *pid);
 }
 
+// The DNS server answers from the config's zones; with health checks in the
+// config it probes them itself, and the controller's dns step pins records
+// through the overrides file it re-reads every dns.reload_interval.
+Status Lab::StartDns(const Component& c) {
+  if (RunningPid(c)) return Status::OK();
+  Status free = CheckPortFree(c.address, c.port);
+  if (!free.ok()) {
+    return Status::FailedPrecondition("the lab's DNS server cannot listen on " + c.address + ":" +
+                                      std::to_string(c.port) + ": " + free.message() +
+                                      "; stop that process or change dns.listen in " +
+                                      config_.file);
+  }
+  std::vector<std::string> argv = {self_exe_, "dns", "serve", "--config", dir_ + "/config.yaml",
+                                   "--overrides", dir_ + "/dns/overrides"};
+  if (!config_.detection.checks.empty()) argv.push_back("--probe");
+  const std::string log = dir_ + "/dns/dns.log";
+  std::error_code ec;
+  const uintmax_t log_start = fs::exists(log) ? fs::file_size(log, ec) : 0;
+  Result<pid_t> pid = SpawnDaemon({argv, log, std::nullopt});
+  if (!pid.ok()) return pid.status();
+  PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));
+  LogInfo("site: dns pid " + std::to_string(*pid) + " on " + c.address + ":" +
+          std::to_string(c.port));
+  return WaitReady("the lab's DNS server", *pid, log, [&] {
+    const std::string text = ReadFile(log);
+    return text.size() > log_start && text.find("serving ", log_start) != std::string::npos;
+  });
+}
+
+Status Lab::StartSite() {
+  PL_RETURN_IF_ERROR(MakeDirs(dir_ + "/dns"));
+  for (const Component& c : SiteComponents()) {
+    if (!RunningPid(c) && fs::exists(c.pid_file)) {
+      LogWarn("site: " + c.name + " pid file " + c.pid_file +
+              " is stale (its process is gone); starting it again");
+      std::error_code ec;
+      fs::remove(c.pid_file, ec);
+    }
+    if (c.name == "dns") PL_RETURN_IF_ERROR(StartDns(c));
+  }
+  return Status::OK();
+}
+
 Status Lab::StartInstance(const config::RegionSpec& region, const Component& c) {
   if (RunningPid(c)) return Status::OK();
   // Instances share the port (SO_REUSEPORT): the port must be free only when no
@@ -590,7 +645,7 @@ Status Lab::Up(bool replicators) {
   // Primary first: the DR standby is cloned from it.
   PL_RETURN_IF_ERROR(StartRegionComponents(config_.Primary()));
   PL_RETURN_IF_ERROR(StartRegionComponents(config_.Dr()));
-  return Status::OK();
+  return StartSite();
 }
 
 Status Lab::StopComponent(const Component& c, int signal, Duration grace) {
@@ -614,6 +669,14 @@ Status Lab::StopComponent(const Component& c, int signal, Duration grace) {
 
 Status Lab::Down(bool purge) {
   Status first;
+  for (const Component& c : SiteComponents()) {
+    Status st = StopComponent(c, SIGTERM, kStopGrace);
+    if (st.ok()) {
+      LogInfo("site: " + c.name + " stopped");
+    } else {
+      first = st;
+    }
+  }
   // DR first, then the primary: the standby must not see its primary vanish
   // and log a storm of reconnection errors it does not need.
   for (const config::RegionSpec* region : {&config_.Dr(), &config_.Primary()}) {
@@ -652,6 +715,56 @@ Status Lab::KillRegion(const std::string& name) {
     LogInfo("region " + name + ": " + c.name + " pid " + std::to_string(*pid) + " killed");
   }
   return Status::OK();
+}
+
+Status Lab::SignalComponents(const std::string& name, const std::string& which, int signal,
+                             std::vector<pid_t>* signalled) {
+  const config::RegionSpec* region = config_.FindRegion(name);
+  if (region == nullptr) {
+    return Status::NotFound("no region named '" + name + "' in " + config_.file);
+  }
+  int count = 0;
+  for (const Component& c : ComponentsOf(*region)) {
+    if (c.name != which && c.node_group != which) continue;
+    std::optional<pid_t> pid = RunningPid(c);
+    if (!pid) continue;
+    SignalGroup(*pid, signal);
+    if (signalled != nullptr) signalled->push_back(*pid);
+    ++count;
+    LogInfo("region " + name + ": " + c.name + " pid " + std::to_string(*pid) + " sent signal " +
+            std::to_string(signal));
+  }
+  if (count == 0) {
+    return Status::NotFound("region " + name + " runs no component or node group named '" +
+                            which + "'");
+  }
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> Lab::RestartCrashedInstances(const std::string& name,
+                                                              std::vector<std::string>* stale) {
+  const config::RegionSpec* region = config_.FindRegion(name);
+  if (region == nullptr) {
+    return Status::NotFound("no region named '" + name + "' in " + config_.file);
+  }
+  std::vector<std::string> now_stale;
+  std::vector<std::string> restarted;
+  for (const Component& c : ComponentsOf(*region)) {
+    if (c.node_group.empty() || c.surplus || RunningPid(c) || !fs::exists(c.pid_file)) continue;
+    const bool seen_before =
+        stale != nullptr && std::find(stale->begin(), stale->end(), c.name) != stale->end();
+    if (!seen_before) {
+      now_stale.push_back(c.name);
+      continue;
+    }
+    LogWarn("region " + name + ": " + c.name + " died; starting it again");
+    std::error_code ec;
+    fs::remove(c.pid_file, ec);
+    PL_RETURN_IF_ERROR(StartInstance(*region, c));
+    restarted.push_back(c.name);
+  }
+  if (stale != nullptr) *stale = std::move(now_stale);
+  return restarted;
 }
 
 Status Lab::StartRegion(const std::string& name) {
@@ -695,6 +808,19 @@ LabStatus Lab::GetStatus() const {
       rs.buckets.push_back(b.path.empty() ? RegionDir(region) + "/buckets/" + b.name : b.path);
     }
     st.regions.push_back(std::move(rs));
+  }
+  for (const Component& c : SiteComponents()) {
+    ComponentStatus cs;
+    cs.name = c.name;
+    cs.address = c.address + ":" + std::to_string(c.port);
+    std::optional<pid_t> pid = RunningPid(c);
+    cs.up = pid.has_value();
+    cs.pid = pid.value_or(0);
+    if (!cs.up) {
+      cs.detail = fs::exists(c.pid_file) ? "down (stale pid file)" : "down";
+      st.all_up = false;
+    }
+    st.site.push_back(std::move(cs));
   }
   const config::RegionSpec& primary = config_.Primary();
   const config::RegionSpec& dr = config_.Dr();

@@ -9,7 +9,11 @@
 // region's address and the group's port through SO_REUSEPORT): production_size
 // of them in the primary region, pilot_light_size in the DR region, unless
 // ScaleNodeGroup set another size. The trading schema is created on the primary;
-// the standby receives it by replication.
+// the standby receives it by replication. On a third site, in neither region,
+// runs the embedded DNS server (`pilotlight dns serve --probe`) when the config
+// declares dns.zones: it answers the service's name from the health checks and
+// the controller's overrides (<dir>/dns/overrides), as Route 53 failover routing
+// would.
 // Every server listens on its region's address, runs in its own process group and
 // is tracked by a pid file, so `up` is idempotent, `down` leaves nothing behind
 // and `kill-region` SIGKILLs a region the way an outage would.
@@ -53,6 +57,9 @@ struct LabStatus {
   std::string dir;
   std::string config_file;
   std::vector<RegionStatus> regions;
+  // The third site, in neither region (an outage of one leaves it running):
+  // the embedded DNS server when the config declares dns.zones.
+  std::vector<ComponentStatus> site;
   pg::ReplicationStatus replication;
   bool all_up = false;
 };
@@ -74,6 +81,19 @@ class Lab {
   Status KillRegion(const std::string& name);
   // Starts the region's components again in their old roles.
   Status StartRegion(const std::string& name);
+  // Sends `signal` to the process group of each running component of the region
+  // named `which`: "postgres", "redis", "agent", "replicator", or a node group
+  // (all its instances). The pids signalled go to `signalled`; NotFound when
+  // none runs. Drills make their faults with it (SIGKILL, SIGSTOP, SIGCONT).
+  Status SignalComponents(const std::string& region, const std::string& which, int signal,
+                          std::vector<pid_t>* signalled = nullptr);
+  // The region's local supervisor (run by its agent): starts again each
+  // node-group instance whose process died while its pid file stayed behind
+  // (crashed, not stopped), if its pid file was already stale at the previous
+  // call (`stale` carries that memory), so an instance being stopped by a
+  // scale-down is not raced. Returns the instances restarted.
+  Result<std::vector<std::string>> RestartCrashedInstances(const std::string& region,
+                                                           std::vector<std::string>* stale);
   // Sets how many instances of a node group run in a region (kept across
   // start-region) and starts or stops instances to match.
   Status ScaleNodeGroup(const std::string& region, const std::string& group, int size);
@@ -102,6 +122,9 @@ class Lab {
   };
 
   std::vector<Component> ComponentsOf(const config::RegionSpec& region) const;
+  std::vector<Component> SiteComponents() const;
+  Status StartSite();
+  Status StartDns(const Component& c);
   std::optional<pid_t> RunningPid(const Component& c) const;
   Status StartRegionComponents(const config::RegionSpec& region);
   Status PreparePostgresRoot();

@@ -46,6 +46,12 @@ std::string FormatStatusJson(const LabStatus& st) {
     }
     j["regions"].push_back(region);
   }
+  j["site"] = {{"components", nlohmann::json::array()}};
+  for (const ComponentStatus& c : st.site) {
+    j["site"]["components"].push_back(
+        {{"name", c.name}, {"address", c.address}, {"up", c.up}, {"pid", c.pid},
+         {"detail", c.detail}});
+  }
   const pg::ReplicationStatus& rep = st.replication;
   j["replication"] = {
       {"primary_reachable", rep.primary_reachable},
@@ -79,6 +85,12 @@ std::string FormatStatusText(const LabStatus& st) {
                          : c.detail.c_str());
       out += line;
     }
+  }
+  for (const ComponentStatus& c : st.site) {
+    std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-22s %-8s %s\n", "site", "-",
+                  c.name.c_str(), c.address.c_str(), c.up ? std::to_string(c.pid).c_str() : "-",
+                  c.up ? "up" : c.detail.c_str());
+    out += line;
   }
   const pg::ReplicationStatus& rep = st.replication;
   out += "\nreplication (PostgreSQL, primary -> dr)\n";

@@ -27,6 +27,11 @@ struct TestLab {
   uint16_t primary_redis = 0;
   uint16_t dr_redis = 0;
   uint16_t trader_port = 0;  // the node group "trader" of both regions; 0 = no node group
+  // With DNS (MakeTestLab's `with_dns`): the lab's DNS server on the third site
+  // (127.N.3.1) answers `service_name` with failover routing, primary first.
+  std::string dns_address;
+  uint16_t dns_port = 0;
+  std::string service_name;  // "api.lab.test."
 
   // "lab <cmd...> --dir DIR --config CONFIG"
   std::vector<std::string> Args(std::vector<std::string> cmd) const {
@@ -62,8 +67,12 @@ struct TestLab {
 // sections such as "replication:\n  heartbeat_interval: 200ms\n". With
 // `trader_production_size` > 0 both regions get a node group "trader" on a free
 // port (production size in the primary, `trader_pilot_light_size` in DR).
+// With `with_dns` (needs a node group) the config also gets health checks of
+// both regions' PostgreSQL and trader (fast: 200ms) and a dns section whose
+// api record fails over from the primary's trader to DR's; `extra_yaml` must
+// then not declare health_checks or dns itself.
 inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_production_size = 0,
-                           int trader_pilot_light_size = 1) {
+                           int trader_pilot_light_size = 1, bool with_dns = false) {
   TestLab lab;
   char tmpl[] = "/tmp/pilotlight-lab-test-XXXXXX";
   lab.dir = mkdtemp(tmpl);
@@ -82,6 +91,35 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_produc
                   ", pilot_light_size: " + std::to_string(trader_pilot_light_size) +
                   ", port: " + std::to_string(lab.trader_port) + "}]\n";
   }
+  std::string dns;
+  if (with_dns && trader_production_size > 0) {
+    lab.dns_address = "127." + std::to_string(net) + ".3.1";
+    lab.dns_port = FreePort(lab.dns_address);
+    lab.service_name = "api.lab.test.";
+    auto check = [](const std::string& name, const std::string& region, const std::string& kind) {
+      return "  - {name: " + name + ", region: " + region + ", " + kind +
+             ", interval: 200ms, timeout: 150ms, failure_threshold: 3, success_threshold: 2}\n";
+    };
+    dns = "health_checks:\n" +
+          check("primary-postgres", "primary", "type: postgres, must_be_writable: true") +
+          check("dr-postgres", "dr", "type: postgres") +
+          check("primary-trader", "primary", "type: http, path: /readyz") +
+          check("dr-trader", "dr", "type: http, path: /readyz") +
+          "dns:\n"
+          "  listen: " + lab.dns_address + ":" + std::to_string(lab.dns_port) + "\n"
+          "  reload_interval: 100ms\n"
+          "  zones:\n"
+          "    - origin: lab.test.\n"
+          "      ns: [ns1]\n"
+          "      records:\n"
+          "        - {name: ns1, type: A, values: [" + lab.dns_address + "]}\n"
+          "        - name: api\n"
+          "          type: A\n"
+          "          ttl: 1\n"
+          "          failover:\n"
+          "            primary: {values: [" + lab.primary_address + "], health_check: primary-trader}\n"
+          "            secondary: {values: [" + lab.dr_address + "], health_check: dr-trader}\n";
+  }
   lab.config = lab.dir + ".yaml";
   std::ofstream out(lab.config);
   out << "platform: lab-test\n"
@@ -99,7 +137,7 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_produc
          "    postgres: {port: " << lab.dr_pg << "}\n"
          "    redis: {port: " << lab.dr_redis << "}\n"
          "    buckets: [{name: confirmations}]\n"
-      << node_groups << extra_yaml;
+      << node_groups << extra_yaml << dns;
   return lab;
 }
 
