@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "alarm/metrics_server.h"
 #include "cli/command.h"
 #include "compute/lab_node_groups.h"
 #include "config/loader.h"
@@ -54,6 +55,7 @@ struct Options {
   std::string lease_listen = "127.0.0.1:0";
   std::string lease_duration = "6s";
   std::string webhook;
+  std::string metrics_listen;  // controller run: serve /metrics here; empty = not served
   std::string duration;
   std::string region;
   std::string controller;
@@ -261,6 +263,20 @@ int ControllerRun(const Options& o, const Context& context) {
   }
   Status started = r.detector->Start();
   if (!started.ok()) return ExitCode(false, started.ToString());
+  // The controller's detector: its check states, alarm states and probe latencies.
+  std::unique_ptr<alarm::MetricsServer> metrics;
+  if (!o.metrics_listen.empty()) {
+    auto hp = alarm::ParseListenAddress(o.metrics_listen);
+    if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--metrics-listen").ToString());
+    const health::Detector* d = r.detector.get();
+    auto server =
+        alarm::MetricsServer::Start(hp->first, hp->second, [d] { return d->Prometheus(); });
+    if (!server.ok()) return ExitCode(false, server.status().ToString());
+    metrics = std::move(*server);
+    std::cerr << "serving Prometheus metrics at http://"
+              << (hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first)
+              << ":" << metrics->port() << "/metrics\n";
+  }
   std::cerr << "controller for " << r.spec.platform << " (" << decide::ModeName(r.spec.policy.mode)
             << "): " << r.spec.checks.size() << " checks from " << r.spec.checks[0].vantages.size()
             << " vantage points; journal " << r.spec.JournalPath() << "; Ctrl-C to stop\n";
@@ -280,6 +296,7 @@ int ControllerRun(const Options& o, const Context& context) {
   });
   stop = true;
   signals.join();
+  if (metrics) metrics->Stop();
   r.detector->Stop();
   if (lease_server) lease_server->Stop();
   return 0;
@@ -736,6 +753,9 @@ void Register(CLI::App& root, Context& context) {
       ->capture_default_str()
       ->each(typed("--lease-listen"));
   run->add_option("--webhook", o->webhook, "Also POST controller events to this URL");
+  run->add_option("--metrics-listen", o->metrics_listen,
+                  "Serve Prometheus /metrics (check states, alarm states, probe latencies) and "
+                  "/healthz on ADDRESS:PORT, e.g. 127.0.0.1:9464 (port 0: any free port)");
   run->add_option("--duration", o->duration, "Stop after this long (default: until Ctrl-C)");
   run->add_flag("--json", o->json, "Print decisions as JSON lines");
   run->callback([o, &context] { context.exit_code = ControllerRun(*o, context); });

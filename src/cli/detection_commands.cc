@@ -6,7 +6,8 @@
 // and a calculated "<region>-reachable" check (healthy while any of them is),
 // and an alarm on each PostgreSQL check, all published to a "detection" topic.
 // Subscribers given by flags (--webhook, --notify-file, --notify-exec) hear
-// every check and alarm either way.
+// every check and alarm either way. `watch --metrics-listen ADDR:PORT` serves
+// the live Prometheus exposition at /metrics while it runs.
 #include <signal.h>
 
 #include <filesystem>
@@ -14,8 +15,10 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
+#include "alarm/metrics_server.h"
 #include "cli/command.h"
 #include "config/loader.h"
 #include "core/duration.h"
@@ -48,6 +51,8 @@ struct DetectOptions {
   int success_threshold = 2;
   int vantages = 1;
   std::string webhook;
+  std::string webhook_ca_file;
+  std::string metrics_listen;  // watch: serve /metrics here; empty = not served
   std::string secret_env = "PILOTLIGHT_WEBHOOK_SECRET";
   std::string notify_file;
   std::string notify_exec;
@@ -70,6 +75,7 @@ std::vector<notify::SubscriberSpec> FlagSubscribers(const DetectOptions& o) {
     s.name = "webhook";
     s.kind = notify::SubscriberKind::kWebhook;
     s.url = o.webhook;
+    s.ca_file = o.webhook_ca_file;
     if (const char* secret = getenv(o.secret_env.c_str())) s.secret = secret;
     out.push_back(s);
   }
@@ -236,9 +242,29 @@ int Watch(const DetectOptions& o) {
     if (!d.ok()) return ExitCode(false, d.status().Annotate("--duration").ToString());
     duration = *d;
   }
+  std::optional<std::pair<std::string, uint16_t>> metrics_at;
+  if (!o.metrics_listen.empty()) {
+    auto hp = alarm::ParseListenAddress(o.metrics_listen);
+    if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--metrics-listen").ToString());
+    metrics_at = *hp;
+  }
   const sigset_t stop_signals = BlockStopSignals();
   auto detector = MakeDetector(o);
   if (!detector.ok()) return ExitCode(false, detector.status().ToString());
+  // Scrapes read the live detector (Prometheus() is safe from the server's thread).
+  std::unique_ptr<alarm::MetricsServer> metrics;
+  if (metrics_at) {
+    const health::Detector* d = detector->get();
+    auto server = alarm::MetricsServer::Start(metrics_at->first, metrics_at->second,
+                                              [d] { return d->Prometheus(); });
+    if (!server.ok()) return ExitCode(false, server.status().ToString());
+    metrics = std::move(*server);
+    const std::string host = metrics_at->first.find(':') != std::string::npos
+                                 ? "[" + metrics_at->first + "]"
+                                 : metrics_at->first;
+    std::cerr << "serving Prometheus metrics at http://" << host << ":" << metrics->port()
+              << "/metrics\n";
+  }
   std::mutex out_mu;
   (*detector)->OnEvent([&](const health::DetectionEvent& e) {
     std::lock_guard<std::mutex> lock(out_mu);
@@ -257,6 +283,7 @@ int Watch(const DetectOptions& o) {
                 static_cast<long>(step.count() % 1'000'000'000)};
     if (sigtimedwait(&stop_signals, nullptr, &ts) > 0) break;
   }
+  if (metrics) metrics->Stop();
   (*detector)->Stop();
   if (o.prometheus) std::cout << (*detector)->Prometheus();
   return 0;
@@ -364,7 +391,14 @@ void Register(CLI::App& root, Context& context) {
   CLI::App* watch = root.add_subcommand(
       "watch", "Run detection alone (health checks, alarms, notifications); print transitions");
   AddCommon(watch, *o, o->watch_flags);
-  watch->add_option("--webhook", o->webhook, "POST every transition to this http:// URL");
+  watch->add_option("--webhook", o->webhook,
+                    "POST every transition to this http:// or https:// URL");
+  watch->add_option("--webhook-ca-file", o->webhook_ca_file,
+                    "HTTPS webhook: trust only the CA certificates (PEM) in this file "
+                    "(default: the system CA store)");
+  watch->add_option("--metrics-listen", o->metrics_listen,
+                    "Serve Prometheus /metrics (and /healthz) on ADDRESS:PORT while watching, "
+                    "e.g. 127.0.0.1:9464 (port 0: any free port, printed on stderr)");
   watch->add_option("--webhook-secret-env", o->secret_env,
                     "Environment variable holding the webhook's HMAC secret")
       ->capture_default_str();

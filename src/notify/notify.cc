@@ -24,6 +24,7 @@
 
 #include "core/duration.h"
 #include "core/log.h"
+#include "notify/https_post.h"
 
 extern char** environ;
 
@@ -33,18 +34,22 @@ namespace {
 using namespace std::chrono_literals;
 
 struct Url {
+  bool https = false;
   std::string host;
   std::string port = "80";
   std::string path = "/";
 };
 
 Result<Url> ParseUrl(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) {
-    return Status::InvalidArgument("expected an http:// URL, found '" + url +
-                                   "' (for https, use an exec subscriber running curl)");
-  }
   Url u;
+  std::string scheme = "http://";
+  if (url.rfind("https://", 0) == 0) {
+    scheme = "https://";
+    u.https = true;
+    u.port = "443";
+  } else if (url.rfind(scheme, 0) != 0) {
+    return Status::InvalidArgument("expected an http:// or https:// URL, found '" + url + "'");
+  }
   std::string rest = url.substr(scheme.size());
   const size_t slash = rest.find('/');
   if (slash != std::string::npos) {
@@ -83,6 +88,26 @@ Result<std::string> PostOnce(const SubscriberSpec& s, const std::string& topic, 
                              const std::string& body) {
   Result<Url> url = ParseUrl(s.url);
   if (!url.ok()) return url.status();
+  if (url->https) {
+    HttpsPostRequest req;
+    req.host = url->host;
+    req.port = url->port;
+    req.path = url->path;
+    req.headers = {{"User-Agent", "pilotlight-notify/0.1"},
+                   {"Content-Type", "application/json"},
+                   {"X-Pilotlight-Topic", topic},
+                   {"X-Pilotlight-Message-Id", std::to_string(id)}};
+    if (!s.secret.empty())
+      req.headers.push_back({"X-Pilotlight-Signature", Signature(s.secret, body)});
+    req.body = body;
+    req.ca_file = s.ca_file;
+    req.timeout = s.timeout;
+    Result<int> status = HttpsPost(req);
+    if (!status.ok()) return status.status();
+    if (*status < 200 || *status > 299)
+      return Status::Unavailable("HTTP " + std::to_string(*status));
+    return "HTTP " + std::to_string(*status);
+  }
   const auto deadline = std::chrono::steady_clock::now() + s.timeout;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -319,6 +344,14 @@ Status ValidateTopics(const std::vector<TopicSpec>& topics) {
       if (s.kind == SubscriberKind::kWebhook) {
         Result<Url> u = ParseUrl(s.url);
         if (!u.ok()) errors.push_back(sw + ".url: " + u.status().message());
+        if (!s.ca_file.empty()) {
+          if (u.ok() && !u->https) {
+            errors.push_back(sw + ".ca_file: applies to https:// URLs only; the URL is '" + s.url +
+                             "'");
+          } else if (access(s.ca_file.c_str(), R_OK) != 0) {
+            errors.push_back(sw + ".ca_file: cannot read '" + s.ca_file + "': " + strerror(errno));
+          }
+        }
       }
       if (s.kind == SubscriberKind::kExec && s.command.empty()) {
         errors.push_back(sw + ".command: expected a command (a list: program and arguments)");

@@ -1,8 +1,10 @@
 // Notifications: topics with subscribers, delivered off the detection path.
 //
 // Like SNS: a message published to a topic goes to each of the topic's
-// subscribers — a webhook (HTTP POST of the JSON, signed with HMAC-SHA256 in
-// `X-Pilotlight-Signature: sha256=<hex>`), an exec subscriber (a command that
+// subscribers — a webhook (HTTP or HTTPS POST of the JSON, signed with
+// HMAC-SHA256 in `X-Pilotlight-Signature: sha256=<hex>`; HTTPS verifies the
+// server's certificate and host name against the system CA store or the
+// subscriber's ca_file), an exec subscriber (a command that
 // gets the JSON on stdin) or a file subscriber (one JSON line appended per
 // message, each line written with one O_APPEND write). Publish never blocks: it
 // queues the message for each subscriber, and every subscriber has its own
@@ -29,8 +31,11 @@ const char* SubscriberKindName(SubscriberKind kind);  // "webhook" | "exec" | "f
 struct SubscriberSpec {
   std::string name;
   SubscriberKind kind = SubscriberKind::kFile;
-  std::string url;     // webhook: http://host:port/path
+  std::string url;     // webhook: http://host:port/path or https://host:port/path
   std::string secret;  // webhook: HMAC key; empty = unsigned
+  // webhook over https: trust only the PEM certificates in this file (a private
+  // CA, a self-signed server); empty = the system CA store.
+  std::string ca_file;
   std::vector<std::string> command;  // exec: argv (argv[0] searched in PATH)
   std::string path;                  // file
   Duration timeout = std::chrono::seconds(5);                // one attempt

@@ -49,16 +49,44 @@ TEST(NotifierTest, ValidatesTopics) {
   SubscriberSpec hook;
   hook.name = "hook";
   hook.kind = SubscriberKind::kWebhook;
-  hook.url = "https://example.com/x";
+  hook.url = "ftp://example.com/x";
   SubscriberSpec exec;
   exec.name = "hook";
   exec.kind = SubscriberKind::kExec;
-  Status st = ValidateTopics({{"ops", {hook, exec}}, {"ops", {}}});
+  SubscriberSpec plain_with_ca;
+  plain_with_ca.name = "plain";
+  plain_with_ca.kind = SubscriberKind::kWebhook;
+  plain_with_ca.url = "http://127.0.0.1:9/x";
+  plain_with_ca.ca_file = "/etc/hostname";
+  SubscriberSpec missing_ca;
+  missing_ca.name = "missing";
+  missing_ca.kind = SubscriberKind::kWebhook;
+  missing_ca.url = "https://127.0.0.1:9/x";
+  missing_ca.ca_file = "/nonexistent/ca.pem";
+  Status st =
+      ValidateTopics({{"ops", {hook, exec}}, {"ops", {}}, {"tls", {plain_with_ca, missing_ca}}});
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("expected an http:// URL"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("expected an http:// or https:// URL, found 'ftp://example.com/x'"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("ca_file: applies to https:// URLs only"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("ca_file: cannot read '/nonexistent/ca.pem'"), std::string::npos)
+      << st.message();
   EXPECT_NE(st.message().find("expected a unique non-empty name, found 'hook'"), std::string::npos);
   EXPECT_NE(st.message().find("command: expected a command"), std::string::npos);
   EXPECT_NE(st.message().find("duplicate topic name 'ops'"), std::string::npos);
+}
+
+TEST(NotifierTest, HttpsUrlsAreValid) {
+  for (const char* url :
+       {"https://example.com/x", "https://127.0.0.1:8443/hook", "https://[::1]/"}) {
+    SubscriberSpec hook;
+    hook.name = "hook";
+    hook.kind = SubscriberKind::kWebhook;
+    hook.url = url;
+    EXPECT_TRUE(ValidateTopics({{"ops", {hook}}}).ok()) << url;
+  }
 }
 
 TEST(NotifierTest, UnknownTopicIsAnError) {
