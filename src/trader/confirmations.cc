@@ -5,11 +5,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "trader/matching.h"
 
 namespace pilotlight::trader {
 
@@ -22,8 +24,7 @@ std::string ConfirmationWriter::ObjectName(int64_t trade_id) {
   return buf;
 }
 
-Status ConfirmationWriter::Write(const Execution& t, const std::string& taker_account) const {
-  if (dir_.empty()) return Status::OK();
+std::string ConfirmationWriter::Render(const Execution& t, const std::string& taker_account) const {
   nlohmann::json j = {{"trade_id", t.trade_id},
                       {"symbol", t.symbol},
                       {"price", FormatPrice(t.price)},
@@ -35,7 +36,12 @@ Status ConfirmationWriter::Write(const Execution& t, const std::string& taker_ac
                       {"taker_account", taker_account},
                       {"executed_at", t.executed_at},
                       {"region", region_}};
-  const std::string body = j.dump() + "\n";
+  return j.dump() + "\n";
+}
+
+Status ConfirmationWriter::Write(const Execution& t, const std::string& taker_account) const {
+  if (dir_.empty()) return Status::OK();
+  const std::string body = Render(t, taker_account);
   static std::atomic<uint64_t> counter{0};
   const std::string name = ObjectName(t.trade_id);
   const std::string tmp = dir_ + "/." + name + "." + std::to_string(getpid()) + "." +
@@ -73,16 +79,105 @@ Status ConfirmationWriter::Write(const Execution& t, const std::string& taker_ac
   return Status::OK();
 }
 
+Status ConfirmationWriter::SyncDir() const {
+  if (dir_.empty()) return Status::OK();
+  int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::IOError("cannot open the confirmations bucket " + dir_ + ": " +
+                           std::strerror(errno));
+  }
+  const int rc = fsync(fd);
+  const int err = errno;
+  close(fd);
+  if (rc != 0) {
+    return Status::IOError("cannot fsync the confirmations bucket " + dir_ + ": " +
+                           std::strerror(err));
+  }
+  return Status::OK();
+}
+
 namespace {
-constexpr size_t kMaxQueued = 100'000;  // beyond this, orders wait for the disk
+
+int64_t Int(const std::optional<std::string>& v) {
+  int64_t out = 0;
+  if (v) std::from_chars(v->data(), v->data() + v->size(), out);
+  return out;
+}
+
+// The rows of a claimed batch: locked (so no other drainer takes them) until
+// this transaction ends; rows of trades still being committed are not visible.
+constexpr char kClaimSql[] =
+    "SELECT o.trade_id, o.taker_account, t.symbol, t.price::text AS price, t.qty, "
+    "t.maker_order_id, t.taker_order_id, t.buy_order_id, t.sell_order_id, "
+    "to_char(t.executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+    "AS executed_at "
+    "FROM confirmation_outbox o JOIN trades t ON t.trade_id = o.trade_id "
+    "ORDER BY o.trade_id LIMIT $1::int FOR UPDATE OF o SKIP LOCKED";
+
 }  // namespace
 
-ConfirmationQueue::ConfirmationQueue(ConfirmationWriter writer) : writer_(std::move(writer)) {
+Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, const ConfirmationWriter& writer,
+                                              int max_batches, size_t* left) {
+  size_t written = 0;
+  *left = 1;  // unknown until a claim comes back short
+  for (int b = 0; b < max_batches; ++b) {
+    PL_RETURN_IF_ERROR(db.Exec("BEGIN"));
+    Result<pg::Rows> batch = db.Query(kClaimSql, {std::to_string(kOutboxBatch)});
+    if (!batch.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return batch.status();
+    }
+    std::string ids = "{";
+    for (size_t i = 0; i < batch->rows.size(); ++i) {
+      Execution e;
+      e.trade_id = Int(batch->Get(i, "trade_id"));
+      e.symbol = batch->Get(i, "symbol").value_or("");
+      e.price = ParsePrice(batch->Get(i, "price").value_or("")).value_or(0);
+      e.qty = Int(batch->Get(i, "qty"));
+      e.maker_order_id = Int(batch->Get(i, "maker_order_id"));
+      e.taker_order_id = Int(batch->Get(i, "taker_order_id"));
+      e.buy_order_id = Int(batch->Get(i, "buy_order_id"));
+      e.sell_order_id = Int(batch->Get(i, "sell_order_id"));
+      e.executed_at = batch->Get(i, "executed_at").value_or("");
+      Status st = writer.Write(e, batch->Get(i, "taker_account").value_or(""));
+      if (!st.ok()) {
+        (void)db.Exec("ROLLBACK");  // the rows stay: the next pass writes them again
+        return st;
+      }
+      ids += (i ? "," : "") + std::to_string(e.trade_id);
+    }
+    ids += "}";
+    if (!batch->empty()) {
+      Status synced = writer.SyncDir();
+      if (!synced.ok()) {
+        (void)db.Exec("ROLLBACK");
+        return synced;
+      }
+      Result<pg::Rows> done =
+          db.Query("DELETE FROM confirmation_outbox WHERE trade_id = ANY($1::bigint[])", {ids});
+      if (!done.ok()) {
+        (void)db.Exec("ROLLBACK");
+        return done.status();
+      }
+    }
+    PL_RETURN_IF_ERROR(db.Exec("COMMIT"));
+    written += batch->rows.size();
+    if (batch->rows.size() < static_cast<size_t>(kOutboxBatch)) {
+      // Short batch: empty now, unless another drainer holds rows (SKIP LOCKED),
+      // and those it will delete itself.
+      *left = 0;
+      return written;
+    }
+  }
+  return written;  // more to do: the caller comes back
+}
+
+ConfirmationDrainer::ConfirmationDrainer(ConfirmationWriter writer, pg::Endpoint database)
+    : writer_(std::move(writer)), database_(std::move(database)) {
   if (writer_.enabled()) thread_ = std::thread([this] { Run(); });
 }
 
-ConfirmationQueue::~ConfirmationQueue() {
-  Flush(std::chrono::seconds(30));
+ConfirmationDrainer::~ConfirmationDrainer() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -91,37 +186,69 @@ ConfirmationQueue::~ConfirmationQueue() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ConfirmationQueue::Enqueue(const Execution& trade, const std::string& taker_account) {
+void ConfirmationDrainer::Nudge() {
   if (!writer_.enabled()) return;
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || stop_; });
-  queue_.emplace_back(trade, taker_account);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    nudged_ = true;
+  }
   cv_.notify_all();
 }
 
-size_t ConfirmationQueue::Flush(Duration timeout) {
+size_t ConfirmationDrainer::Flush(Duration timeout) {
+  if (!writer_.enabled()) return 0;
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
-  return queue_.size() + in_flight_;
+  const uint64_t after = passes_started_;
+  nudged_ = true;
+  cv_.notify_all();
+  const bool clean = cv_.wait_for(lock, timeout, [&] { return clean_pass_ > after; });
+  return clean ? 0 : std::max<size_t>(left_, 1);
 }
 
-void ConfirmationQueue::Run() {
+void ConfirmationDrainer::Run() {
+  std::unique_ptr<pg::Connection> db;
+  std::string last_error;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return !queue_.empty() || stop_; });
-    if (queue_.empty()) return;  // stopping, and nothing left
-    auto [trade, account] = std::move(queue_.front());
-    queue_.pop_front();
-    in_flight_ = 1;
-    cv_.notify_all();  // room for a blocked producer
+    cv_.wait_for(lock, kOutboxPollInterval, [&] { return nudged_ || stop_; });
+    if (stop_) return;
+    nudged_ = false;
+    const uint64_t pass = ++passes_started_;
     lock.unlock();
-    Status st = writer_.Write(trade, account);
-    if (!st.ok()) {
-      LogWarn("trader: confirmation of trade " + std::to_string(trade.trade_id) +
-              " not written: " + st.ToString());
+
+    size_t left = 1;
+    Status st = Status::OK();
+    if (!db) {
+      Result<std::unique_ptr<pg::Connection>> opened = pg::Connection::Open(database_);
+      if (opened.ok()) {
+        db = std::move(*opened);
+      } else {
+        st = opened.status();
+      }
     }
+    if (db) {
+      Result<size_t> drained = DrainOnce(*db, writer_, kOutboxBatchesPerPass, &left);
+      if (!drained.ok()) {
+        st = drained.status();
+        if (!db->Exec("SELECT 1").ok()) db.reset();  // reconnect on the next pass
+      }
+    }
+    // Say it once per change, not every poll (a standby refuses every pass).
+    if (!st.ok() && st.message() != last_error) {
+      LogWarn(
+          "trader: confirmation outbox not drained (retrying every " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(kOutboxPollInterval).count()) +
+          " ms): " + st.ToString());
+    } else if (st.ok() && !last_error.empty()) {
+      LogInfo("trader: confirmation outbox draining again");
+    }
+    last_error = st.ok() ? "" : st.message();
+
     lock.lock();
-    in_flight_ = 0;
+    if (st.ok() && left > 0) nudged_ = true;  // a full pass: go on, unless stopping
+    left_ = left;
+    if (st.ok() && left == 0) clean_pass_ = pass;
     cv_.notify_all();
   }
 }

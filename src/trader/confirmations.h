@@ -1,30 +1,56 @@
 // Trade confirmations: one JSON object per trade in the region's
 // "confirmations" bucket, the objects pilotlight's bucket replicator copies to DR.
 //
-// Each object is written atomically: a dot-prefixed temporary file in the bucket,
-// fsync, then rename to "trade-<trade_id zero-padded to 20>.json", so a reader or
-// a replicator never sees half an object (they skip dot files). Thread-safe: no
-// shared state beyond the directory.
+// Why an outbox, and not "write the file, then answer": a trade and its
+// confirmation must never disagree, and only one of them can be the book of
+// record. pl_place_order (schema.cc) inserts a confirmation_outbox row for each
+// trade in the SAME transaction as the trade, so when an order is acknowledged
+// its confirmations are as durable as the trade itself: committed, and streamed to
+// the DR database with it. A file written before the answer would still leave two
+// gaps an operator cannot close by hand: a crash between COMMIT and the file loses
+// the confirmation of a committed trade whose client never got an answer (and
+// its maker's), and a region lost before the bucket replicator ran loses objects
+// the database kept. With the outbox, whichever instance runs next, here or in DR
+// after a promotion, drains what is left; nothing depends on one process's
+// memory.
+//
+// Each object is written atomically and idempotently: a dot-prefixed temporary
+// file in the bucket, fsync, rename to "trade-<trade_id zero-padded to 20>.json"
+// (the name is the trade id, so writing it twice leaves one object), then, once
+// per batch, fsync of the bucket directory so the renames survive a power loss;
+// only after that are the batch's outbox rows deleted, in one transaction. A
+// crash anywhere in between writes the same objects again. Readers and the
+// replicator skip dot files, so nobody sees half an object.
 #pragma once
 
 #include <condition_variable>
-#include <deque>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "data/postgres/pg_client.h"
 #include "trader/order_store.h"
 
 namespace pilotlight::trader {
 
+// Renders and writes confirmation objects into one bucket directory.
+// Thread-safe: no shared state beyond the directory.
 class ConfirmationWriter {
  public:
   // An empty `dir` disables confirmations (the region has no such bucket).
   ConfirmationWriter(std::string dir, std::string region);
 
+  // Writes one object (temp file, fsync, rename). The rename is durable only
+  // after SyncDir().
   Status Write(const Execution& trade, const std::string& taker_account) const;
+  // fsyncs the bucket directory, making every rename before it durable.
+  Status SyncDir() const;
+  // The object's exact content (one JSON line).
+  std::string Render(const Execution& trade, const std::string& taker_account) const;
   bool enabled() const { return !dir_.empty(); }
   const std::string& dir() const { return dir_; }
 
@@ -36,30 +62,48 @@ class ConfirmationWriter {
   std::string region_;
 };
 
-// Writes confirmations on a background thread, so creating and fsyncing one file
-// per trade stays off the order's latency path: the trade itself is already
-// durable in PostgreSQL when it is queued. Flush() waits for the queue to empty
-// (the service calls it while draining); the destructor flushes too. Thread-safe.
-class ConfirmationQueue {
- public:
-  explicit ConfirmationQueue(ConfirmationWriter writer);
-  ~ConfirmationQueue();
+// Drains the confirmation_outbox of one region's database into its bucket on a
+// background thread with a connection of its own. It wakes when Nudge() says an
+// order traded, and polls every kOutboxPollInterval for rows left by other or
+// killed instances. Several drainers (instances) share the outbox safely: a batch
+// is claimed with FOR UPDATE SKIP LOCKED. While the database refuses writes (a
+// standby, fenced) it keeps polling and writes nothing. Thread-safe.
+inline constexpr Duration kOutboxPollInterval = std::chrono::milliseconds(200);
+inline constexpr int kOutboxBatch = 256;
+inline constexpr int kOutboxBatchesPerPass = 8;
 
-  void Enqueue(const Execution& trade, const std::string& taker_account);
-  // Waits until every queued confirmation is written, up to `timeout`; returns
-  // how many are still queued.
+class ConfirmationDrainer {
+ public:
+  ConfirmationDrainer(ConfirmationWriter writer, pg::Endpoint database);
+  ~ConfirmationDrainer();  // stops after the pass in progress
+
+  // An order has committed trades: drain now rather than at the next poll.
+  void Nudge();
+  // Waits until a pass that started after this call found the outbox empty, up to
+  // `timeout`. Returns 0 then, else 1 (some rows may still be waiting; the next
+  // instance to run drains them).
   size_t Flush(Duration timeout);
   bool enabled() const { return writer_.enabled(); }
+
+  // One pass on `db`: claims up to `max_batches` batches, stopping early when the
+  // outbox is empty; returns how many objects it wrote. `left` gets 0 when the
+  // outbox was found empty, else 1 (more rows may be waiting). Public for tests.
+  // Thread-compatible (one Connection per caller).
+  static Result<size_t> DrainOnce(pg::Connection& db, const ConfirmationWriter& writer,
+                                  int max_batches, size_t* left);
 
  private:
   void Run();
 
   ConfirmationWriter writer_;
+  pg::Endpoint database_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<Execution, std::string>> queue_;
-  size_t in_flight_ = 0;
+  bool nudged_ = false;
   bool stop_ = false;
+  uint64_t passes_started_ = 0;
+  uint64_t clean_pass_ = 0;  // the last pass (by start number) that left nothing
+  size_t left_ = 0;
   std::thread thread_;
 };
 

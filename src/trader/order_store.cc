@@ -1,7 +1,6 @@
 #include "trader/order_store.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 namespace pilotlight::trader {
@@ -26,12 +25,6 @@ bool IsReadOnlyError(const std::string& message) {
   return message.find("read-only transaction") != std::string::npos ||
          message.find("during recovery") != std::string::npos ||
          message.find("recovery is in progress") != std::string::npos;
-}
-
-std::string Array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
-  return out + "}";
 }
 
 const std::string kTradeColumns =
@@ -70,34 +63,6 @@ OrderView OrderAt(const pg::Rows& rows, size_t i) {
   o.created_at = rows.Get(i, "created_at").value_or("");
   return o;
 }
-
-// Applies a match in one statement: fills shrink or remove the makers in the book
-// and in orders, the remainder rests, the taker's fill is recorded and the trades
-// are written. Place() binds $1..$11 as literals (numbers and validated
-// identifiers only) so that it travels with its COMMIT in one message.
-constexpr char kApplySql[] = R"sql(
-WITH f AS (
-  SELECT * FROM unnest($1::bigint[], $2::numeric[], $3::bigint[], $4::bigint[])
-    AS f(maker, price, qty, left_after)),
-gone AS (DELETE FROM book b USING f WHERE b.order_id = f.maker AND f.left_after = 0),
-shrunk AS (UPDATE book b SET remaining = f.left_after FROM f
-           WHERE b.order_id = f.maker AND f.left_after > 0),
-makers AS (UPDATE orders o SET filled_qty = o.filled_qty + f.qty, updated_at = now(),
-             status = CASE WHEN o.filled_qty + f.qty = o.qty THEN 'filled'
-                           ELSE 'partially_filled' END
-           FROM f WHERE o.order_id = f.maker),
-rest AS (INSERT INTO book (order_id, symbol, side, price, remaining)
-         SELECT $5::bigint, $6::text, $7::text, $8::numeric, $9::bigint WHERE $9::bigint > 0),
-taker AS (UPDATE orders SET filled_qty = $10::bigint, status = $11::text, updated_at = now()
-          WHERE order_id = $5::bigint AND $10::bigint > 0)
-INSERT INTO trades (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
-                    sell_order_id)
-SELECT $6::text, f.price, f.qty, f.maker, $5::bigint,
-       CASE WHEN $7::text = 'buy' THEN $5::bigint ELSE f.maker END,
-       CASE WHEN $7::text = 'buy' THEN f.maker ELSE $5::bigint END
-FROM f)sql";
-
-constexpr int kBookPage = 200;
 
 }  // namespace
 
@@ -232,18 +197,17 @@ Result<OrderView> OrderStore::Replay(const std::string& account, const OrderRequ
 }
 
 Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderRequest& o) {
-  // Literals below are built only from validated identifiers and numbers.
-  if (!ValidIdentifier(o.symbol, 64)) return Status::InvalidArgument("malformed symbol");
   Result<pg::Connection*> c = Conn();
   if (!c.ok()) return c.status();
-  pg::Connection& db = **c;
-
-  // Round trip 1: open the transaction and lock the symbol's row, which serializes
-  // every order of the symbol, across all instances, until COMMIT.
-  Status locked = db.Exec("BEGIN; SELECT 1 FROM symbols WHERE symbol = '" + o.symbol +
-                          "' FOR UPDATE");
-  if (!locked.ok()) {
-    Status refused = Fail(locked, true);
+  // ONE round trip: pl_place_order (schema.cc) locks the symbol, inserts the order
+  // idempotently, matches, writes the trades and their confirmation outbox rows
+  // and, as a single autocommitted statement, commits before it answers.
+  Result<pg::Rows> r = (*c)->Query(
+      "SELECT * FROM pl_place_order($1, $2, $3, $4, $5::numeric, $6::bigint)",
+      {account, o.client_order_id, o.symbol, SideName(o.side), FormatPrice(o.price),
+       std::to_string(o.qty)});
+  if (!r.ok()) {
+    Status refused = Fail(r.status(), false);
     if (refused.code() == Status::Code::kUnavailable && conn_) {
       // A read-only database may still know this order: a retry after a failover
       // gets its first answer wherever the order has been replicated.
@@ -252,138 +216,47 @@ Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderReq
     }
     return refused;
   }
-
-  // Round trip 2, under the lock and so with a snapshot that sees every order
-  // executed before: insert the order under the UNIQUE (account, client_order_id)
-  // constraint (its id is drawn now, so within a symbol ids grow in execution
-  // order) and read the crossing side of the book, best first. ORDER BY names
-  // b.price: a bare "price" would sort by the text output column.
-  const bool buy = o.side == Side::kBuy;
-  const std::string price = FormatPrice(o.price);
-  // The crossing side of the book after a cursor; `p`, `cp`, `ci` name the
-  // parameters holding the order's price and the cursor's price and order id.
-  auto page_filter = [&](const std::string& p, const std::string& cp, const std::string& ci) {
-    return buy ? "side = 'sell' AND price <= " + p + "::numeric AND (price, order_id) > (" + cp +
-                     "::numeric, " + ci + "::bigint) ORDER BY price, order_id"
-               : "side = 'buy' AND price >= " + p + "::numeric AND (price < " + cp +
-                     "::numeric OR (price = " + cp + "::numeric AND order_id > " + ci +
-                     "::bigint)) ORDER BY price DESC, order_id";
-  };
-  const std::string page_order = buy ? "b.price, b.order_id" : "b.price DESC, b.order_id";
-  const std::string limit = " LIMIT " + std::to_string(kBookPage);
-  const std::string first_cursor = buy ? "0" : FormatPrice(kMaxPrice + 1);
-  Result<pg::Rows> first = db.Query(
-      "WITH ins AS ("
-      "  INSERT INTO orders (account, client_order_id, symbol, side, price, qty, status)"
-      "  SELECT $1, $2, symbol, $4, $5::numeric, $6::bigint, 'new' FROM symbols WHERE symbol = $3"
-      "  ON CONFLICT (account, client_order_id) DO NOTHING"
-      "  RETURNING order_id, created_at) "
-      "SELECT ins.order_id AS taker, " + Ts("ins.created_at") + " AS created_at, "
-      "b.order_id, b.price::text AS price, b.remaining "
-      "FROM ins LEFT JOIN LATERAL (SELECT order_id, price, remaining FROM book "
-      "  WHERE symbol = $3 AND " + page_filter("$5", "$7", "$8") + limit + ") b ON true "
-      "ORDER BY " + page_order,
-      {account, o.client_order_id, o.symbol, SideName(o.side), price, std::to_string(o.qty),
-       first_cursor, "0"});
-  if (!first.ok()) return Fail(first.status(), true);
-  if (first->empty()) {
-    // Nothing inserted: a retry (the UNIQUE constraint found the committed order),
-    // or a symbol that is not (any longer) tradable.
-    (void)db.Exec("ROLLBACK");
+  const std::string outcome = r->empty() ? "" : r->Get(0, "r_outcome").value_or("");
+  if (outcome == "unknown_symbol") {
+    return Status::InvalidArgument("unknown symbol '" + o.symbol + "'");
+  }
+  if (outcome == "replay") {
+    // The UNIQUE constraint found the committed first order: answer from it.
     Result<OrderView> known = Replay(account, o);
     if (known.ok()) return PlaceResult{std::move(*known), true, {}};
-    if (known.status().code() == Status::Code::kNotFound) {
-      return Status::InvalidArgument("unknown symbol '" + o.symbol + "'");
-    }
     return known.status();
   }
-  const int64_t order_id = Int(first->Get(0, "taker"));
-  const std::string created_at = first->Get(0, "created_at").value_or("");
-
-  std::vector<RestingOrder> resting;
-  int64_t available = 0;
-  auto take = [&](const pg::Rows& rows) {
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-      if (!rows.Get(i, "order_id")) continue;  // the LEFT JOIN's empty side
-      RestingOrder r;
-      r.order_id = Int(rows.Get(i, "order_id"));
-      r.price = Price(rows.Get(i, "price"));
-      r.remaining = Int(rows.Get(i, "remaining"));
-      r.seq = r.order_id;  // ids grow in execution order within a symbol (it is locked)
-      available += r.remaining;
-      resting.push_back(r);
-    }
-  };
-  take(*first);
-  // Rarely, one page does not hold enough to fill the order: read on.
-  while (resting.size() % kBookPage == 0 && !resting.empty() && available < o.qty) {
-    const size_t before = resting.size();
-    Result<pg::Rows> page = db.Query(
-        "SELECT order_id, price::text AS price, remaining FROM book WHERE symbol = $1 AND " +
-            page_filter("$2", "$3", "$4") + limit,
-        {o.symbol, price, FormatPrice(resting.back().price),
-         std::to_string(resting.back().order_id)});
-    if (!page.ok()) return Fail(page.status(), true);
-    take(*page);
-    if (resting.size() == before) break;
+  if (outcome != "placed") {
+    return Status::Internal("pl_place_order answered '" + outcome + "' for client_order_id " +
+                            o.client_order_id + "; is the trading schema current?");
   }
-
-  const MatchResult m = Match({o.side, o.price, o.qty}, std::move(resting));
-  std::vector<std::string> makers, prices, qtys, lefts;
-  for (const Fill& f : m.fills) {
-    makers.push_back(std::to_string(f.maker_order_id));
-    prices.push_back(FormatPrice(f.price));
-    qtys.push_back(std::to_string(f.qty));
-    lefts.push_back(std::to_string(f.maker_remaining));
-  }
-  const int64_t filled = o.qty - m.remaining;
-  const OrderStatus status = StatusOf(o.qty, filled);
-
-  // Round trip 3: apply the decision and commit, in one simple-protocol message.
-  std::string apply = kApplySql;
-  auto bind = [&](const std::string& name, const std::string& literal) {
-    for (size_t at = apply.find(name); at != std::string::npos; at = apply.find(name, at)) {
-      // Do not replace $1 inside $10/$11.
-      if (at + name.size() < apply.size() && std::isdigit(apply[at + name.size()])) {
-        at += name.size();
-        continue;
-      }
-      apply.replace(at, name.size(), literal);
-      at += literal.size();
-    }
-  };
-  bind("$10", std::to_string(filled));
-  bind("$11", "'" + std::string(StatusName(status)) + "'");
-  bind("$1", "'" + Array(makers) + "'");
-  bind("$2", "'" + Array(prices) + "'");
-  bind("$3", "'" + Array(qtys) + "'");
-  bind("$4", "'" + Array(lefts) + "'");
-  bind("$5", std::to_string(order_id));
-  bind("$6", "'" + o.symbol + "'");
-  bind("$7", "'" + std::string(SideName(o.side)) + "'");
-  bind("$8", price);
-  bind("$9", std::to_string(m.remaining));
-  Status committed = db.Exec(apply + "; COMMIT");
-  if (!committed.ok()) return Fail(committed, true);
 
   PlaceResult out;
   OrderView& v = out.order;
-  v.order_id = order_id;
+  v.order_id = Int(r->Get(0, "r_order_id"));
   v.account = account;
   v.client_order_id = o.client_order_id;
   v.symbol = o.symbol;
   v.side = o.side;
   v.price = o.price;
   v.qty = o.qty;
-  v.filled_qty = filled;
-  v.status = status;
-  v.created_at = created_at;
-  if (!m.fills.empty()) {
-    // The trade ids, read after the commit (the lock is already released).
-    Result<std::vector<Execution>> fills = FillsOf(order_id, /*taker_only=*/true);
-    if (!fills.ok()) return fills.status();
-    v.fills = std::move(*fills);
+  v.created_at = r->Get(0, "r_created_at").value_or("");
+  for (size_t i = 0; i < r->rows.size(); ++i) {
+    if (!r->Get(i, "r_trade_id")) continue;  // placed without a trade
+    Execution e;
+    e.trade_id = Int(r->Get(i, "r_trade_id"));
+    e.symbol = o.symbol;
+    e.price = Price(r->Get(i, "r_price"));
+    e.qty = Int(r->Get(i, "r_qty"));
+    e.maker_order_id = Int(r->Get(i, "r_maker_order_id"));
+    e.taker_order_id = v.order_id;
+    e.buy_order_id = o.side == Side::kBuy ? v.order_id : e.maker_order_id;
+    e.sell_order_id = o.side == Side::kBuy ? e.maker_order_id : v.order_id;
+    e.executed_at = r->Get(i, "r_executed_at").value_or("");
+    v.filled_qty += e.qty;
+    v.fills.push_back(std::move(e));
   }
+  v.status = StatusOf(o.qty, v.filled_qty);
   out.new_trades = v.fills;
   return out;
 }

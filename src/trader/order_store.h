@@ -1,13 +1,16 @@
 // OrderStore: the trading service's SQL layer over one PostgreSQL connection.
 //
-// Every order is matched and stored in ONE transaction: it locks its symbol's row
-// (SELECT ... FOR UPDATE), so concurrent orders on one symbol are serialized by
-// the database and any instance can serve any symbol; it inserts the order under
-// the UNIQUE (account, client_order_id) constraint, so a retried order never
-// executes twice and gets its first answer back; it reads the crossing part of
-// the opposite side of the book, asks the pure Match() what happens, and applies
-// that decision in one statement. Nothing is kept in memory between calls, which
-// is what keeps instances stateless.
+// Every order is matched and stored in ONE statement, so one round trip and one
+// transaction: the server-side function pl_place_order (schema.cc) locks the
+// symbol's row, which serializes concurrent orders on one symbol across all
+// instances; inserts the order under the UNIQUE (account, client_order_id)
+// constraint, so a retried order never executes twice and gets its first answer
+// back; matches it against the crossing side of the book exactly as the pure
+// Match() does (price-time priority, partial fills at the maker's price); and
+// records each trade with its confirmation outbox row. Before, the same work took
+// three round trips (BEGIN + lock, insert + book read, apply + COMMIT) plus one to
+// read the trade ids, with the symbol locked across the middle ones. Nothing is
+// kept in memory between calls, which is what keeps instances stateless.
 //
 // Failures come back as Status: InvalidArgument (bad input the caller could not
 // check, e.g. a symbol deleted meanwhile), NotFound, AlreadyExists (a

@@ -1,6 +1,112 @@
 #include "trader/schema.h"
 
 namespace pilotlight::trader {
+namespace {
+
+// pl_place_order: a whole order in ONE statement, so in one round trip and one
+// transaction (autocommit). It locks the symbol's row first, which serializes
+// every order of the symbol across all instances until COMMIT; every later
+// statement of a plpgsql function takes a new snapshot (READ COMMITTED), so the
+// book it reads holds every order committed before the lock was granted. It then
+// inserts the order under UNIQUE (account, client_order_id) (outcome 'replay'
+// when that finds the first one: the caller answers from it) and draws the order
+// id under the lock, so within a symbol ids grow in execution order and double as
+// time priority. It walks the crossing side best price first, then lowest id,
+// filling at the maker's price: exactly Match() in matching.h, which stays the
+// specification (the integration tests replay every order through OrderBook and
+// compare). Each trade also gets its confirmation_outbox row here.
+//
+// Rows out: one per trade of this order (r_trade_id set), or a single row without
+// one; r_outcome is 'placed', 'replay' or 'unknown_symbol'.
+constexpr char kPlaceOrderFunction[] = R"sql(
+CREATE OR REPLACE FUNCTION pl_place_order(p_account text, p_client_order_id text, p_symbol text,
+                                          p_side text, p_price numeric, p_qty bigint)
+RETURNS TABLE (r_outcome text, r_order_id bigint, r_created_at text, r_trade_id bigint,
+               r_price text, r_qty bigint, r_maker_order_id bigint, r_executed_at text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_buy boolean := p_side = 'buy';
+  v_order bigint;
+  v_created timestamptz;
+  v_left bigint := p_qty;
+  v_fill bigint;
+  v_trades int := 0;
+  m record;
+  c refcursor;
+BEGIN
+  PERFORM 1 FROM symbols s WHERE s.symbol = p_symbol FOR UPDATE;
+  IF NOT FOUND THEN
+    r_outcome := 'unknown_symbol';
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  INSERT INTO orders AS o (account, client_order_id, symbol, side, price, qty, status)
+    VALUES (p_account, p_client_order_id, p_symbol, p_side, p_price, p_qty, 'new')
+    ON CONFLICT (account, client_order_id) DO NOTHING
+    RETURNING o.order_id, o.created_at INTO v_order, v_created;
+  IF v_order IS NULL THEN
+    r_outcome := 'replay';
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  r_outcome := 'placed';
+  r_order_id := v_order;
+  r_created_at := to_char(v_created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+  IF v_buy THEN
+    OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
+      WHERE b.symbol = p_symbol AND b.side = 'sell' AND b.price <= p_price
+      ORDER BY b.price, b.order_id;
+  ELSE
+    OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
+      WHERE b.symbol = p_symbol AND b.side = 'buy' AND b.price >= p_price
+      ORDER BY b.price DESC, b.order_id;
+  END IF;
+  WHILE v_left > 0 LOOP
+    FETCH c INTO m;
+    EXIT WHEN NOT FOUND;
+    v_fill := least(v_left, m.remaining);
+    INSERT INTO trades AS t (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
+                             sell_order_id)
+      VALUES (p_symbol, m.price, v_fill, m.order_id, v_order,
+              CASE WHEN v_buy THEN v_order ELSE m.order_id END,
+              CASE WHEN v_buy THEN m.order_id ELSE v_order END)
+      RETURNING t.trade_id, to_char(t.executed_at AT TIME ZONE 'UTC',
+                                    'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+      INTO r_trade_id, r_executed_at;
+    INSERT INTO confirmation_outbox (trade_id, taker_account) VALUES (r_trade_id, p_account);
+    IF v_fill = m.remaining THEN
+      DELETE FROM book b WHERE b.order_id = m.order_id;
+    ELSE
+      UPDATE book b SET remaining = b.remaining - v_fill WHERE b.order_id = m.order_id;
+    END IF;
+    UPDATE orders o SET filled_qty = o.filled_qty + v_fill, updated_at = now(),
+        status = CASE WHEN o.filled_qty + v_fill = o.qty THEN 'filled' ELSE 'partially_filled' END
+      WHERE o.order_id = m.order_id;
+    v_left := v_left - v_fill;
+    v_trades := v_trades + 1;
+    r_price := m.price::text;
+    r_qty := v_fill;
+    r_maker_order_id := m.order_id;
+    RETURN NEXT;
+  END LOOP;
+  CLOSE c;
+  IF v_left > 0 THEN
+    INSERT INTO book (order_id, symbol, side, price, remaining)
+      VALUES (v_order, p_symbol, p_side, p_price, v_left);
+  END IF;
+  IF v_left < p_qty THEN
+    UPDATE orders o SET filled_qty = p_qty - v_left, updated_at = now(),
+        status = CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END
+      WHERE o.order_id = v_order;
+  END IF;
+  IF v_trades = 0 THEN
+    RETURN NEXT;
+  END IF;
+END
+$fn$;
+)sql";
+
+}  // namespace
 
 const std::vector<std::pair<std::string, std::string>>& SeedSymbols() {
   static const std::vector<std::pair<std::string, std::string>> kSeed = {
@@ -57,6 +163,12 @@ Status EnsureSchema(pg::Connection& conn) {
       "  executed_at timestamptz NOT NULL DEFAULT now());"
       "CREATE INDEX IF NOT EXISTS trades_taker ON trades (taker_order_id);"
       "CREATE INDEX IF NOT EXISTS trades_maker ON trades (maker_order_id);"
+      // The confirmation outbox: one row per trade whose object is not yet in the
+      // bucket, inserted in the trade's own transaction (see confirmations.h).
+      "CREATE TABLE IF NOT EXISTS confirmation_outbox ("
+      "  trade_id bigint PRIMARY KEY,"
+      "  taker_account text NOT NULL);" +
+      std::string(kPlaceOrderFunction) +
       "INSERT INTO symbols (symbol, tick) VALUES " + seed + " ON CONFLICT (symbol) DO NOTHING;"
       "COMMIT;";
   Status st = conn.Exec(sql);

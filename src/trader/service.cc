@@ -117,7 +117,8 @@ class Service::Lease {
 Service::Service(ServiceOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
-      confirmations_(ConfirmationWriter(options_.confirmations_dir, options_.region)) {
+      confirmations_(ConfirmationWriter(options_.confirmations_dir, options_.region),
+                     options_.database) {
   const int n = std::max(1, options_.db_connections);
   for (int i = 0; i < n; ++i) idle_.push_back(std::make_unique<Backend>(options_));
 }
@@ -327,9 +328,8 @@ HttpResponse Service::PlaceOrder(const HttpRequest& r) {
     }
     return FromStatus(placed.status(), b->orders.unavailable_reason());
   }
-  for (const Execution& t : placed->new_trades) {
-    confirmations_.Enqueue(t, std::get<std::string>(account));
-  }
+  // The trades' confirmations are committed in the outbox already: write them now.
+  if (!placed->new_trades.empty()) confirmations_.Nudge();
   HttpResponse resp = Json(placed->replayed ? 200 : 201, OrderJson(placed->order).dump());
   if (placed->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");
   return resp;

@@ -20,8 +20,9 @@
 // (naming the field), 401, 404, 405, 409, 503 when writes cannot be taken
 // (reason: standby | fenced | unreachable | session_store_unreachable |
 // draining). Every response carries X-Pilotlight-Region. Each trade's
-// confirmation object is queued for the region's bucket once its transaction has
-// committed (ConfirmationQueue). Thread-safe.
+// confirmation is committed with the trade (an outbox row) before the order is
+// answered; a ConfirmationDrainer writes the objects into the region's bucket
+// (confirmations.h says why). Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -82,8 +83,9 @@ class Service {
   // From now on /readyz answers 503 (reason draining) so health checks move away.
   void StartDraining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
-  // Waits for queued trade confirmations to reach the bucket; returns how many
-  // are still queued after `timeout`.
+  // Waits until the confirmation outbox is drained into the bucket; returns 0
+  // then, non-zero when rows were left after `timeout` (they stay committed in the
+  // outbox for the next instance).
   size_t FlushConfirmations(Duration timeout) { return confirmations_.Flush(timeout); }
   // The response to a request whose body exceeded kMaxBodyBytes or did not parse.
   HttpResponse BadRequest(const std::string& field, const std::string& message) const;
@@ -108,7 +110,7 @@ class Service {
 
   ServiceOptions options_;
   const Clock& clock_;
-  ConfirmationQueue confirmations_;
+  ConfirmationDrainer confirmations_;
   std::atomic<bool> draining_{false};
 
   std::mutex pool_mu_;

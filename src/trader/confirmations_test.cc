@@ -1,0 +1,97 @@
+#include "trader/confirmations.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace pilotlight::trader {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfirmationWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pilotlight-confirmations-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static Execution Trade(int64_t id) {
+    Execution e;
+    e.trade_id = id;
+    e.symbol = "MSFT";
+    e.price = 2'505'000;  // 250.50
+    e.qty = 4;
+    e.maker_order_id = 10;
+    e.taker_order_id = 11;
+    e.buy_order_id = 11;
+    e.sell_order_id = 10;
+    e.executed_at = "2026-01-02T03:04:05.678Z";
+    return e;
+  }
+  std::vector<std::string> Names() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  std::string dir_;
+};
+
+TEST(ConfirmationObjectName, IsTheZeroPaddedTradeId) {
+  EXPECT_EQ(ConfirmationWriter::ObjectName(42), "trade-00000000000000000042.json");
+  EXPECT_EQ(ConfirmationWriter::ObjectName(9'223'372'036'854'775'807),
+            "trade-09223372036854775807.json");
+}
+
+TEST_F(ConfirmationWriterTest, RendersEveryFieldOfTheTrade) {
+  ConfirmationWriter w(dir_, "primary");
+  nlohmann::json j = nlohmann::json::parse(w.Render(Trade(7), "alice"));
+  EXPECT_EQ(j, nlohmann::json::parse(R"({"trade_id":7,"symbol":"MSFT","price":"250.5","qty":4,
+      "buy_order_id":11,"sell_order_id":10,"maker_order_id":10,"taker_order_id":11,
+      "taker_account":"alice","executed_at":"2026-01-02T03:04:05.678Z","region":"primary"})"));
+}
+
+// The drainer may write a trade again after a crash: one object, same bytes, no
+// temporaries left behind.
+TEST_F(ConfirmationWriterTest, WritingATradeTwiceLeavesOneObject) {
+  ConfirmationWriter w(dir_, "primary");
+  ASSERT_TRUE(w.Write(Trade(7), "alice").ok());
+  ASSERT_TRUE(w.Write(Trade(8), "bob").ok());
+  ASSERT_TRUE(w.Write(Trade(7), "alice").ok());
+  ASSERT_TRUE(w.SyncDir().ok());
+  EXPECT_EQ(Names(), (std::vector<std::string>{"trade-00000000000000000007.json",
+                                               "trade-00000000000000000008.json"}));
+  EXPECT_EQ(Read(dir_ + "/trade-00000000000000000007.json"), w.Render(Trade(7), "alice"));
+}
+
+TEST_F(ConfirmationWriterTest, AMissingBucketIsAnErrorNamingIt) {
+  ConfirmationWriter w(dir_ + "/gone", "primary");
+  Status st = w.Write(Trade(1), "alice");
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find(dir_ + "/gone"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("bucket"), std::string::npos) << st.ToString();
+  EXPECT_EQ(w.SyncDir().code(), Status::Code::kIOError);
+}
+
+TEST_F(ConfirmationWriterTest, AnEmptyDirectoryDisablesConfirmations) {
+  ConfirmationWriter w("", "primary");
+  EXPECT_FALSE(w.enabled());
+  EXPECT_TRUE(w.Write(Trade(1), "alice").ok());
+  EXPECT_TRUE(w.SyncDir().ok());
+}
+
+}  // namespace
+}  // namespace pilotlight::trader
