@@ -83,7 +83,8 @@ void Register(CLI::App& root, Context& context) {
   cmd->add_option("--prices", opts->prices,
                   "Price file (default examples/prices.yaml: SAMPLE prices, replace them)");
   cmd->add_option("--history", opts->history,
-                  "Drill history, JSON lines {rto_seconds, rpo_seconds, at}, oldest first");
+                  "Drill history: the drills' SQLite store (.pilotlight/drills/history.db), or "
+                  "JSON lines {rto_seconds, rpo_seconds, at}, oldest first");
   cmd->add_option("--failover-hours", opts->failover_hours,
                   "Hours the DR region runs at production size in one failover event "
                   "(default 24)")

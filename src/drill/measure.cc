@@ -185,6 +185,32 @@ Result<FailoverRun> ParseFailoverRun(const std::string& history_json,
   return run;
 }
 
+Result<LoadFigures> ParseLoadReport(const std::string& load_json) {
+  const json j = json::parse(load_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::InvalidArgument("load report: not a JSON object");
+  auto number = [&](const json& o, const char* key) -> std::optional<double> {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_number()) return std::nullopt;
+    return it->get<double>();
+  };
+  LoadFigures f;
+  const std::optional<double> throughput = number(j, "throughput");
+  const auto latency = j.find("latency_ms");
+  const std::optional<double> p99 =
+      latency != j.end() && latency->is_object() ? number(*latency, "p99") : std::nullopt;
+  const std::optional<double> acked = number(j, "acked");
+  if (!throughput || !p99 || !acked) {
+    return Status::InvalidArgument("load report: expected numbers throughput, acked and "
+                                   "latency_ms.p99 (pilotlight load --json)");
+  }
+  f.orders_per_second = *throughput;
+  f.p99_ms = *p99;
+  f.errors = static_cast<int64_t>(number(j, "errors").value_or(0));
+  f.sent = static_cast<int64_t>(*acked + number(j, "rejected").value_or(0) +
+                                number(j, "gave_up").value_or(0));
+  return f;
+}
+
 const char* ExpectName(Expect e) {
   switch (e) {
     case Expect::kFailover: return "failover";

@@ -85,6 +85,11 @@ struct LoadFigures {
   int64_t sent = 0;
 };
 
+// LoadFigures from the report `pilotlight load --json` prints: throughput,
+// latency_ms.p99, errors, and sent = acked + rejected + gave_up (every order
+// ends as one of those). An error for text that is not such a report.
+Result<LoadFigures> ParseLoadReport(const std::string& load_json);
+
 // The RPO input of a keyed data type (sessions in Redis, trade confirmations in
 // a bucket): every item the platform acknowledged, with when it was written,
 // and the ids DR holds after the fault. A non-empty `error` says DR could not

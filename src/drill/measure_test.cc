@@ -259,6 +259,23 @@ TEST(CapacityTest, Table) {
   EXPECT_NE(FindCheck(Measure(in), "DR capacity >= 0.95 of baseline"), nullptr);
 }
 
+TEST(ParseLoadReportTest, Table) {
+  const std::string good = R"({"acked": 480, "replayed": 2, "rejected": 15, "gave_up": 5,
+      "retries": 9, "errors": 7, "acked_by_region": {"dr": 480}, "elapsed_seconds": 10,
+      "throughput": 48.0, "latency_ms": {"p50": 3.5, "p99": 12.25, "p99_9": 30, "max": 41},
+      "dns_resolutions": []})";
+  Result<LoadFigures> f = ParseLoadReport(good);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->orders_per_second, 48.0);
+  EXPECT_EQ(f->p99_ms, 12.25);
+  EXPECT_EQ(f->errors, 7);
+  EXPECT_EQ(f->sent, 500);
+  for (const char* bad : {"", "[]", "{oops", R"({"acked": 1, "throughput": 1})",
+                          R"({"acked": 1, "throughput": "1", "latency_ms": {"p99": 1}})"}) {
+    EXPECT_FALSE(ParseLoadReport(bad).ok()) << bad;
+  }
+}
+
 TEST(KeyedRpoTest, Table) {
   struct Row {
     std::string name;
