@@ -86,14 +86,14 @@ std::string Chart(const Timeline& t) {
   // Grid and axis.
   const double step = TickStep(hi - lo);
   for (double s = std::ceil(lo / step) * step; s <= hi + 1e-9; s += step) {
-    o << "<line class=\"grid\" x1=\"" << Num(x(s)) << "\" y1=\"" << Num(kTop) << "\" x2=\""
+    o << "<line class=\"grid\" stroke=\"#e5e5e5\" x1=\"" << Num(x(s)) << "\" y1=\"" << Num(kTop) << "\" x2=\""
       << Num(x(s)) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n"
       << "<text class=\"tick\" x=\"" << Num(x(s)) << "\" y=\"" << Num(rate_bottom + 16)
       << "\" text-anchor=\"middle\">" << Num(s) << "</text>\n";
   }
   o << "<text class=\"axis-label\" x=\"" << Num(kLeft + plot_w / 2) << "\" y=\""
     << Num(rate_bottom + 34) << "\" text-anchor=\"middle\">seconds from the fault</text>\n";
-  o << "<line class=\"fault\" x1=\"" << Num(x(0)) << "\" y1=\"" << Num(kTop) << "\" x2=\""
+  o << "<line class=\"fault\" stroke=\"#c0392b\" stroke-dasharray=\"4 3\" x1=\"" << Num(x(0)) << "\" y1=\"" << Num(kTop) << "\" x2=\""
     << Num(x(0)) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n";
 
   // Phases and steps: one row each.
@@ -127,7 +127,7 @@ std::string Chart(const Timeline& t) {
     << "\" text-anchor=\"end\">" << peak << " acks/s</text>\n"
     << "<text class=\"tick\" x=\"" << Num(kLeft - 6) << "\" y=\"" << Num(rate_bottom)
     << "\" text-anchor=\"end\">0</text>\n"
-    << "<line class=\"axis\" x1=\"" << Num(kLeft) << "\" y1=\"" << Num(rate_bottom) << "\" x2=\""
+    << "<line class=\"axis\" stroke=\"#888\" x1=\"" << Num(kLeft) << "\" y1=\"" << Num(rate_bottom) << "\" x2=\""
     << Num(kWidth - kRight) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n";
   size_t index = 0;
   double legend_y = rate_bottom + kAxisHeight + 10;
@@ -135,11 +135,12 @@ std::string Chart(const Timeline& t) {
     const std::string color = RegionColor(region, index++);
     std::ostringstream points;
     points << Num(x(static_cast<double>(t.first_second))) << "," << Num(rate_bottom);
+    // A step per second: the count holds for the whole of its bin.
     for (size_t i = 0; i < counts.size(); ++i) {
-      const double s = static_cast<double>(t.first_second + static_cast<int64_t>(i)) + 0.5;
+      const double s = static_cast<double>(t.first_second + static_cast<int64_t>(i));
       const double v = rate_bottom - static_cast<double>(counts[i]) / static_cast<double>(peak) *
                                          kRateHeight;
-      points << " " << Num(x(s)) << "," << Num(v);
+      points << " " << Num(x(s)) << "," << Num(v) << " " << Num(x(s + 1)) << "," << Num(v);
     }
     points << " " << Num(x(static_cast<double>(t.last_second + 1))) << "," << Num(rate_bottom);
     o << "<polygon class=\"rate\" data-region=\"" << HtmlEscape(region) << "\" points=\""
