@@ -138,17 +138,19 @@ int Calendar(const CalendarOptions& o) {
               << ": add a responsibilities: section (see examples/lab.yaml)\n";
   } else {
     std::cout << "DR calendar of " << o.config << " at " << FormatTime(*now) << ":\n"
-              << Pad("task", 30) << Pad("owner", 14) << Pad("frequency", 12)
-              << Pad("last done", 26) << Pad("by", 22) << Pad("next due", 26) << "status\n";
+              << Pad("task", 30) << Pad("owner", 14) << Pad("frequency", 12) << Pad("last done", 26)
+              << Pad("by", 22) << Pad("next due", 26) << "status\n";
     for (const Row& row : rows) {
       std::string status = row.due.status;
-      if (row.due.overdue) status = std::string("OVERDUE") + (row.due.never_done ? " (never done)" : "");
+      if (row.due.overdue)
+        status = std::string("OVERDUE") + (row.due.never_done ? " (never done)" : "");
       std::cout << Pad(row.task->task, 30) << Pad(row.task->owner, 14)
                 << Pad(row.task->frequency, 12)
                 << Pad(row.last_done ? FormatTime(*row.last_done) : "never", 26)
                 << Pad(row.last_done ? row.last_done_by : "-", 22)
-                << Pad(row.due.next_due ? FormatTime(*row.due.next_due)
-                                        : row.due.never_done ? "now" : "-",
+                << Pad(row.due.next_due     ? FormatTime(*row.due.next_due)
+                       : row.due.never_done ? "now"
+                                            : "-",
                        26)
                 << status << "\n";
     }

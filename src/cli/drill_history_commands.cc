@@ -82,9 +82,10 @@ int History(const HistoryOptions& o) {
                         {"expect", e.expect},
                         {"rto_seconds", Opt(e.rto_seconds)},
                         {"detection_seconds", Opt(e.detection_seconds)},
-                        {"rpo", {{"database", Rpo(e.rpo_database)},
-                                 {"sessions", Rpo(e.rpo_sessions)},
-                                 {"objects", Rpo(e.rpo_objects)}}},
+                        {"rpo",
+                         {{"database", Rpo(e.rpo_database)},
+                          {"sessions", Rpo(e.rpo_sessions)},
+                          {"objects", Rpo(e.rpo_objects)}}},
                         {"capacity_ratio", Opt(e.capacity_ratio)},
                         {"out_dir", e.out_dir}});
     }
@@ -123,8 +124,7 @@ int History(const HistoryOptions& o) {
     std::cout << Pad(FormatTime(e.started_at), 26) << Pad(e.scenario, 19)
               << Pad(e.passed ? "passed" : "FAILED", 8) << Pad(Secs(e.rto_seconds), 11)
               << Pad(Secs(e.detection_seconds), 11) << Pad(RpoText(e.rpo_database), 17)
-              << Pad(RpoText(e.rpo_sessions), 17) << Pad(RpoText(e.rpo_objects), 17) << cap
-              << "\n";
+              << Pad(RpoText(e.rpo_sessions), 17) << Pad(RpoText(e.rpo_objects), 17) << cap << "\n";
   }
   std::cout << "\nMedian of the last " << o.median_of << " runs per scenario:\n";
   for (const drill::ScenarioSummary& s : summaries) {
@@ -156,8 +156,8 @@ void Register(CLI::App& root, Context& context) {
       ->capture_default_str();
   history->add_option("--median-of", o->median_of, "Medians over each scenario's latest N runs")
       ->capture_default_str();
-  history->add_option("--target-rto", o->target_rto_seconds,
-                      "Seconds the median RTO must not exceed")
+  history
+      ->add_option("--target-rto", o->target_rto_seconds, "Seconds the median RTO must not exceed")
       ->capture_default_str();
   history->add_flag("--json", o->json, "Machine-readable output");
   history->callback([o, &context] { context.exit_code = History(*o); });

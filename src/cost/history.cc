@@ -12,7 +12,6 @@
 #include "drill/history.h"
 #include "sys/whole_file.h"
 
-
 namespace pilotlight::cost {
 namespace {
 
@@ -139,9 +138,8 @@ HistoryResult DrillsFromStore(const std::vector<drill::HistoryEntry>& newest_fir
   for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
     // Drills without a failover to measure (refused, no RTO) say nothing of recovery.
     if (!it->rto_seconds || !it->rpo_database) continue;
-    result.drills.push_back(
-        {*it->rto_seconds, it->rpo_database->seconds, FormatTime(it->started_at),
-         static_cast<int>(it->id)});
+    result.drills.push_back({*it->rto_seconds, it->rpo_database->seconds,
+                             FormatTime(it->started_at), static_cast<int>(it->id)});
   }
   return result;
 }

@@ -11,8 +11,8 @@ constexpr struct {
   Frequency f;
   const char* name;
 } kNames[] = {
-    {Frequency::kDaily, "daily"},         {Frequency::kWeekly, "weekly"},
-    {Frequency::kMonthly, "monthly"},     {Frequency::kQuarterly, "quarterly"},
+    {Frequency::kDaily, "daily"},           {Frequency::kWeekly, "weekly"},
+    {Frequency::kMonthly, "monthly"},       {Frequency::kQuarterly, "quarterly"},
     {Frequency::kBiannually, "biannually"}, {Frequency::kAnnually, "annually"},
     {Frequency::kContinuous, "continuous"},
 };
@@ -69,13 +69,26 @@ DueState Due(Frequency f, const std::optional<WallTime>& last_done, WallTime now
   }
   using std::chrono::hours;
   switch (f) {
-    case Frequency::kDaily: s.next_due = *last_done + hours(24); break;
-    case Frequency::kWeekly: s.next_due = *last_done + hours(24 * 7); break;
-    case Frequency::kMonthly: s.next_due = AddMonths(*last_done, 1); break;
-    case Frequency::kQuarterly: s.next_due = AddMonths(*last_done, 3); break;
-    case Frequency::kBiannually: s.next_due = AddMonths(*last_done, 6); break;
-    case Frequency::kAnnually: s.next_due = AddMonths(*last_done, 12); break;
-    case Frequency::kContinuous: break;
+    case Frequency::kDaily:
+      s.next_due = *last_done + hours(24);
+      break;
+    case Frequency::kWeekly:
+      s.next_due = *last_done + hours(24 * 7);
+      break;
+    case Frequency::kMonthly:
+      s.next_due = AddMonths(*last_done, 1);
+      break;
+    case Frequency::kQuarterly:
+      s.next_due = AddMonths(*last_done, 3);
+      break;
+    case Frequency::kBiannually:
+      s.next_due = AddMonths(*last_done, 6);
+      break;
+    case Frequency::kAnnually:
+      s.next_due = AddMonths(*last_done, 12);
+      break;
+    case Frequency::kContinuous:
+      break;
   }
   s.overdue = now > *s.next_due;
   s.status = s.overdue ? "overdue" : "ok";

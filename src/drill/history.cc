@@ -130,8 +130,8 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& path
     const fs::path parent = fs::path(path).parent_path();
     if (!parent.empty()) fs::create_directories(parent, ec);
     if (ec) {
-      return Status::IOError("cannot create " + parent.string() + " for the drill history: " +
-                             ec.message());
+      return Status::IOError("cannot create " + parent.string() +
+                             " for the drill history: " + ec.message());
     }
   }
   sqlite3* db = nullptr;
@@ -148,25 +148,32 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& path
   {
     Stmt v(db, "PRAGMA user_version");
     if (!v.ok() || v.Step() != SQLITE_ROW) {
-      return Status::Corruption("drill history " + path + " is not a SQLite database or is "
-                                "damaged (" + v.Error() + "); move it aside: a new one is made "
+      return Status::Corruption("drill history " + path +
+                                " is not a SQLite database or is "
+                                "damaged (" +
+                                v.Error() +
+                                "); move it aside: a new one is made "
                                 "at the next drill");
     }
     version = static_cast<int>(v.Int(0));
   }
   if (version > kHistorySchemaVersion) {
-    return Status::FailedPrecondition(
-        "drill history " + path + " has schema version " + std::to_string(version) +
-        ", newer than this pilotlight's " + std::to_string(kHistorySchemaVersion) +
-        ": use the pilotlight that wrote it");
+    return Status::FailedPrecondition("drill history " + path + " has schema version " +
+                                      std::to_string(version) + ", newer than this pilotlight's " +
+                                      std::to_string(kHistorySchemaVersion) +
+                                      ": use the pilotlight that wrote it");
   }
   if (version == 0) {
     // A new file, or some other SQLite database: refuse to write into the latter.
-    Stmt other(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
-                   "('drills', 'calendar_done', 'sqlite_sequence') LIMIT 1");
+    Stmt other(db,
+               "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
+               "('drills', 'calendar_done', 'sqlite_sequence') LIMIT 1");
     if (other.ok() && other.Step() == SQLITE_ROW) {
-      return Status::FailedPrecondition("drill history " + path + " is another SQLite database "
-                                        "(it has a table " + other.Text(0) + "); give --db the "
+      return Status::FailedPrecondition("drill history " + path +
+                                        " is another SQLite database "
+                                        "(it has a table " +
+                                        other.Text(0) +
+                                        "); give --db the "
                                         "drill history file");
     }
   }
@@ -175,8 +182,8 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& path
   }
   if (version < kHistorySchemaVersion) {
     PL_RETURN_IF_ERROR(store->Exec(std::string("BEGIN IMMEDIATE;") + kSchema +
-                                   "PRAGMA user_version=" +
-                                   std::to_string(kHistorySchemaVersion) + ";COMMIT;"));
+                                   "PRAGMA user_version=" + std::to_string(kHistorySchemaVersion) +
+                                   ";COMMIT;"));
   }
   return store;
 }
@@ -198,8 +205,7 @@ Status HistoryStore::Exec(const std::string& sql) {
 }
 
 Result<int64_t> HistoryStore::Record(const std::string& scenario, WallTime started_at,
-                                     const std::string& report_json,
-                                     const std::string& out_dir) {
+                                     const std::string& report_json, const std::string& out_dir) {
   const json report = json::parse(report_json, nullptr, /*allow_exceptions=*/false);
   if (!report.is_object() || !report.contains("passed") || !report["passed"].is_boolean()) {
     return Status::InvalidArgument("drill " + scenario + " in " + out_dir +
@@ -208,9 +214,9 @@ Result<int64_t> HistoryStore::Record(const std::string& scenario, WallTime start
   const std::optional<RpoFigure> db = RpoOf(report, "database");
   const std::optional<RpoFigure> sessions = RpoOf(report, "sessions");
   const std::optional<RpoFigure> objects = RpoOf(report, "objects");
-  const std::string expect =
-      report.contains("expect") && report["expect"].is_string() ? report["expect"].get<std::string>()
-                                                                : "";
+  const std::string expect = report.contains("expect") && report["expect"].is_string()
+                                 ? report["expect"].get<std::string>()
+                                 : "";
   Stmt st(Db(db_),
           "INSERT INTO drills (scenario, started_at, passed, expect, rto_seconds, "
           "detection_seconds, rpo_database_seconds, rpo_database_items, rpo_sessions_seconds, "

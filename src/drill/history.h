@@ -96,10 +96,10 @@ std::optional<double> Median(std::vector<double> values);
 // One scenario's latest runs at a glance.
 struct ScenarioSummary {
   std::string scenario;
-  int runs = 0;           // in the whole history given
-  int window = 0;         // how many of the latest runs the medians cover (<= n)
-  int window_passed = 0;  // of those, how many passed
-  std::optional<double> median_rto_seconds;        // over runs of the window with an RTO
+  int runs = 0;                              // in the whole history given
+  int window = 0;                            // how many of the latest runs the medians cover (<= n)
+  int window_passed = 0;                     // of those, how many passed
+  std::optional<double> median_rto_seconds;  // over runs of the window with an RTO
   std::optional<double> median_detection_seconds;
   std::optional<double> median_rpo_database_seconds;
   WallTime latest;

@@ -154,7 +154,8 @@ TEST_F(HistoryStoreTest, KeepsTheLatestDoneOfEachTask) {
   Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(dir_ + "/h.db");
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->RecordTaskDone("review", T("2026-03-01T00:00:00Z"), "ann").ok());
-  ASSERT_TRUE((*store)->RecordTaskDone("review", T("2026-01-01T00:00:00Z"), "bob").ok());  // late entry
+  // Entered late: an older instant recorded after a newer one.
+  ASSERT_TRUE((*store)->RecordTaskDone("review", T("2026-01-01T00:00:00Z"), "bob").ok());
   ASSERT_TRUE((*store)->RecordTaskDone("docs", T("2026-02-01T00:00:00Z"), "cy").ok());
   Result<std::map<std::string, TaskDone>> last = (*store)->LastTasksDone();
   ASSERT_TRUE(last.ok());

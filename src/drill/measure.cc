@@ -40,8 +40,7 @@ Status ForEachJsonLine(const std::string& text, const std::string& what, F each)
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) {
-      return Status::InvalidArgument(what + " line " + std::to_string(n) +
-                                     ": not a JSON object");
+      return Status::InvalidArgument(what + " line " + std::to_string(n) + ": not a JSON object");
     }
     Status st = each(j, n);
     if (!st.ok()) return st.Annotate(what + " line " + std::to_string(n));
@@ -59,10 +58,11 @@ Result<WallTime> TimeField(const json& j, const char* key) {
 
 Result<WallTime> ParseTime(const std::string& text) {
   int y, mo, d, h, mi, s, consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
-                  &consumed) != 6 ||
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
+          6 ||
       consumed != 19) {
-    return Status::InvalidArgument("\"" + text + "\": expected a time like 2026-11-26T00:17:34.123Z");
+    return Status::InvalidArgument("\"" + text +
+                                   "\": expected a time like 2026-11-26T00:17:34.123Z");
   }
   std::string rest = text.substr(19);
   int64_t nanos = 0;
@@ -135,8 +135,7 @@ Result<std::vector<ControllerEvent>> ParseEvents(const std::string& text) {
   return out;
 }
 
-Result<FailoverRun> ParseFailoverRun(const std::string& history_json,
-                                     const std::string& runbook) {
+Result<FailoverRun> ParseFailoverRun(const std::string& history_json, const std::string& runbook) {
   json h = json::parse(history_json, nullptr, /*allow_exceptions=*/false);
   if (!h.is_array()) return Status::InvalidArgument("runbook history: expected a JSON array");
   FailoverRun run;
@@ -173,9 +172,8 @@ Result<FailoverRun> ParseFailoverRun(const std::string& history_json,
         if (it == by_index.end() || it->second.start <= t.start) by_index[index] = t;
         if (t.outcome == "succeeded" && t.name.find("promote") != std::string::npos &&
             t.duration_seconds) {
-          run.promoted_at =
-              t.start + std::chrono::duration_cast<Duration>(
-                            std::chrono::duration<double>(*t.duration_seconds));
+          run.promoted_at = t.start + std::chrono::duration_cast<Duration>(
+                                          std::chrono::duration<double>(*t.duration_seconds));
         }
       }
     }
@@ -200,8 +198,9 @@ Result<LoadFigures> ParseLoadReport(const std::string& load_json) {
       latency != j.end() && latency->is_object() ? number(*latency, "p99") : std::nullopt;
   const std::optional<double> acked = number(j, "acked");
   if (!throughput || !p99 || !acked) {
-    return Status::InvalidArgument("load report: expected numbers throughput, acked and "
-                                   "latency_ms.p99 (pilotlight load --json)");
+    return Status::InvalidArgument(
+        "load report: expected numbers throughput, acked and "
+        "latency_ms.p99 (pilotlight load --json)");
   }
   f.orders_per_second = *throughput;
   f.p99_ms = *p99;
@@ -213,9 +212,12 @@ Result<LoadFigures> ParseLoadReport(const std::string& load_json) {
 
 const char* ExpectName(Expect e) {
   switch (e) {
-    case Expect::kFailover: return "failover";
-    case Expect::kNoFailover: return "no-failover";
-    case Expect::kRefused: return "refused";
+    case Expect::kFailover:
+      return "failover";
+    case Expect::kNoFailover:
+      return "no-failover";
+    case Expect::kRefused:
+      return "refused";
   }
   return "?";
 }
@@ -279,12 +281,11 @@ DrillResult Measure(const DrillInputs& in) {
   if (reaction) r.detection_seconds = Seconds(reaction->at - in.fault_at);
   if (failover) {
     add("detected", r.detection_seconds.has_value(),
-        r.detection_seconds
-            ? "first reaction " +
-                  FormatDuration(std::chrono::milliseconds(
-                      std::llround(*r.detection_seconds * 1000))) +
-                  " after the fault"
-            : "no controller decision reacted to the fault");
+        r.detection_seconds ? "first reaction " +
+                                  FormatDuration(std::chrono::milliseconds(
+                                      std::llround(*r.detection_seconds * 1000))) +
+                                  " after the fault"
+                            : "no controller decision reacted to the fault");
     add("failover succeeded", in.run.found && in.run.outcome == "succeeded",
         in.run.found ? "failover run " + in.run.outcome : "no failover run in the journal");
   } else {
@@ -328,9 +329,9 @@ DrillResult Measure(const DrillInputs& in) {
     const std::string who =
         in.expect == Expect::kNoFailover ? "any region" : "region " + in.dr_region;
     add("rto", r.rto_seconds && *r.rto_seconds <= rto_limit,
-        r.rto_seconds ? Fmt(*r.rto_seconds) + " s (objective " +
-                            FormatDuration(in.objectives.rto) + ")"
-                      : "no order was acknowledged by " + who + " after the fault");
+        r.rto_seconds
+            ? Fmt(*r.rto_seconds) + " s (objective " + FormatDuration(in.objectives.rto) + ")"
+            : "no order was acknowledged by " + who + " after the fault");
   }
 
   // Duplicates: one client_order_id acknowledged with two order ids.
@@ -358,10 +359,10 @@ DrillResult Measure(const DrillInputs& in) {
       }
     }
     add("no split brain", in.run.promoted_at.has_value() && r.split_brain_writes == 0,
-        in.run.promoted_at ? std::to_string(r.split_brain_writes) +
-                                 " order(s) acknowledged by " + in.primary_region +
-                                 " after the promotion at " + FormatTime(*in.run.promoted_at)
-                           : "no succeeded promote step: cannot tell");
+        in.run.promoted_at
+            ? std::to_string(r.split_brain_writes) + " order(s) acknowledged by " +
+                  in.primary_region + " after the promotion at " + FormatTime(*in.run.promoted_at)
+            : "no succeeded promote step: cannot tell");
   }
   if (in.old_primary_fenced) {
     add("old primary fenced itself", *in.old_primary_fenced,
@@ -379,8 +380,7 @@ DrillResult Measure(const DrillInputs& in) {
                                Fmt(r.rpo_database->seconds) + " s (objective " +
                                FormatDuration(in.objectives.rpo_database) + ")";
     if (in.expect == Expect::kFailover) {
-      add("rpo database", r.rpo_database->seconds <= ToSeconds(in.objectives.rpo_database),
-          detail);
+      add("rpo database", r.rpo_database->seconds <= ToSeconds(in.objectives.rpo_database), detail);
     } else if (in.expect == Expect::kNoFailover) {
       add("no acknowledged order lost", r.rpo_database->items_lost == 0, detail);
     }
@@ -409,14 +409,15 @@ DrillResult Measure(const DrillInputs& in) {
   if (in.baseline && in.dr_capacity) {
     r.baseline = in.baseline;
     r.dr_capacity = in.dr_capacity;
-    const std::string name = "DR capacity >= " + Ratio(in.objectives.min_capacity_ratio) +
-                             " of baseline";
+    const std::string name =
+        "DR capacity >= " + Ratio(in.objectives.min_capacity_ratio) + " of baseline";
     if (in.baseline->orders_per_second > 0) {
-      r.capacity_ratio = std::round(in.dr_capacity->orders_per_second /
-                                    in.baseline->orders_per_second * 1000) / 1000;
+      r.capacity_ratio =
+          std::round(in.dr_capacity->orders_per_second / in.baseline->orders_per_second * 1000) /
+          1000;
       add(name, *r.capacity_ratio >= in.objectives.min_capacity_ratio,
-          "ratio " + Fmt(*r.capacity_ratio) + ": DR " + LoadText(*in.dr_capacity) +
-              "; baseline " + LoadText(*in.baseline));
+          "ratio " + Fmt(*r.capacity_ratio) + ": DR " + LoadText(*in.dr_capacity) + "; baseline " +
+              LoadText(*in.baseline));
     } else {
       add(name, false, "the baseline acknowledged no order: " + LoadText(*in.baseline));
     }
@@ -465,9 +466,10 @@ std::string ReportJson(const std::string& scenario, const DrillResult& r) {
             {"passed", r.passed},
             {"rto_seconds", opt(r.rto_seconds)},
             {"detection_seconds", opt(r.detection_seconds)},
-            {"rpo", {{"database", RpoJson(r.rpo_database)},
-                     {"sessions", RpoJson(r.rpo_sessions)},
-                     {"objects", RpoJson(r.rpo_objects)}}},
+            {"rpo",
+             {{"database", RpoJson(r.rpo_database)},
+              {"sessions", RpoJson(r.rpo_sessions)},
+              {"objects", RpoJson(r.rpo_objects)}}},
             {"duplicates", r.duplicates},
             {"split_brain_writes", r.split_brain_writes},
             {"acks_before_fault", r.acks_before_fault},
@@ -490,9 +492,11 @@ std::string ReportMarkdown(const std::string& scenario, const DrillResult& r) {
   std::string capacity = "not measured";
   if (r.capacity_ratio) {
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "%.3f (DR %.1f orders/s, p99 %.1f ms; baseline %.1f "
-                  "orders/s, p99 %.1f ms)", *r.capacity_ratio, r.dr_capacity->orders_per_second,
-                  r.dr_capacity->p99_ms, r.baseline->orders_per_second, r.baseline->p99_ms);
+    std::snprintf(buf, sizeof(buf),
+                  "%.3f (DR %.1f orders/s, p99 %.1f ms; baseline %.1f "
+                  "orders/s, p99 %.1f ms)",
+                  *r.capacity_ratio, r.dr_capacity->orders_per_second, r.dr_capacity->p99_ms,
+                  r.baseline->orders_per_second, r.baseline->p99_ms);
     capacity = buf;
   }
   std::ostringstream o;
@@ -509,8 +513,8 @@ std::string ReportMarkdown(const std::string& scenario, const DrillResult& r) {
     << "| capacity ratio | " << capacity << " |\n\n## Runbook steps\n\n"
     << "| step | start | duration | outcome |\n|---|---|---|---|\n";
   for (const StepTiming& s : r.steps) {
-    o << "| " << s.name << " | " << FormatTime(s.start) << " | " << opt(s.duration_seconds)
-      << " | " << s.outcome << " |\n";
+    o << "| " << s.name << " | " << FormatTime(s.start) << " | " << opt(s.duration_seconds) << " | "
+      << s.outcome << " |\n";
   }
   o << "\n## Checks\n\n";
   for (const Check& c : r.checks) {
@@ -567,9 +571,9 @@ Timeline BuildTimeline(const DrillInputs& in, const DrillResult& r) {
     extend(end);
   }
   if (r.rto_seconds) {
-    t.phases.push_back({r.expect == Expect::kNoFailover ? "first ack after the fault"
-                                                        : "first DR ack",
-                        "marker", *r.rto_seconds, *r.rto_seconds, ""});
+    t.phases.push_back(
+        {r.expect == Expect::kNoFailover ? "first ack after the fault" : "first DR ack", "marker",
+         *r.rto_seconds, *r.rto_seconds, ""});
     extend(*r.rto_seconds);
   }
   t.min_seconds = lo;

@@ -53,8 +53,8 @@ struct FailoverRun {
   std::string outcome;  // "succeeded", "failed", "unfinished"
   WallTime started_at;
   std::optional<WallTime> finished_at;
-  std::vector<StepTiming> steps;                // the finished attempt of each step
-  std::optional<WallTime> promoted_at;          // end of the succeeded promote step
+  std::vector<StepTiming> steps;        // the finished attempt of each step
+  std::optional<WallTime> promoted_at;  // end of the succeeded promote step
 };
 
 // RFC 3339 UTC as FormatTime writes it ("2026-11-26T00:17:34.123Z"; the
@@ -157,9 +157,9 @@ struct DrillResult {
   // RPO per data type; nullopt: not measured (or could not be read).
   std::optional<RpoFigure> rpo_database;  // acknowledged orders absent from the database
   std::optional<RpoFigure> rpo_sessions;
-  std::optional<RpoFigure> rpo_objects;   // trade confirmations
-  int64_t duplicates = 0;                   // client_order_ids acknowledged with 2+ order ids
-  int64_t split_brain_writes = 0;           // acknowledged by the old primary after promotion
+  std::optional<RpoFigure> rpo_objects;  // trade confirmations
+  int64_t duplicates = 0;                // client_order_ids acknowledged with 2+ order ids
+  int64_t split_brain_writes = 0;        // acknowledged by the old primary after promotion
   int64_t acks_before_fault = 0;
   int64_t acks_after_fault = 0;
   // DR throughput / baseline throughput; nullopt: not measured.
@@ -181,17 +181,17 @@ std::string ReportMarkdown(const std::string& scenario, const DrillResult& r);
 // What the HTML report draws: acknowledged orders per second and region, and
 // the drill's phases, on an axis in seconds from the fault (negative before).
 struct TimelinePhase {
-  std::string name;      // "baseline", "fault", "detection", a step's name, "first DR ack"
-  std::string kind;      // "phase" | "step" | "marker" (an instant: end == start)
+  std::string name;  // "baseline", "fault", "detection", a step's name, "first DR ack"
+  std::string kind;  // "phase" | "step" | "marker" (an instant: end == start)
   double start_seconds = 0;
   double end_seconds = 0;
-  std::string outcome;   // steps: the step's outcome
+  std::string outcome;  // steps: the step's outcome
 };
 
 struct Timeline {
   // Bins are whole seconds [s, s+1) from the fault; counts[i] is bin first_second + i.
   int64_t first_second = 0;
-  int64_t last_second = 0;  // inclusive
+  int64_t last_second = 0;                                      // inclusive
   std::map<std::string, std::vector<int64_t>> acks_per_second;  // region -> counts
   std::vector<TimelinePhase> phases;
   // The axis: the earliest and latest instant of any ack or phase, in seconds from the fault.

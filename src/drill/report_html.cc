@@ -12,7 +12,7 @@ namespace {
 
 // Chart geometry, in SVG user units.
 constexpr double kWidth = 960;
-constexpr double kLeft = 200;   // phase labels sit left of the plot
+constexpr double kLeft = 200;  // phase labels sit left of the plot
 constexpr double kRight = 20;
 constexpr double kTop = 20;
 constexpr double kRowHeight = 18;
@@ -72,29 +72,29 @@ std::string Chart(const Timeline& t) {
   const double phases_h = kRowHeight * static_cast<double>(t.phases.size());
   const double rate_top = kTop + phases_h + 10;
   const double rate_bottom = rate_top + kRateHeight;
-  const double height = rate_bottom + kAxisHeight + 20 +
-                        kRowHeight * static_cast<double>(t.acks_per_second.size());
+  const double height =
+      rate_bottom + kAxisHeight + 20 + kRowHeight * static_cast<double>(t.acks_per_second.size());
 
   std::ostringstream o;
   // Inline SVG in HTML needs no xmlns: the page names no URL at all.
-  o << "<svg class=\"timeline\" width=\"" << Num(kWidth)
-    << "\" height=\"" << Num(height) << "\" viewBox=\"0 0 " << Num(kWidth) << " " << Num(height)
-    << "\" data-axis-min=\"" << Num(lo) << "\" data-axis-max=\"" << Num(hi)
-    << "\" role=\"img\">\n<title>Drill timeline from " << Num(lo) << " s to " << Num(hi)
-    << " s around the fault</title>\n";
+  o << "<svg class=\"timeline\" width=\"" << Num(kWidth) << "\" height=\"" << Num(height)
+    << "\" viewBox=\"0 0 " << Num(kWidth) << " " << Num(height) << "\" data-axis-min=\"" << Num(lo)
+    << "\" data-axis-max=\"" << Num(hi) << "\" role=\"img\">\n<title>Drill timeline from "
+    << Num(lo) << " s to " << Num(hi) << " s around the fault</title>\n";
 
   // Grid and axis.
   const double step = TickStep(hi - lo);
   for (double s = std::ceil(lo / step) * step; s <= hi + 1e-9; s += step) {
-    o << "<line class=\"grid\" stroke=\"#e5e5e5\" x1=\"" << Num(x(s)) << "\" y1=\"" << Num(kTop) << "\" x2=\""
-      << Num(x(s)) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n"
+    o << "<line class=\"grid\" stroke=\"#e5e5e5\" x1=\"" << Num(x(s)) << "\" y1=\"" << Num(kTop)
+      << "\" x2=\"" << Num(x(s)) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n"
       << "<text class=\"tick\" x=\"" << Num(x(s)) << "\" y=\"" << Num(rate_bottom + 16)
       << "\" text-anchor=\"middle\">" << Num(s) << "</text>\n";
   }
   o << "<text class=\"axis-label\" x=\"" << Num(kLeft + plot_w / 2) << "\" y=\""
     << Num(rate_bottom + 34) << "\" text-anchor=\"middle\">seconds from the fault</text>\n";
-  o << "<line class=\"fault\" stroke=\"#c0392b\" stroke-dasharray=\"4 3\" x1=\"" << Num(x(0)) << "\" y1=\"" << Num(kTop) << "\" x2=\""
-    << Num(x(0)) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n";
+  o << "<line class=\"fault\" stroke=\"#c0392b\" stroke-dasharray=\"4 3\" x1=\"" << Num(x(0))
+    << "\" y1=\"" << Num(kTop) << "\" x2=\"" << Num(x(0)) << "\" y2=\"" << Num(rate_bottom)
+    << "\"/>\n";
 
   // Phases and steps: one row each.
   double y = kTop;
@@ -127,8 +127,8 @@ std::string Chart(const Timeline& t) {
     << "\" text-anchor=\"end\">" << peak << " acks/s</text>\n"
     << "<text class=\"tick\" x=\"" << Num(kLeft - 6) << "\" y=\"" << Num(rate_bottom)
     << "\" text-anchor=\"end\">0</text>\n"
-    << "<line class=\"axis\" stroke=\"#888\" x1=\"" << Num(kLeft) << "\" y1=\"" << Num(rate_bottom) << "\" x2=\""
-    << Num(kWidth - kRight) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n";
+    << "<line class=\"axis\" stroke=\"#888\" x1=\"" << Num(kLeft) << "\" y1=\"" << Num(rate_bottom)
+    << "\" x2=\"" << Num(kWidth - kRight) << "\" y2=\"" << Num(rate_bottom) << "\"/>\n";
   size_t index = 0;
   double legend_y = rate_bottom + kAxisHeight + 10;
   for (const auto& [region, counts] : t.acks_per_second) {
@@ -138,8 +138,8 @@ std::string Chart(const Timeline& t) {
     // A step per second: the count holds for the whole of its bin.
     for (size_t i = 0; i < counts.size(); ++i) {
       const double s = static_cast<double>(t.first_second + static_cast<int64_t>(i));
-      const double v = rate_bottom - static_cast<double>(counts[i]) / static_cast<double>(peak) *
-                                         kRateHeight;
+      const double v =
+          rate_bottom - static_cast<double>(counts[i]) / static_cast<double>(peak) * kRateHeight;
       points << " " << Num(x(s)) << "," << Num(v) << " " << Num(x(s + 1)) << "," << Num(v);
     }
     points << " " << Num(x(static_cast<double>(t.last_second + 1))) << "," << Num(rate_bottom);
@@ -171,11 +171,21 @@ std::string HtmlEscape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
           out += "\xEF\xBF\xBD";
@@ -188,8 +198,8 @@ std::string HtmlEscape(const std::string& text) {
 }
 
 std::string ReportHtml(const std::string& scenario, const DrillResult& r, const Timeline& t) {
-  const std::string title = "Drill " + HtmlEscape(scenario) + ": " +
-                            (r.passed ? "PASSED" : "FAILED");
+  const std::string title =
+      "Drill " + HtmlEscape(scenario) + ": " + (r.passed ? "PASSED" : "FAILED");
   std::string capacity = "not measured";
   if (r.capacity_ratio && r.baseline && r.dr_capacity) {
     char buf[200];
@@ -202,7 +212,8 @@ std::string ReportHtml(const std::string& scenario, const DrillResult& r, const 
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << title
     << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n<h1>Drill "
-    << HtmlEscape(scenario) << ": <span class=\"" << (r.passed ? "passed\">PASSED" : "failed\">FAILED")
+    << HtmlEscape(scenario) << ": <span class=\""
+    << (r.passed ? "passed\">PASSED" : "failed\">FAILED")
     << "</span></h1>\n<p>Expected: " << ExpectName(r.expect) << "</p>\n"
     << "<h2>Summary</h2>\n<table class=\"summary\">\n<tr><th>figure</th><th>value</th></tr>\n";
   auto row = [&](const std::string& k, const std::string& v) {
@@ -221,16 +232,17 @@ std::string ReportHtml(const std::string& scenario, const DrillResult& r, const 
   o << "</table>\n<h2>Checks</h2>\n<ul class=\"checks\">\n";
   for (const Check& c : r.checks) {
     o << "<li class=\"" << (c.passed ? "passed" : "failed") << "\">"
-      << (c.passed ? "&#10003; " : "&#10007; ") << HtmlEscape(c.name)
-      << ": <span class=\"detail\">" << HtmlEscape(c.detail) << "</span></li>\n";
+      << (c.passed ? "&#10003; " : "&#10007; ") << HtmlEscape(c.name) << ": <span class=\"detail\">"
+      << HtmlEscape(c.detail) << "</span></li>\n";
   }
-  o << "</ul>\n<h2>Timeline</h2>\n" << Chart(t) << "<h2>Runbook steps</h2>\n"
+  o << "</ul>\n<h2>Timeline</h2>\n"
+    << Chart(t) << "<h2>Runbook steps</h2>\n"
     << "<table class=\"steps\">\n<tr><th>step</th><th>start</th><th>duration</th>"
     << "<th>outcome</th></tr>\n";
   for (const StepTiming& s : r.steps) {
     o << "<tr><td>" << HtmlEscape(s.name) << "</td><td>" << HtmlEscape(FormatTime(s.start))
-      << "</td><td>" << HtmlEscape(Opt(s.duration_seconds)) << "</td><td>"
-      << HtmlEscape(s.outcome) << "</td></tr>\n";
+      << "</td><td>" << HtmlEscape(Opt(s.duration_seconds)) << "</td><td>" << HtmlEscape(s.outcome)
+      << "</td></tr>\n";
   }
   o << "</table>\n</body>\n</html>\n";
   return o.str();

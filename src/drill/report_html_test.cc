@@ -92,8 +92,9 @@ TEST(ReportHtmlTest, EscapesEveryTextFromTheJournals) {
   const std::string html = ReportHtml("<b>x</b>", r, BuildTimeline(in, r));
   EXPECT_EQ(html.find("<b>x</b>"), std::string::npos);
   EXPECT_NE(html.find("&lt;b&gt;x&lt;/b&gt;"), std::string::npos);
-  EXPECT_NE(html.find("promote &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;co&quot;"),
-            std::string::npos);
+  EXPECT_NE(
+      html.find("promote &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;co&quot;"),
+      std::string::npos);
   EXPECT_EQ(HtmlEscape(std::string("a\x01z\n")), "a\xEF\xBF\xBDz\n");
 }
 
