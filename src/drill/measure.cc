@@ -204,7 +204,14 @@ Result<LoadFigures> ParseLoadReport(const std::string& load_json) {
   }
   f.orders_per_second = *throughput;
   f.p99_ms = *p99;
-  f.errors = static_cast<int64_t>(number(j, "errors").value_or(0));
+  // `errors` counts by kind ({"connect": 2, "503": 1}); a plain number is taken too.
+  if (auto errors = j.find("errors"); errors != j.end() && errors->is_object()) {
+    for (const auto& [kind, n] : errors->items()) {
+      if (n.is_number_integer()) f.errors += n.get<int64_t>();
+    }
+  } else {
+    f.errors = static_cast<int64_t>(number(j, "errors").value_or(0));
+  }
   f.sent = static_cast<int64_t>(*acked + number(j, "rejected").value_or(0) +
                                 number(j, "gave_up").value_or(0));
   return f;

@@ -86,8 +86,8 @@ struct LoadFigures {
 };
 
 // LoadFigures from the report `pilotlight load --json` prints: throughput,
-// latency_ms.p99, errors, and sent = acked + rejected + gave_up (every order
-// ends as one of those). An error for text that is not such a report.
+// latency_ms.p99, errors (the sum of its counts by kind), and sent = acked +
+// rejected + gave_up (every order ends as one of those). An error for text that is not such a report.
 Result<LoadFigures> ParseLoadReport(const std::string& load_json);
 
 // The RPO input of a keyed data type (sessions in Redis, trade confirmations in

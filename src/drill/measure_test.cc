@@ -261,7 +261,8 @@ TEST(CapacityTest, Table) {
 
 TEST(ParseLoadReportTest, Table) {
   const std::string good = R"({"acked": 480, "replayed": 2, "rejected": 15, "gave_up": 5,
-      "retries": 9, "errors": 7, "acked_by_region": {"dr": 480}, "elapsed_seconds": 10,
+      "retries": 9, "errors": {"connect": 4, "503": 3}, "acked_by_region": {"dr": 480},
+      "elapsed_seconds": 10,
       "throughput": 48.0, "latency_ms": {"p50": 3.5, "p99": 12.25, "p99_9": 30, "max": 41},
       "dns_resolutions": []})";
   Result<LoadFigures> f = ParseLoadReport(good);
@@ -270,6 +271,10 @@ TEST(ParseLoadReportTest, Table) {
   EXPECT_EQ(f->p99_ms, 12.25);
   EXPECT_EQ(f->errors, 7);
   EXPECT_EQ(f->sent, 500);
+  Result<LoadFigures> plain =
+      ParseLoadReport(R"({"acked": 1, "throughput": 1, "errors": 2, "latency_ms": {"p99": 1}})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->errors, 2);
   for (const char* bad : {"", "[]", "{oops", R"({"acked": 1, "throughput": 1})",
                           R"({"acked": 1, "throughput": "1", "latency_ms": {"p99": 1}})"}) {
     EXPECT_FALSE(ParseLoadReport(bad).ok()) << bad;
