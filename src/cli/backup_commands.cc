@@ -72,16 +72,22 @@ Result<const config::RegionSpec*> WritablePrimary(const config::Config& config,
       continue;
     }
     seen += "\n  " + r.name + ": " +
-            (role->in_recovery ? "standby" : role->read_only_default ? "fenced" : "writable");
+            (role->in_recovery         ? "standby"
+             : role->read_only_default ? "fenced"
+                                       : "writable");
     if (!role->in_recovery && !role->read_only_default) writable.push_back(&r);
   }
   if (writable.size() == 1) return writable.front();
   if (writable.empty()) {
-    return Status::Unavailable("no region's PostgreSQL takes writes; start the lab (pilotlight "
-                               "lab up) or name one with --region:" + seen);
+    return Status::Unavailable(
+        "no region's PostgreSQL takes writes; start the lab (pilotlight "
+        "lab up) or name one with --region:" +
+        seen);
   }
-  return Status::FailedPrecondition("more than one region takes writes; name the one to verify "
-                                    "with --region:" + seen);
+  return Status::FailedPrecondition(
+      "more than one region takes writes; name the one to verify "
+      "with --region:" +
+      seen);
 }
 
 Result<pg::VerifySpec> MakeSpec(const BackupOptions& o, const config::Config& config,
@@ -116,8 +122,9 @@ Result<pg::VerifySpec> MakeSpec(const BackupOptions& o, const config::Config& co
     spec.target.kind = pg::BackupTarget::Kind::kTime;
     spec.target.time = *t;
   } else if (o.target != "now") {
-    return Status::InvalidArgument("--target takes only 'now' (a restore point made after the "
-                                   "backup); for a time use --target-time RFC3339");
+    return Status::InvalidArgument(
+        "--target takes only 'now' (a restore point made after the "
+        "backup); for a time use --target-time RFC3339");
   }
   return spec;
 }

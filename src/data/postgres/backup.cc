@@ -45,8 +45,10 @@ std::string QuoteTable(const std::string& name) {
 std::string SqlLiteral(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "''";
-    else out += c;
+    if (c == '\'')
+      out += "''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -144,7 +146,7 @@ Result<std::vector<TableFigures>> ReadFigures(Connection& conn,
   for (size_t i = 0; i < rows->rows.size(); ++i) {
     TableFigures f;
     f.table = rows->Get(i, "t").value_or("");
-    f.rows = std::stoll(rows->Get(i, "n").value_or("0"));
+    f.rows = std::strtoll(rows->Get(i, "n").value_or("0").c_str(), nullptr, 10);
     f.checksum = rows->Get(i, "sum").value_or("");
     out.push_back(std::move(f));
   }
@@ -173,35 +175,34 @@ struct Point {
 };
 
 // The consistent point on the source (see the header, step 2).
-Result<Point> MakeConsistentPoint(Connection& conn, const VerifySpec& spec,
-                                  const std::string& name, Clock& clock) {
+Result<Point> MakeConsistentPoint(Connection& conn, const VerifySpec& spec, const std::string& name,
+                                  Clock& clock) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(spec.lock_timeout);
-  PL_RETURN_IF_ERROR(conn.Exec(std::string(kStableText) + "; SET lock_timeout = " +
-                               std::to_string(ms.count())));
+  PL_RETURN_IF_ERROR(
+      conn.Exec(std::string(kStableText) + "; SET lock_timeout = " + std::to_string(ms.count())));
   std::string list;
   for (const std::string& t : spec.tables) list += (list.empty() ? "" : ", ") + QuoteTable(t);
   Point p;
   p.name = name;
   const MonoTime asked = clock.Monotonic();
-  Status st = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ; LOCK TABLE " + list +
-                        " IN SHARE MODE");
+  Status st =
+      conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ; LOCK TABLE " + list + " IN SHARE MODE");
   if (!st.ok()) {
     (void)conn.Exec("ROLLBACK");
-    return st.Annotate("cannot lock " + list + " on " + conn.endpoint().ToString() +
-                       " within " + FormatDuration(spec.lock_timeout) +
+    return st.Annotate("cannot lock " + list + " on " + conn.endpoint().ToString() + " within " +
+                       FormatDuration(spec.lock_timeout) +
                        " (a long transaction holds them?); retry when it has ended");
   }
   Result<std::vector<TableFigures>> figures = ReadFigures(conn, spec.tables);
-  Result<Rows> made =
-      figures.ok()
-          ? conn.Query("SELECT pg_create_restore_point($1)::text AS lsn, "
-                       "clock_timestamp()::text AS at, txid_current()::text AS xid",
-                       {name})
-          : Result<Rows>(figures.status());
+  Result<Rows> made = figures.ok()
+                          ? conn.Query(
+                                "SELECT pg_create_restore_point($1)::text AS lsn, "
+                                "clock_timestamp()::text AS at, txid_current()::text AS xid",
+                                {name})
+                          : Result<Rows>(figures.status());
   if (!made.ok()) {
     (void)conn.Exec("ROLLBACK");
-    return made.status().Annotate("cannot make the restore point on " +
-                                  conn.endpoint().ToString());
+    return made.status().Annotate("cannot make the restore point on " + conn.endpoint().ToString());
   }
   st = conn.Exec("COMMIT");
   p.locked = clock.Monotonic() - asked;
@@ -236,8 +237,8 @@ Status WaitPromoted(const LocalServer& scratch, pid_t pid, Duration timeout, Clo
     }
     if (clock.Monotonic() > deadline) {
       return Status::Timeout("the restored server did not reach the target within " +
-                             FormatDuration(timeout) + " (" + last + "); see " +
-                             scratch.log_file + LogTail(scratch.log_file, 8));
+                             FormatDuration(timeout) + " (" + last + "); see " + scratch.log_file +
+                             LogTail(scratch.log_file, 8));
     }
     clock.SleepFor(std::chrono::milliseconds(100));  // polling recovery progress
   }
@@ -325,8 +326,9 @@ Result<WallTime> ParseRfc3339(const std::string& text) {
 
 Result<std::string> ScratchConf(const ScratchSettings& s) {
   if (s.target_name.empty() == !s.target_time.has_value()) {
-    return Status::InvalidArgument("a scratch restore needs exactly one target (a restore point "
-                                   "name or a time)");
+    return Status::InvalidArgument(
+        "a scratch restore needs exactly one target (a restore point "
+        "name or a time)");
   }
   for (char c : s.source_wal_dir) {
     if (c == '\'' || c == '"' || c == '\\' || c == '$' || c == '`' || c == '\n') {
@@ -341,8 +343,12 @@ Result<std::string> ScratchConf(const ScratchSettings& s) {
   std::string conf =
       "# Written by pilotlight backup verify: a scratch restore, not a server to keep.\n"
       "# It replaces the source's postgresql.auto.conf, so it wins over every other file.\n"
-      "listen_addresses = '" + s.listen_address + "'\n"
-      "port = " + std::to_string(s.port) + "\n"
+      "listen_addresses = '" +
+      s.listen_address +
+      "'\n"
+      "port = " +
+      std::to_string(s.port) +
+      "\n"
       "unix_socket_directories = ''\n"
       "primary_conninfo = ''\n"
       "primary_slot_name = ''\n"
@@ -352,7 +358,8 @@ Result<std::string> ScratchConf(const ScratchSettings& s) {
       "hot_standby = on\n"
       "recovery_prefetch = off\n"
       "logging_collector = off\n"
-      "restore_command = 'cp \"" + s.source_wal_dir + "/%f\" \"%p\"'\n";
+      "restore_command = 'cp \"" +
+      s.source_wal_dir + "/%f\" \"%p\"'\n";
   if (!s.target_name.empty()) {
     conf += "recovery_target_name = '" + s.target_name + "'\n";
   } else {
@@ -405,8 +412,8 @@ Comparison CompareFigures(const std::vector<std::string>& tables,
 
 std::string FormatReportText(const VerifyReport& r) {
   std::ostringstream out;
-  out << "backup verify of " << r.region << " (" << r.source << "): "
-      << (r.passed() ? "PASSED" : "FAILED") << "\n";
+  out << "backup verify of " << r.region << " (" << r.source
+      << "): " << (r.passed() ? "PASSED" : "FAILED") << "\n";
   out << "  target: " << r.target_kind << " " << r.target << "\n";
   out << "  restore point: " << r.point_name << " at " << r.point_lsn << " (" << r.point_time
       << ")\n";
@@ -414,17 +421,18 @@ std::string FormatReportText(const VerifyReport& r) {
       << "s, writers waited " << Fixed(r.source_lock_seconds, 3) << "s, total "
       << Fixed(r.total_seconds, 2) << "s\n";
   char line[256];
-  std::snprintf(line, sizeof line, "  %-20s %12s %12s  %-22s %-22s %s\n", "table", "source rows",
+  std::snprintf(line, sizeof line, "  %-20s %12s %12s  %-24s %-24s %s\n", "table", "source rows",
                 "restored", "source checksum", "restored checksum", "");
   out << line;
   for (const TableCheck& t : r.comparison.tables) {
     const std::string src_rows = t.source ? std::to_string(t.source->rows) : "-";
     const std::string dst_rows = t.restored ? std::to_string(t.restored->rows) : "-";
-    std::snprintf(line, sizeof line, "  %-20s %12s %12s  %-22s %-22s %s\n", t.table.c_str(),
-                  src_rows.c_str(), dst_rows.c_str(),
-                  t.source ? t.source->checksum.c_str() : "-",
+    std::snprintf(line, sizeof line, "  %-20s %12s %12s  %-24s %-24s %s\n", t.table.c_str(),
+                  src_rows.c_str(), dst_rows.c_str(), t.source ? t.source->checksum.c_str() : "-",
                   t.restored ? t.restored->checksum.c_str() : "-",
-                  !t.compared ? "(not compared)" : t.match ? "ok" : "MISMATCH");
+                  !t.compared ? "(not compared)"
+                  : t.match   ? "ok"
+                              : "MISMATCH");
     out << line;
   }
   if (!r.comparison.tables.empty() && !r.comparison.tables.front().compared) {
@@ -433,8 +441,8 @@ std::string FormatReportText(const VerifyReport& r) {
   }
   for (const std::string& p : r.comparison.problems) out << "  problem: " << p << "\n";
   if (r.kept) {
-    out << "  kept: the restored server runs on port " << r.scratch_port << " in "
-        << r.scratch_dir << " (remove it with `pilotlight backup discard`)\n";
+    out << "  kept: the restored server runs on port " << r.scratch_port << " in " << r.scratch_dir
+        << " (remove it with `pilotlight backup discard`)\n";
   }
   return out.str();
 }
@@ -452,7 +460,8 @@ std::string FormatReportJson(const VerifyReport& r) {
   j["source_lock_seconds"] = r.source_lock_seconds;
   j["total_seconds"] = r.total_seconds;
   j["steps"] = nlohmann::json::array();
-  for (const StepTiming& s : r.steps) j["steps"].push_back({{"name", s.name}, {"seconds", s.seconds}});
+  for (const StepTiming& s : r.steps)
+    j["steps"].push_back({{"name", s.name}, {"seconds", s.seconds}});
   j["compared"] = !r.comparison.tables.empty() && r.comparison.tables.front().compared;
   j["tables"] = nlohmann::json::array();
   for (const TableCheck& t : r.comparison.tables) {
@@ -460,8 +469,7 @@ std::string FormatReportJson(const VerifyReport& r) {
     row["source_rows"] = t.source ? nlohmann::json(t.source->rows) : nlohmann::json();
     row["source_checksum"] = t.source ? nlohmann::json(t.source->checksum) : nlohmann::json();
     row["restored_rows"] = t.restored ? nlohmann::json(t.restored->rows) : nlohmann::json();
-    row["restored_checksum"] =
-        t.restored ? nlohmann::json(t.restored->checksum) : nlohmann::json();
+    row["restored_checksum"] = t.restored ? nlohmann::json(t.restored->checksum) : nlohmann::json();
     j["tables"].push_back(std::move(row));
   }
   j["problems"] = r.comparison.problems;
@@ -490,8 +498,11 @@ Result<VerifyReport> VerifyBackup(const VerifySpec& spec, Clock& clock) {
   if (by_time) {
     if (spec.target.time <= started) {
       return Status::InvalidArgument(
-          "--target-time " + FormatTime(spec.target.time) + " is before this run's base backup "
-          "(starting " + report.started_at + "): a fresh backup recovers only to a later time; "
+          "--target-time " + FormatTime(spec.target.time) +
+          " is before this run's base backup "
+          "(starting " +
+          report.started_at +
+          "): a fresh backup recovers only to a later time; "
           "give a time a minute or so ahead (date -u -d '+1 min' +%FT%TZ) or use --target now");
     }
     if (spec.target.time > started + spec.max_target_wait) {
@@ -504,14 +515,15 @@ Result<VerifyReport> VerifyBackup(const VerifySpec& spec, Clock& clock) {
   // The source must be the writable primary: restore points cannot be made on a standby.
   Result<std::unique_ptr<Connection>> source = Connection::Open(spec.source.endpoint);
   if (!source.ok()) {
-    return source.status().Annotate("cannot reach the source PostgreSQL of region " +
-                                    spec.region + " (is the lab up? pilotlight lab status)");
+    return source.status().Annotate("cannot reach the source PostgreSQL of region " + spec.region +
+                                    " (is the lab up? pilotlight lab status)");
   }
   Result<Rows> role = (*source)->Query("SELECT pg_is_in_recovery()::text AS rec");
   if (!role.ok()) return role.status();
   if (role->Get(0, "rec") != "false") {
     return Status::FailedPrecondition("the PostgreSQL of region " + spec.region + " at " +
-                                      report.source + " is a standby; verify the writable "
+                                      report.source +
+                                      " is a standby; verify the writable "
                                       "primary (omit --region)");
   }
   PL_RETURN_IF_ERROR(CheckTablesExist(**source, spec.tables));
@@ -536,7 +548,8 @@ Result<VerifyReport> VerifyBackup(const VerifySpec& spec, Clock& clock) {
   bool done = false;
   pid_t scratch_pid = 0;
   auto cleanup_on_failure = [&](const Status& st) -> Status {
-    if (done || spec.keep) return st;
+    if (done) return st;
+    if (spec.keep) return st.Annotate("backup verify (kept in " + run_dir + ")");
     if (scratch_pid != 0) (void)StopServer(scratch, std::chrono::seconds(30));
     std::error_code ignored;
     fs::remove_all(scratch.data_dir, ignored);
@@ -562,17 +575,18 @@ Result<VerifyReport> VerifyBackup(const VerifySpec& spec, Clock& clock) {
   if (by_time) {
     const WallTime backup_end = clock.Now();
     if (backup_end > spec.target.time) {
-      return cleanup_on_failure(Status::FailedPrecondition(
-          "the base backup ended at " + FormatTime(backup_end) + ", after --target-time " +
-          FormatTime(spec.target.time) + "; recovery cannot stop before the backup's end: "
-          "give a later time"));
+      return cleanup_on_failure(
+          Status::FailedPrecondition("the base backup ended at " + FormatTime(backup_end) +
+                                     ", after --target-time " + FormatTime(spec.target.time) +
+                                     "; recovery cannot stop before the backup's end: "
+                                     "give a later time"));
     }
     say("target: waiting until " + FormatTime(spec.target.time) + " has passed");
     const MonoTime w0 = clock.Monotonic();
     while (clock.Now() <= spec.target.time) {
       const Duration left = spec.target.time - clock.Now();
-      clock.SleepFor(std::min<Duration>(left + std::chrono::milliseconds(1),
-                                        std::chrono::seconds(1)));
+      clock.SleepFor(
+          std::min<Duration>(left + std::chrono::milliseconds(1), std::chrono::seconds(1)));
     }
     report.steps.push_back({"wait for target time", Seconds(clock.Monotonic() - w0)});
   }
@@ -600,22 +614,26 @@ Result<VerifyReport> VerifyBackup(const VerifySpec& spec, Clock& clock) {
   ScratchSettings settings;
   settings.listen_address = spec.source.endpoint.host;
   settings.port = *port;
-  settings.source_wal_dir = fs::absolute(spec.source.data_dir).lexically_normal().string() + "/pg_wal";
-  if (by_time) settings.target_time = spec.target.time;
-  else settings.target_name = name;
+  settings.source_wal_dir =
+      fs::absolute(spec.source.data_dir).lexically_normal().string() + "/pg_wal";
+  if (by_time)
+    settings.target_time = spec.target.time;
+  else
+    settings.target_name = name;
   Result<std::string> conf = ScratchConf(settings);
   if (!conf.ok()) return cleanup_on_failure(conf.status());
   fs::remove(scratch.data_dir + "/standby.signal", ec);
-  PL_RETURN_IF_ERROR(WriteServerFile(scratch, "postgresql.auto.conf", *conf));
-  PL_RETURN_IF_ERROR(WriteServerFile(scratch, "recovery.signal", ""));
-  Result<std::string> postgres = sys::FindBinary({spec.source.bin_dir + "/postgres"},
-                                                 "postgresql-15");
+  st = WriteServerFile(scratch, "postgresql.auto.conf", *conf);
+  if (st.ok()) st = WriteServerFile(scratch, "recovery.signal", "");
+  if (!st.ok()) return cleanup_on_failure(st);
+  Result<std::string> postgres =
+      sys::FindBinary({spec.source.bin_dir + "/postgres"}, "postgresql-15");
   if (!postgres.ok()) return cleanup_on_failure(postgres.status());
   say("restore: starting the scratch server on " + scratch.endpoint.host + ":" +
       std::to_string(*port) + ", recovering to " + report.target_kind + " " + report.target);
   const MonoTime r0 = clock.Monotonic();
-  Result<pid_t> pid = sys::SpawnDaemon({{*postgres, "-D", scratch.data_dir}, scratch.log_file,
-                                        scratch.user});
+  Result<pid_t> pid =
+      sys::SpawnDaemon({{*postgres, "-D", scratch.data_dir}, scratch.log_file, scratch.user});
   if (!pid.ok()) return cleanup_on_failure(pid.status());
   scratch_pid = *pid;
   st = WaitPromoted(scratch, *pid, spec.restore_timeout, clock);
@@ -630,18 +648,26 @@ Result<VerifyReport> VerifyBackup(const VerifySpec& spec, Clock& clock) {
   Result<std::unique_ptr<Connection>> restored = Connection::Open(scratch.endpoint);
   if (!restored.ok()) return cleanup_on_failure(restored.status());
   std::vector<TableFigures> restored_figures;
+  std::map<std::string, std::string> unreadable;  // table -> why
   {
     st = (*restored)->Exec(kStableText);
     if (!st.ok()) return cleanup_on_failure(st);
     // One query per table: a table missing on the restored side is a finding, not an error.
     for (const std::string& t : spec.tables) {
       Result<std::vector<TableFigures>> f = ReadFigures(**restored, {t});
-      if (f.ok() && !f->empty()) restored_figures.push_back(f->front());
-      else if (!f.ok()) say("check: " + t + ": " + f.status().message());
+      if (f.ok() && !f->empty()) {
+        restored_figures.push_back(f->front());
+      } else if (!f.ok()) {
+        unreadable[t] = f.status().message();
+      }
     }
   }
   restored->reset();
   report.comparison = CompareFigures(spec.tables, point->figures, restored_figures, !by_time);
+  for (std::string& p : report.comparison.problems) {
+    const auto why = unreadable.find(p.substr(0, p.find(':')));
+    if (why != unreadable.end()) p += " (" + why->second + ")";
+  }
   report.steps.push_back({"check", Seconds(clock.Monotonic() - c0)});
   std::string verdict = std::to_string(report.comparison.problems.size()) + " problem(s)";
   if (report.comparison.passed) {

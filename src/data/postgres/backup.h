@@ -92,9 +92,9 @@ struct BackupTarget {
 struct ScratchSettings {
   std::string listen_address;
   uint16_t port = 0;
-  std::string source_wal_dir;             // restore_command copies segments from here
-  std::string target_name;                // recovery_target_name, or
-  std::optional<WallTime> target_time;    // recovery_target_time
+  std::string source_wal_dir;           // restore_command copies segments from here
+  std::string target_name;              // recovery_target_name, or
+  std::optional<WallTime> target_time;  // recovery_target_time
 };
 // The file's text. InvalidArgument when a value cannot be written safely (a WAL
 // path with quotes, a restore point name with a quote, no target or two).
@@ -129,13 +129,13 @@ struct StepTiming {
 
 struct VerifyReport {
   std::string region;
-  std::string source;  // endpoint, "postgres@127.0.1.1:5432/trading"
+  std::string source;       // endpoint, "postgres@127.0.1.1:5432/trading"
   std::string target_kind;  // "restore-point" | "time"
   std::string target;       // the restore point's name, or the target time (RFC 3339)
   std::string point_name;   // the restore point made on the source
   std::string point_lsn;
-  std::string point_time;   // the source's clock inside the locked transaction
-  std::string started_at;   // RFC 3339
+  std::string point_time;  // the source's clock inside the locked transaction
+  std::string started_at;  // RFC 3339
   double backup_seconds = 0;
   double restore_seconds = 0;
   double source_lock_seconds = 0;  // how long the source's writers of the tables waited
@@ -164,9 +164,9 @@ struct VerifySpec {
   bool keep = false;
   Duration backup_timeout = std::chrono::minutes(30);
   Duration restore_timeout = std::chrono::minutes(30);
-  Duration lock_timeout = std::chrono::seconds(10);  // waiting for the SHARE lock
+  Duration lock_timeout = std::chrono::seconds(10);     // waiting for the SHARE lock
   Duration max_target_wait = std::chrono::minutes(15);  // how far ahead a target time may be
-  std::function<void(const std::string&)> progress;  // one line per step; may be empty
+  std::function<void(const std::string&)> progress;     // one line per step; may be empty
 };
 
 // Runs the check. A difference is a report with passed() false; a step that

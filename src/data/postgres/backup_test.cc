@@ -38,9 +38,9 @@ TEST(ParseRfc3339Test, RejectsWhatIsNotAnInstant) {
       "",
       "now",
       "2026-11-26",
-      "2026-11-26T02:40:56",        // no zone: ambiguous
-      "2026-11-26T02:40:56.Z",      // empty fraction
-      "2026-11-26T02:40:56+0200",   // offset without colon
+      "2026-11-26T02:40:56",       // no zone: ambiguous
+      "2026-11-26T02:40:56.Z",     // empty fraction
+      "2026-11-26T02:40:56+0200",  // offset without colon
       "2026-11-26T02:40:56Zjunk",
       "2026-13-26T02:40:56Z",
       "2026-11-26T24:40:56Z",
@@ -63,10 +63,18 @@ TEST(ValidateTableNameTest, PlainNamesOnly) {
     bool ok;
   };
   const Case cases[] = {
-      {"orders", true},         {"public.orders", true},   {"_x1", true},
-      {"Trades_2026", true},    {"", false},               {"1orders", false},
-      {"orders;drop", false},   {"a.b.c", false},          {"\"orders\"", false},
-      {"or ders", false},       {".orders", false},        {"public.", false},
+      {"orders", true},
+      {"public.orders", true},
+      {"_x1", true},
+      {"Trades_2026", true},
+      {"", false},
+      {"1orders", false},
+      {"orders;drop", false},
+      {"a.b.c", false},
+      {"\"orders\"", false},
+      {"or ders", false},
+      {".orders", false},
+      {"public.", false},
       {std::string(64, 'a'), false},
   };
   for (const Case& c : cases) {
@@ -138,8 +146,8 @@ TEST(ScratchConfTest, RefusesWhatItCannotWriteSafely) {
     s.target_time = WallTime(1s);
     cases.push_back({"two targets", s});
   }
-  for (const char* dir : {"/a'b/pg_wal", "/a\"b/pg_wal", "/a$b/pg_wal", "/a`b`/pg_wal",
-                          "/a\\b/pg_wal"}) {
+  for (const char* dir :
+       {"/a'b/pg_wal", "/a\"b/pg_wal", "/a$b/pg_wal", "/a`b`/pg_wal", "/a\\b/pg_wal"}) {
     ScratchSettings s = Settings();
     s.source_wal_dir = dir;
     cases.push_back({std::string("wal dir ") + dir, s});
@@ -174,24 +182,55 @@ TEST(CompareFiguresTest, TableDriven) {
     std::string problem_contains;  // "" when passed
   };
   const Case cases[] = {
-      {"identical", {F("orders", 3, "11"), F("trades", 1, "-5")},
-       {F("trades", 1, "-5"), F("orders", 3, "11")}, true, true, {true, true}, ""},
-      {"a row lost", {F("orders", 3, "11"), F("trades", 1, "-5")},
-       {F("orders", 2, "7"), F("trades", 1, "-5")}, true, false, {false, true},
+      {"identical",
+       {F("orders", 3, "11"), F("trades", 1, "-5")},
+       {F("trades", 1, "-5"), F("orders", 3, "11")},
+       true,
+       true,
+       {true, true},
+       ""},
+      {"a row lost",
+       {F("orders", 3, "11"), F("trades", 1, "-5")},
+       {F("orders", 2, "7"), F("trades", 1, "-5")},
+       true,
+       false,
+       {false, true},
        "orders: 2 rows restored, the source had 3"},
-      {"a row changed", {F("orders", 3, "11"), F("trades", 1, "-5")},
-       {F("orders", 3, "12"), F("trades", 1, "-5")}, true, false, {false, true},
+      {"a row changed",
+       {F("orders", 3, "11"), F("trades", 1, "-5")},
+       {F("orders", 3, "12"), F("trades", 1, "-5")},
+       true,
+       false,
+       {false, true},
        "checksums differ"},
-      {"table missing on the restored side", {F("orders", 3, "11"), F("trades", 1, "-5")},
-       {F("orders", 3, "11")}, true, false, {true, false}, "trades: no figures from the restored"},
-      {"no source figures", {F("orders", 3, "11")},
-       {F("orders", 3, "11"), F("trades", 1, "-5")}, true, false, {true, false},
+      {"table missing on the restored side",
+       {F("orders", 3, "11"), F("trades", 1, "-5")},
+       {F("orders", 3, "11")},
+       true,
+       false,
+       {true, false},
+       "trades: no figures from the restored"},
+      {"no source figures",
+       {F("orders", 3, "11")},
+       {F("orders", 3, "11"), F("trades", 1, "-5")},
+       true,
+       false,
+       {true, false},
        "trades: no figures from the source"},
       {"counts only: differences are not failures",
        {F("orders", 3, "11"), F("trades", 1, "-5")},
-       {F("orders", 2, "7"), F("trades", 0, "0")}, false, true, {false, false}, ""},
-      {"counts only: a missing table still fails", {}, {F("orders", 2, "7")}, false, false,
-       {false, false}, "trades: no figures from the restored"},
+       {F("orders", 2, "7"), F("trades", 0, "0")},
+       false,
+       true,
+       {false, false},
+       ""},
+      {"counts only: a missing table still fails",
+       {},
+       {F("orders", 2, "7")},
+       false,
+       false,
+       {false, false},
+       "trades: no figures from the restored"},
   };
   for (const Case& c : cases) {
     Comparison got = CompareFigures(tables, c.source, c.restored, c.compare);
@@ -227,11 +266,9 @@ VerifyReport Report(bool mismatch) {
   r.source_lock_seconds = 0.004;
   r.total_seconds = 5;
   r.steps = {{"base backup", 1.5}, {"restore", 2.25}};
-  r.comparison = CompareFigures({"orders", "trades"},
-                                {F("orders", 3, "11"), F("trades", 1, "-5")},
-                                {F("orders", mismatch ? 2 : 3, mismatch ? "7" : "11"),
-                                 F("trades", 1, "-5")},
-                                true);
+  r.comparison = CompareFigures(
+      {"orders", "trades"}, {F("orders", 3, "11"), F("trades", 1, "-5")},
+      {F("orders", mismatch ? 2 : 3, mismatch ? "7" : "11"), F("trades", 1, "-5")}, true);
   return r;
 }
 
@@ -278,8 +315,8 @@ TEST(FormatReportTest, TextSaysWhatFailed) {
       << bad;
 
   VerifyReport counts = Report(false);
-  counts.comparison = CompareFigures({"orders"}, {F("orders", 3, "11")}, {F("orders", 2, "7")},
-                                     false);
+  counts.comparison =
+      CompareFigures({"orders"}, {F("orders", 3, "11")}, {F("orders", 2, "7")}, false);
   const std::string text = FormatReportText(counts);
   EXPECT_NE(text.find("(not compared)"), std::string::npos) << text;
   EXPECT_NE(text.find("counts only"), std::string::npos) << text;

@@ -57,8 +57,8 @@ std::vector<std::string> ProcessesMentioning(const std::string& needle) {
     for (char& c : cmdline) c = c == '\0' ? ' ' : c;
     std::string stat = testing::ReadAll(std::string("/proc/") + e->d_name + "/stat");
     const size_t close = stat.rfind(')');
-    const bool zombie = close != std::string::npos && close + 2 < stat.size() &&
-                        stat[close + 2] == 'Z';
+    const bool zombie =
+        close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
     if (!zombie && cmdline.find(needle) != std::string::npos) {
       found.push_back(std::string(e->d_name) + ": " + cmdline);
     }
@@ -143,8 +143,11 @@ class BackupVerifyTest : public ::testing::Test {
   void InsertOrders(int n, const std::string& prefix) {
     Status st = primary_->Exec(
         "INSERT INTO orders (account, client_order_id, symbol, side, price, qty, status) "
-        "SELECT 'seed', '" + prefix + "-' || g, 'AAPL', 'buy', 100 + g % 7, 1 + g % 5, 'new' "
-        "FROM generate_series(1, " + std::to_string(n) + ") g");
+        "SELECT 'seed', '" +
+        prefix +
+        "-' || g, 'AAPL', 'buy', 100 + g % 7, 1 + g % 5, 'new' "
+        "FROM generate_series(1, " +
+        std::to_string(n) + ") g");
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
 
@@ -293,8 +296,7 @@ TEST_F(BackupVerifyTest, RefusesATargetTimeBeforeTheBackup) {
   const WallTime past = SystemClock::Instance().Now() - 1h;
   CommandResult r = RunPilotlight(Args("verify", {"--target-time", FormatTime(past)}));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("a fresh backup recovers only to a later time"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("a fresh backup recovers only to a later time"), std::string::npos) << r.err;
   EXPECT_TRUE(ScratchRuns().empty());
 }
 
