@@ -13,6 +13,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "alarm/metrics_server.h"
@@ -244,6 +245,12 @@ int ControllerRun(const Options& o, const Context& context) {
     if (!d.ok()) return ExitCode(false, d.status().Annotate("--duration").ToString());
     duration = *d;
   }
+  std::optional<std::pair<std::string, uint16_t>> metrics_at;
+  if (!o.metrics_listen.empty()) {
+    auto hp = alarm::ParseListenAddress(o.metrics_listen);
+    if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--metrics-listen").ToString());
+    metrics_at = *hp;
+  }
   const sigset_t stop_signals = BlockStopSignals();
   auto rt = MakeRuntime(o, context, /*with_detector=*/true);
   if (!rt.ok()) return ExitCode(false, rt.status().ToString());
@@ -265,17 +272,16 @@ int ControllerRun(const Options& o, const Context& context) {
   if (!started.ok()) return ExitCode(false, started.ToString());
   // The controller's detector: its check states, alarm states and probe latencies.
   std::unique_ptr<alarm::MetricsServer> metrics;
-  if (!o.metrics_listen.empty()) {
-    auto hp = alarm::ParseListenAddress(o.metrics_listen);
-    if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--metrics-listen").ToString());
+  if (metrics_at) {
     const health::Detector* d = r.detector.get();
-    auto server =
-        alarm::MetricsServer::Start(hp->first, hp->second, [d] { return d->Prometheus(); });
+    auto server = alarm::MetricsServer::Start(metrics_at->first, metrics_at->second,
+                                              [d] { return d->Prometheus(); });
     if (!server.ok()) return ExitCode(false, server.status().ToString());
     metrics = std::move(*server);
+    const std::string& host = metrics_at->first;
     std::cerr << "serving Prometheus metrics at http://"
-              << (hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first)
-              << ":" << metrics->port() << "/metrics\n";
+              << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":"
+              << metrics->port() << "/metrics\n";
   }
   std::cerr << "controller for " << r.spec.platform << " (" << decide::ModeName(r.spec.policy.mode)
             << "): " << r.spec.checks.size() << " checks from " << r.spec.checks[0].vantages.size()

@@ -87,12 +87,14 @@ Result<int> HttpsPost(const HttpsPostRequest& r) {
       }
     }
 
+    // Resolution blocks (getaddrinfo), as for http:// webhooks; the timeout starts after it.
     tcp::resolver resolver(ioc);
     const tcp::resolver::results_type endpoints = resolver.resolve(r.host, r.port, ec);
     if (ec) return Status::Unavailable("cannot resolve '" + r.host + "': " + ec.message());
 
     http::request<http::string_body> req(http::verb::post, r.path, 11);
-    req.set(http::field::host, r.port == "443" ? r.host : Where(r));
+    const std::string host = r.host.find(':') != std::string::npos ? "[" + r.host + "]" : r.host;
+    req.set(http::field::host, r.port == "443" ? host : Where(r));
     for (const auto& [name, value] : r.headers) req.set(name, value);
     req.keep_alive(false);
     req.body() = r.body;
