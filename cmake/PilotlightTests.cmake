@@ -26,7 +26,7 @@ endfunction()
 # servers. Registered as ctest "integration.<name>" with label "integration".
 # SERIAL for tests that start a lab (two labs would fight over two cores).
 function(pilotlight_add_integration_test name)
-  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;LIBS;CASES" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
@@ -38,9 +38,21 @@ function(pilotlight_add_integration_test name)
                              PILOTLIGHT_BIN="$<TARGET_FILE:pilotlight>"
                              PILOTLIGHT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_dependencies(integration_${name} pilotlight)
-  add_test(NAME integration.${name} COMMAND integration_${name})
-  set_tests_properties(integration.${name} PROPERTIES LABELS integration TIMEOUT ${ARG_TIMEOUT})
+  # CASES: one ctest per gtest filter (each with its own timeout), e.g. one per
+  # drill scenario; without it, one ctest runs the whole binary.
+  set(tests)
+  if(ARG_CASES)
+    foreach(case ${ARG_CASES})
+      add_test(NAME integration.${name}.${case} COMMAND integration_${name}
+               --gtest_filter=*.${case})
+      list(APPEND tests integration.${name}.${case})
+    endforeach()
+  else()
+    add_test(NAME integration.${name} COMMAND integration_${name})
+    set(tests integration.${name})
+  endif()
+  set_tests_properties(${tests} PROPERTIES LABELS integration TIMEOUT ${ARG_TIMEOUT})
   if(ARG_SERIAL)
-    set_tests_properties(integration.${name} PROPERTIES RUN_SERIAL TRUE)
+    set_tests_properties(${tests} PROPERTIES RUN_SERIAL TRUE)
   endif()
 endfunction()

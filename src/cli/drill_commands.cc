@@ -241,25 +241,6 @@ std::vector<std::string> LoadArgs(const ServiceName& service, const DrillOptions
           "--json"};
 }
 
-// The load client's --json summary as the drill's figures.
-Result<drill::LoadFigures> ParseLoadFigures(const std::string& text, const std::string& path) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j["throughput"].is_number() || !j["acked"].is_number_integer()) {
-    return Status::Corruption(path + ": not the load client's --json summary");
-  }
-  drill::LoadFigures f;
-  f.orders_per_second = j["throughput"].get<double>();
-  if (j["latency_ms"].is_object() && j["latency_ms"]["p99"].is_number()) {
-    f.p99_ms = j["latency_ms"]["p99"].get<double>();
-  }
-  for (const auto& [kind, n] : j["errors"].items()) {
-    if (n.is_number_integer()) f.errors += n.get<int64_t>();
-  }
-  f.sent = j["acked"].get<int64_t>() + j.value("rejected", int64_t{0}) +
-           j.value("gave_up", int64_t{0});
-  return f;
-}
-
 // The objects of a bucket directory (ids relative to it), with their mtimes;
 // the replicators' own state under dot-folders is not the bucket's content.
 std::map<std::string, WallTime> ListBucket(const std::string& dir) {
@@ -374,9 +355,8 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
       LoadArgs(*service, o, o.load_seconds, baseline_journal, "10s"), out + "/load-baseline.json",
       std::chrono::seconds(o.load_seconds) + 60s);
   if (!baseline.ok()) return baseline.status();
-  Result<drill::LoadFigures> baseline_figures =
-      ParseLoadFigures(*baseline, out + "/load-baseline.json");
-  if (!baseline_figures.ok()) return baseline_figures.status();
+  Result<drill::LoadFigures> baseline_figures = drill::ParseLoadReport(*baseline);
+  if (!baseline_figures.ok()) return baseline_figures.status().Annotate(out + "/load-baseline.json");
   if (baseline_figures->orders_per_second <= 0) {
     return Status::Unavailable("the baseline load acknowledged no order; see " + out +
                                "/load-baseline.json.err");
@@ -464,7 +444,7 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
         LoadArgs(*service, o, o.load_seconds, capacity_journal, "10s"),
         out + "/load-capacity.json", std::chrono::seconds(o.load_seconds) + 60s);
     if (capacity.ok()) {
-      Result<drill::LoadFigures> f = ParseLoadFigures(*capacity, out + "/load-capacity.json");
+      Result<drill::LoadFigures> f = drill::ParseLoadReport(*capacity);
       if (f.ok()) in.dr_capacity = *f;
     } else {
       Progress("capacity load failed: " + capacity.status().ToString());
