@@ -159,9 +159,9 @@ constexpr std::string_view kStatistics[] = {"avg", "min", "max", "sum", "count",
 constexpr std::string_view kComparisons[] = {">=", ">", "<", "<="};
 constexpr std::string_view kMissingData[] = {"missing", "ignore", "breaching", "notBreaching"};
 constexpr std::string_view kTopicKeys[] = {"name", "subscribers"};
-constexpr std::string_view kSubscriberKeys[] = {"name",     "type",       "url",     "secret_env",
-                                                "command",  "path",       "timeout", "backoff",
-                                                "deadline", "queue_limit"};
+constexpr std::string_view kSubscriberKeys[] = {"name",     "type",        "url",     "secret_env",
+                                                "ca_file",  "command",     "path",    "timeout",
+                                                "backoff",  "deadline",    "queue_limit"};
 constexpr std::string_view kSubscriberCommonKeys[] = {"name",    "type",     "timeout",
                                                       "backoff", "deadline", "queue_limit"};
 constexpr std::string_view kSubscriberTypes[] = {"webhook", "exec", "file"};
@@ -482,10 +482,9 @@ std::optional<ListenAddress> ParseHostPort(std::string_view text,
 // Why `url` is no webhook URL the notifier can post to ("" when it is one):
 // http://HOST[:PORT][/PATH], as notify::Notifier accepts.
 std::string WebhookUrlProblem(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return "an http:// URL (for https, use an exec subscriber running curl)";
-  }
+  const bool https = url.substr(0, 8) == "https://";
+  const std::string_view kScheme = https ? "https://" : "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) return "an http:// or https:// URL";
   std::string_view rest = url.substr(kScheme.size());
   rest = rest.substr(0, rest.find('/'));
   if (rest.empty()) return "an http:// URL with a host";
@@ -2071,7 +2070,7 @@ void ConfigReader::ReadSubscriber(const Field& item, size_t topic, size_t index,
     const std::string kind = "a " + std::string(kSubscriberTypes[*type]) + " subscriber";
     switch (out.kind) {
       case notify::SubscriberKind::kWebhook: {
-        constexpr std::string_view kKeys[] = {"url", "secret_env"};
+        constexpr std::string_view kKeys[] = {"url", "secret_env", "ca_file"};
         RejectKeys(*m, kSubscriberCommonKeys, kKeys, kind);
         if (const Field* u = Require(*m, "url", "an http:// URL")) {
           if (std::optional<std::string> url = ReadScalar(*u, "an http:// URL")) {
@@ -2080,6 +2079,16 @@ void ConfigReader::ReadSubscriber(const Field& item, size_t topic, size_t index,
               out.url = std::move(*url);
             } else {
               Report(At(*u), u->path, problem, Quote(*url));
+            }
+          }
+        }
+        if (const Field* f = m->Find("ca_file")) {
+          constexpr std::string_view kCa = "a PEM file of CA certificates (https:// URLs only)";
+          if (std::optional<std::string> path = ReadScalar(*f, kCa)) {
+            if (path->empty() || out.url.rfind("https://", 0) != 0) {
+              Report(At(*f), f->path, std::string(kCa), Quote(*path));
+            } else {
+              out.ca_file = ResolvePath(*path);
             }
           }
         }

@@ -1031,10 +1031,14 @@ const std::vector<BadCase>& BadCases() {
       {"webhook without url",
        Tail("topics:\n  - name: ops\n    subscribers:\n      - {name: hook, type: webhook}\n"),
        "topics[0].subscribers[0].url", 12, 9, "no 'url' key"},
-      {"webhook over https",
+      {"webhook over ftp",
        Tail("topics:\n  - name: ops\n    subscribers:\n"
-            "      - {name: hook, type: webhook, url: 'https://x/'}\n"),
-       "topics[0].subscribers[0].url", 12, 42, "for https, use an exec subscriber"},
+            "      - {name: hook, type: webhook, url: 'ftp://x/'}\n"),
+       "topics[0].subscribers[0].url", 12, 42, "an http:// or https:// URL"},
+      {"ca_file on an http webhook",
+       Tail("topics:\n  - name: ops\n    subscribers:\n"
+            "      - {name: hook, type: webhook, url: 'http://x/', ca_file: ca.pem}\n"),
+       "topics[0].subscribers[0].ca_file", 12, 64, "https"},
       {"exec command is a string",
        Tail("topics:\n  - name: ops\n    subscribers:\n"
             "      - {name: run, type: exec, command: page-oncall}\n"),
