@@ -39,42 +39,74 @@ std::string ConfirmationWriter::Render(const Execution& t, const std::string& ta
   return j.dump() + "\n";
 }
 
-Status ConfirmationWriter::Write(const Execution& t, const std::string& taker_account) const {
-  if (dir_.empty()) return Status::OK();
-  const std::string body = Render(t, taker_account);
+Status ConfirmationWriter::Write(const Execution& trade, const std::string& taker_account) const {
+  return WriteBatch({{trade, taker_account}});
+}
+
+Status ConfirmationWriter::WriteBatch(
+    const std::vector<std::pair<Execution, std::string>>& trades) const {
+  if (dir_.empty() || trades.empty()) return Status::OK();
   static std::atomic<uint64_t> counter{0};
-  const std::string name = ObjectName(t.trade_id);
-  const std::string tmp = dir_ + "/." + name + "." + std::to_string(getpid()) + "." +
-                          std::to_string(counter.fetch_add(1)) + ".tmp";
-  const std::string final_path = dir_ + "/" + name;
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno) +
-                           "; check that the confirmations bucket exists and is writable");
-  }
-  size_t done = 0;
-  while (done < body.size()) {
-    ssize_t n = write(fd, body.data() + done, body.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string err = std::strerror(errno);
-      close(fd);
-      unlink(tmp.c_str());
-      return Status::IOError("cannot write " + tmp + ": " + err);
+  struct Pending {
+    std::string tmp;
+    std::string final_path;
+    int fd = -1;
+  };
+  std::vector<Pending> files;
+  files.reserve(trades.size());
+  // Whatever fails, no temporary file stays behind.
+  auto abandon = [&](Status st) {
+    for (Pending& f : files) {
+      if (f.fd >= 0) close(f.fd);
+      if (!f.tmp.empty()) unlink(f.tmp.c_str());
     }
-    done += static_cast<size_t>(n);
+    return st;
+  };
+  // 1. Every temporary file written, and its writeback started, so that the
+  //    fsyncs below share the file system's journal commits instead of paying one
+  //    each (they are what a confirmation costs).
+  for (const auto& [trade, account] : trades) {
+    const std::string body = Render(trade, account);
+    const std::string name = ObjectName(trade.trade_id);
+    Pending& f = files.emplace_back();
+    f.tmp = dir_ + "/." + name + "." + std::to_string(getpid()) + "." +
+            std::to_string(counter.fetch_add(1)) + ".tmp";
+    f.final_path = dir_ + "/" + name;
+    f.fd = open(f.tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f.fd < 0) {
+      const std::string err = std::strerror(errno);
+      f.tmp.clear();
+      return abandon(Status::IOError("cannot create a confirmation in " + dir_ + ": " + err +
+                                     "; check that the confirmations bucket exists and is "
+                                     "writable"));
+    }
+    size_t done = 0;
+    while (done < body.size()) {
+      ssize_t n = write(f.fd, body.data() + done, body.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        return abandon(Status::IOError("cannot write " + f.tmp + ": " + std::strerror(errno)));
+      done += static_cast<size_t>(n);
+    }
+    (void)sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint; fsync decides
   }
-  if (fsync(fd) != 0) {
-    const std::string err = std::strerror(errno);
-    close(fd);
-    unlink(tmp.c_str());
-    return Status::IOError("cannot fsync " + tmp + ": " + err);
+  // 2. Each file durable before it gets its name: a reader never sees half an object.
+  for (Pending& f : files) {
+    if (fsync(f.fd) != 0) {
+      return abandon(Status::IOError("cannot fsync " + f.tmp + ": " + std::strerror(errno)));
+    }
+    close(f.fd);
+    f.fd = -1;
   }
-  close(fd);
-  if (rename(tmp.c_str(), final_path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
-    unlink(tmp.c_str());
-    return Status::IOError("cannot rename " + tmp + " to " + final_path + ": " + err);
+  // 3. The names (durable once SyncDir() has run).
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (rename(files[i].tmp.c_str(), files[i].final_path.c_str()) != 0) {
+      const std::string err = std::strerror(errno);
+      Status st = Status::IOError("cannot rename " + files[i].tmp + " to " + files[i].final_path +
+                                  ": " + err);
+      files.erase(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(i));
+      return abandon(st);
+    }
   }
   return Status::OK();
 }
@@ -128,6 +160,8 @@ Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, const Confirma
       return batch.status();
     }
     std::string ids = "{";
+    std::vector<std::pair<Execution, std::string>> trades;
+    trades.reserve(batch->rows.size());
     for (size_t i = 0; i < batch->rows.size(); ++i) {
       Execution e;
       e.trade_id = Int(batch->Get(i, "trade_id"));
@@ -139,12 +173,13 @@ Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, const Confirma
       e.buy_order_id = Int(batch->Get(i, "buy_order_id"));
       e.sell_order_id = Int(batch->Get(i, "sell_order_id"));
       e.executed_at = batch->Get(i, "executed_at").value_or("");
-      Status st = writer.Write(e, batch->Get(i, "taker_account").value_or(""));
-      if (!st.ok()) {
-        (void)db.Exec("ROLLBACK");  // the rows stay: the next pass writes them again
-        return st;
-      }
       ids += (i ? "," : "") + std::to_string(e.trade_id);
+      trades.emplace_back(std::move(e), batch->Get(i, "taker_account").value_or(""));
+    }
+    Status st = writer.WriteBatch(trades);
+    if (!st.ok()) {
+      (void)db.Exec("ROLLBACK");  // the rows stay: the next pass writes them again
+      return st;
     }
     ids += "}";
     if (!batch->empty()) {

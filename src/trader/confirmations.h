@@ -28,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -47,6 +48,10 @@ class ConfirmationWriter {
   // Writes one object (temp file, fsync, rename). The rename is durable only
   // after SyncDir().
   Status Write(const Execution& trade, const std::string& taker_account) const;
+  // Writes several (trade, taker account) objects the same way, the files' data
+  // flushed together so their fsyncs share journal commits. On error some objects
+  // may be written (each whole) and no temporary file is left.
+  Status WriteBatch(const std::vector<std::pair<Execution, std::string>>& trades) const;
   // fsyncs the bucket directory, making every rename before it durable.
   Status SyncDir() const;
   // The object's exact content (one JSON line).

@@ -77,6 +77,17 @@ TEST_F(ConfirmationWriterTest, WritingATradeTwiceLeavesOneObject) {
   EXPECT_EQ(Read(dir_ + "/trade-00000000000000000007.json"), w.Render(Trade(7), "alice"));
 }
 
+TEST_F(ConfirmationWriterTest, ABatchWritesEachObjectWholeAndNoTemporaries) {
+  ConfirmationWriter w(dir_, "dr");
+  ASSERT_TRUE(w.WriteBatch({{Trade(3), "a"}, {Trade(1), "b"}, {Trade(2), "c"}}).ok());
+  ASSERT_TRUE(w.SyncDir().ok());
+  EXPECT_EQ(Names(), (std::vector<std::string>{"trade-00000000000000000001.json",
+                                               "trade-00000000000000000002.json",
+                                               "trade-00000000000000000003.json"}));
+  EXPECT_EQ(Read(dir_ + "/trade-00000000000000000002.json"), w.Render(Trade(2), "c"));
+  EXPECT_TRUE(w.WriteBatch({}).ok());
+}
+
 TEST_F(ConfirmationWriterTest, AMissingBucketIsAnErrorNamingIt) {
   ConfirmationWriter w(dir_ + "/gone", "primary");
   Status st = w.Write(Trade(1), "alice");

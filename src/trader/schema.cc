@@ -30,7 +30,10 @@ DECLARE
   v_created timestamptz;
   v_left bigint := p_qty;
   v_fill bigint;
-  v_trades int := 0;
+  v_makers bigint[] := '{}';
+  v_prices numeric[] := '{}';
+  v_qtys bigint[] := '{}';
+  v_lefts bigint[] := '{}';
   m record;
   c refcursor;
 BEGIN
@@ -61,47 +64,55 @@ BEGIN
       WHERE b.symbol = p_symbol AND b.side = 'buy' AND b.price >= p_price
       ORDER BY b.price DESC, b.order_id;
   END IF;
+  -- Decide first (reads only), then apply every fill in one set-based statement:
+  -- a statement per fill costs more server CPU than the matching itself.
   WHILE v_left > 0 LOOP
     FETCH c INTO m;
     EXIT WHEN NOT FOUND;
     v_fill := least(v_left, m.remaining);
-    INSERT INTO trades AS t (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
-                             sell_order_id)
-      VALUES (p_symbol, m.price, v_fill, m.order_id, v_order,
-              CASE WHEN v_buy THEN v_order ELSE m.order_id END,
-              CASE WHEN v_buy THEN m.order_id ELSE v_order END)
-      RETURNING t.trade_id, to_char(t.executed_at AT TIME ZONE 'UTC',
-                                    'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-      INTO r_trade_id, r_executed_at;
-    INSERT INTO confirmation_outbox (trade_id, taker_account) VALUES (r_trade_id, p_account);
-    IF v_fill = m.remaining THEN
-      DELETE FROM book b WHERE b.order_id = m.order_id;
-    ELSE
-      UPDATE book b SET remaining = b.remaining - v_fill WHERE b.order_id = m.order_id;
-    END IF;
-    UPDATE orders o SET filled_qty = o.filled_qty + v_fill, updated_at = now(),
-        status = CASE WHEN o.filled_qty + v_fill = o.qty THEN 'filled' ELSE 'partially_filled' END
-      WHERE o.order_id = m.order_id;
+    v_makers := v_makers || m.order_id;
+    v_prices := v_prices || m.price;
+    v_qtys := v_qtys || v_fill;
+    v_lefts := v_lefts || (m.remaining - v_fill);
     v_left := v_left - v_fill;
-    v_trades := v_trades + 1;
-    r_price := m.price::text;
-    r_qty := v_fill;
-    r_maker_order_id := m.order_id;
-    RETURN NEXT;
   END LOOP;
   CLOSE c;
   IF v_left > 0 THEN
     INSERT INTO book (order_id, symbol, side, price, remaining)
       VALUES (v_order, p_symbol, p_side, p_price, v_left);
   END IF;
-  IF v_left < p_qty THEN
-    UPDATE orders o SET filled_qty = p_qty - v_left, updated_at = now(),
-        status = CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END
-      WHERE o.order_id = v_order;
+  IF v_left = p_qty THEN
+    RETURN NEXT;  -- no trade
+    RETURN;
   END IF;
-  IF v_trades = 0 THEN
-    RETURN NEXT;
-  END IF;
+  RETURN QUERY
+  WITH f AS (
+    SELECT * FROM unnest(v_makers, v_prices, v_qtys, v_lefts) WITH ORDINALITY
+      AS f(maker, price, qty, left_after, n)),
+  gone AS (DELETE FROM book b USING f WHERE b.order_id = f.maker AND f.left_after = 0),
+  shrunk AS (UPDATE book b SET remaining = f.left_after FROM f
+             WHERE b.order_id = f.maker AND f.left_after > 0),
+  makers AS (UPDATE orders o SET filled_qty = o.filled_qty + f.qty, updated_at = now(),
+               status = CASE WHEN o.filled_qty + f.qty = o.qty THEN 'filled'
+                             ELSE 'partially_filled' END
+             FROM f WHERE o.order_id = f.maker),
+  taker AS (UPDATE orders o SET filled_qty = p_qty - v_left, updated_at = now(),
+              status = CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END
+            WHERE o.order_id = v_order),
+  t AS (INSERT INTO trades (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
+                            sell_order_id)
+        SELECT p_symbol, f.price, f.qty, f.maker, v_order,
+               CASE WHEN v_buy THEN v_order ELSE f.maker END,
+               CASE WHEN v_buy THEN f.maker ELSE v_order END
+        FROM f ORDER BY f.n  -- trade ids in execution order
+        RETURNING trades.trade_id, trades.price, trades.qty, trades.maker_order_id,
+                  trades.executed_at),
+  outbox AS (INSERT INTO confirmation_outbox (trade_id, taker_account)
+             SELECT t.trade_id, p_account FROM t)
+  SELECT 'placed'::text, v_order, r_created_at, t.trade_id, t.price::text, t.qty,
+         t.maker_order_id,
+         to_char(t.executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+  FROM t ORDER BY t.trade_id;
 END
 $fn$;
 )sql";
