@@ -7,6 +7,7 @@
 
 #include "compute/exec_node_groups.h"
 #include "controller/dns_switch.h"
+#include "controller/failback_actions.h"
 #include "controller/state.h"
 #include "core/duration.h"
 #include "core/log.h"
@@ -359,6 +360,7 @@ ActionSet::ActionSet(Adapters a) : adapters_(std::move(a)) {
   actions_["exec"] = std::make_unique<ExecAction>(adapters_);
   actions_["replicate"] = std::make_unique<ReplicateAction>(adapters_);
   actions_["approve"] = std::make_unique<ApproveAction>(adapters_);
+  for (auto& [kind, action] : MakeFailbackActions(adapters_)) actions_[kind] = std::move(action);
 }
 
 ActionSet::~ActionSet() = default;

@@ -23,6 +23,8 @@
 //   notify        topic (default: the spec's events topic), message
 //   exec          command (/bin/sh), done_check (optional: exit 0 = already done)
 //   approve       (none): waits for `pilotlight approve`
+//   rejoin, sync_objects, validate_standby, switchover, dns_shift: the failback's
+//                 (failback_actions.h)
 // Used by the controller's thread only.
 #pragma once
 

@@ -50,6 +50,10 @@ json StepEventJson(const runbook::StepEvent& e, const std::string& runbook) {
 
 }  // namespace
 
+std::string StepEventText(const runbook::StepEvent& e, const std::string& runbook) {
+  return StepEventJson(e, runbook).dump();
+}
+
 Controller::Controller(const ControllerSpec& spec, Clock& clock, Observer& observer,
                        runbook::Journal& journal, runbook::Executor::ActionLookup actions,
                        RunContext& context, LeaseService* lease, Publish publish)
@@ -102,7 +106,8 @@ Result<CycleReport> Controller::Evaluate() {
   memory_ = step.memory;
   r.snapshot = step.snapshot;
   r.lag_source = step.lag_source;
-  Result<DurableState> durable = LoadDurableState(journal_, spec_.failover_runbook);
+  Result<DurableState> durable =
+      LoadDurableState(journal_, spec_.failover_runbook, spec_.failback_runbook);
   if (!durable.ok()) return durable.status();
   r.durable = *durable;
   decide::ControllerState state = r.durable.state;
@@ -147,6 +152,17 @@ void Controller::SteerLease(const CycleReport& r) {
                                                : "failing over to " + spec_.dr_region);
     return;
   }
+  if (r.durable.failed_back && lease_->revoked()) {
+    // An operator failed back (pilotlight failback): the primary region takes
+    // writes again, so its lease may be granted and automatic failover is armed.
+    lease_->Rearm();
+    LogInfo("write lease re-armed for " + spec_.primary_region + ": " + r.durable.summary);
+    PublishEvent(json{{"event", "lease-rearmed"},
+                      {"at", FormatTime(clock_.Now())},
+                      {"holder", spec_.primary_region},
+                      {"reason", r.durable.summary}}
+                     .dump());
+  }
   const decide::PlanKind k = r.decision.plan.kind;
   if (k == decide::PlanKind::kFailover || k == decide::PlanKind::kWaitForLease) {
     lease_->SetGranting(false, "the controller is failing over: " + r.decision.reason.ToString());
@@ -175,6 +191,18 @@ void Controller::Act(CycleReport& r) {
       RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight controller");
   if (!lock.ok()) {
     r.note = lock.status().message();
+    return;
+  }
+  // The journal may have moved between the decision and the lock (a manual
+  // failback finished just now): act only on the state the decision saw, or a
+  // fence meant for an old primary would hit the primary an operator restored.
+  Result<DurableState> now_durable =
+      LoadDurableState(journal_, spec_.failover_runbook, spec_.failback_runbook);
+  if (!now_durable.ok() || now_durable->state.phase != r.durable.state.phase ||
+      now_durable->failed_back != r.durable.failed_back ||
+      (now_durable->last_failback ? now_durable->last_failback->id : 0) !=
+          (r.durable.last_failback ? r.durable.last_failback->id : 0)) {
+    r.note = "the journal changed while deciding; deciding again next cycle";
     return;
   }
   if (fence) {

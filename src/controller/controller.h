@@ -96,6 +96,10 @@ class Controller {
   std::optional<std::pair<decide::PlanKind, decide::Reason::Code>> last_;
 };
 
+// A step's start or end as the JSON event the controller publishes (for other
+// runners of runbooks, e.g. `pilotlight failback`).
+std::string StepEventText(const runbook::StepEvent& e, const std::string& runbook);
+
 // Writes `text` to `path` atomically (temporary file + rename).
 Status WriteFileAtomically(const std::string& path, const std::string& text);
 

@@ -108,6 +108,29 @@ Fact DnsSecondaryExists(const DnsTarget& t, WallTime now) {
   return f;
 }
 
+Result<RecordShape> DescribeRecord(const DnsTarget& t, WallTime now) {
+  Result<Located> l = Locate(t, now);
+  if (!l.ok()) return l.status();
+  RecordShape shape;
+  shape.policy = "simple";
+  const std::vector<size_t>* sets = l->zone->zone->Find(l->name);
+  if (sets == nullptr) return Status::NotFound("DNS record " + l->key + " has no records");
+  for (size_t i : *sets) {
+    const dns::Rrset& r = l->zone->zone->rrsets()[i];
+    if (r.policy == dns::RoutingPolicy::kFailover) shape.policy = "failover";
+    if (r.policy == dns::RoutingPolicy::kWeighted) shape.policy = "weighted";
+    for (const dns::RecordSet& set : r.sets) {
+      RecordSetShape out;
+      out.id = set.id;
+      if (set.role == dns::FailoverRole::kPrimary) out.role = "primary";
+      if (set.role == dns::FailoverRole::kSecondary) out.role = "secondary";
+      out.values = set.values;
+      shape.sets.push_back(std::move(out));
+    }
+  }
+  return shape;
+}
+
 Result<std::vector<std::string>> CurrentAnswers(const DnsTarget& t, WallTime now) {
   Result<Located> l = Locate(t, now);
   if (!l.ok()) return l.status();

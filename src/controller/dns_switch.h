@@ -15,6 +15,18 @@
 
 namespace pilotlight::controller {
 
+// How the zone routes a record, for a failback that shifts traffic back.
+struct RecordSetShape {
+  std::string id;    // weighted sets
+  std::string role;  // failover sets: "primary" | "secondary"; "" otherwise
+  std::vector<std::string> values;
+};
+struct RecordShape {
+  std::string policy;  // "failover" | "weighted" | "simple"
+  std::vector<RecordSetShape> sets;
+};
+Result<RecordShape> DescribeRecord(const DnsTarget& dns, WallTime now);
+
 // `to`: primary | secondary | auto | weights:ID=N,... (as `pilotlight dns set --to`).
 Status SwitchRecord(const DnsTarget& dns, const std::string& to, WallTime now);
 // True when the override file already routes the record as `to` says.

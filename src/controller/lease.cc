@@ -23,6 +23,12 @@ void LeaseGrantor::Revoke(const std::string& why) {
   granting_ = false;
 }
 
+void LeaseGrantor::Rearm() {
+  revoked_ = false;
+  granting_ = true;
+  why_not_.clear();
+}
+
 LeaseAnswer LeaseGrantor::Renew(const std::string& holder, WallTime now) {
   LeaseAnswer a;
   if (holder != holder_) {

@@ -16,7 +16,8 @@
 //    the time a fence takes) before it treats an unreachable primary as stopped.
 // The grantor stops granting as soon as the controller commits to a failover
 // (SetGranting(false)), so the lease runs out within one duration; once a
-// failover runbook has begun it never grants again (Revoke).
+// failover runbook has begun it never grants again (Revoke) until a failback run
+// has succeeded (Rearm).
 //
 // Both classes are pure state machines: time comes in as arguments, effects go
 // out as return values; the HTTP transport and the fencing are in lease_http.h.
@@ -55,6 +56,10 @@ class LeaseGrantor {
   void SetGranting(bool granting, const std::string& why);
   // Never grant again (a failover runbook began, or the controller failed over).
   void Revoke(const std::string& why);
+  // Undo Revoke after a failback run succeeded (the primary region takes writes
+  // again and automatic failover is re-armed): grant renewals again. Only the
+  // controller calls it, from the journal's word that the failback succeeded.
+  void Rearm();
 
   LeaseAnswer Renew(const std::string& holder, WallTime now);
 

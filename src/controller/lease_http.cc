@@ -86,6 +86,11 @@ void LeaseService::Revoke(const std::string& why) {
   grantor_.Revoke(why);
 }
 
+void LeaseService::Rearm() {
+  std::lock_guard<std::mutex> lock(mu_);
+  grantor_.Rearm();
+}
+
 std::optional<WallTime> LeaseService::ExpiresAt() const {
   std::lock_guard<std::mutex> lock(mu_);
   return grantor_.ExpiresAt();

@@ -41,6 +41,7 @@ class LeaseService {
   LeaseAnswer Renew(const std::string& holder);
   void SetGranting(bool granting, const std::string& why);
   void Revoke(const std::string& why);
+  void Rearm();
   std::optional<WallTime> ExpiresAt() const;
   bool granting() const;
   bool revoked() const;

@@ -64,6 +64,22 @@ TEST(LeaseGrantor, RevokedIsForever) {
   EXPECT_EQ(g.Renew("primary", clock.Now()).reason, "failed over to dr");
 }
 
+TEST(LeaseGrantor, RearmAfterFailbackGrantsAgain) {
+  FakeClock clock;
+  LeaseGrantor g("primary", 6s);
+  g.Revoke("failed over to dr");
+  ASSERT_FALSE(g.Renew("primary", clock.Now()).granted);
+  g.Rearm();
+  EXPECT_FALSE(g.revoked());
+  const LeaseAnswer a = g.Renew("primary", clock.Now());
+  EXPECT_TRUE(a.granted);
+  EXPECT_FALSE(a.fence_now);
+  EXPECT_EQ(*g.ExpiresAt(), clock.Now() + 6s);
+  EXPECT_FALSE(g.Renew("dr", clock.Now()).granted);  // still only the primary region
+  g.Revoke("failed over to dr again");               // and a second failover revokes again
+  EXPECT_TRUE(g.Renew("primary", clock.Now()).fence_now);
+}
+
 TEST(LeaseGrantor, RestoreNeverShortensAnExpiry) {
   FakeClock clock;
   LeaseGrantor g("primary", 6s);

@@ -56,6 +56,72 @@ runbook::RunbookSpec DefaultFailoverRunbook(const config::Config& config,
   return r;
 }
 
+runbook::RunbookSpec DefaultFailbackRunbook(const config::Config& config,
+                                            const std::string& dns_record,
+                                            const std::string& events_topic) {
+  const config::RegionSpec& primary = config.Primary();
+  const config::RegionSpec& dr = config.Dr();
+  runbook::RunbookSpec r;
+  r.name = "failback";
+  // 1. Reverse replication.
+  r.steps.push_back({"rejoin the " + primary.name + " PostgreSQL as a standby of " + dr.name,
+                     "rejoin",
+                     {{"region", primary.name}, {"from", dr.name}},
+                     300s, 1, 2s});
+  r.steps.push_back({"copy " + dr.name + "'s objects back to " + primary.name, "sync_objects",
+                     {{"from", dr.name}, {"to", primary.name}}, 300s, 2, 1s});
+  // 2. Validate the primary.
+  r.steps.push_back({"wait until " + primary.name + " streams from " + dr.name +
+                         " with lag under the limit",
+                     "validate_standby",
+                     {{"region", primary.name}, {"from", dr.name}},
+                     120s, 0, 1s});
+  for (const config::NodeGroupSpec& g : primary.node_groups) {
+    r.steps.push_back({"scale " + primary.name + " " + g.name + " to production size (" +
+                           std::to_string(g.production_size) + ")",
+                       "scale",
+                       {{"region", primary.name}, {"group", g.name}, {"size", "production"},
+                        {"until", "answering"}},
+                       120s, 1, 1s});
+  }
+  // 3. Planned switchover.
+  r.steps.push_back({"switch writes over: fence " + dr.name + ", wait for " + primary.name +
+                         " to replay its last write, promote " + primary.name,
+                     "switchover",
+                     {{"from", dr.name}, {"to", primary.name}},
+                     120s, 1, 1s});
+  r.steps.push_back({"copy the objects " + dr.name + " took until fenced", "sync_objects",
+                     {{"from", dr.name}, {"to", primary.name}}, 120s, 2, 1s});
+  for (const config::NodeGroupSpec& g : primary.node_groups) {
+    r.steps.push_back({"wait until " + primary.name + " " + g.name + " is ready", "wait_healthy",
+                       {{"region", primary.name}, {"group", g.name}}, 60s, 1, 1s});
+  }
+  // 4. Traffic back.
+  r.steps.push_back({"shift DNS " + dns_record + " back to " + primary.name, "dns_shift",
+                     {{"record", dns_record}, {"to", primary.name}, {"steps", "25,50,100"},
+                      {"pause", "2s"}},
+                     60s, 1, 500ms});
+  // 5. Pilot light restored.
+  r.steps.push_back({"rejoin the " + dr.name + " PostgreSQL as a standby of " + primary.name,
+                     "rejoin",
+                     {{"region", dr.name}, {"from", primary.name}},
+                     300s, 1, 2s});
+  for (const config::NodeGroupSpec& g : dr.node_groups) {
+    r.steps.push_back({"scale " + dr.name + " " + g.name + " back to pilot-light size (" +
+                           std::to_string(g.pilot_light_size) + ")",
+                       "scale",
+                       {{"region", dr.name}, {"group", g.name}, {"size", "pilot_light"},
+                        {"until", "answering"}},
+                       120s, 1, 1s});
+  }
+  r.steps.push_back({"notify: failed back to " + primary.name, "notify",
+                     {{"topic", events_topic},
+                      {"message", "failed back from " + dr.name + " to " + primary.name +
+                                      "; " + dr.name + " is the pilot light again"}},
+                     15s, 1, 500ms});
+  return r;
+}
+
 namespace {
 
 // A YAML double-quoted scalar.
@@ -318,6 +384,19 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
   for (const config::RunbookConfig& r : config.runbooks) s.runbooks.push_back(RunbookOf(r));
   if (s.FindRunbook(s.failover_runbook) == nullptr) {
     s.runbooks.push_back(DefaultFailoverRunbook(config, s.dns.record, s.events_topic));
+  }
+  if (s.FindRunbook(s.failback_runbook) == nullptr) {
+    s.runbooks.push_back(DefaultFailbackRunbook(config, s.dns.record, s.events_topic));
+  }
+  for (const config::BucketSpec& b : primary.buckets) {
+    const std::string dr_dir = bucket(dr, b.name);
+    if (dr_dir.empty()) continue;
+    SharedBucket sb;
+    sb.name = b.name;
+    sb.dir_by_region[primary.name] = bucket(primary, b.name);
+    sb.dir_by_region[dr.name] = dr_dir;
+    sb.state_root = lab_dir + "/replication/objects";
+    s.shared_buckets.push_back(std::move(sb));
   }
   s.lease_listen = given("--lease-listen", o.lease_listen != defaults.lease_listen) || !c.lease_listen
                        ? o.lease_listen

@@ -10,6 +10,7 @@
 // Plain values: thread-compatible. DefaultFailoverRunbook is pure.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 #include "config/model.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "data/postgres/local_server.h"
 #include "data/postgres/pg_client.h"
 #include "decide/decision.h"
 #include "health/check.h"
@@ -48,6 +50,15 @@ struct ComputeTarget {
   std::vector<config::ScalingConfig> scaling;
 };
 
+// A bucket both regions hold (objects replication), by region name.
+struct SharedBucket {
+  std::string name;
+  std::map<std::string, std::string> dir_by_region;
+  // The replicator checkpoint of the copy from region X to Y:
+  // <state_root>/<name>.X-to-Y (the layout of data/rpo, so its lag readers see it).
+  std::string state_root;
+};
+
 struct ControllerSpec {
   std::string platform;
   decide::Policy policy;
@@ -67,6 +78,12 @@ struct ControllerSpec {
   ReleaseTarget release;
   std::vector<runbook::RunbookSpec> runbooks;  // the first named failover_runbook is used
   std::string failover_runbook = "failover";
+  std::string failback_runbook = "failback";  // run by `pilotlight failback`, never automatically
+  // The data directories of the regions' PostgreSQL servers, by region name, for
+  // the steps that need more than SQL (rejoin: pg_rewind, pg_basebackup). Filled
+  // by the caller that knows where they are (the lab); empty otherwise.
+  std::map<std::string, pg::LocalServer> local_databases;
+  std::vector<SharedBucket> shared_buckets;  // every bucket both regions hold
   // Write lease: where the controller listens for renewals ("" = no lease server).
   std::string lease_listen;
   Duration lease_duration = std::chrono::seconds(6);
@@ -113,11 +130,31 @@ runbook::RunbookSpec DefaultFailoverRunbook(const config::Config& config,
                                             const std::string& dns_record,
                                             const std::string& events_topic);
 
+// The failback runbook (`pilotlight failback`; never run by the controller):
+//  1. reverse replication: rejoin the old primary's PostgreSQL as a streaming
+//     standby of DR (pg_rewind, else pg_basebackup), copy DR's objects back;
+//  2. validate the primary: it streams with lag under
+//     replication.max_lag_on_failover, its node groups at production size and
+//     answering;
+//  3. planned switchover, zero data loss: fence DR, wait until the primary has
+//     replayed DR's last WAL position, promote the primary, verify it writes;
+//     copy the objects DR took meanwhile, wait until the primary's instances
+//     are ready;
+//  4. shift traffic back: weighted records in steps (25/50/100 % by default),
+//     a failover record pointed back at the primary;
+//  5. rejoin DR's PostgreSQL as a standby of the primary (pilot light restored),
+//     scale DR's node groups back to pilot-light size, notify.
+runbook::RunbookSpec DefaultFailbackRunbook(const config::Config& config,
+                                            const std::string& dns_record,
+                                            const std::string& events_topic);
+
 // A spec for the lab in `lab_dir` (state in <lab_dir>/controller, DNS files in
 // <lab_dir>/dns, unless `controller:` names others). Reads whether the primary
 // records a running release (the release gate is off otherwise, unless
 // `controller.gates.release` names one); writes nothing. A `runbooks.failover`
-// replaces DefaultFailoverRunbook; other runbooks are added beside it.
+// replaces DefaultFailoverRunbook, a `runbooks.failback` DefaultFailbackRunbook;
+// other runbooks are added beside them. local_databases is left empty (the
+// caller knows where the data directories are).
 Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::string& lab_dir,
                                       const LabSpecOptions& options);
 

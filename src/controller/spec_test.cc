@@ -95,7 +95,7 @@ TEST(SpecTest, WithoutControllerSectionsTheSpecIsDerived) {
   EXPECT_EQ(s->compute.provider, "lab");
   const runbook::RunbookSpec* f = s->FindRunbook("failover");
   ASSERT_NE(f, nullptr);
-  ASSERT_EQ(s->runbooks.size(), 1u);
+  ASSERT_EQ(s->runbooks.size(), 2u);  // failover and failback
   // The seed's: scale, fence, promote, wait, dns, notify.
   ASSERT_EQ(f->steps.size(), 6u);
   EXPECT_EQ(f->steps[0].kind, "scale");
@@ -143,7 +143,7 @@ TEST(SpecTest, RunbooksSectionReplacesTheBuiltInFailover) {
   const config::Config c = Load(std::string(kRegions) + kSections + kRunbooks);
   Result<ControllerSpec> s = DefaultLabSpec(c, "/tmp/lab", {});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  ASSERT_EQ(s->runbooks.size(), 2u);
+  ASSERT_EQ(s->runbooks.size(), 3u);  // failover, drill and the built-in failback
   const runbook::RunbookSpec* f = s->FindRunbook("failover");
   ASSERT_NE(f, nullptr);
   ASSERT_EQ(f->steps.size(), 2u);
@@ -154,6 +154,49 @@ TEST(SpecTest, RunbooksSectionReplacesTheBuiltInFailover) {
   EXPECT_EQ(f->steps[0].params.at("region"), "west");
   EXPECT_EQ(f->steps[1].params.at("message"), "done");
   ASSERT_NE(s->FindRunbook("drill"), nullptr);
+}
+
+TEST(SpecTest, DefaultFailbackRunbookReversesThenSwitchesOverThenRestoresThePilotLight) {
+  const config::Config c = Load(std::string(kRegions) + kSections);
+  Result<ControllerSpec> s = DefaultLabSpec(c, "/tmp/lab", {});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const runbook::RunbookSpec* f = s->FindRunbook("failback");
+  ASSERT_NE(f, nullptr);
+  std::vector<std::string> kinds;
+  for (const runbook::StepSpec& st : f->steps) kinds.push_back(st.kind);
+  const std::vector<std::string> want = {"rejoin",     "sync_objects", "validate_standby",
+                                         "scale",      "switchover",   "sync_objects",
+                                         "wait_healthy", "dns_shift",  "rejoin",
+                                         "scale",      "notify"};
+  EXPECT_EQ(kinds, want);
+  EXPECT_EQ(f->steps[0].params.at("region"), "east");  // the old primary streams from DR
+  EXPECT_EQ(f->steps[0].params.at("from"), "west");
+  EXPECT_EQ(f->steps[3].params.at("size"), "production");
+  EXPECT_EQ(f->steps[4].params.at("from"), "west");  // DR fenced, east promoted
+  EXPECT_EQ(f->steps[4].params.at("to"), "east");
+  EXPECT_EQ(f->steps[7].params.at("record"), "trade");
+  EXPECT_EQ(f->steps[7].params.at("to"), "east");
+  EXPECT_EQ(f->steps[8].params.at("region"), "west");  // DR streams from east again
+  EXPECT_EQ(f->steps[9].params.at("region"), "west");
+  EXPECT_EQ(f->steps[9].params.at("size"), "pilot_light");
+  // Both regions hold "artifacts": one shared bucket, state in the data/rpo layout.
+  ASSERT_EQ(s->shared_buckets.size(), 1u);
+  EXPECT_EQ(s->shared_buckets[0].dir_by_region.at("west"), "/tmp/lab/west/buckets/artifacts");
+  EXPECT_EQ(s->shared_buckets[0].state_root, "/tmp/lab/replication/objects");
+}
+
+TEST(SpecTest, RunbooksSectionReplacesTheBuiltInFailback) {
+  const config::Config c = Load(std::string(kRegions) + kSections + R"(runbooks:
+  failback:
+    - {name: just tell, kind: notify, params: {topic: ops, message: back}}
+)");
+  Result<ControllerSpec> s = DefaultLabSpec(c, "/tmp/lab", {});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const runbook::RunbookSpec* f = s->FindRunbook("failback");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(f->steps.size(), 1u);
+  EXPECT_EQ(f->steps[0].name, "just tell");
+  EXPECT_EQ(s->runbooks.size(), 2u);  // the config's failback and the built-in failover
 }
 
 TEST(SpecTest, GivenFlagsOverrideTheConfig) {

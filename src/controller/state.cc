@@ -23,6 +23,7 @@ DurableState StateFromRuns(const std::vector<runbook::RunRecord>& newest_first,
     const bool failback = run.runbook == failback_runbook;
     if (!failover && !failback) continue;
     if (failover && !out.last_failover) out.last_failover = run;
+    if (failback && !out.last_failback) out.last_failback = run;
     if (failover && run.outcome == "succeeded" && !out.state.last_failover_at) {
       out.state.last_failover_at = run.finished_at.value_or(run.started_at);
     }
@@ -38,7 +39,9 @@ DurableState StateFromRuns(const std::vector<runbook::RunRecord>& newest_first,
                     FormatTime(run.finished_at.value_or(run.started_at));
       phase_decided = true;
     } else if (failback && run.outcome == "succeeded") {
-      out.summary = "normal: failed back by run " + std::to_string(run.id);
+      out.summary = "normal: failed back by run " + std::to_string(run.id) + " at " +
+                    FormatTime(run.finished_at.value_or(run.started_at));
+      out.failed_back = true;
       phase_decided = true;
     } else if (failover && run.outcome == "failed") {
       out.summary = "normal: the last failover run " + std::to_string(run.id) + " failed";
@@ -50,10 +53,11 @@ DurableState StateFromRuns(const std::vector<runbook::RunRecord>& newest_first,
 }
 
 Result<DurableState> LoadDurableState(runbook::Journal& journal,
-                                      const std::string& failover_runbook) {
+                                      const std::string& failover_runbook,
+                                      const std::string& failback_runbook) {
   Result<std::vector<runbook::RunRecord>> runs = journal.RecentRuns(200);
   if (!runs.ok()) return runs.status();
-  return StateFromRuns(*runs, failover_runbook);
+  return StateFromRuns(*runs, failover_runbook, failback_runbook);
 }
 
 const char* RequestName(Request r) {

@@ -26,6 +26,10 @@ namespace pilotlight::controller {
 struct DurableState {
   decide::ControllerState state;
   std::optional<runbook::RunRecord> last_failover;  // the newest run of the failover runbook
+  std::optional<runbook::RunRecord> last_failback;  // the newest run of the failback runbook
+  // The phase is normal because a failback run succeeded after the last
+  // failover: the write lease may be granted to the primary region again.
+  bool failed_back = false;
   std::string summary;  // "failed over by run 3 at 2026-...", for status
 };
 
@@ -36,7 +40,8 @@ DurableState StateFromRuns(const std::vector<runbook::RunRecord>& newest_first,
                            const std::string& failback_runbook = "failback");
 
 Result<DurableState> LoadDurableState(runbook::Journal& journal,
-                                      const std::string& failover_runbook);
+                                      const std::string& failover_runbook,
+                                      const std::string& failback_runbook = "failback");
 
 // Operator requests: "approve" (run the pending failover plan).
 enum class Request { kApprove };

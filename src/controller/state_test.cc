@@ -70,6 +70,44 @@ INSTANTIATE_TEST_SUITE_P(
             {Run(8, "failover", "", kT), Run(4, "failover", "succeeded", kT - 1h)},
             Phase::kFailingOver, kT - 1h + 30s, "run 8 began"}));
 
+// Only a succeeded failback newer than every failover re-arms the write lease.
+TEST(StateFromRuns, FailedBackOnlyWhenTheNewestDecidingRunIsASucceededFailback) {
+  const auto R = &pilotlight::controller::Run;
+  struct Case {
+    const char* name;
+    std::vector<runbook::RunRecord> runs;
+    bool failed_back;
+    Phase phase;
+  };
+  const Case cases[] = {
+      {"succeeded failback", {R(6, "failback", "succeeded", kT),
+                              R(4, "failover", "succeeded", kT - 1h)}, true, Phase::kNormal},
+      {"failed failback: still failed over", {R(6, "failback", "failed", kT),
+                                              R(4, "failover", "succeeded", kT - 1h)},
+       false, Phase::kFailedOver},
+      {"unfinished failback: still failed over", {R(6, "failback", "", kT),
+                                                  R(4, "failover", "succeeded", kT - 1h)},
+       false, Phase::kFailedOver},
+      {"a failover after the failback", {R(8, "failover", "succeeded", kT),
+                                         R(6, "failback", "succeeded", kT - 1h),
+                                         R(4, "failover", "succeeded", kT - 2h)},
+       false, Phase::kFailedOver},
+      {"a failed failover after the failback: not re-armed",
+       {R(8, "failover", "failed", kT), R(6, "failback", "succeeded", kT - 1h)}, false,
+       Phase::kNormal},
+      {"no failover at all", {}, false, Phase::kNormal},
+  };
+  for (const Case& c : cases) {
+    DurableState s = StateFromRuns(c.runs, "failover", "failback");
+    EXPECT_EQ(s.failed_back, c.failed_back) << c.name;
+    EXPECT_EQ(s.state.phase, c.phase) << c.name;
+    if (!c.runs.empty() && c.runs[0].runbook == "failback") {
+      ASSERT_TRUE(s.last_failback.has_value()) << c.name;
+      EXPECT_EQ(s.last_failback->id, c.runs[0].id) << c.name;
+    }
+  }
+}
+
 class FilesTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,0 +1,238 @@
+// `pilotlight failback` on a real lab (its DNS server on the third site, the
+// controller running): the round trip primary -> DR -> primary with orders
+// acknowledged on both sides, and automatic failover armed again afterwards.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "data/postgres/failover.h"
+#include "data/postgres/rejoin.h"
+#include "dns/dns_test_util.h"
+#include "lab_fixture.h"
+
+namespace pilotlight {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using testing::RunPilotlight;
+using testing::WaitFor;
+
+class FailbackLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lab_ = testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
+                                /*trader_production_size=*/2, /*trader_pilot_light_size=*/1,
+                                /*with_dns=*/true);
+    testing::CommandResult up = RunPilotlight(lab_.Args({"up"}));
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+  }
+  void TearDown() override {
+    for (pid_t pid : std::set<pid_t>(children_)) Kill(pid, SIGTERM);
+    lab_.Destroy();
+  }
+
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      FILE* f = fopen(log.c_str(), "a");
+      if (f != nullptr) {
+        dup2(fileno(f), 1);
+        dup2(fileno(f), 2);
+      }
+      std::vector<char*> argv;
+      std::string bin = PILOTLIGHT_BIN;
+      argv.push_back(bin.data());
+      std::vector<std::string> copy = args;
+      for (std::string& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    children_.insert(pid);
+    return pid;
+  }
+  void Kill(pid_t pid, int sig) {
+    if (children_.erase(pid) == 0) return;
+    kill(pid, sig);
+    int st;
+    waitpid(pid, &st, 0);
+  }
+  std::vector<std::string> Common(std::vector<std::string> cmd) const {
+    cmd.insert(cmd.end(), {"--dir", lab_.dir, "--config", lab_.config});
+    return cmd;
+  }
+  void StartController() {
+    Spawn(Common({"controller", "run", "--interval", "200ms", "--lease-duration", "3s",
+                  "--confirm-for", "500ms", "--hold-down", "1s"}),
+          lab_.dir + "/controller.log");
+  }
+  json Status() const {
+    std::ifstream in(lab_.dir + "/controller/status.json");
+    return json::parse(in, nullptr, /*allow_exceptions=*/false);
+  }
+  std::string ControllerLog() const { return testing::ReadAll(lab_.dir + "/controller.log"); }
+  void WaitUntilSteady() {
+    ASSERT_TRUE(WaitFor(60s, [&] {
+      json s = Status();
+      return s.is_object() &&
+             s["decision"]["reason"].get<std::string>().find("no action: primary healthy") !=
+                 std::string::npos &&
+             s["readiness"]["ready"] == true;
+    })) << Status().dump(2) << ControllerLog();
+    ASSERT_TRUE(WaitFor(20s, [&] {
+      json s = Status();
+      return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null() &&
+             s["lease"]["revoked"] == false;
+    })) << Status().dump(2) << testing::ReadAll(lab_.dir + "/primary/agent.log");
+  }
+  std::vector<json> Runs(const std::string& runbook) const {
+    std::vector<json> out;
+    testing::CommandResult h = RunPilotlight(Common({"history", "--json", "--limit", "50"}));
+    json runs = json::parse(h.out, nullptr, false);
+    if (!runs.is_array()) return out;
+    for (const json& run : runs) {
+      if (run["runbook"] == runbook) out.push_back(run);
+    }
+    return out;
+  }
+  // `n` failover runs, the newest succeeded.
+  bool FailedOver(size_t n) const {
+    std::vector<json> runs = Runs("failover");
+    return runs.size() == n && runs[0]["outcome"] == "succeeded";
+  }
+  std::unique_ptr<pg::Connection> Connect(bool primary) const {
+    Result<std::unique_ptr<pg::Connection>> c = pg::Connection::Open(lab_.Pg(primary));
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  bool Writable(bool primary) const {
+    std::unique_ptr<pg::Connection> c = Connect(primary);
+    return c != nullptr && pg::ProbeWrite(*c, "failback-test").ok();
+  }
+  // Places `n` orders through the database's own order entry (pl_place_order,
+  // what every trader instance calls); returns the client order ids of those
+  // acknowledged (committed and answered).
+  std::vector<std::string> PlaceOrders(bool primary, const std::string& prefix, int n) {
+    std::vector<std::string> acked;
+    std::unique_ptr<pg::Connection> c = Connect(primary);
+    if (c == nullptr) return acked;
+    Result<pg::Rows> sym = c->Query("SELECT symbol FROM symbols ORDER BY symbol LIMIT 1");
+    if (!sym.ok() || sym->empty()) return acked;
+    const std::string symbol = *sym->Get(0, "symbol");
+    for (int i = 0; i < n; ++i) {
+      const std::string id = prefix + "-" + std::to_string(i);
+      Result<pg::Rows> r = c->Query(
+          "SELECT r_outcome FROM pl_place_order('failback-test', $1, $2, $3, 100, 1)",
+          {id, symbol, i % 2 == 0 ? "buy" : "sell"});
+      if (r.ok() && !r->empty()) acked.push_back(id);
+    }
+    return acked;
+  }
+  int CountOrders(bool primary, const std::vector<std::string>& ids) const {
+    std::unique_ptr<pg::Connection> c = Connect(primary);
+    if (c == nullptr) return -1;
+    std::string list = "{";
+    for (size_t i = 0; i < ids.size(); ++i) list += (i ? "," : "") + ids[i];
+    list += "}";
+    Result<pg::Rows> r = c->Query(
+        "SELECT count(*)::text AS n FROM orders WHERE account = 'failback-test' AND "
+        "client_order_id = ANY($1::text[])",
+        {list});
+    return r.ok() && !r->empty() ? std::stoi(r->Get(0, "n").value_or("-1")) : -1;
+  }
+  std::vector<std::string> DnsAnswers() const {
+    return testing::LastFields(testing::DigSection(
+        testing::Dig(lab_.dns_address, lab_.dns_port, {lab_.service_name, "A"}), "ANSWER"));
+  }
+
+  testing::TestLab lab_;
+  std::set<pid_t> children_;
+};
+
+TEST_F(FailbackLabTest, FailoverThenFailbackLosesNoOrderAndRearmsTheController) {
+  StartController();
+  WaitUntilSteady();
+  ASSERT_EQ(DnsAnswers(), std::vector<std::string>{lab_.primary_address});
+  // Nothing to fail back from yet: --plan says so, the command refuses.
+  testing::CommandResult early = RunPilotlight(Common({"failback", "--plan"}));
+  EXPECT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_NE(early.out.find("blocked: the platform is failed over"), std::string::npos)
+      << early.out;
+  EXPECT_NE(RunPilotlight(Common({"failback"})).exit_code, 0);
+
+  const std::vector<std::string> before = PlaceOrders(true, "before", 25);
+  ASSERT_EQ(before.size(), 25u);
+  // Replication is asynchronous: what the failover itself may lose is not the
+  // failback's to find, so let DR have them first.
+  ASSERT_TRUE(WaitFor(15s, [&] { return CountOrders(false, before) == 25; }));
+
+  // The outage and the automated failover.
+  ASSERT_EQ(RunPilotlight(lab_.Args({"kill-region", "primary"})).exit_code, 0);
+  ASSERT_TRUE(WaitFor(120s, [&] { return FailedOver(1); })) << ControllerLog();
+  ASSERT_TRUE(WaitFor(15s, [&] {
+    return DnsAnswers() == std::vector<std::string>{lab_.dr_address};
+  }));
+  // The old primary comes back fenced; DR takes the writes.
+  testing::CommandResult start = RunPilotlight(lab_.Args({"start-region", "primary"}));
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  ASSERT_TRUE(WaitFor(30s, [&] { return Connect(true) != nullptr; }));
+  EXPECT_FALSE(Writable(true));
+  const std::vector<std::string> during = PlaceOrders(false, "during", 25);
+  ASSERT_EQ(during.size(), 25u);
+
+  testing::CommandResult plan = RunPilotlight(Common({"failback", "--plan"}));
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("ready: `pilotlight failback` would run these steps"), std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("[switchover]"), std::string::npos) << plan.out;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  testing::CommandResult back = RunPilotlight(Common({"failback"}));
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err << ControllerLog();
+  std::cerr << "[ measured ] pilotlight failback: " << took << " s\n" << back.out;
+  EXPECT_NE(back.out.find("succeeded"), std::string::npos) << back.out;
+
+  // The primary writes again, with every order acknowledged on either side.
+  ASSERT_TRUE(WaitFor(20s, [&] { return Writable(true); }));
+  EXPECT_EQ(CountOrders(true, before), 25);
+  EXPECT_EQ(CountOrders(true, during), 25);
+  // DR is a standby streaming from the primary again: the pilot light.
+  EXPECT_FALSE(Writable(false));
+  Result<bool> streaming = pg::IsStreamingTo(lab_.Pg(true), "dr");
+  ASSERT_TRUE(streaming.ok()) << streaming.status().ToString();
+  EXPECT_TRUE(*streaming);
+  const std::vector<std::string> after = PlaceOrders(true, "after", 5);
+  ASSERT_EQ(after.size(), 5u);
+  EXPECT_TRUE(WaitFor(15s, [&] { return CountOrders(false, after) == 5; }));
+  // DNS answers the primary; DR's trader is back at pilot-light size.
+  EXPECT_TRUE(WaitFor(10s, [&] {
+    return DnsAnswers() == std::vector<std::string>{lab_.primary_address};
+  }));
+  EXPECT_EQ(testing::ReadAll(lab_.dir + "/dr/trader.size").substr(0, 1), "1");
+  // The controller re-arms: phase normal, the lease granted to the primary again.
+  ASSERT_TRUE(WaitFor(20s, [&] {
+    json s = Status();
+    return s.is_object() && s["phase"] == "normal" && s["lease"]["revoked"] == false &&
+           s["lease"]["granting"] == true;
+  })) << Status().dump(2);
+  EXPECT_NE(ControllerLog().find("write lease re-armed"), std::string::npos);
+  WaitUntilSteady();
+  // The failback is done: a second one has nothing to do.
+  testing::CommandResult again = RunPilotlight(Common({"failback"}));
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("nothing to do"), std::string::npos) << again.out;
+
+  // Automatic failover works again.
+  ASSERT_EQ(RunPilotlight(lab_.Args({"kill-region", "primary"})).exit_code, 0);
+  ASSERT_TRUE(WaitFor(120s, [&] { return FailedOver(2); })) << ControllerLog();
+  EXPECT_TRUE(Writable(false));
+  EXPECT_EQ(CountOrders(false, after), 5);
+}
+
+}  // namespace
+}  // namespace pilotlight
