@@ -6,6 +6,7 @@
 // derives the controller's spec from the platform config and the lab directory
 // (controller::DefaultLabSpec): state in <lab>/controller, DNS files in <lab>/dns.
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -23,6 +24,7 @@
 #include "controller/actions.h"
 #include "controller/controller.h"
 #include "controller/dns_switch.h"
+#include "controller/leader.h"
 #include "controller/lease_http.h"
 #include "controller/observer.h"
 #include "controller/spec.h"
@@ -58,6 +60,10 @@ struct Options {
   std::string webhook;
   std::string metrics_listen;  // controller run: serve /metrics here; empty = not served
   std::string duration;
+  std::string etcd;            // controller run: lead through etcd (several controllers)
+  std::string etcd_key;        // default /pilotlight/<platform>/leader
+  std::string etcd_ttl = "5s";
+  std::string name;            // this controller's name in the election (default host-pid)
   std::string region;
   std::string controller;
   std::string group;
@@ -238,6 +244,37 @@ std::string RunSummary(const runbook::RunReport& run) {
 
 // ---- controller run ---------------------------------------------------------------
 
+// --etcd, --etcd-key, --etcd-ttl, --name: several controllers, one leads.
+Result<controller::EtcdLeadershipOptions> EtcdOptions(const Options& o) {
+  controller::EtcdLeadershipOptions e;
+  Result<std::vector<std::string>> endpoints = controller::ParseEtcdEndpoints(o.etcd);
+  if (!endpoints.ok()) return endpoints.status().Annotate("--etcd");
+  e.endpoints = std::move(*endpoints);
+  Result<Duration> ttl = ParseDuration(o.etcd_ttl);
+  if (!ttl.ok()) return ttl.status().Annotate("--etcd-ttl");
+  if (*ttl < 2s || *ttl % 1s != Duration(0) || *ttl > 3600s) {
+    return Status::InvalidArgument("--etcd-ttl " + o.etcd_ttl +
+                                   ": etcd leases count whole seconds; give 2s to 1h (e.g. 5s)");
+  }
+  if (!o.etcd_key.empty() && o.etcd_key.front() != '/') {
+    return Status::InvalidArgument("--etcd-key \"" + o.etcd_key + "\": start it with /, e.g. "
+                                   "/pilotlight/<platform>/leader");
+  }
+  e.key = o.etcd_key;
+  e.election.ttl = *ttl;
+  // A fifth of the ttl (at least 500 ms): clock-rate error and the time it takes
+  // the loop to notice; a keepalive every ttl/3 leaves two chances before it.
+  e.election.safety_margin = std::max<Duration>(*ttl / 5, 500ms);
+  e.election.retry_every = std::min<Duration>(*ttl / 10, 500ms);
+  e.request_timeout = std::min<Duration>(*ttl / 5, 1s);
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "unknown");
+  e.self.host = host;
+  e.self.pid = getpid();
+  e.self.name = o.name.empty() ? e.self.host + "-" + std::to_string(e.self.pid) : o.name;
+  return e;
+}
+
 int ControllerRun(const Options& o, const Context& context) {
   std::optional<Duration> duration;
   if (!o.duration.empty()) {
@@ -251,22 +288,74 @@ int ControllerRun(const Options& o, const Context& context) {
     if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--metrics-listen").ToString());
     metrics_at = *hp;
   }
+  std::optional<controller::EtcdLeadershipOptions> election;
+  if (!o.etcd.empty()) {
+    Result<controller::EtcdLeadershipOptions> e = EtcdOptions(o);
+    if (!e.ok()) return ExitCode(false, e.status().ToString());
+    election = std::move(*e);
+  }
   const sigset_t stop_signals = BlockStopSignals();
   auto rt = MakeRuntime(o, context, /*with_detector=*/true);
   if (!rt.ok()) return ExitCode(false, rt.status().ToString());
   Runtime& r = **rt;
+  std::unique_ptr<controller::EtcdLeadership> leadership;
+  if (election) {
+    if (election->key.empty()) election->key = "/pilotlight/" + r.spec.platform + "/leader";
+    leadership = std::make_unique<controller::EtcdLeadership>(*election, SystemClock::Instance());
+    controller::EtcdLeadership* l = leadership.get();
+    // Only the leader answers the primary's renewals (a follower answers 503:
+    // no answer, not a refusal, so the agent does not fence while it moves on).
+    r.lease->SetServingGate([l] { return l->Leading(); });
+  }
   std::unique_ptr<controller::LeaseServer> lease_server;
+  std::string lease_endpoint;
   if (!r.spec.lease_listen.empty()) {
     auto hp = controller::ParseHostPort(r.spec.lease_listen);
     if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--lease-listen").ToString());
     auto server = controller::LeaseServer::Start(hp->first, hp->second, *r.lease);
+    if (!server.ok() && leadership && hp->second != 0) {
+      // Another controller on this host holds the configured port: the agents
+      // find the leader's renewals through lease.endpoint, any port serves.
+      std::cerr << "write lease: " << server.status().message() << "; listening on "
+                << hp->first << ", any free port, instead\n";
+      server = controller::LeaseServer::Start(hp->first, 0, *r.lease);
+    }
     if (!server.ok()) return ExitCode(false, server.status().ToString());
     lease_server = std::move(*server);
-    const std::string endpoint = hp->first + ":" + std::to_string(lease_server->port());
-    Status st = controller::WriteFileAtomically(r.spec.LeaseEndpointPath(), endpoint + "\n");
-    if (!st.ok()) return ExitCode(false, st.ToString());
+    lease_endpoint = hp->first + ":" + std::to_string(lease_server->port());
+    if (!leadership) {
+      Status st =
+          controller::WriteFileAtomically(r.spec.LeaseEndpointPath(), lease_endpoint + "\n");
+      if (!st.ok()) return ExitCode(false, st.ToString());
+    }
     std::cerr << "write lease for region " << r.spec.primary_region << ": renewals at http://"
-              << endpoint << "/v1/lease (lease " << FormatDuration(r.spec.lease_duration) << ")\n";
+              << lease_endpoint << "/v1/lease (lease " << FormatDuration(r.spec.lease_duration)
+              << ")" << (leadership ? ", answered only while this controller leads" : "")
+              << "\n";
+  }
+  if (leadership) {
+    Status reachable = leadership->Start();
+    std::cerr << "leader election: etcd " << election->endpoints.size() << " endpoint(s), key "
+              << election->key << ", session ttl " << FormatDuration(election->election.ttl)
+              << ", this controller is " << election->self.ToString() << "\n";
+    if (!reachable.ok()) std::cerr << "pilotlight: " << reachable.message() << "\n";
+    r.controller->SetLeadership(leadership.get(), [&r, &lease_endpoint](bool leading) {
+      if (!leading) {
+        std::cerr << "leadership: this controller does not lead: observing only, not acting, "
+                     "not granting the write lease\n";
+        return;
+      }
+      // The lease granted by the previous leader (same state dir) is waited out.
+      Status loaded = r.lease->Load();
+      if (!loaded.ok()) LogWarn("leadership: " + loaded.ToString());
+      if (!lease_endpoint.empty()) {
+        Status st =
+            controller::WriteFileAtomically(r.spec.LeaseEndpointPath(), lease_endpoint + "\n");
+        if (!st.ok()) LogWarn("leadership: " + st.ToString());
+      }
+      std::cerr << "leadership: this controller leads: acting, granting the write lease"
+                << (lease_endpoint.empty() ? "" : " at " + lease_endpoint) << "\n";
+    });
   }
   Status started = r.detector->Start();
   if (!started.ok()) return ExitCode(false, started.ToString());
@@ -292,9 +381,10 @@ int ControllerRun(const Options& o, const Context& context) {
     if (c.changed) {
       std::cout << (o.json ? json{{"at", FormatTime(c.observation.at)},
                                   {"plan", decide::PlanKindName(c.decision.plan.kind)},
-                                  {"reason", c.decision.reason.ToString()}}
+                                  {"reason", c.decision.reason.ToString()},
+                                  {"following", c.following}}
                                  .dump()
-                           : c.line)
+                           : (c.following ? "(following) " : "") + c.line)
                 << std::endl;
     }
     if (c.run) std::cout << RunSummary(*c.run) << std::endl;
@@ -302,6 +392,11 @@ int ControllerRun(const Options& o, const Context& context) {
   });
   stop = true;
   signals.join();
+  if (leadership) {
+    r.controller->SetLeadership(nullptr, nullptr);
+    leadership->Stop();  // a leader resigns: a follower takes over at once
+    r.lease->SetServingGate([] { return false; });
+  }
   if (metrics) metrics->Stop();
   r.detector->Stop();
   if (lease_server) lease_server->Stop();
@@ -374,7 +469,20 @@ void PrintStatus(const json& j, bool live) {
             << str(j["phase"]) << " (" << str(j["phase_detail"]) << ")\n";
   std::cout << (live ? "controller running (pid " + str(j["pid"]) + "), status at "
                      : std::string("no controller running; observed at "))
-            << str(j["at"]) << "\n\nregions\n";
+            << str(j["at"]) << "\n";
+  if (j.contains("leadership") && j["leadership"].is_object()) {
+    const json& l = j["leadership"];
+    auto who = [&](const json& id) {
+      return id.is_object() ? str(id["name"]) + " (" + str(id["host"]) + ", pid " +
+                                  str(id["pid"]) + ")"
+                            : std::string("unknown");
+    };
+    std::cout << "leader: " << who(l["leader"])
+              << (l["leading_since"].is_string() ? ", leading since " + str(l["leading_since"])
+                                                 : std::string())
+              << " (etcd " << str(l["etcd"]) << ", key " << str(l["key"]) << ")\n";
+  }
+  std::cout << "\nregions\n";
   for (const auto& [name, db] : j["databases"].items()) {
     std::cout << "  " << name
               << (name == str(j["primary_region"]) ? " (configured primary)" : " (DR)")
@@ -764,6 +872,14 @@ void Register(CLI::App& root, Context& context) {
                   "/healthz on ADDRESS:PORT, e.g. 127.0.0.1:9464 (port 0: any free port)");
   run->add_option("--duration", o->duration, "Stop after this long (default: until Ctrl-C)");
   run->add_flag("--json", o->json, "Print decisions as JSON lines");
+  run->add_option("--etcd", o->etcd,
+                  "Several controllers: lead through this etcd cluster "
+                  "(http://HOST:PORT[,...]); only the leader acts and grants the write lease");
+  run->add_option("--etcd-key", o->etcd_key, "The election key (default /pilotlight/<platform>/leader)");
+  run->add_option("--etcd-ttl", o->etcd_ttl,
+                  "Session ttl: a dead leader is replaced within about this long")
+      ->capture_default_str();
+  run->add_option("--name", o->name, "This controller's name in the election (default HOST-PID)");
   run->callback([o, &context] { context.exit_code = ControllerRun(*o, context); });
 
   CLI::App* keeper = ctl->add_subcommand(

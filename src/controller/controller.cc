@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
+#include "controller/leader.h"
 #include "controller/lease_http.h"
 #include "core/duration.h"
 #include "core/log.h"
@@ -15,6 +17,45 @@ namespace pilotlight::controller {
 
 using json = nlohmann::json;
 using Phase = decide::ControllerState::Phase;
+
+namespace {
+
+// Thrown by a gated step action when this controller no longer leads: it unwinds
+// the executor before the step acts, leaving the run as a crash would (the
+// step's intent journaled, no outcome), for the next leader to resume.
+class LeadershipLost : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class GatedAction final : public runbook::StepAction {
+ public:
+  GatedAction(runbook::StepAction* inner, const Leadership* leadership)
+      : inner_(inner), leadership_(leadership) {}
+  Status Precondition(const runbook::StepSpec& step) override {
+    if (!leadership_->Leading()) {
+      throw LeadershipLost("lost leadership before step '" + step.name +
+                           "': stopped; the run stays unfinished in the journal for the "
+                           "controller that leads now");
+    }
+    return inner_->Precondition(step);
+  }
+  Result<bool> AlreadyDone(const runbook::StepSpec& step) override {
+    return inner_->AlreadyDone(step);
+  }
+  Status Run(const runbook::StepSpec& step, MonoTime deadline) override {
+    return inner_->Run(step, deadline);
+  }
+  std::string SkipDetail(const runbook::StepSpec& step) override {
+    return inner_->SkipDetail(step);
+  }
+
+ private:
+  runbook::StepAction* inner_;
+  const Leadership* leadership_;
+};
+
+}  // namespace
 
 Status WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp" + std::to_string(getpid());
@@ -59,7 +100,7 @@ Controller::Controller(const ControllerSpec& spec, Clock& clock, Observer& obser
                        RunContext& context, LeaseService* lease, Publish publish)
     : spec_(spec), clock_(clock), observer_(observer), journal_(journal), context_(context),
       lease_(lease), publish_(std::move(publish)),
-      executor_(journal, clock, std::move(actions),
+      executor_(journal, clock, GateActions(std::move(actions)),
                 [this](const runbook::StepEvent& e) {
                   const std::string name = spec_.failover_runbook;
                   const json j = StepEventJson(e, name);
@@ -126,6 +167,7 @@ Result<CycleReport> Controller::Cycle() {
   Result<CycleReport> evaluated = Evaluate();
   if (!evaluated.ok()) return evaluated.status();
   CycleReport& r = *evaluated;
+  if (!FollowLeadership(r)) return evaluated;
   const WallTime now = r.observation.at;
   if (r.decision.reason.code == decide::Reason::Code::kPrimaryHealthy) {
     ClearRequest(spec_.RequestsDir(), Request::kApprove);  // an old approval is no blank cheque
@@ -140,7 +182,12 @@ Result<CycleReport> Controller::Cycle() {
                      .dump());
   }
   SteerLease(r);
-  Act(r);
+  try {
+    Act(r);
+  } catch (const LeadershipLost& lost) {
+    r.note = lost.what();
+    LogWarn(r.note);
+  }
   return evaluated;
 }
 
@@ -291,7 +338,7 @@ void Controller::Run(const std::atomic<bool>& stop,
     if (!r.ok()) {
       LogError("controller cycle: " + r.status().ToString());
     } else {
-      Status st = WriteFileAtomically(spec_.StatusPath(), StatusJson(*r));
+      Status st = WriteStatus(*r);
       if (!st.ok()) LogWarn(st.ToString());
       if (on_cycle) on_cycle(*r);
     }
@@ -378,7 +425,83 @@ std::string Controller::StatusJson(const CycleReport& r) const {
             {"readiness", {{"ready", failed.empty()}, {"failed", failed}, {"gates", gates}}},
             {"lease", lease},
             {"last_failover_run", last_run}};
+  j["leadership"] = nullptr;
+  if (leadership_ != nullptr) {
+    const Leadership::View v = leadership_->Describe();
+    auto who = [](const LeaderIdentity& id) {
+      return json{{"name", id.name}, {"host", id.host}, {"pid", id.pid}};
+    };
+    j["leadership"] = {{"role", v.role},
+                       {"self", who(v.self)},
+                       {"leader", v.leader ? who(*v.leader) : json(nullptr)},
+                       {"leading_since", v.leading_since ? json(FormatTime(*v.leading_since))
+                                                         : json(nullptr)},
+                       {"key", v.key},
+                       {"etcd", v.endpoints},
+                       {"detail", v.detail}};
+  }
   return j.dump(2);
+}
+
+// ---- leadership (several controllers) ---------------------------------------------
+
+void Controller::SetLeadership(Leadership* leadership, std::function<void(bool)> on_change) {
+  leadership_ = leadership;
+  on_leadership_ = std::move(on_change);
+  was_leading_.reset();
+}
+
+runbook::Executor::ActionLookup Controller::GateActions(runbook::Executor::ActionLookup inner) {
+  return [this, inner = std::move(inner)](const std::string& kind) -> runbook::StepAction* {
+    runbook::StepAction* action = inner ? inner(kind) : nullptr;
+    if (action == nullptr || leadership_ == nullptr) return action;
+    std::unique_ptr<runbook::StepAction>& gate = gates_[action];
+    if (!gate) gate = std::make_unique<GatedAction>(action, leadership_);
+    return gate.get();
+  };
+}
+
+bool Controller::FollowLeadership(CycleReport& r) {
+  if (leadership_ == nullptr) return true;
+  const bool leading = leadership_->Leading();
+  if (!was_leading_ || *was_leading_ != leading) {
+    was_leading_ = leading;
+    const Leadership::View v = leadership_->Describe();
+    PublishEvent(json{{"event", "leadership"},
+                      {"at", FormatTime(clock_.Now())},
+                      {"role", leading ? "leading" : v.role},
+                      {"controller", v.self.ToString()},
+                      {"leader", v.leader ? v.leader->ToString() : ""}}
+                     .dump());
+    if (on_leadership_) on_leadership_(leading);
+    last_.reset();  // a new leader publishes its first decision
+  }
+  if (leading) return true;
+  r.following = true;
+  const Leadership::View v = leadership_->Describe();
+  r.note = v.leader ? "following " + v.leader->ToString() + ": observing only"
+                    : "not leading (" + v.role + (v.detail.empty() ? "" : ": " + v.detail) +
+                          "): observing only";
+  return false;
+}
+
+Status Controller::WriteStatus(const CycleReport& r) const {
+  const std::string text = StatusJson(r);
+  if (leadership_ == nullptr) return WriteFileAtomically(spec_.StatusPath(), text);
+  // Each controller's own status; status.json is the leader's alone.
+  std::error_code ec;
+  const std::string dir = spec_.state_dir + "/controllers";
+  std::filesystem::create_directories(dir, ec);
+  std::string name = leadership_->Describe().self.name;
+  for (char& c : name) {
+    if (c == '/' || c == '\\' || c == '\0') c = '_';
+  }
+  Status st = WriteFileAtomically(dir + "/" + name + ".json", text);
+  if (!r.following && leadership_->Leading()) {
+    Status main = WriteFileAtomically(spec_.StatusPath(), text);
+    if (!main.ok()) return main;
+  }
+  return st;
 }
 
 }  // namespace pilotlight::controller

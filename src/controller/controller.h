@@ -20,6 +20,8 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -36,6 +38,7 @@
 namespace pilotlight::controller {
 
 class LeaseService;
+class Leadership;
 
 struct CycleReport {
   Observation observation;
@@ -47,6 +50,7 @@ struct CycleReport {
   std::string line;      // "<time> [<mode>] <plan>: <reason>"
   std::optional<runbook::RunReport> run;  // the runbook run in this cycle, if any
   std::string note;      // what stopped it acting (lock taken, retry backoff, journal error)
+  bool following = false;  // another controller leads (leader.h): observed, nothing done
 };
 
 class Controller {
@@ -78,11 +82,25 @@ class Controller {
   // What `pilotlight status` reads.
   std::string StatusJson(const CycleReport& report) const;
 
+  // Several controllers (leader.h): this one publishes decisions, steers the
+  // write lease and acts only while `leadership` says it leads; a follower only
+  // observes and writes its status. Leadership is asked again before every
+  // runbook step: once it is lost no new step starts (a step already running
+  // finishes, it cannot be interrupted), the run stays unfinished in the journal
+  // and the next leader resumes it. `on_change(leading)` runs on the loop's
+  // thread when this controller starts or stops leading. Without a call (or
+  // with null) the controller always acts, as a single controller does.
+  void SetLeadership(Leadership* leadership, std::function<void(bool leading)> on_change);
+
  private:
   Result<std::string> OldPrimaryStopped() const;
   void SteerLease(const CycleReport& r);
   void Act(CycleReport& r);
   void PublishEvent(const std::string& json);
+  // Leadership (see SetLeadership): false when this controller must not act now.
+  bool FollowLeadership(CycleReport& r);
+  runbook::Executor::ActionLookup GateActions(runbook::Executor::ActionLookup inner);
+  Status WriteStatus(const CycleReport& r) const;
 
   const ControllerSpec& spec_;
   Clock& clock_;
@@ -94,6 +112,10 @@ class Controller {
   runbook::Executor executor_;
   ObserverMemory memory_;
   std::optional<std::pair<decide::PlanKind, decide::Reason::Code>> last_;
+  Leadership* leadership_ = nullptr;
+  std::function<void(bool)> on_leadership_;
+  std::optional<bool> was_leading_;
+  std::map<runbook::StepAction*, std::unique_ptr<runbook::StepAction>> gates_;
 };
 
 // A step's start or end as the JSON event the controller publishes (for other

@@ -91,6 +91,20 @@ void LeaseService::Rearm() {
   grantor_.Rearm();
 }
 
+void LeaseService::SetServingGate(std::function<bool()> serving) {
+  std::lock_guard<std::mutex> lock(mu_);
+  serving_ = std::move(serving);
+}
+
+bool LeaseService::serving() const {
+  std::function<bool()> gate;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    gate = serving_;
+  }
+  return !gate || gate();
+}
+
 std::optional<WallTime> LeaseService::ExpiresAt() const {
   std::lock_guard<std::mutex> lock(mu_);
   return grantor_.ExpiresAt();
@@ -151,6 +165,11 @@ http::response<http::string_body> Handle(const http::request<http::string_body>&
   if (!body.is_object() || !body.contains("holder") || !body["holder"].is_string()) {
     return reply(http::status::bad_request,
                  {{"error", "expected a JSON object with a string \"holder\""}});
+  }
+  if (!service.serving()) {
+    return reply(http::status::service_unavailable,
+                 {{"error", "this controller does not lead; renew with the leader's endpoint "
+                            "(lease.endpoint)"}});
   }
   const LeaseAnswer a = service.Renew(body["holder"].get<std::string>());
   if (!a.granted) {

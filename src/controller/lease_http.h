@@ -41,6 +41,12 @@ class LeaseService {
   LeaseAnswer Renew(const std::string& holder);
   void SetGranting(bool granting, const std::string& why);
   void Revoke(const std::string& why);
+  // Several controllers (leader.h): renewals are answered only while `serving`
+  // says this one leads; otherwise the server answers 503, which a keeper counts
+  // as no answer (it keeps its lease until it ends, it does not fence at once)
+  // while it finds the leader's lease.endpoint. Unset: always serves.
+  void SetServingGate(std::function<bool()> serving);
+  bool serving() const;
   void Rearm();
   std::optional<WallTime> ExpiresAt() const;
   bool granting() const;
@@ -53,6 +59,7 @@ class LeaseService {
   LeaseGrantor grantor_;
   const Clock& clock_;
   std::string state_file_;
+  std::function<bool()> serving_;
 };
 
 class LeaseServer {
