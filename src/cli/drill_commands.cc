@@ -54,6 +54,7 @@ struct DrillOptions {
   double rate = 50;
   int concurrency = 4;
   bool keep_lab = false;
+  bool failback = false;  // after a passed failover: `pilotlight failback`, measured
   std::string history = drill::kDefaultHistoryPath;
 };
 
@@ -307,6 +308,84 @@ std::string WriteRefusal(lab::Lab& lab, const config::RegionSpec& region, bool* 
   return st.message();
 }
 
+// --failback, after a passed failover: `pilotlight failback` against the
+// drill's lab, timed; then every order acknowledged during the drill that DR
+// held must be in the primary's database, DNS must answer the primary, and a
+// short load through the name must be acknowledged by the primary region.
+void RunFailbackPhase(const config::Config& config, lab::Lab& lab, const std::string& lab_dir,
+                      const std::string& out, const ServiceName& service, const DrillOptions& o,
+                      Children& children, Clock& clock, const drill::DrillInputs& in,
+                      drill::DrillResult& result) {
+  const config::RegionSpec& primary = config.Primary();
+  const config::RegionSpec& dr = config.Dr();
+  std::string before_error;
+  const std::optional<std::set<std::string>> before = OrderIds(lab, dr, &before_error);
+  Progress("failback: pilotlight failback (output " + out + "/failback.txt)");
+  const MonoTime started = clock.Monotonic();
+  Result<std::string> run = children.Capture(
+      {"failback", "--dir", lab_dir, "--config", config.file}, out + "/failback.txt", 10min);
+  const Duration took = clock.Monotonic() - started;
+  Progress("failback " + std::string(run.ok() ? "succeeded" : "FAILED") + " in " +
+           FormatDuration(took));
+  result.checks.push_back({"failback succeeded", run.ok(),
+                           run.ok() ? "pilotlight failback took " + FormatDuration(took)
+                                    : run.status().message()});
+  if (!run.ok()) return;
+
+  std::string after_error;
+  const std::optional<std::set<std::string>> after = OrderIds(lab, primary, &after_error);
+  int64_t acked_in_dr = 0;
+  std::vector<std::string> lost;
+  if (before && after) {
+    for (const drill::Ack& a : in.acks) {
+      if (before->count(a.client_order_id) == 0) continue;  // lost by the failover, not this
+      ++acked_in_dr;
+      if (after->count(a.client_order_id) == 0) lost.push_back(a.client_order_id);
+    }
+  }
+  std::string lost_detail = std::to_string(lost.size()) + " of " + std::to_string(acked_in_dr) +
+                            " acknowledged orders DR held are missing in " + primary.name;
+  for (size_t i = 0; i < lost.size() && i < 5; ++i) lost_detail += (i ? ", " : ": ") + lost[i];
+  if (!before) lost_detail = dr.name + "'s orders unreadable: " + before_error;
+  if (!after) lost_detail = primary.name + "'s orders unreadable: " + after_error;
+  result.checks.push_back({"failback: 0 acknowledged orders lost",
+                           before && after && lost.empty() && acked_in_dr > 0, lost_detail});
+
+  std::string got;
+  bool to_primary = false;
+  WaitUntil(15s, [&] {
+    Result<trader::ARecords> answer = trader::ResolveA(service.dns_server, service.fqdn, 2s);
+    got = answer.ok() ? "" : answer.status().message();
+    if (answer.ok()) {
+      for (const std::string& a : answer->addresses) got += (got.empty() ? "" : ", ") + a;
+    }
+    to_primary = answer.ok() && answer->addresses.size() == 1 &&
+                 answer->addresses[0] == primary.address;
+    return to_primary;
+  });
+  result.checks.push_back({"failback: DNS answers the primary", to_primary,
+                           service.fqdn + " -> " + got});
+
+  const std::string journal = out + "/acks-failback.jsonl";
+  Result<std::string> load = children.Capture(LoadArgs(service, o, 3, journal, "10s"),
+                                              out + "/load-failback.json", 90s);
+  Result<std::vector<drill::Ack>> acks = drill::ParseAckJournal(ReadFile(journal));
+  int64_t from_primary = 0;
+  int64_t total = 0;
+  if (acks.ok()) {
+    for (const drill::Ack& a : *acks) {
+      ++total;
+      if (a.region == primary.name) ++from_primary;
+    }
+  }
+  result.checks.push_back(
+      {"failback: the primary takes orders through " + service.fqdn,
+       load.ok() && total > 0 && from_primary == total,
+       !load.ok() ? load.status().message()
+                  : std::to_string(from_primary) + " of " + std::to_string(total) +
+                        " orders acknowledged by " + primary.name});
+}
+
 // The drill itself; `lab` is brought down by the caller whatever happens.
 // `inputs` is filled as far as the drill got (for the timeline).
 Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOptions& o,
@@ -513,6 +592,10 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
                              service->fqdn + " -> " + got});
     for (const drill::Check& c : result.checks) result.passed = result.passed && c.passed;
   }
+  if (o.failback && scenario.expect == drill::Expect::kFailover && result.passed) {
+    RunFailbackPhase(config, lab, lab_dir, out, *service, o, children, clock, in, result);
+    for (const drill::Check& c : result.checks) result.passed = result.passed && c.passed;
+  }
   return result;
 }
 
@@ -616,6 +699,9 @@ void Register(CLI::App& root, Context& context) {
   run->add_option("--concurrency", o->concurrency, "Connections of each load run")
       ->capture_default_str();
   run->add_flag("--keep-lab", o->keep_lab, "Keep the lab's data after it is brought down");
+  run->add_flag("--failback", o->failback,
+                "After a passed failover: run `pilotlight failback`, timed, and check no "
+                "acknowledged order is lost and the primary takes orders through the name");
   run->add_option("--history", o->history,
                   "Drill history (SQLite) the report is recorded in; \"\" records nothing")
       ->capture_default_str();
