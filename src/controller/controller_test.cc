@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "controller/leader.h"
 #include "controller/lease_http.h"
 
 namespace pilotlight::controller {
@@ -368,6 +369,116 @@ TEST_F(ControllerTest, StatusJsonCarriesTheDecisionAndTheGates) {
   EXPECT_NE(j.find("\"phase\": \"normal\""), std::string::npos) << j;
   EXPECT_NE(j.find("no action: primary healthy"), std::string::npos);
   EXPECT_NE(j.find("replica lag 30.0 s over the 10.0 s limit"), std::string::npos) << j;
+}
+
+// ---- leadership (several controllers) -----------------------------------------
+
+class FakeLeadership : public Leadership {
+ public:
+  bool Leading() const override { return leading; }
+  View Describe() const override {
+    View v;
+    v.role = leading ? "leading" : "following";
+    v.self = {"me", "h1", 1};
+    if (!leading) v.leader = LeaderIdentity{"other", "h2", 2};
+    return v;
+  }
+  bool leading = true;
+};
+
+// Runs the fake action; `on_run(kind)` first (e.g. leadership lost mid-step).
+class HookedAction : public runbook::StepAction {
+ public:
+  HookedAction(runbook::StepAction& inner, std::function<void(const std::string&)> on_run)
+      : inner_(inner), on_run_(std::move(on_run)) {}
+  Result<bool> AlreadyDone(const runbook::StepSpec& s) override { return inner_.AlreadyDone(s); }
+  Status Run(const runbook::StepSpec& s, MonoTime d) override {
+    on_run_(s.kind);
+    return inner_.Run(s, d);
+  }
+
+ private:
+  runbook::StepAction& inner_;
+  std::function<void(const std::string&)> on_run_;
+};
+
+TEST_F(ControllerTest, AFollowerObservesButNeitherActsNorSteersTheLeaseNorPublishesDecisions) {
+  auto c = Make();
+  FakeLeadership leadership;
+  leadership.leading = false;
+  std::vector<bool> changes;
+  c->SetLeadership(&leadership, [&](bool leading) { changes.push_back(leading); });
+  Renew();
+  ASSERT_TRUE(c->Cycle().ok());  // healthy and streaming, as seen by the follower too
+  world_.primary_down = true;
+  bool saw_failover_decision = false;
+  for (int i = 0; i < 40; ++i) {
+    Result<CycleReport> r = c->Cycle();
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->following);
+    EXPECT_EQ(r->note, "following other (h2, pid 2): observing only");
+    saw_failover_decision |= r->decision.plan.kind == Plan::kFailover;
+    clock_.Advance(500ms);
+  }
+  EXPECT_TRUE(saw_failover_decision) << "the follower still decides what it would do";
+  EXPECT_TRUE(action_.order.empty());
+  EXPECT_TRUE(lease_.granting()) << "a follower does not steer the lease";
+  EXPECT_EQ(Count("\"event\":\"decision\""), 0);
+  EXPECT_EQ(Count("\"event\":\"leadership\""), 1);
+  EXPECT_EQ(changes, (std::vector<bool>{false}));
+  Result<std::optional<runbook::RunRecord>> unfinished = journal_->UnfinishedRun();
+  ASSERT_TRUE(unfinished.ok());
+  EXPECT_FALSE(unfinished->has_value());
+  // Its status names the leader; status.json is left to the leader.
+  Result<CycleReport> r = c->Cycle();
+  ASSERT_TRUE(r.ok());
+  const std::string status = c->StatusJson(*r);
+  EXPECT_NE(status.find("\"role\": \"following\""), std::string::npos) << status;
+  EXPECT_NE(status.find("\"name\": \"other\""), std::string::npos) << status;
+}
+
+TEST_F(ControllerTest, LeadershipLostMidRunStopsBeforeTheNextStepAndTheNextLeaderResumes) {
+  FakeLeadership leadership;
+  HookedAction hooked(action_, [&](const std::string& kind) {
+    if (kind == "scale") leadership.leading = false;  // lost while this step runs
+  });
+  auto c = std::make_unique<Controller>(
+      spec_, clock_, world_, *journal_,
+      [&](const std::string&) -> runbook::StepAction* { return &hooked; }, context_, &lease_,
+      [this](const std::string&, const std::string& json) { events_.push_back(json); });
+  std::vector<bool> changes;
+  c->SetLeadership(&leadership, [&](bool leading) { changes.push_back(leading); });
+  Renew();
+  ASSERT_TRUE(c->Cycle().ok());
+  world_.primary_down = true;
+  CycleReport r = CycleUntil(*c, Plan::kFailover);
+  EXPECT_FALSE(r.run.has_value());
+  EXPECT_NE(r.note.find("lost leadership before step 'fence the old primary'"), std::string::npos)
+      << r.note;
+  EXPECT_EQ(action_.order, (std::vector<std::string>{"scale"})) << "the running step finished";
+  Result<std::optional<runbook::RunRecord>> unfinished = journal_->UnfinishedRun();
+  ASSERT_TRUE(unfinished.ok());
+  ASSERT_TRUE(unfinished->has_value()) << "the run stays unfinished for the next leader";
+  // Further cycles of the old leader do nothing.
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(500ms);
+    Result<CycleReport> again = c->Cycle();
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again->following);
+  }
+  EXPECT_EQ(action_.order, (std::vector<std::string>{"scale"}));
+  EXPECT_EQ(changes, (std::vector<bool>{true, false}));
+
+  // The next leader (another process: a fresh controller on the same journal).
+  FakeLeadership next;
+  auto d = Make();
+  d->SetLeadership(&next, nullptr);
+  CycleReport resumed = CycleUntil(*d, Plan::kResumeFailover);
+  ASSERT_TRUE(resumed.run.has_value()) << resumed.note;
+  EXPECT_TRUE(resumed.run->resumed);
+  EXPECT_TRUE(resumed.run->succeeded) << resumed.run->failure;
+  EXPECT_EQ(action_.runs["scale"], 1) << "a step that succeeded is not run again";
+  EXPECT_EQ(action_.runs["promote"], 1);
 }
 
 }  // namespace
