@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -175,6 +177,9 @@ const std::vector<Scenario>& Scenarios() {
       {"gray-failure", drill::Expect::kFailover,
        "SIGSTOP the primary's PostgreSQL (connections hang instead of failing)",
        "failover after the probes time out; the old primary, resumed, refuses writes"},
+      {"network-partition", drill::Expect::kFailover,
+       "cut the primary region off from clients, DR and the third site (nftables); it stays up",
+       "the cut-off primary fences itself when its write lease runs out; failover to DR"},
       {"replica-lag", drill::Expect::kRefused,
        "pause WAL replay in DR until its lag is over the limit, then kill the primary region",
        "failover refused, with the lag and the data at risk in the reason"},
@@ -484,6 +489,8 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
     PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, primary.node_groups[0].name, SIGKILL));
   } else if (scenario.name == "gray-failure") {
     PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, "postgres", SIGSTOP));
+  } else if (scenario.name == "network-partition") {
+    PL_RETURN_IF_ERROR(lab.Partition(primary.name));
   }
 
   std::string history;
@@ -502,6 +509,26 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
       return run && run->found && run->outcome != "unfinished";
     });
     Progress(finished ? "failover run finished" : "no failover run finished within 3 minutes");
+    if (scenario.name == "network-partition") {
+      // Seen from inside the partition: has the cut-off primary fenced itself?
+      std::string last;
+      bool fenced = false;
+      WaitUntil(30s, [&] {
+        Result<int> inside = lab.RunInPartition(primary.name, [&] {
+          bool refused = false;
+          WriteRefusal(lab, primary, &refused);
+          return refused ? 0 : 1;
+        });
+        fenced = inside.ok() && *inside == 0;
+        last = inside.ok() ? "" : inside.status().ToString();
+        return fenced;
+      });
+      in.old_primary_fenced = fenced;
+      Progress(std::string("inside the partition the old primary ") +
+               (fenced ? "refuses writes" : "still takes writes " + last));
+      Status healed = lab.HealPartition(primary.name);
+      Progress(healed.ok() ? "partition healed" : "healing the partition: " + healed.ToString());
+    }
   } else {
     // Long enough for a wrong decision to show: the controller's confirmation
     // window and the lease, with room for the probes.
@@ -569,7 +596,7 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
   if (scenario.expect == drill::Expect::kFailover && in.run.outcome == "succeeded") {
     if (scenario.name == "gray-failure") {
       PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, "postgres", SIGCONT));
-    } else {
+    } else if (scenario.name != "network-partition") {
       Status started = lab.StartRegion(primary.name);
       if (!started.ok()) Progress("start-region " + primary.name + ": " + started.ToString());
     }
@@ -651,6 +678,10 @@ int DrillRun(const DrillOptions& o, const Context& context) {
       // A frozen PostgreSQL would ignore the stop signals of `down`.
       Status resumed = lab.SignalComponents(config.Primary().name, "postgres", SIGCONT);
       if (!resumed.ok()) Progress("resuming the primary's PostgreSQL: " + resumed.ToString());
+    }
+    if (scenario->name == "network-partition") {
+      Status healed = lab.HealPartition(config.Primary().name);
+      if (!healed.ok()) Progress("healing the partition: " + healed.ToString());
     }
   }  // children stopped before the lab goes down
   Progress("lab down");

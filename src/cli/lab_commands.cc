@@ -1,4 +1,4 @@
-// pilotlight lab up | down | status | kill-region | start-region | agent
+// pilotlight lab up | down | status | kill-region | start-region | partition | heal | scale | agent
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -43,7 +43,7 @@ std::optional<config::Config> LoadLabConfig(const LabOptions& o) {
   return std::move(*r.config);
 }
 
-enum class Action { kUp, kDown, kStatus, kKill, kStart, kScale, kAgent };
+enum class Action { kUp, kDown, kStatus, kKill, kStart, kScale, kAgent, kPartition, kHeal };
 
 int RunLab(Action action, const LabOptions& o, const Context& context) {
   std::optional<config::Config> config = LoadLabConfig(o);
@@ -72,6 +72,12 @@ int RunLab(Action action, const LabOptions& o, const Context& context) {
       break;
     case Action::kScale:
       st = lab.ScaleNodeGroup(o.region, o.group, o.size);
+      break;
+    case Action::kPartition:
+      st = lab.Partition(o.region);
+      break;
+    case Action::kHeal:
+      st = lab.HealPartition(o.region);
       break;
     case Action::kAgent:
       break;
@@ -106,6 +112,12 @@ void Register(CLI::App& root, Context& context) {
       ->required();
   add("start-region", "Start a killed region again in its old role", Action::kStart)
       ->add_option("NAME", o->region, "Region name")
+      ->required();
+  add("partition", "Cut a region off the network (nftables); its processes keep running",
+      Action::kPartition)
+      ->add_option("NAME", o->region, "Region name")
+      ->required();
+  add("heal", "Undo `partition`", Action::kHeal)->add_option("NAME", o->region, "Region name")
       ->required();
   CLI::App* scale = add("scale", "Set a node group's number of instances in a region",
                         Action::kScale);

@@ -1,6 +1,8 @@
 #include "lab/lab.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "lab/partition.h"
 #include "trader/schema.h"
 
 namespace pilotlight::lab {
@@ -137,6 +140,24 @@ Lab::Lab(config::Config config, std::string dir, std::string self_exe)
   while (!root.empty() && root.back() == '\n') root.pop_back();
   pg_root_ = root.empty() ? dir_ : root;
 }
+
+namespace {
+
+// The nft table and cgroup of a lab's region partition: unique per lab directory.
+std::string PartitionName(const std::string& lab_dir, const std::string& region) {
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%08zx",
+                std::hash<std::string>{}(fs::absolute(lab_dir).string()) & 0xffffffffu);
+  std::string name = "pl-" + std::string(hash) + "-";
+  for (char c : region) {
+    name += std::isalnum(static_cast<unsigned char>(c))
+                ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+                : '-';
+  }
+  return name;
+}
+
+}  // namespace
 
 std::string Lab::RegionDir(const config::RegionSpec& region) const {
   return dir_ + "/" + region.name;
@@ -677,6 +698,11 @@ Status Lab::Down(bool purge) {
       first = st;
     }
   }
+  for (const config::RegionSpec& region : config_.regions) {
+    if (!IsCutOff(PartitionName(dir_, region.name))) continue;
+    Status st = HealPartition(region.name);
+    if (!st.ok() && first.ok()) first = st;
+  }
   // DR first, then the primary: the standby must not see its primary vanish
   // and log a storm of reconnection errors it does not need.
   for (const config::RegionSpec* region : {&config_.Dr(), &config_.Primary()}) {
@@ -739,6 +765,61 @@ Status Lab::SignalComponents(const std::string& name, const std::string& which, 
                             which + "'");
   }
   return Status::OK();
+}
+
+
+Status Lab::Partition(const std::string& name) {
+  const config::RegionSpec* region = config_.FindRegion(name);
+  if (region == nullptr) {
+    return Status::NotFound("no region named '" + name + "' in " + config_.file);
+  }
+  // The lease on 127.0.0.1 could not be told apart from the region's own
+  // traffic (its replies to 127.0.0.1 clients stay allowed).
+  const std::optional<config::ListenAddress>& lease = config_.controller.lease_listen;
+  if (!lease || lease->address == "127.0.0.1" || lease->address == "0.0.0.0" ||
+      lease->address == region->address) {
+    return Status::InvalidArgument(
+        config_.file + ": a partition cuts region " + name + " off from the third site, so the "
+        "controller's write lease must listen there: set controller.lease.listen to a "
+        "third-site address (examples/lab.yaml uses 127.0.3.1:7400)");
+  }
+  PartitionSpec spec;
+  spec.name = PartitionName(dir_, name);
+  spec.region_address = region->address;
+  for (const config::RegionSpec& other : config_.regions) {
+    if (&other != region) spec.outside_addresses.push_back(other.address);
+  }
+  spec.outside_addresses.push_back(lease->address);
+  if (!config_.dns.zones.empty() && config_.dns.listen.address != lease->address) {
+    spec.outside_addresses.push_back(config_.dns.listen.address);
+  }
+  spec.process_groups = RegionPids(name);
+  PL_RETURN_IF_ERROR(CutOff(spec));
+  LogInfo("region " + name + ": cut off the network (nft table inet " + spec.name + ")");
+  return Status::OK();
+}
+
+Status Lab::HealPartition(const std::string& name) {
+  if (config_.FindRegion(name) == nullptr) {
+    return Status::NotFound("no region named '" + name + "' in " + config_.file);
+  }
+  PL_RETURN_IF_ERROR(Heal(PartitionName(dir_, name)));
+  LogInfo("region " + name + ": network partition healed");
+  return Status::OK();
+}
+
+Result<int> Lab::RunInPartition(const std::string& name, const std::function<int()>& body) {
+  return RunInside(PartitionName(dir_, name), body);
+}
+
+std::vector<pid_t> Lab::RegionPids(const std::string& name) const {
+  std::vector<pid_t> pids;
+  const config::RegionSpec* region = config_.FindRegion(name);
+  if (region == nullptr) return pids;
+  for (const Component& c : ComponentsOf(*region)) {
+    if (std::optional<pid_t> pid = RunningPid(c)) pids.push_back(*pid);
+  }
+  return pids;
 }
 
 Result<std::vector<std::string>> Lab::RestartCrashedInstances(const std::string& name,

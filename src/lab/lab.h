@@ -24,6 +24,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,6 +88,17 @@ class Lab {
   // none runs. Drills make their faults with it (SIGKILL, SIGSTOP, SIGCONT).
   Status SignalComponents(const std::string& region, const std::string& which, int signal,
                           std::vector<pid_t>* signalled = nullptr);
+  // Cuts the region off the network (lab/partition.h): nothing outside reaches
+  // it, it reaches neither the other regions nor the third site (the DNS
+  // server, the controller's lease at controller.lease.listen, which must then
+  // be a third-site address); its processes keep running. Idempotent.
+  Status Partition(const std::string& region);
+  // Undoes Partition (idempotent).
+  Status HealPartition(const std::string& region);
+  // Runs `body` in a child process inside the region's partition; its exit code.
+  Result<int> RunInPartition(const std::string& region, const std::function<int()>& body);
+  // The pids (each its process group's id) of the region's running components.
+  std::vector<pid_t> RegionPids(const std::string& region) const;
   // The region's local supervisor (run by its agent): starts again each
   // node-group instance whose process died while its pid file stayed behind
   // (crashed, not stopped), if its pid file was already stale at the previous

@@ -30,6 +30,9 @@ std::string Endpoint::ConnInfo() const {
   return "host=" + QuoteConnValue(host) + " port=" + std::to_string(port) +
          " user=" + QuoteConnValue(user) + " dbname=" + QuoteConnValue(database) +
          " connect_timeout=" + std::to_string(secs < 1 ? 1 : secs) +
+         " tcp_user_timeout=" +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(io_timeout).count()) +
+         " keepalives=1 keepalives_idle=2 keepalives_interval=1 keepalives_count=3"
          " application_name=pilotlight";
 }
 

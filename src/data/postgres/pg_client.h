@@ -23,6 +23,11 @@ struct Endpoint {
   std::string user = "postgres";
   std::string database = "postgres";
   Duration connect_timeout = std::chrono::seconds(2);
+  // A connection whose peer stops answering (a partition drops its packets
+  // after it was established) fails after this instead of hanging in a query
+  // until TCP gives up minutes later: libpq's tcp_user_timeout, with TCP
+  // keepalives (idle 2 s, every 1 s) so an idle wait for an answer notices too.
+  Duration io_timeout = std::chrono::seconds(5);
 
   std::string ConnInfo() const;  // libpq keyword/value string
   std::string ToString() const;  // "postgres@127.0.1.1:5432/trading"
