@@ -84,8 +84,11 @@ Result<controller::ControllerSpec> MakeSpec(const config::Config& config, const 
 json StepsJson(const runbook::RunbookSpec& rb) {
   json steps = json::array();
   for (const runbook::StepSpec& s : rb.steps) {
-    steps.push_back({{"name", s.name}, {"kind", s.kind}, {"params", s.params},
-                     {"timeout", FormatDuration(s.timeout)}, {"retries", s.retries}});
+    steps.push_back({{"name", s.name},
+                     {"kind", s.kind},
+                     {"params", s.params},
+                     {"timeout", FormatDuration(s.timeout)},
+                     {"retries", s.retries}});
   }
   return steps;
 }
@@ -142,11 +145,11 @@ int FailbackCmd(const Options& o, const Context& context) {
     if (o.json) {
       json pre = json::array();
       for (const controller::FailbackPrecondition& p : ready.preconditions) {
-        pre.push_back({{"name", p.name}, {"ok", p.ok}, {"required", p.required},
-                       {"detail", p.detail}});
+        pre.push_back(
+            {{"name", p.name}, {"ok", p.ok}, {"required", p.required}, {"detail", p.detail}});
       }
-      std::cout << json{{"runbook", rb->name}, {"steps", StepsJson(*rb)},
-                        {"preconditions", pre}, {"ready", ready.ready()},
+      std::cout << json{{"runbook", rb->name},        {"steps", StepsJson(*rb)},
+                        {"preconditions", pre},       {"ready", ready.ready()},
                         {"verdict", ready.Verdict()}, {"phase", durable->summary}}
                        .dump(2)
                 << "\n";
@@ -163,8 +166,11 @@ int FailbackCmd(const Options& o, const Context& context) {
     }
     std::cout << "\npreconditions:\n";
     for (const controller::FailbackPrecondition& p : ready.preconditions) {
-      std::cout << "  [" << (p.ok ? " ok " : p.required ? "FAIL" : "warn") << "] " << p.name
-                << ": " << p.detail << "\n";
+      std::cout << "  ["
+                << (p.ok         ? " ok "
+                    : p.required ? "FAIL"
+                                 : "warn")
+                << "] " << p.name << ": " << p.detail << "\n";
     }
     std::cout << "\n" << ready.Verdict() << "\n";
     return 0;
@@ -216,9 +222,8 @@ int FailbackCmd(const Options& o, const Context& context) {
   const MonoTime started = clock.Monotonic();
   const std::string reason = "manual failback by an operator from " + s.dr_region + " to " +
                              s.primary_region + " (" + durable->summary + ")";
-  Result<runbook::RunReport> run =
-      controller::RunFailback(s, **journal, clock, controller::WithTestHook(actions.Lookup()),
-                              observer, reason);
+  Result<runbook::RunReport> run = controller::RunFailback(
+      s, **journal, clock, controller::WithTestHook(actions.Lookup()), observer, reason);
   const Duration took = clock.Monotonic() - started;
   n->WaitIdle(3s);
   if (!run.ok()) return ExitCode(false, run.status().ToString());

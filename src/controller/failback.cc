@@ -18,7 +18,8 @@ bool FailbackReadinessReport::ready() const {
 std::string FailbackReadinessReport::Verdict() const {
   std::string failed;
   for (const FailbackPrecondition& p : preconditions) {
-    if (p.required && !p.ok) failed += (failed.empty() ? "" : "; ") + p.name + " (" + p.detail + ")";
+    if (p.required && !p.ok)
+      failed += (failed.empty() ? "" : "; ") + p.name + " (" + p.detail + ")";
   }
   if (failed.empty()) return "ready: `pilotlight failback` would run these steps";
   return "blocked: " + failed;
@@ -32,8 +33,8 @@ FailbackReadinessReport FailbackReadiness(const ControllerSpec& spec, const Dura
     out.preconditions.push_back({std::move(name), ok, required, std::move(detail)});
   };
   using Phase = decide::ControllerState::Phase;
-  add("the platform is failed over to " + spec.dr_region,
-      durable.state.phase == Phase::kFailedOver, durable.summary);
+  add("the platform is failed over to " + spec.dr_region, durable.state.phase == Phase::kFailedOver,
+      durable.summary);
 
   const pg::FenceState dr = pg::ReadFenceState(spec.dr_db);
   add(spec.dr_region + " takes writes", dr.reachable && !dr.in_recovery && !dr.fenced(),
@@ -57,8 +58,8 @@ FailbackReadinessReport FailbackReadiness(const ControllerSpec& spec, const Dura
 
   auto local = spec.local_databases.find(spec.primary_region);
   std::error_code ec;
-  const bool have_dir = local != spec.local_databases.end() &&
-                        std::filesystem::exists(local->second.data_dir, ec);
+  const bool have_dir =
+      local != spec.local_databases.end() && std::filesystem::exists(local->second.data_dir, ec);
   add(spec.primary_region + "'s data directory is here (for pg_rewind)", have_dir,
       local == spec.local_databases.end() ? "not known" : local->second.data_dir);
 
@@ -72,8 +73,8 @@ FailbackReadinessReport FailbackReadiness(const ControllerSpec& spec, const Dura
                       " instances answer" + (r->detail.empty() ? "" : ": " + r->detail) +
                       "; the runbook scales it to " + std::to_string(g.production_size);
     // Informative: the runbook's scale step brings them to production size.
-    add(spec.primary_region + " " + g.name + " instances answer", r.ok() && !r->up.empty(),
-        detail, /*required=*/false);
+    add(spec.primary_region + " " + g.name + " instances answer", r.ok() && !r->up.empty(), detail,
+        /*required=*/false);
   }
 
   Result<RecordShape> shape = DescribeRecord(spec.dns, clock.Now());

@@ -29,7 +29,7 @@
 namespace pilotlight::controller {
 
 struct FailbackPrecondition {
-  std::string name;    // "the platform is failed over"
+  std::string name;  // "the platform is failed over"
   bool ok = false;
   bool required = true;  // a failed required one blocks the run
   std::string detail;

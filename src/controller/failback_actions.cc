@@ -21,13 +21,13 @@ Result<std::vector<int>> ParseShiftSteps(const std::string& text) {
   while (at <= text.size()) {
     const size_t comma = std::min(text.find(',', at), text.size());
     const std::string item = text.substr(at, comma - at);
-    if (item.empty() || item.size() > 3 || item.find_first_not_of("0123456789") != std::string::npos) {
+    if (item.empty() || item.size() > 3 ||
+        item.find_first_not_of("0123456789") != std::string::npos) {
       return Status::InvalidArgument("steps \"" + text + "\": expected percentages like 25,50,100");
     }
     const int v = std::stoi(item);
     if (v < 1 || v > 100 || (!out.empty() && v <= out.back())) {
-      return Status::InvalidArgument("steps \"" + text +
-                                     "\": percentages must grow from 1 to 100");
+      return Status::InvalidArgument("steps \"" + text + "\": percentages must grow from 1 to 100");
     }
     out.push_back(v);
     at = comma + 1;
@@ -123,8 +123,8 @@ class RejoinAction final : public FailbackAction {
     const std::string from = Param(step, "from", Other(*region));
     const pg::FenceState st = pg::ReadFenceState(Database(from));
     if (!st.reachable) {
-      return Status::FailedPrecondition(from + "'s PostgreSQL, the new upstream, is unreachable: " +
-                                        st.detail);
+      return Status::FailedPrecondition(
+          from + "'s PostgreSQL, the new upstream, is unreachable: " + st.detail);
     }
     if (st.in_recovery) {
       return Status::FailedPrecondition(from + "'s PostgreSQL is itself a standby; " + *region +
@@ -234,8 +234,8 @@ class ValidateStandbyAction final : public FailbackAction {
       if (auto c = pg::Connection::Open(Database(from)); c.ok()) {
         (void)pg::WriteHeartbeat(**c, from);
       }
-      const pg::ReplicationStatus rs = pg::ReadReplicationStatus(Database(from), Database(*region),
-                                                                 *region);
+      const pg::ReplicationStatus rs =
+          pg::ReadReplicationStatus(Database(from), Database(*region), *region);
       if (rs.streaming && rs.standby_in_recovery) {
         const bool bytes_zero = rs.replay_lag_bytes && *rs.replay_lag_bytes == 0;
         if (rs.replay_lag_seconds && *rs.replay_lag_seconds <= ToSeconds(max)) return Status::OK();
@@ -433,8 +433,7 @@ class DnsShiftAction final : public FailbackAction {
 
 }  // namespace
 
-std::map<std::string, std::unique_ptr<runbook::StepAction>> MakeFailbackActions(
-    const Adapters& a) {
+std::map<std::string, std::unique_ptr<runbook::StepAction>> MakeFailbackActions(const Adapters& a) {
   std::map<std::string, std::unique_ptr<runbook::StepAction>> out;
   out["rejoin"] = std::make_unique<RejoinAction>(a);
   out["sync_objects"] = std::make_unique<SyncObjectsAction>(a);

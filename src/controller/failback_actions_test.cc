@@ -16,8 +16,8 @@ TEST(ParseShiftSteps, Table) {
       {"25,50,100", true, {25, 50, 100}},
       {"1,100", true, {1, 100}},
       {"", false, {}},
-      {"50", false, {}},          // never reaches 100
-      {"50,25,100", false, {}},   // not growing
+      {"50", false, {}},         // never reaches 100
+      {"50,25,100", false, {}},  // not growing
       {"25,25,100", false, {}},
       {"0,100", false, {}},
       {"25,,100", false, {}},
@@ -35,9 +35,8 @@ TEST(ParseShiftSteps, Table) {
 
 TEST(WeightsFor, Table) {
   const std::vector<RecordSetShape> two = {{"east", "", {"10.0.1.1"}}, {"west", "", {"10.0.2.1"}}};
-  const std::vector<RecordSetShape> three = {{"a", "", {"10.0.1.1"}},
-                                             {"b", "", {"10.0.2.1"}},
-                                             {"c", "", {"10.0.2.2"}}};
+  const std::vector<RecordSetShape> three = {
+      {"a", "", {"10.0.1.1"}}, {"b", "", {"10.0.2.1"}}, {"c", "", {"10.0.2.2"}}};
   struct Row {
     const char* name;
     const std::vector<RecordSetShape>* sets;
@@ -48,9 +47,15 @@ TEST(WeightsFor, Table) {
   const Row rows[] = {
       {"25 % to east", &two, {"10.0.1.1"}, 25, "weights:east=25,west=75"},
       {"all to east", &two, {"10.0.1.1"}, 100, "weights:east=100,west=0"},
-      {"the other region's sets split the rest", &three, {"10.0.1.1"}, 50,
+      {"the other region's sets split the rest",
+       &three,
+       {"10.0.1.1"},
+       50,
        "weights:a=50,b=25,c=25"},
-      {"two sets of the region split its share", &three, {"10.0.2.1", "10.0.2.2"}, 25,
+      {"two sets of the region split its share",
+       &three,
+       {"10.0.2.1", "10.0.2.2"},
+       25,
        "weights:b=13,c=12,a=75"},
       {"no set of the region", &two, {"10.9.9.9"}, 50, nullptr},
   };

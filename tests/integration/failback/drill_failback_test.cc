@@ -21,8 +21,8 @@ TEST(DrillFailbackTest, RegionOutageDrillFailsBackWithNoAcknowledgedOrderLost) {
                                               /*trader_pilot_light_size=*/1, /*with_dns=*/true);
   const std::string out = lab.dir + "/drill";
   testing::CommandResult r = RunPilotlight(
-      {"drill", "run", "--scenario", "region-outage", "--failback", "--config", lab.config,
-       "--out", out, "--load-seconds", "3", "--history", lab.dir + "/history.db", "--json"});
+      {"drill", "run", "--scenario", "region-outage", "--failback", "--config", lab.config, "--out",
+       out, "--load-seconds", "3", "--history", lab.dir + "/history.db", "--json"});
   std::cerr << r.err;
   const json report = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   ASSERT_TRUE(report.is_object()) << r.out << r.err;
@@ -30,10 +30,10 @@ TEST(DrillFailbackTest, RegionOutageDrillFailsBackWithNoAcknowledgedOrderLost) {
   EXPECT_EQ(report["passed"], true) << report.dump(2);
   std::map<std::string, json> checks;
   for (const json& c : report["checks"]) checks[c["name"].get<std::string>()] = c;
-  for (const std::string& name : std::vector<std::string>{
-           "failback succeeded", "failback: 0 acknowledged orders lost",
-        "failback: DNS answers the primary",
-        "failback: the primary takes orders through " + lab.service_name}) {
+  for (const std::string& name :
+       std::vector<std::string>{"failback succeeded", "failback: 0 acknowledged orders lost",
+                                "failback: DNS answers the primary",
+                                "failback: the primary takes orders through " + lab.service_name}) {
     ASSERT_EQ(checks.count(name), 1u) << name << "\n" << report["checks"].dump(2);
     EXPECT_EQ(checks[name]["passed"], true) << checks[name].dump();
     std::cerr << "[ measured ] " << name << ": " << checks[name]["detail"].get<std::string>()

@@ -36,9 +36,11 @@ class FailbackLabTest : public ::testing::Test {
     lab_.Destroy();
   }
 
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& log,
+              const std::map<std::string, std::string>& env = {}) {
     pid_t pid = fork();
     if (pid == 0) {
+      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
       FILE* f = fopen(log.c_str(), "a");
       if (f != nullptr) {
         dup2(fileno(f), 1);
@@ -77,18 +79,23 @@ class FailbackLabTest : public ::testing::Test {
   }
   std::string ControllerLog() const { return testing::ReadAll(lab_.dir + "/controller.log"); }
   void WaitUntilSteady() {
-    ASSERT_TRUE(WaitFor(60s, [&] {
-      json s = Status();
-      return s.is_object() &&
-             s["decision"]["reason"].get<std::string>().find("no action: primary healthy") !=
-                 std::string::npos &&
-             s["readiness"]["ready"] == true;
-    })) << Status().dump(2) << ControllerLog();
-    ASSERT_TRUE(WaitFor(20s, [&] {
-      json s = Status();
-      return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null() &&
-             s["lease"]["revoked"] == false;
-    })) << Status().dump(2) << testing::ReadAll(lab_.dir + "/primary/agent.log");
+    ASSERT_TRUE(WaitFor(60s,
+                        [&] {
+                          json s = Status();
+                          return s.is_object() &&
+                                 s["decision"]["reason"].get<std::string>().find(
+                                     "no action: primary healthy") != std::string::npos &&
+                                 s["readiness"]["ready"] == true;
+                        }))
+        << Status().dump(2) << ControllerLog();
+    ASSERT_TRUE(WaitFor(20s,
+                        [&] {
+                          json s = Status();
+                          return s.is_object() && s["lease"].is_object() &&
+                                 !s["lease"]["expires_at"].is_null() &&
+                                 s["lease"]["revoked"] == false;
+                        }))
+        << Status().dump(2) << testing::ReadAll(lab_.dir + "/primary/agent.log");
   }
   std::vector<json> Runs(const std::string& runbook) const {
     std::vector<json> out;
@@ -113,22 +120,22 @@ class FailbackLabTest : public ::testing::Test {
     std::unique_ptr<pg::Connection> c = Connect(primary);
     return c != nullptr && pg::ProbeWrite(*c, "failback-test").ok();
   }
-  // Places `n` orders through the database's own order entry (pl_place_order,
-  // what every trader instance calls); returns the client order ids of those
-  // acknowledged (committed and answered).
-  std::vector<std::string> PlaceOrders(bool primary, const std::string& prefix, int n) {
+  // Sends `n` orders to a region's trader instances with `pilotlight load` (the
+  // way clients place them); returns the client order ids it acknowledged.
+  std::vector<std::string> PlaceOrders(bool primary, const std::string& tag, int n) {
+    const std::string journal = lab_.dir + "/acks-" + tag + ".jsonl";
+    const std::string target = "http://" + (primary ? lab_.primary_address : lab_.dr_address) +
+                               ":" + std::to_string(lab_.trader_port);
+    testing::CommandResult r = RunPilotlight(
+        {"load", "--target", target, "--count", std::to_string(n), "--concurrency", "2",
+         "--journal", journal, "--retry-deadline", "10s", "--account", "failback-" + tag});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     std::vector<std::string> acked;
-    std::unique_ptr<pg::Connection> c = Connect(primary);
-    if (c == nullptr) return acked;
-    Result<pg::Rows> sym = c->Query("SELECT symbol FROM symbols ORDER BY symbol LIMIT 1");
-    if (!sym.ok() || sym->empty()) return acked;
-    const std::string symbol = *sym->Get(0, "symbol");
-    for (int i = 0; i < n; ++i) {
-      const std::string id = prefix + "-" + std::to_string(i);
-      Result<pg::Rows> r = c->Query(
-          "SELECT r_outcome FROM pl_place_order('failback-test', $1, $2, $3, 100, 1)",
-          {id, symbol, i % 2 == 0 ? "buy" : "sell"});
-      if (r.ok() && !r->empty()) acked.push_back(id);
+    std::ifstream in(journal);
+    std::string line;
+    while (std::getline(in, line)) {
+      json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j["client_order_id"].is_string()) acked.push_back(j["client_order_id"]);
     }
     return acked;
   }
@@ -139,14 +146,36 @@ class FailbackLabTest : public ::testing::Test {
     for (size_t i = 0; i < ids.size(); ++i) list += (i ? "," : "") + ids[i];
     list += "}";
     Result<pg::Rows> r = c->Query(
-        "SELECT count(*)::text AS n FROM orders WHERE account = 'failback-test' AND "
-        "client_order_id = ANY($1::text[])",
+        "SELECT count(DISTINCT client_order_id)::text AS n FROM orders "
+        "WHERE client_order_id = ANY($1::text[])",
         {list});
     return r.ok() && !r->empty() ? std::stoi(r->Get(0, "n").value_or("-1")) : -1;
   }
   std::vector<std::string> DnsAnswers() const {
     return testing::LastFields(testing::DigSection(
         testing::Dig(lab_.dns_address, lab_.dns_port, {lab_.service_name, "A"}), "ANSWER"));
+  }
+
+  int Timeline(bool primary) const {
+    std::unique_ptr<pg::Connection> c = Connect(primary);
+    if (c == nullptr) return -1;
+    Result<pg::ServerRole> role = pg::ReadServerRole(*c);
+    return role.ok() ? role->timeline : -1;
+  }
+  // Steady controller, orders on the primary (replicated), the region lost, the
+  // automated failover, the old primary started again (fenced).
+  std::vector<std::string> FailOverAndBringThePrimaryBack() {
+    StartController();
+    WaitUntilSteady();
+    std::vector<std::string> acked = PlaceOrders(true, "before", 25);
+    EXPECT_EQ(acked.size(), 25u);
+    EXPECT_TRUE(WaitFor(15s, [&] { return CountOrders(false, acked) == 25; }));
+    EXPECT_EQ(RunPilotlight(lab_.Args({"kill-region", "primary"})).exit_code, 0);
+    EXPECT_TRUE(WaitFor(120s, [&] { return FailedOver(1); })) << ControllerLog();
+    testing::CommandResult start = RunPilotlight(lab_.Args({"start-region", "primary"}));
+    EXPECT_EQ(start.exit_code, 0) << start.err;
+    EXPECT_TRUE(WaitFor(30s, [&] { return Connect(true) != nullptr; }));
+    return acked;
   }
 
   testing::TestLab lab_;
@@ -160,8 +189,7 @@ TEST_F(FailbackLabTest, FailoverThenFailbackLosesNoOrderAndRearmsTheController) 
   // Nothing to fail back from yet: --plan says so, the command refuses.
   testing::CommandResult early = RunPilotlight(Common({"failback", "--plan"}));
   EXPECT_EQ(early.exit_code, 0) << early.err;
-  EXPECT_NE(early.out.find("blocked: the platform is failed over"), std::string::npos)
-      << early.out;
+  EXPECT_NE(early.out.find("blocked: the platform is failed over"), std::string::npos) << early.out;
   EXPECT_NE(RunPilotlight(Common({"failback"})).exit_code, 0);
 
   const std::vector<std::string> before = PlaceOrders(true, "before", 25);
@@ -173,9 +201,8 @@ TEST_F(FailbackLabTest, FailoverThenFailbackLosesNoOrderAndRearmsTheController) 
   // The outage and the automated failover.
   ASSERT_EQ(RunPilotlight(lab_.Args({"kill-region", "primary"})).exit_code, 0);
   ASSERT_TRUE(WaitFor(120s, [&] { return FailedOver(1); })) << ControllerLog();
-  ASSERT_TRUE(WaitFor(15s, [&] {
-    return DnsAnswers() == std::vector<std::string>{lab_.dr_address};
-  }));
+  ASSERT_TRUE(
+      WaitFor(15s, [&] { return DnsAnswers() == std::vector<std::string>{lab_.dr_address}; }));
   // The old primary comes back fenced; DR takes the writes.
   testing::CommandResult start = RunPilotlight(lab_.Args({"start-region", "primary"}));
   ASSERT_EQ(start.exit_code, 0) << start.err;
@@ -210,9 +237,8 @@ TEST_F(FailbackLabTest, FailoverThenFailbackLosesNoOrderAndRearmsTheController) 
   ASSERT_EQ(after.size(), 5u);
   EXPECT_TRUE(WaitFor(15s, [&] { return CountOrders(false, after) == 5; }));
   // DNS answers the primary; DR's trader is back at pilot-light size.
-  EXPECT_TRUE(WaitFor(10s, [&] {
-    return DnsAnswers() == std::vector<std::string>{lab_.primary_address};
-  }));
+  EXPECT_TRUE(
+      WaitFor(10s, [&] { return DnsAnswers() == std::vector<std::string>{lab_.primary_address}; }));
   EXPECT_EQ(testing::ReadAll(lab_.dir + "/dr/trader.size").substr(0, 1), "1");
   // The controller re-arms: phase normal, the lease granted to the primary again.
   ASSERT_TRUE(WaitFor(20s, [&] {
@@ -232,6 +258,46 @@ TEST_F(FailbackLabTest, FailoverThenFailbackLosesNoOrderAndRearmsTheController) 
   ASSERT_TRUE(WaitFor(120s, [&] { return FailedOver(2); })) << ControllerLog();
   EXPECT_TRUE(Writable(false));
   EXPECT_EQ(CountOrders(false, after), 5);
+}
+
+// The failback process dies (SIGKILL) right after its switchover acted, before
+// the outcome reached the journal; `pilotlight failback` run again resumes the
+// same run, finds the switchover done, and finishes with one promotion only.
+TEST_F(FailbackLabTest, SigkillRightAfterTheSwitchoverIsResumedByRunningItAgain) {
+  const std::vector<std::string> before = FailOverAndBringThePrimaryBack();
+  ASSERT_FALSE(HasFailure());
+  const std::vector<std::string> during = PlaceOrders(false, "during", 10);
+  ASSERT_EQ(during.size(), 10u);
+  const int dr_timeline = Timeline(false);
+  ASSERT_GT(dr_timeline, 1);
+
+  const std::string marker = lab_.dir + "/blocked";
+  const pid_t first = Spawn(Common({"failback"}), lab_.dir + "/failback-1.log",
+                            {{"PILOTLIGHT_TEST_BLOCK_STEP", "after:switchover"},
+                             {"PILOTLIGHT_TEST_BLOCK_MARKER", marker}});
+  ASSERT_TRUE(WaitFor(180s, [&] { return access(marker.c_str(), F_OK) == 0; }))
+      << testing::ReadAll(lab_.dir + "/failback-1.log");
+  Kill(first, SIGKILL);
+  // The switchover acted: the primary writes, DR refuses; the run is unfinished.
+  EXPECT_TRUE(Writable(true));
+  EXPECT_FALSE(Writable(false));
+  std::vector<json> runs = Runs("failback");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["outcome"], "unfinished") << runs[0].dump(2);
+
+  testing::CommandResult again = RunPilotlight(Common({"failback"}));
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("resumed and succeeded"), std::string::npos) << again.out;
+  runs = Runs("failback");
+  ASSERT_EQ(runs.size(), 1u);  // the same run, finished
+  EXPECT_EQ(runs[0]["outcome"], "succeeded");
+  // One promotion of the primary: one timeline past DR's.
+  EXPECT_EQ(Timeline(true), dr_timeline + 1);
+  EXPECT_EQ(CountOrders(true, before), 25);
+  EXPECT_EQ(CountOrders(true, during), 10);
+  Result<bool> streaming = pg::IsStreamingTo(lab_.Pg(true), "dr");
+  ASSERT_TRUE(streaming.ok()) << streaming.status().ToString();
+  EXPECT_TRUE(*streaming);
 }
 
 }  // namespace
