@@ -1,6 +1,10 @@
 #include "controller/failback_actions.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace pilotlight::controller {
 namespace {
@@ -68,6 +72,92 @@ TEST(WeightsFor, Table) {
       EXPECT_EQ(*got, r.want) << r.name;
     }
   }
+}
+
+// dns_shift over real zone and override files: a weighted record reaches 100 %
+// for the primary through the steps; a failover record is pointed at the primary.
+class DnsShiftTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pilotlight-dns-shift-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    spec_.primary_region = "east";
+    spec_.dr_region = "west";
+    spec_.primary_db.host = "10.0.1.1";
+    spec_.dr_db.host = "10.0.2.1";
+    spec_.dns.zone_file = dir_ + "/zone.yaml";
+    spec_.dns.overrides_file = dir_ + "/overrides";
+    spec_.dns.record = "api";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void WriteZone(const std::string& record) {
+    std::ofstream(dir_ + "/zone.yaml") << "zones:\n"
+                                          "  - origin: lab.test.\n"
+                                          "    ns: [ns1]\n"
+                                          "    records:\n"
+                                          "      - {name: ns1, type: A, values: [10.0.3.1]}\n"
+                                       << record;
+  }
+  std::string Overrides() const {
+    std::ifstream in(dir_ + "/overrides");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  runbook::StepSpec Step(const std::string& steps) const {
+    return {"shift", "dns_shift", {{"to", "east"}, {"steps", steps}, {"pause", "0"}}};
+  }
+
+  std::string dir_;
+  ControllerSpec spec_;
+  FakeClock clock_;
+};
+
+TEST_F(DnsShiftTest, WeightedRecordEndsAllOnThePrimary) {
+  WriteZone(
+      "      - name: api\n"
+      "        type: A\n"
+      "        weighted:\n"
+      "          - {id: east, weight: 0, values: [10.0.1.1]}\n"
+      "          - {id: west, weight: 1, values: [10.0.2.1]}\n");
+  Adapters a;
+  a.spec = &spec_;
+  a.clock = &clock_;
+  ActionSet actions(a);
+  runbook::StepAction* shift = actions.Find("dns_shift");
+  ASSERT_NE(shift, nullptr);
+  const runbook::StepSpec step = Step("25,50,100");
+  ASSERT_TRUE(shift->Precondition(step).ok()) << shift->Precondition(step).ToString();
+  EXPECT_FALSE(*shift->AlreadyDone(step));
+  Status st = shift->Run(step, clock_.Monotonic() + std::chrono::seconds(10));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_NE(Overrides().find("east=100"), std::string::npos) << Overrides();
+  EXPECT_NE(Overrides().find("west=0"), std::string::npos) << Overrides();
+  EXPECT_TRUE(*shift->AlreadyDone(step));
+  Result<std::vector<std::string>> answers = CurrentAnswers(spec_.dns, clock_.Now());
+  ASSERT_TRUE(answers.ok()) << answers.status().ToString();
+  EXPECT_EQ(*answers, std::vector<std::string>{"10.0.1.1"});
+  // Bad steps are refused before anything is written.
+  EXPECT_FALSE(shift->Precondition(Step("50,25")).ok());
+}
+
+TEST_F(DnsShiftTest, FailoverRecordIsPointedAtThePrimary) {
+  WriteZone(
+      "      - name: api\n"
+      "        type: A\n"
+      "        failover:\n"
+      "          primary: {values: [10.0.1.1]}\n"
+      "          secondary: {values: [10.0.2.1]}\n");
+  ASSERT_TRUE(SwitchRecord(spec_.dns, "secondary", clock_.Now()).ok());  // failed over
+  Adapters a;
+  a.spec = &spec_;
+  a.clock = &clock_;
+  ActionSet actions(a);
+  runbook::StepAction* shift = actions.Find("dns_shift");
+  const runbook::StepSpec step = Step("25,50,100");  // steps do not apply: switched at once
+  EXPECT_FALSE(*shift->AlreadyDone(step));
+  ASSERT_TRUE(shift->Run(step, clock_.Monotonic() + std::chrono::seconds(10)).ok());
+  EXPECT_NE(Overrides().find("api.lab.test. primary"), std::string::npos) << Overrides();
+  EXPECT_TRUE(*shift->AlreadyDone(step));
+  EXPECT_EQ(*CurrentAnswers(spec_.dns, clock_.Now()), std::vector<std::string>{"10.0.1.1"});
 }
 
 }  // namespace
