@@ -244,13 +244,22 @@ std::string RunSummary(const runbook::RunReport& run) {
 
 // ---- controller run ---------------------------------------------------------------
 
-// --etcd, --etcd-key, --etcd-ttl, --name: several controllers, one leads.
-Result<controller::EtcdLeadershipOptions> EtcdOptions(const Options& o) {
+// --etcd, --etcd-key, --etcd-ttl, --name, else the config's
+// controller.leader_election: several controllers, one leads. Unset: none.
+Result<std::optional<controller::EtcdLeadershipOptions>> EtcdOptions(
+    const Options& o, const config::ControllerConfig& c) {
   controller::EtcdLeadershipOptions e;
-  Result<std::vector<std::string>> endpoints = controller::ParseEtcdEndpoints(o.etcd);
+  std::string urls = o.etcd;
+  for (const std::string& u : o.etcd.empty() ? c.etcd_endpoints : std::vector<std::string>{}) {
+    urls += (urls.empty() ? "" : ",") + u;
+  }
+  if (urls.empty()) return std::optional<controller::EtcdLeadershipOptions>();
+  Result<std::vector<std::string>> endpoints = controller::ParseEtcdEndpoints(urls);
   if (!endpoints.ok()) return endpoints.status().Annotate("--etcd");
   e.endpoints = std::move(*endpoints);
-  Result<Duration> ttl = ParseDuration(o.etcd_ttl);
+  Result<Duration> ttl = c.election_ttl && o.given.count("--etcd-ttl") == 0
+                             ? Result<Duration>(*c.election_ttl)
+                             : ParseDuration(o.etcd_ttl);
   if (!ttl.ok()) return ttl.status().Annotate("--etcd-ttl");
   if (*ttl < 2s || *ttl % 1s != Duration(0) || *ttl > 3600s) {
     return Status::InvalidArgument("--etcd-ttl " + o.etcd_ttl +
@@ -260,7 +269,7 @@ Result<controller::EtcdLeadershipOptions> EtcdOptions(const Options& o) {
     return Status::InvalidArgument("--etcd-key \"" + o.etcd_key + "\": start it with /, e.g. "
                                    "/pilotlight/<platform>/leader");
   }
-  e.key = o.etcd_key;
+  e.key = o.etcd_key.empty() ? c.election_key : o.etcd_key;
   e.election.ttl = *ttl;
   // A fifth of the ttl (at least 500 ms): clock-rate error and the time it takes
   // the loop to notice; a keepalive every ttl/3 leaves two chances before it.
@@ -272,7 +281,7 @@ Result<controller::EtcdLeadershipOptions> EtcdOptions(const Options& o) {
   e.self.host = host;
   e.self.pid = getpid();
   e.self.name = o.name.empty() ? e.self.host + "-" + std::to_string(e.self.pid) : o.name;
-  return e;
+  return std::optional<controller::EtcdLeadershipOptions>(std::move(e));
 }
 
 int ControllerRun(const Options& o, const Context& context) {
@@ -288,16 +297,14 @@ int ControllerRun(const Options& o, const Context& context) {
     if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--metrics-listen").ToString());
     metrics_at = *hp;
   }
-  std::optional<controller::EtcdLeadershipOptions> election;
-  if (!o.etcd.empty()) {
-    Result<controller::EtcdLeadershipOptions> e = EtcdOptions(o);
-    if (!e.ok()) return ExitCode(false, e.status().ToString());
-    election = std::move(*e);
-  }
   const sigset_t stop_signals = BlockStopSignals();
   auto rt = MakeRuntime(o, context, /*with_detector=*/true);
   if (!rt.ok()) return ExitCode(false, rt.status().ToString());
   Runtime& r = **rt;
+  Result<std::optional<controller::EtcdLeadershipOptions>> etcd =
+      EtcdOptions(o, r.config.controller);
+  if (!etcd.ok()) return ExitCode(false, etcd.status().ToString());
+  std::optional<controller::EtcdLeadershipOptions> election = std::move(*etcd);
   std::unique_ptr<controller::EtcdLeadership> leadership;
   if (election) {
     if (election->key.empty()) election->key = "/pilotlight/" + r.spec.platform + "/leader";
@@ -878,7 +885,8 @@ void Register(CLI::App& root, Context& context) {
   run->add_option("--etcd-key", o->etcd_key, "The election key (default /pilotlight/<platform>/leader)");
   run->add_option("--etcd-ttl", o->etcd_ttl,
                   "Session ttl: a dead leader is replaced within about this long")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each(typed("--etcd-ttl"));
   run->add_option("--name", o->name, "This controller's name in the election (default HOST-PID)");
   run->callback([o, &context] { context.exit_code = ControllerRun(*o, context); });
 

@@ -188,10 +188,11 @@ constexpr std::string_view kControllerKeys[] = {
     "confirm_for",    "hold_down",     "failed_run_backoff",
     "cycle_interval", "state_dir",     "events_topic",
     "lease",          "gates",         "dns",
-    "compute",        "scaling"};
+    "compute",        "scaling",       "leader_election"};
 // In the order of ControllerMode.
 constexpr std::string_view kControllerModes[] = {"automatic", "approval", "observe-only"};
 constexpr std::string_view kLeaseKeys[] = {"listen", "duration", "safety_margin"};
+constexpr std::string_view kLeaderElectionKeys[] = {"etcd", "key", "ttl"};
 constexpr std::string_view kGateKeys[] = {"replica_streaming", "replica_lag", "release", "compute",
                                           "dns"};
 constexpr std::string_view kReleaseGateKeys[] = {"name", "bucket"};
@@ -749,6 +750,7 @@ class ConfigReader {
   // The controller's policy and runbooks; read after every other section.
   void ReadController(const Field& f, Config& config);
   void ReadControllerLease(const Field& f, ControllerConfig& c);
+  void ReadControllerLeaderElection(const Field& f, ControllerConfig& c);
   void ReadControllerGates(const Field& f, Config& config);
   void ReadControllerCompute(const Field& f, ControllerConfig& c);
   void ReadControllerScaling(const Field& f, Config& config);
@@ -2884,6 +2886,7 @@ void ConfigReader::ReadController(const Field& f, Config& config) {
     }
   }
   if (const Field* x = m->Find("lease")) ReadControllerLease(*x, c);
+  if (const Field* x = m->Find("leader_election")) ReadControllerLeaderElection(*x, c);
   if (const Field* x = m->Find("gates")) ReadControllerGates(*x, config);
   if (const Field* x = m->Find("dns")) {
     if (auto d =
@@ -2907,6 +2910,78 @@ void ConfigReader::ReadController(const Field& f, Config& config) {
   }
   if (const Field* x = m->Find("compute")) ReadControllerCompute(*x, c);
   if (const Field* x = m->Find("scaling")) ReadControllerScaling(*x, config);
+}
+
+namespace {
+
+// "http://HOST:PORT" (no path, no TLS): one etcd endpoint of leader_election.etcd.
+bool IsEtcdUrl(const std::string& url) {
+  const std::string prefix = "http://";
+  if (url.rfind(prefix, 0) != 0) return false;
+  const std::string rest = url.substr(prefix.size());
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || rest.find('/') != std::string::npos) return false;
+  const std::string port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const int n = std::stoi(port);
+  return n > 0 && n <= 65535;
+}
+
+}  // namespace
+
+void ConfigReader::ReadControllerLeaderElection(const Field& f, ControllerConfig& c) {
+  const std::optional<Mapping> m = FieldMapping(
+      f, "a mapping with the keys " + JoinKeys(kLeaderElectionKeys) + " (etcd required)",
+      kLeaderElectionKeys);
+  if (!m) return;
+  constexpr std::string_view kEtcd =
+      "etcd endpoints, http://HOST:PORT[,http://HOST:PORT...] (no TLS)";
+  if (const Field* e = Require(*m, "etcd", kEtcd)) {
+    if (std::optional<std::string> text = ReadScalar(*e, kEtcd)) {
+      std::vector<std::string> urls;
+      bool ok = true;
+      size_t start = 0;
+      while (start <= text->size()) {
+        size_t comma = text->find(',', start);
+        if (comma == std::string::npos) comma = text->size();
+        const std::string one = text->substr(start, comma - start);
+        if (!one.empty()) {
+          ok = ok && IsEtcdUrl(one);
+          urls.push_back(one);
+        }
+        start = comma + 1;
+      }
+      if (!ok || urls.empty()) {
+        Report(At(*e), e->path, std::string(kEtcd), Quote(*text));
+      } else {
+        c.etcd_endpoints = urls;
+      }
+    }
+  }
+  if (const Field* k = m->Find("key")) {
+    constexpr std::string_view kKey = "an etcd key starting with /, e.g. /pilotlight/lab/leader";
+    if (std::optional<std::string> key = ReadScalar(*k, kKey)) {
+      if (key->empty() || key->front() != '/' ||
+          key->find_first_of(std::string(" \t\n\r\0", 5)) != std::string::npos) {
+        Report(At(*k), k->path, std::string(kKey), Quote(*key));
+      } else {
+        c.election_key = *key;
+      }
+    }
+  }
+  if (const Field* t = m->Find("ttl")) {
+    if (auto v = ReadDuration(*t, std::chrono::seconds(2), std::chrono::hours(1),
+                              "whole seconds from 2s to 1h")) {
+      if (*v % std::chrono::seconds(1) != Duration(0)) {
+        Report(At(*t), t->path, "whole seconds from 2s to 1h (etcd leases count seconds)",
+               Quote(t->value.Scalar()));
+      } else {
+        c.election_ttl = *v;
+      }
+    }
+  }
 }
 
 void ConfigReader::ReadControllerLease(const Field& f, ControllerConfig& c) {

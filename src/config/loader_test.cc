@@ -601,6 +601,7 @@ controller:
   state_dir: state/controller
   events_topic: ops
   lease: {listen: 127.0.3.1:7400, duration: 8s, safety_margin: 2s}
+  leader_election: {etcd: "http://10.0.3.5:2379,http://10.0.3.6:2379", key: /pl/east/leader, ttl: 4s}
   gates:
     replica_streaming: false
     replica_lag: true
@@ -651,6 +652,10 @@ TEST(LoaderTest, LoadsControllerAndRunbooks) {
   EXPECT_EQ(c.lease_listen->ToString(), "127.0.3.1:7400");
   EXPECT_EQ(c.lease_duration, seconds(8));
   EXPECT_EQ(c.lease_safety_margin, seconds(2));
+  EXPECT_EQ(c.etcd_endpoints,
+            (std::vector<std::string>{"http://10.0.3.5:2379", "http://10.0.3.6:2379"}));
+  EXPECT_EQ(c.election_key, "/pl/east/leader");
+  EXPECT_EQ(c.election_ttl, seconds(4));
   EXPECT_FALSE(c.gate_replica_streaming);
   EXPECT_TRUE(c.gate_replica_lag);
   EXPECT_TRUE(c.gate_release);
@@ -676,7 +681,7 @@ TEST(LoaderTest, LoadsControllerAndRunbooks) {
   ASSERT_EQ(rbs.size(), 2u);
   const RunbookConfig* f = r.config->FindRunbook("failover");
   ASSERT_NE(f, nullptr);
-  EXPECT_EQ(f->where.line, 57);
+  EXPECT_EQ(f->where.line, 58);
   ASSERT_EQ(f->steps.size(), 7u);
   const RunbookStepConfig& scale = f->steps[0];
   EXPECT_EQ(scale.name, "scale up");
@@ -687,7 +692,7 @@ TEST(LoaderTest, LoadsControllerAndRunbooks) {
   const std::vector<std::pair<std::string, std::string>> scale_params = {
       {"region", "west"}, {"group", "web"}, {"size", "production"}, {"until", "answering"}};
   EXPECT_EQ(scale.params, scale_params);
-  EXPECT_EQ(scale.where.line, 58);
+  EXPECT_EQ(scale.where.line, 59);
   EXPECT_EQ(f->steps[1].retries, 3);
   EXPECT_EQ(f->steps[1].backoff, milliseconds(250));
   EXPECT_EQ(f->steps[2].timeout, seconds(60));  // the default
@@ -887,6 +892,19 @@ const std::vector<BadCase>& BadCases() {
        "'pager'"},
       {"lease listen not host:port", Ctl("  lease:\n    listen: localhost\n"),
        "controller.lease.listen", 11, 13, "HOST:PORT"},
+      {"leader election without etcd", Ctl("  leader_election: {ttl: 5s}\n"),
+       "controller.leader_election.etcd", 10, 20, "etcd endpoints"},
+      {"leader election etcd over https", Ctl("  leader_election: {etcd: https://a:2379}\n"),
+       "controller.leader_election.etcd", 10, 27, "no TLS"},
+      {"leader election etcd without port", Ctl("  leader_election: {etcd: 'http://a:2379,http://b'}\n"),
+       "controller.leader_election.etcd", 10, 27, "http://HOST:PORT"},
+      {"leader election key not absolute", Ctl("  leader_election: {etcd: http://a:2379, key: leader}\n"),
+       "controller.leader_election.key", 10, 47, "starting with /"},
+      {"leader election ttl under 2s", Ctl("  leader_election: {etcd: http://a:2379, ttl: 1s}\n"),
+       "controller.leader_election.ttl", 10, 47, "from 2s to 1h"},
+      {"leader election ttl not whole seconds",
+       Ctl("  leader_election: {etcd: http://a:2379, ttl: 2500ms}\n"),
+       "controller.leader_election.ttl", 10, 47, "whole seconds"},
       {"lease margin over duration", Ctl("  lease: {duration: 2s, safety_margin: 3s}\n"),
        "controller.lease.safety_margin", 10, 40, "shorter than the lease duration"},
       {"release gate bucket absent", Ctl("  gates: {release: {name: trader, bucket: artifacts}}\n"),

@@ -229,6 +229,11 @@ struct ControllerConfig {
   std::optional<ListenAddress> lease_listen;
   std::optional<Duration> lease_duration;
   std::optional<Duration> lease_safety_margin;
+  // leader_election: several controllers, the one leading through etcd acts
+  // (controller/leader.h); `controller run --etcd` and its flags override.
+  std::vector<std::string> etcd_endpoints;  // "http://HOST:PORT"; empty: a single controller
+  std::string election_key;                 // empty: /pilotlight/<platform>/leader
+  std::optional<Duration> election_ttl;     // whole seconds, 2s-1h
   // gates
   bool gate_replica_streaming = true;
   bool gate_replica_lag = true;

@@ -593,7 +593,7 @@ void EtcdLeadership::Step() {
         if (g.ok()) election_.Granted(sent, g->first, g->second, clock_.Monotonic());
         else election_.Failed(clock_.Monotonic(), g.status().message());
       });
-      if (!g.ok()) LogWarn("leadership: etcd: " + g.status().message());
+      NoteError(g.ok() ? "" : "leadership: etcd: " + g.status().message());
       return;
     }
     case LeaderElection::Action::kKeepAlive: {
@@ -602,7 +602,7 @@ void EtcdLeadership::Step() {
         if (ttl.ok()) election_.KeptAlive(sent, *ttl, clock_.Monotonic());
         else election_.Failed(clock_.Monotonic(), ttl.status().message());
       });
-      if (!ttl.ok()) LogWarn("leadership: etcd keepalive: " + ttl.status().message());
+      NoteError(ttl.ok() ? "" : "leadership: etcd keepalive: " + ttl.status().message());
       return;
     }
     case LeaderElection::Action::kCampaign: {
@@ -611,10 +611,20 @@ void EtcdLeadership::Step() {
         if (c.ok()) election_.CampaignAnswered(sent, *c, clock_.Monotonic());
         else election_.Failed(clock_.Monotonic(), c.status().message());
       });
-      if (!c.ok()) LogWarn("leadership: etcd campaign: " + c.status().message());
+      NoteError(c.ok() ? "" : "leadership: etcd campaign: " + c.status().message());
       return;
     }
   }
+}
+
+void EtcdLeadership::NoteError(const std::string& error) {
+  if (error == last_logged_error_) return;
+  if (error.empty()) {
+    LogInfo("leadership: etcd answers again");
+  } else {
+    LogWarn(error);
+  }
+  last_logged_error_ = error;
 }
 
 void EtcdLeadership::Loop() {

@@ -192,6 +192,8 @@ class EtcdLeadership final : public Leadership {
  private:
   void Loop();
   void Step();
+  // Logs a request's error once until it changes or a request succeeds ("").
+  void NoteError(const std::string& error);
   // REQUIRES: mu_ held.
   void LogChange(LeaderElection::State before, std::optional<MonoTime> until);
 
@@ -201,6 +203,7 @@ class EtcdLeadership final : public Leadership {
   mutable std::mutex mu_;
   LeaderElection election_;
   std::optional<WallTime> leading_since_;
+  std::string last_logged_error_;  // the loop thread's own
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
