@@ -247,6 +247,15 @@ TEST_F(FailbackLabTest, FailoverThenFailbackLosesNoOrderAndRearmsTheController) 
            s["lease"]["granting"] == true;
   })) << Status().dump(2);
   EXPECT_NE(ControllerLog().find("write lease re-armed"), std::string::npos);
+  // ...and the primary's agent holds it: every renewal moves the expiry on.
+  const json granted = Status()["lease"]["expires_at"];
+  EXPECT_TRUE(WaitFor(15s,
+                      [&] {
+                        json s = Status();
+                        return s.is_object() && s["lease"]["expires_at"].is_string() &&
+                               s["lease"]["expires_at"] != granted;
+                      }))
+      << Status().dump(2) << testing::ReadAll(lab_.dir + "/primary/agent.log");
   WaitUntilSteady();
   // The failback is done: a second one has nothing to do.
   testing::CommandResult again = RunPilotlight(Common({"failback"}));
