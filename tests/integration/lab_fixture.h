@@ -70,7 +70,9 @@ struct TestLab {
 // With `with_dns` (needs a node group) the config also gets health checks of
 // both regions' PostgreSQL and trader (fast: 200ms) and a dns section whose
 // api record fails over from the primary's trader to DR's; `extra_yaml` must
-// then not declare health_checks or dns itself.
+// then not declare health_checks or dns itself. In `extra_yaml`, "{site}" is
+// replaced by the third site's address (127.N.3.1) and each "{site_port}" by a
+// free port on it (e.g. "controller:\n  lease:\n    listen: {site}:{site_port}\n").
 inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_production_size = 0,
                            int trader_pilot_light_size = 1, bool with_dns = false) {
   TestLab lab;
@@ -120,6 +122,12 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_produc
           "            primary: {values: [" + lab.primary_address + "], health_check: primary-trader}\n"
           "            secondary: {values: [" + lab.dr_address + "], health_check: dr-trader}\n";
   }
+  std::string extra = extra_yaml;
+  const std::string site = "127." + std::to_string(net) + ".3.1";
+  for (size_t at; (at = extra.find("{site_port}")) != std::string::npos;) {
+    extra.replace(at, 11, std::to_string(FreePort(site)));
+  }
+  for (size_t at; (at = extra.find("{site}")) != std::string::npos;) extra.replace(at, 6, site);
   lab.config = lab.dir + ".yaml";
   std::ofstream out(lab.config);
   out << "platform: lab-test\n"
@@ -137,7 +145,7 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_produc
          "    postgres: {port: " << lab.dr_pg << "}\n"
          "    redis: {port: " << lab.dr_redis << "}\n"
          "    buckets: [{name: confirmations}]\n"
-      << node_groups << extra_yaml << dns;
+      << node_groups << extra << dns;
   return lab;
 }
 

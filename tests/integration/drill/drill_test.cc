@@ -25,9 +25,10 @@ struct DrillRun {
   std::string history;
 };
 
-DrillRun RunDrill(const std::string& scenario, const std::string& extra_yaml = "") {
+DrillRun RunDrill(const std::string& scenario, const std::string& replication_yaml = "",
+                  const std::string& extra_yaml = "") {
   testing::TestLab lab = testing::MakeTestLab(
-      "replication:\n  heartbeat_interval: 200ms\n" + extra_yaml,
+      "replication:\n  heartbeat_interval: 200ms\n" + replication_yaml + extra_yaml,
       /*trader_production_size=*/2, /*trader_pilot_light_size=*/1, /*with_dns=*/true);
   DrillRun run;
   run.out = lab.dir + "/drill";
@@ -48,9 +49,10 @@ DrillRun RunDrill(const std::string& scenario, const std::string& extra_yaml = "
 }
 
 // Every figure a failover drill reports, and the files it leaves.
-void ExpectMeasuredFailover(const DrillRun& run, size_t steps) {
+void ExpectMeasuredFailover(const DrillRun& run, const std::string& scenario, size_t steps) {
   const json& report = run.report;
   ASSERT_TRUE(report.is_object()) << run.result.out << run.result.err;
+  EXPECT_EQ(report["scenario"], scenario);
   EXPECT_EQ(run.result.exit_code, 0) << run.result.err;
   EXPECT_EQ(report["passed"], true) << report.dump(2);
   EXPECT_EQ(report["expect"], "failover");
@@ -88,8 +90,7 @@ void ExpectMeasuredFailover(const DrillRun& run, size_t steps) {
 
 TEST(DrillTest, RegionOutageThroughDnsIsMeasuredAndRecorded) {
   DrillRun run = RunDrill("region-outage");
-  EXPECT_EQ(run.report["scenario"], "region-outage");
-  ExpectMeasuredFailover(run, 6);
+  ExpectMeasuredFailover(run, "region-outage", 6);
   // The drill history has it.
   testing::CommandResult h =
       RunPilotlight({"drill", "history", "--db", run.history, "--json"});
@@ -100,15 +101,26 @@ TEST(DrillTest, RegionOutageThroughDnsIsMeasuredAndRecorded) {
 
 TEST(DrillTest, DbCrashFailsOverOnceTheLeaseRunsOut) {
   DrillRun run = RunDrill("db-crash");
-  EXPECT_EQ(run.report["scenario"], "db-crash");
-  ExpectMeasuredFailover(run, 6);
+  ExpectMeasuredFailover(run, "db-crash", 6);
   std::filesystem::remove_all(std::filesystem::path(run.out).parent_path());
 }
 
 TEST(DrillTest, GrayFailureFailsOverAndTheResumedPrimaryRefusesWrites) {
   DrillRun run = RunDrill("gray-failure");
-  EXPECT_EQ(run.report["scenario"], "gray-failure");
-  ExpectMeasuredFailover(run, 6);
+  ExpectMeasuredFailover(run, "gray-failure", 6);
+  std::filesystem::remove_all(std::filesystem::path(run.out).parent_path());
+}
+
+TEST(DrillTest, NetworkPartitionedPrimaryFencesItselfAndDrFailsOver) {
+  // The lease on the third site, which the partition cuts the primary off from.
+  DrillRun run = RunDrill("network-partition", "",
+                          "controller:\n  lease:\n    listen: {site}:{site_port}\n");
+  ExpectMeasuredFailover(run, "network-partition", 6);
+  bool fenced = false;
+  for (const json& c : run.report["checks"]) {
+    if (c["name"] == "old primary fenced itself") fenced = c["passed"] == true;
+  }
+  EXPECT_TRUE(fenced) << run.report.dump(2);
   std::filesystem::remove_all(std::filesystem::path(run.out).parent_path());
 }
 
