@@ -45,10 +45,14 @@ std::string LeaderIdentity::ToString() const {
 
 const char* ElectionStateName(LeaderElection::State state) {
   switch (state) {
-    case LeaderElection::State::kCampaigning: return "campaigning";
-    case LeaderElection::State::kLeading: return "leading";
-    case LeaderElection::State::kFollowing: return "following";
-    case LeaderElection::State::kLost: return "lost";
+    case LeaderElection::State::kCampaigning:
+      return "campaigning";
+    case LeaderElection::State::kLeading:
+      return "leading";
+    case LeaderElection::State::kFollowing:
+      return "following";
+    case LeaderElection::State::kLost:
+      return "lost";
   }
   return "?";
 }
@@ -247,8 +251,9 @@ Result<Url> ParseUrl(const std::string& text) {
     u.host = u.host.substr(1, u.host.size() - 2);
   }
   const std::string port = rest.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) == 0 || std::stoi(port) > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
+      std::stoi(port) > 65535) {
     return Status::InvalidArgument("etcd endpoint \"" + text + "\": bad port \"" + port + "\"");
   }
   u.port = static_cast<uint16_t>(std::stoi(port));
@@ -263,7 +268,8 @@ Result<std::string> HttpPost(const Url& url, const std::string& path, const std:
     tcp::resolver resolver(ioc);
     beast::error_code ec;
     const auto results = resolver.resolve(url.host, std::to_string(url.port), ec);
-    if (ec) return Status::Unavailable(where + ": cannot resolve " + url.host + ": " + ec.message());
+    if (ec)
+      return Status::Unavailable(where + ": cannot resolve " + url.host + ": " + ec.message());
     beast::tcp_stream stream(ioc);
     http::request<http::string_body> req{http::verb::post, path, 11};
     req.set(http::field::host, url.host);
@@ -285,7 +291,8 @@ Result<std::string> HttpPost(const Url& url, const std::string& path, const std:
           result = e2;
           return;
         }
-        http::async_read(stream, buffer, parser, [&](beast::error_code e3, size_t) { result = e3; });
+        http::async_read(stream, buffer, parser,
+                         [&](beast::error_code e3, size_t) { result = e3; });
       });
     });
     ioc.run();
@@ -391,11 +398,12 @@ Result<CampaignResult> EtcdClient::Campaign(const std::string& key, const std::s
   const std::string k = Base64(key);
   const json body = {
       {"compare",
-       json::array({{{"key", k}, {"target", "CREATE"}, {"result", "EQUAL"},
-                     {"create_revision", "0"}}})},
-      {"success", json::array({{{"request_put",
-                                 {{"key", k}, {"value", Base64(value)},
-                                  {"lease", std::to_string(lease_id)}}}}})},
+       json::array(
+           {{{"key", k}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}})},
+      {"success",
+       json::array(
+           {{{"request_put",
+              {{"key", k}, {"value", Base64(value)}, {"lease", std::to_string(lease_id)}}}}})},
       {"failure", json::array({{{"request_range", {{"key", k}}}}})}};
   Result<std::string> text = Post("/v3/kv/txn", body.dump());
   if (!text.ok()) return text.status();
@@ -419,9 +427,8 @@ Result<CampaignResult> EtcdClient::Campaign(const std::string& key, const std::s
   if (rr.is_object() && rr.contains("kvs") && rr["kvs"].is_array() && !rr["kvs"].empty()) {
     const json& kv = rr["kvs"][0];
     r.holder_lease = Int64Field(kv, "lease");
-    std::optional<std::string> v =
-        Unbase64(kv.contains("value") && kv["value"].is_string() ? kv["value"].get<std::string>()
-                                                                 : "");
+    std::optional<std::string> v = Unbase64(
+        kv.contains("value") && kv["value"].is_string() ? kv["value"].get<std::string>() : "");
     if (!v) return Status::Unavailable("etcd txn: the key's value is not base64");
     r.holder_value = *v;
   }
@@ -437,14 +444,15 @@ Result<std::optional<std::string>> EtcdClient::Get(const std::string& key) {
     return std::optional<std::string>();
   }
   const json& kv = (*j)["kvs"][0];
-  std::optional<std::string> v =
-      Unbase64(kv.contains("value") && kv["value"].is_string() ? kv["value"].get<std::string>() : "");
+  std::optional<std::string> v = Unbase64(
+      kv.contains("value") && kv["value"].is_string() ? kv["value"].get<std::string>() : "");
   if (!v) return Status::Unavailable("etcd range: the key's value is not base64");
   return std::optional<std::string>(*v);
 }
 
 Status EtcdClient::Revoke(int64_t lease_id) {
-  Result<std::string> text = Post("/v3/lease/revoke", json{{"ID", std::to_string(lease_id)}}.dump());
+  Result<std::string> text =
+      Post("/v3/lease/revoke", json{{"ID", std::to_string(lease_id)}}.dump());
   if (!text.ok()) return text.status();
   return ParseAnswer("lease revoke", *text).status();
 }
@@ -459,8 +467,10 @@ Status EtcdClient::Put(const std::string& key, const std::string& value) {
 // ---- EtcdLeadership --------------------------------------------------------------------
 
 EtcdLeadership::EtcdLeadership(EtcdLeadershipOptions options, Clock& clock)
-    : options_(std::move(options)), clock_(clock),
-      client_(options_.endpoints, options_.request_timeout), election_(options_.election) {}
+    : options_(std::move(options)),
+      clock_(clock),
+      client_(options_.endpoints, options_.request_timeout),
+      election_(options_.election) {}
 
 EtcdLeadership::~EtcdLeadership() { Stop(); }
 
@@ -474,12 +484,17 @@ Status EtcdLeadership::Start() {
       election_.Granted(sent, g->first, g->second, clock_.Monotonic());
     } else {
       election_.Failed(clock_.Monotonic(), g.status().message());
-      reachable = Status::Unavailable("cannot reach etcd at " + [&] {
-        std::string s;
-        for (const std::string& e : options_.endpoints) s += (s.empty() ? "" : ",") + e;
-        return s;
-      }() + " (" + g.status().message() + "); this controller will not act until it leads "
-            "through etcd; retrying every " + FormatDuration(options_.election.retry_every));
+      reachable = Status::Unavailable("cannot reach etcd at " +
+                                      [&] {
+                                        std::string s;
+                                        for (const std::string& e : options_.endpoints)
+                                          s += (s.empty() ? "" : ",") + e;
+                                        return s;
+                                      }() +
+                                      " (" + g.status().message() +
+                                      "); this controller will not act until it leads "
+                                      "through etcd; retrying every " +
+                                      FormatDuration(options_.election.retry_every));
     }
   }
   thread_ = std::thread([this] { Loop(); });
@@ -519,9 +534,9 @@ Leadership::View EtcdLeadership::Describe() const {
   const MonoTime now = clock_.Monotonic();
   const bool leading = election_.Leading(now);
   v.role = leading ? "leading"
-                   : election_.state() == LeaderElection::State::kLeading
-                         ? "lost"
-                         : ElectionStateName(election_.state());
+           : election_.state() == LeaderElection::State::kLeading
+               ? "lost"
+               : ElectionStateName(election_.state());
   v.self = options_.self;
   if (leading) {
     v.leader = options_.self;
@@ -531,7 +546,8 @@ Leadership::View EtcdLeadership::Describe() const {
   }
   v.detail = election_.last_error();
   v.key = options_.key;
-  for (const std::string& e : options_.endpoints) v.endpoints += (v.endpoints.empty() ? "" : ",") + e;
+  for (const std::string& e : options_.endpoints)
+    v.endpoints += (v.endpoints.empty() ? "" : ",") + e;
   return v;
 }
 
@@ -590,8 +606,10 @@ void EtcdLeadership::Step() {
     case LeaderElection::Action::kGrant: {
       Result<std::pair<int64_t, Duration>> g = client_.Grant(options_.election.ttl);
       report([&] {
-        if (g.ok()) election_.Granted(sent, g->first, g->second, clock_.Monotonic());
-        else election_.Failed(clock_.Monotonic(), g.status().message());
+        if (g.ok())
+          election_.Granted(sent, g->first, g->second, clock_.Monotonic());
+        else
+          election_.Failed(clock_.Monotonic(), g.status().message());
       });
       NoteError(g.ok() ? "" : "leadership: etcd: " + g.status().message());
       return;
@@ -599,8 +617,10 @@ void EtcdLeadership::Step() {
     case LeaderElection::Action::kKeepAlive: {
       Result<Duration> ttl = client_.KeepAlive(lease);
       report([&] {
-        if (ttl.ok()) election_.KeptAlive(sent, *ttl, clock_.Monotonic());
-        else election_.Failed(clock_.Monotonic(), ttl.status().message());
+        if (ttl.ok())
+          election_.KeptAlive(sent, *ttl, clock_.Monotonic());
+        else
+          election_.Failed(clock_.Monotonic(), ttl.status().message());
       });
       NoteError(ttl.ok() ? "" : "leadership: etcd keepalive: " + ttl.status().message());
       return;
@@ -608,8 +628,10 @@ void EtcdLeadership::Step() {
     case LeaderElection::Action::kCampaign: {
       Result<CampaignResult> c = client_.Campaign(options_.key, options_.self.ToJson(), lease);
       report([&] {
-        if (c.ok()) election_.CampaignAnswered(sent, *c, clock_.Monotonic());
-        else election_.Failed(clock_.Monotonic(), c.status().message());
+        if (c.ok())
+          election_.CampaignAnswered(sent, *c, clock_.Monotonic());
+        else
+          election_.Failed(clock_.Monotonic(), c.status().message());
       });
       NoteError(c.ok() ? "" : "leadership: etcd campaign: " + c.status().message());
       return;
@@ -637,8 +659,8 @@ void EtcdLeadership::Loop() {
     }
     // Short naps: Stop() is noticed within 50 ms, and a SIGSTOP/SIGCONT is
     // noticed at the next Leading() call anyway (it reads the clock).
-    const Duration nap = std::clamp<Duration>(wake - clock_.Monotonic(), Duration(0),
-                                              std::chrono::milliseconds(50));
+    const Duration nap =
+        std::clamp<Duration>(wake - clock_.Monotonic(), Duration(0), std::chrono::milliseconds(50));
     if (nap > Duration(0)) clock_.SleepFor(nap);
   }
 }

@@ -52,9 +52,9 @@ struct LeaderIdentity {
 
 // What a campaign transaction found.
 struct CampaignResult {
-  bool won = false;           // the key was free and is now ours
-  int64_t holder_lease = 0;   // the lease the key is attached to (ours, if we lead)
-  std::string holder_value;   // the key's value ("" when the key was not found)
+  bool won = false;          // the key was free and is now ours
+  int64_t holder_lease = 0;  // the lease the key is attached to (ours, if we lead)
+  std::string holder_value;  // the key's value ("" when the key was not found)
 };
 
 class LeaderElection {
@@ -160,7 +160,7 @@ class EtcdClient {
  public:
   EtcdClient(std::vector<std::string> endpoints, Duration timeout);
   Result<std::pair<int64_t, Duration>> Grant(Duration ttl);  // (lease id, ttl)
-  Result<Duration> KeepAlive(int64_t lease_id);             // ttl left; 0: gone
+  Result<Duration> KeepAlive(int64_t lease_id);              // ttl left; 0: gone
   Result<CampaignResult> Campaign(const std::string& key, const std::string& value,
                                   int64_t lease_id);
   Result<std::optional<std::string>> Get(const std::string& key);

@@ -110,9 +110,25 @@ class LeaderElectionTest : public ::testing::Test {
   pid_t StartController(const std::string& name, const std::string& mode,
                         const std::map<std::string, std::string>& env = {}) {
     return Spawn(PILOTLIGHT_BIN,
-                 {"controller", "run", "--dir", lab_.dir, "--config", lab_.config, "--mode", mode,
-                  "--interval", "200ms", "--lease-duration", "3s", "--confirm-for", "500ms",
-                  "--etcd", EtcdUrl(), "--etcd-ttl", std::to_string(kTtlSeconds) + "s", "--name",
+                 {"controller",
+                  "run",
+                  "--dir",
+                  lab_.dir,
+                  "--config",
+                  lab_.config,
+                  "--mode",
+                  mode,
+                  "--interval",
+                  "200ms",
+                  "--lease-duration",
+                  "3s",
+                  "--confirm-for",
+                  "500ms",
+                  "--etcd",
+                  EtcdUrl(),
+                  "--etcd-ttl",
+                  std::to_string(kTtlSeconds) + "s",
+                  "--name",
                   name},
                  Log(name), env);
   }
@@ -161,17 +177,19 @@ class LeaderElectionTest : public ::testing::Test {
     std::pair<std::string, std::string> out;
     EXPECT_TRUE(WaitFor(30s, [&] {
       const std::string a = Role("a"), b = Role("b");
-      if (a == "leading" && b == "following") out = {"a", "b"};
-      else if (b == "leading" && a == "following") out = {"b", "a"};
-      else return false;
+      if (a == "leading" && b == "following")
+        out = {"a", "b"};
+      else if (b == "leading" && a == "following")
+        out = {"b", "a"};
+      else
+        return false;
       return true;
     })) << Logs();
     return out;
   }
   json History() const {
     testing::CommandResult h = RunPilotlight(
-        {"history", "--json", "--limit", "50", "--dir", lab_.dir, "--config",
-         lab_.config});
+        {"history", "--json", "--limit", "50", "--dir", lab_.dir, "--config", lab_.config});
     return json::parse(h.out, nullptr, false);
   }
   std::vector<json> FailoverRuns() const {
@@ -216,7 +234,8 @@ TEST_F(LeaderElectionTest, ExactlyOneLeadsAndAKilledLeaderIsReplacedWithinTheTtl
   ASSERT_TRUE(WaitFor(std::chrono::seconds(kTtlSeconds + 3), [&] {
     return Role(follower) == "leading";
   })) << Logs();
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   std::cerr << "[ measured ] SIGKILL of the leader to the other leading: " << took << " s (ttl "
             << kTtlSeconds << " s)\n";
   ASSERT_TRUE(WaitFor(5s, [&] { return LeaderInStatus() == follower; })) << Logs();
@@ -257,8 +276,8 @@ TEST_F(LeaderElectionTest, AStoppedLeaderIsReplacedAndResumedFollowsNeverTwoAtOn
   ASSERT_EQ(ended.size(), 1u) << Logs();
   ASSERT_EQ(began.size(), 1u) << Logs();
   EXPECT_LT(ended[0], began[0]) << Logs();  // same format and zone: text order is time order
-  std::cerr << "[ measured ] old leader stopped leading at " << ended[0]
-            << ", new leader began at " << began[0] << "\n";
+  std::cerr << "[ measured ] old leader stopped leading at " << ended[0] << ", new leader began at "
+            << began[0] << "\n";
   // And the resumed one does not lead again.
   const std::string at = Own(leader)["at"];
   ASSERT_TRUE(WaitFor(5s, [&] { return Own(leader)["at"] != at; }));
@@ -276,11 +295,14 @@ TEST_F(LeaderElectionTest, ALeaderKilledMidRunbookIsReplacedByOneThatResumesTheR
   StartController("b", "automatic");
   ASSERT_TRUE(WaitFor(30s, [&] { return Role("b") == "following"; })) << Logs();
   // The primary's agent holds the lease granted by the leader.
-  ASSERT_TRUE(WaitFor(20s, [&] {
-    json s = ReadJson(lab_.dir + "/controller/status.json");
-    return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null() &&
-           s["readiness"]["ready"] == true;
-  })) << Logs() << ReadAll(lab_.dir + "/primary/agent.log");
+  ASSERT_TRUE(WaitFor(20s,
+                      [&] {
+                        json s = ReadJson(lab_.dir + "/controller/status.json");
+                        return s.is_object() && s["lease"].is_object() &&
+                               !s["lease"]["expires_at"].is_null() &&
+                               s["readiness"]["ready"] == true;
+                      }))
+      << Logs() << ReadAll(lab_.dir + "/primary/agent.log");
 
   testing::CommandResult k = RunPilotlight(lab_.Args({"kill-region", "primary"}));
   ASSERT_EQ(k.exit_code, 0) << k.err;
@@ -292,12 +314,15 @@ TEST_F(LeaderElectionTest, ALeaderKilledMidRunbookIsReplacedByOneThatResumesTheR
   EXPECT_EQ(Role("b"), "following");
 
   Kill(a, SIGKILL);
-  ASSERT_TRUE(WaitFor(std::chrono::seconds(kTtlSeconds + 3), [&] { return Role("b") == "leading"; }))
-      << Logs();
-  ASSERT_TRUE(WaitFor(90s, [&] {
-    std::vector<json> r = FailoverRuns();
-    return r.size() == 1 && r[0]["outcome"] == "succeeded";
-  })) << History().dump(2) << Logs();
+  ASSERT_TRUE(WaitFor(std::chrono::seconds(kTtlSeconds + 3), [&] {
+    return Role("b") == "leading";
+  })) << Logs();
+  ASSERT_TRUE(WaitFor(90s,
+                      [&] {
+                        std::vector<json> r = FailoverRuns();
+                        return r.size() == 1 && r[0]["outcome"] == "succeeded";
+                      }))
+      << History().dump(2) << Logs();
   EXPECT_NE(ReadAll(Log("b")).find("resuming the interrupted failover run"), std::string::npos)
       << Logs();
   // Exactly one run, every step finished once.
@@ -334,10 +359,13 @@ TEST_F(LeaderElectionTest, EtcdUnreachableAtStartIsSaidAndNothingIsGrantedUntilI
   // etcd comes up: it leads, publishes its lease endpoint, the agent gets the lease.
   StartEtcd();
   ASSERT_TRUE(WaitFor(20s, [&] { return Role("a") == "leading"; })) << Logs();
-  ASSERT_TRUE(WaitFor(20s, [&] {
-    json s = ReadJson(lab_.dir + "/controller/status.json");
-    return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null();
-  })) << Logs() << ReadAll(lab_.dir + "/primary/agent.log");
+  ASSERT_TRUE(WaitFor(20s,
+                      [&] {
+                        json s = ReadJson(lab_.dir + "/controller/status.json");
+                        return s.is_object() && s["lease"].is_object() &&
+                               !s["lease"]["expires_at"].is_null();
+                      }))
+      << Logs() << ReadAll(lab_.dir + "/primary/agent.log");
 }
 
 }  // namespace
