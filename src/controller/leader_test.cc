@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <vector>
+
+#include "controller/lease_http.h"
 
 namespace pilotlight::controller {
 namespace {
@@ -233,6 +236,28 @@ INSTANTIATE_TEST_SUITE_P(
                       EndpointRow{"http://a:2379/v3", false, 0, "expected http://HOST:PORT"},
                       EndpointRow{",", false, 0, "no etcd endpoint"},
                       EndpointRow{"", false, 0, "no etcd endpoint"}));
+
+// A follower's lease server: no answer (503), not a refusal, so the primary's
+// agent keeps the lease it has and does not fence; nothing is granted or recorded.
+TEST(LeaseServingGate, AFollowerAnswersNoRenewalAndGrantsNothing) {
+  FakeClock clock;
+  LeaseService service(LeaseGrantor("primary", 6s), clock, "");
+  std::atomic<bool> leading{false};
+  service.SetServingGate([&leading] { return leading.load(); });
+  Result<std::unique_ptr<LeaseServer>> server = LeaseServer::Start("127.0.0.1", 0, service);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Result<LeaseAnswer> a = RequestRenewal("127.0.0.1", (*server)->port(), "primary", 2s);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(a.status().message().find("HTTP 503"), std::string::npos) << a.status().message();
+  EXPECT_FALSE(service.ExpiresAt().has_value());
+  leading = true;
+  Result<LeaseAnswer> b = RequestRenewal("127.0.0.1", (*server)->port(), "primary", 2s);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE(b->granted);
+  EXPECT_EQ(*service.ExpiresAt(), clock.Now() + 6s);
+  (*server)->Stop();
+}
 
 }  // namespace
 }  // namespace pilotlight::controller
