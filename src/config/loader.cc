@@ -204,8 +204,11 @@ constexpr std::string_view kExecComputeKeys[] = {"size_command", "scale_command"
 constexpr std::string_view kScalingKeys[] = {"min", "max", "target_requests_per_instance"};
 constexpr std::string_view kStepKeys[] = {"name",    "kind",    "timeout",
                                           "retries", "backoff", "params"};
-constexpr std::string_view kStepKinds[] = {"scale",  "fence", "promote",      "dns",    "replicate",
-                                           "notify", "exec",  "wait_healthy", "approve"};
+constexpr std::string_view kStepKinds[] = {
+    "scale",  "fence",    "promote",          "dns",        "replicate", "notify",
+    "exec",   "wait_healthy", "approve",
+    // failback (controller/failback_actions.cc)
+    "rejoin", "sync_objects", "validate_standby", "switchover", "dns_shift"};
 // The parameters each step kind reads (controller/actions.cc).
 constexpr std::string_view kScaleParams[] = {"region", "group", "size", "until"};
 constexpr std::string_view kRegionParams[] = {"region"};
@@ -214,6 +217,9 @@ constexpr std::string_view kReplicateParams[] = {"replicator", "action", "comman
 constexpr std::string_view kNotifyParams[] = {"topic", "message"};
 constexpr std::string_view kExecParams[] = {"command", "done_check"};
 constexpr std::string_view kWaitHealthyParams[] = {"region", "group", "url"};
+constexpr std::string_view kRegionFromParams[] = {"region", "from"};
+constexpr std::string_view kFromToParams[] = {"from", "to"};
+constexpr std::string_view kDnsShiftParams[] = {"record", "steps", "pause"};
 // The topic the controller always publishes its events to (with an events file).
 constexpr std::string_view kBuiltInEventsTopic = "controller";
 
@@ -3295,6 +3301,9 @@ std::span<const std::string_view> ConfigReader::StepParamKeys(const std::string&
   if (kind == "notify") return kNotifyParams;
   if (kind == "exec") return kExecParams;
   if (kind == "wait_healthy") return kWaitHealthyParams;
+  if (kind == "rejoin" || kind == "validate_standby") return kRegionFromParams;
+  if (kind == "sync_objects" || kind == "switchover") return kFromToParams;
+  if (kind == "dns_shift") return kDnsShiftParams;
   return {};
 }
 
@@ -3383,6 +3392,44 @@ void ConfigReader::CheckStepParams(const RunbookStepConfig& step, const Mapping&
       if (!target.ok()) {
         Report(At(*t), t->path, "primary, secondary, auto or weights:ID=N,...",
                Quote(t->value.Scalar()));
+      }
+    }
+  } else if (step.kind == "rejoin" || step.kind == "validate_standby" ||
+             step.kind == "sync_objects" || step.kind == "switchover") {
+    std::map<std::string, std::string> regions;
+    for (const RegionSpec& s : config.regions) regions.emplace(s.name, "");
+    for (std::string_view key : {"from", "to"}) {
+      const Field* f = params.Find(key);
+      if (f != nullptr && config.FindRegion(f->value.Scalar()) == nullptr) {
+        Report(At(*f), f->path,
+               WithHint(Known("a region name", regions), f->value.Scalar(), regions),
+               Quote(f->value.Scalar()));
+      }
+    }
+  } else if (step.kind == "dns_shift") {
+    if (const Field* r = params.Find("record")) {
+      std::string record;
+      ReadControllerRecord(*r, config, record);
+    }
+    if (const Field* st = params.Find("steps")) {
+      // Percentages for the primary, rising, ending at 100: "25,50,100".
+      int last = 0;
+      bool good = !st->value.Scalar().empty();
+      std::stringstream in(st->value.Scalar());
+      for (std::string part; good && std::getline(in, part, ',');) {
+        const std::optional<int64_t> n = ParseInteger(part);
+        good = n && *n > last && *n <= 100;
+        if (good) last = static_cast<int>(*n);
+      }
+      if (!good || last != 100) {
+        Report(At(*st), st->path, "rising percentages ending at 100, such as 25,50,100",
+               Quote(st->value.Scalar()));
+      }
+    }
+    if (const Field* pa = params.Find("pause")) {
+      Result<Duration> d = ParseDuration(pa->value.Scalar());
+      if (!d.ok() || *d < Duration::zero()) {
+        Report(At(*pa), pa->path, "a duration such as 30s", Quote(pa->value.Scalar()));
       }
     }
   } else if (step.kind == "replicate") {

@@ -730,6 +730,25 @@ TEST(LoaderTest, RunbookStepsMayLeaveDefaultsOut) {
   EXPECT_EQ(r.config->runbooks[0].steps.size(), 5u);
 }
 
+// A failback runbook written out with every failback step kind.
+TEST(LoaderTest, FailbackStepKindsLoad) {
+  const LoadResult r = ParseConfig(
+      Tail("runbooks:\n  failback:\n"
+           "    - {name: a, kind: rejoin, params: {region: east, from: west}}\n"
+           "    - {name: b, kind: sync_objects, params: {from: west, to: east}}\n"
+           "    - {name: c, kind: validate_standby, params: {region: east}}\n"
+           "    - {name: d, kind: switchover, params: {from: west, to: east}}\n"
+           "    - {name: e, kind: dns_shift, params: {steps: '25,50,100', pause: 30s}}\n"),
+      "f.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  ASSERT_EQ(r.config->runbooks.size(), 1u);
+  ASSERT_EQ(r.config->runbooks[0].steps.size(), 5u);
+  EXPECT_EQ(r.config->runbooks[0].steps[4].kind, "dns_shift");
+  const auto& params = r.config->runbooks[0].steps[4].params;
+  ASSERT_FALSE(params.empty());
+  EXPECT_EQ(params[0], (std::pair<std::string, std::string>("steps", "25,50,100")));
+}
+
 struct BadCase {
   const char* name;
   std::string yaml;
@@ -955,6 +974,18 @@ const std::vector<BadCase>& BadCases() {
       {"replicate step with a bad action",
        Rb("    - {name: s, kind: replicate, params: {action: flip, command: x}}\n"),
        "runbooks.failover[0].params.action", 11, 51, "reverse, pause or resume"},
+      {"switchover names an unknown region",
+       Rb("    - {name: s, kind: switchover, params: {from: west, to: south}}\n"),
+       "runbooks.failover[0].params.to", 11, 60, "a region name (east, west)"},
+      {"dns_shift steps that do not end at 100",
+       Rb("    - {name: s, kind: dns_shift, params: {steps: '25,50'}}\n"),
+       "runbooks.failover[0].params.steps", 11, 50, "ending at 100"},
+      {"dns_shift steps that fall",
+       Rb("    - {name: s, kind: dns_shift, params: {steps: '50,25,100'}}\n"),
+       "runbooks.failover[0].params.steps", 11, 50, "rising percentages"},
+      {"rejoin with a misspelt parameter",
+       Rb("    - {name: s, kind: rejoin, params: {form: east}}\n"),
+       "runbooks.failover[0].params.form", 11, 40, "did you mean 'from'?"},
       {"step parameter is a sequence",
        Rb("    - {name: s, kind: fence, params: {region: [west]}}\n"),
        "runbooks.failover[0].params.region", 11, 47, "a sequence"},

@@ -90,7 +90,7 @@ std::string Reason::ToString() const {
       return "waiting: primary unhealthy from " + Votes(*this) + " for " + Secs(unhealthy_for) +
              "; confirming for " + Secs(wait) + " more";
     case Code::kFailedOverAlready:
-      return "no action: failed over to DR; failback is deliberate (run it by hand)";
+      return "no action: failed over to DR; failback is deliberate (run `pilotlight failback`)";
     case Code::kFailoverInProgress:
       return "resume: a failover runbook was interrupted; resuming it from the journal";
     case Code::kHoldDown:
