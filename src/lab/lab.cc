@@ -190,14 +190,14 @@ std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) 
   const std::string rdir = RegionDir(region);
   std::vector<Component> out;
   out.push_back({"postgres", PostgresPidFile(region), "postgres", region.address,
-                 region.postgres.port, at + ".postgres.port"});
+                 region.postgres.port, at + ".postgres.port", "", false});
   out.push_back({"redis", rdir + "/redis.pid", "redis-server", region.address, region.redis.port,
-                 at + ".redis.port"});
+                 at + ".redis.port", "", false});
   if (region.role == config::RegionRole::kPrimary) {
-    out.push_back({"agent", rdir + "/agent.pid", "pilotlight", "", 0, ""});
+    out.push_back({"agent", rdir + "/agent.pid", "pilotlight", "", 0, "", "", false});
   } else if (!fs::exists(dir_ + "/replicators.disabled")) {
     // Sessions both ways and every shared bucket (objects, release artifacts).
-    out.push_back({"replicator", rdir + "/replicator.pid", "pilotlight", "", 0, ""});
+    out.push_back({"replicator", rdir + "/replicator.pid", "pilotlight", "", 0, "", "", false});
   }
   for (const config::NodeGroupSpec& group : region.node_groups) {
     std::vector<Component> instances = InstancesOf(region, group, DesiredSize(region, group));
@@ -210,7 +210,7 @@ std::vector<Lab::Component> Lab::SiteComponents() const {
   std::vector<Component> out;
   if (!config_.dns.zones.empty()) {
     out.push_back({"dns", dir_ + "/dns/dns.pid", "pilotlight", config_.dns.listen.address,
-                   config_.dns.listen.port, "dns.listen"});
+                   config_.dns.listen.port, "dns.listen", "", false});
   }
   return out;
 }
@@ -244,7 +244,7 @@ std::vector<Lab::Component> Lab::InstancesOf(const config::RegionSpec& region,
     const std::string pid_file = rdir + "/" + name + ".pid";
     if (i > count && !fs::exists(pid_file)) break;
     Component c{name, pid_file, "pilotlight", region.address, group.port,
-                "node group " + group.name + " port"};
+                "node group " + group.name + " port", "", false};
     c.node_group = group.name;
     c.surplus = i > count;
     out.push_back(std::move(c));
