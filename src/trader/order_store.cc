@@ -21,6 +21,21 @@ int64_t Price(const std::optional<std::string>& v) {
   return v ? ParsePrice(*v).value_or(0) : 0;
 }
 
+// A PostgreSQL array literal of text items, each quoted and escaped.
+std::string PgArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char ch : items[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 bool IsReadOnlyError(const std::string& message) {
   return message.find("read-only transaction") != std::string::npos ||
          message.find("during recovery") != std::string::npos ||
@@ -197,51 +212,82 @@ Result<OrderView> OrderStore::Replay(const std::string& account, const OrderRequ
 }
 
 Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderRequest& o) {
+  std::vector<Result<PlaceResult>> one = PlaceBatch({{account, o}});
+  return std::move(one.front());
+}
+
+std::vector<Result<PlaceResult>> OrderStore::PlaceBatch(
+    const std::vector<std::pair<std::string, OrderRequest>>& orders) {
+  std::vector<Result<PlaceResult>> out;
+  if (orders.empty()) return out;
+  auto all = [&](const Status& st) {
+    out.assign(orders.size(), Result<PlaceResult>(st));
+    return out;
+  };
+  const std::string& symbol = orders.front().second.symbol;
+  for (const auto& [account, o] : orders) {
+    if (o.symbol != symbol) return all(Status::Internal("PlaceBatch: orders of several symbols"));
+  }
   Result<pg::Connection*> c = Conn();
-  if (!c.ok()) return c.status();
-  // ONE round trip: pl_place_order (schema.cc) locks the symbol, inserts the order
-  // idempotently, matches, writes the trades and their confirmation outbox rows
-  // and, as a single autocommitted statement, commits before it answers.
+  if (!c.ok()) return all(c.status());
+  auto text_array = [&](auto field) {
+    std::vector<std::string> items;
+    for (const auto& [account, o] : orders) items.push_back(field(account, o));
+    return PgArray(items);
+  };
+  // ONE round trip: pl_place_orders (schema.cc) locks the symbol and, for each
+  // order in turn, inserts it idempotently, matches it, writes its trades and
+  // their confirmation outbox rows; as a single autocommitted statement it
+  // commits before it answers.
   Result<pg::Rows> r = (*c)->Query(
-      "SELECT * FROM pl_place_order($1, $2, $3, $4, $5::numeric, $6::bigint)",
-      {account, o.client_order_id, o.symbol, SideName(o.side), FormatPrice(o.price),
-       std::to_string(o.qty)});
+      "SELECT * FROM pl_place_orders($1, $2::text[], $3::text[], $4::text[], $5::numeric[], "
+      "$6::bigint[])",
+      {symbol, text_array([](const std::string& a, const OrderRequest&) { return a; }),
+       text_array([](const std::string&, const OrderRequest& o) { return o.client_order_id; }),
+       text_array([](const std::string&, const OrderRequest& o) {
+         return std::string(SideName(o.side));
+       }),
+       text_array([](const std::string&, const OrderRequest& o) { return FormatPrice(o.price); }),
+       text_array(
+           [](const std::string&, const OrderRequest& o) { return std::to_string(o.qty); })});
   if (!r.ok()) {
     Status refused = Fail(r.status(), false);
-    if (refused.code() == Status::Code::kUnavailable && conn_) {
-      // A read-only database may still know this order: a retry after a failover
-      // gets its first answer wherever the order has been replicated.
-      Result<OrderView> known = Replay(account, o);
-      if (known.ok()) return PlaceResult{std::move(*known), true, {}};
+    if (refused.code() == Status::Code::kUnavailable) {
+      // A read-only database may still know these orders: a retry after a
+      // failover gets its first answer wherever the order has been replicated.
+      for (const auto& [account, o] : orders) {
+        Result<OrderView> known = conn_ ? Replay(account, o) : Result<OrderView>(refused);
+        out.push_back(known.ok() ? Result<PlaceResult>(PlaceResult{std::move(*known), true, {}})
+                                 : Result<PlaceResult>(refused));
+      }
+      return out;
     }
-    return refused;
-  }
-  const std::string outcome = r->empty() ? "" : r->Get(0, "r_outcome").value_or("");
-  if (outcome == "unknown_symbol") {
-    return Status::InvalidArgument("unknown symbol '" + o.symbol + "'");
-  }
-  if (outcome == "replay") {
-    // The UNIQUE constraint found the committed first order: answer from it.
-    Result<OrderView> known = Replay(account, o);
-    if (known.ok()) return PlaceResult{std::move(*known), true, {}};
-    return known.status();
-  }
-  if (outcome != "placed") {
-    return Status::Internal("pl_place_order answered '" + outcome + "' for client_order_id " +
-                            o.client_order_id + "; is the trading schema current?");
+    if (orders.size() > 1) {
+      // One bad order must not fail the others: each on its own.
+      for (const auto& order : orders) out.push_back(Place(order.first, order.second));
+      return out;
+    }
+    return all(refused);
   }
 
-  PlaceResult out;
-  OrderView& v = out.order;
-  v.order_id = Int(r->Get(0, "r_order_id"));
-  v.account = account;
-  v.client_order_id = o.client_order_id;
-  v.symbol = o.symbol;
-  v.side = o.side;
-  v.price = o.price;
-  v.qty = o.qty;
-  v.created_at = r->Get(0, "r_created_at").value_or("");
+  std::vector<std::string> outcome(orders.size());
+  std::vector<PlaceResult> placed(orders.size());
   for (size_t i = 0; i < r->rows.size(); ++i) {
+    const int64_t index = Int(r->Get(i, "r_index")) - 1;
+    if (index < 0 || index >= static_cast<int64_t>(orders.size())) continue;
+    const auto& [account, o] = orders[static_cast<size_t>(index)];
+    outcome[index] = r->Get(i, "r_outcome").value_or("");
+    OrderView& v = placed[index].order;
+    if (v.order_id == 0) {
+      v.order_id = Int(r->Get(i, "r_order_id"));
+      v.account = account;
+      v.client_order_id = o.client_order_id;
+      v.symbol = o.symbol;
+      v.side = o.side;
+      v.price = o.price;
+      v.qty = o.qty;
+      v.created_at = r->Get(i, "r_created_at").value_or("");
+    }
     if (!r->Get(i, "r_trade_id")) continue;  // placed without a trade
     Execution e;
     e.trade_id = Int(r->Get(i, "r_trade_id"));
@@ -256,8 +302,25 @@ Result<PlaceResult> OrderStore::Place(const std::string& account, const OrderReq
     v.filled_qty += e.qty;
     v.fills.push_back(std::move(e));
   }
-  v.status = StatusOf(o.qty, v.filled_qty);
-  out.new_trades = v.fills;
+  for (size_t i = 0; i < orders.size(); ++i) {
+    const auto& [account, o] = orders[i];
+    if (outcome[i] == "unknown_symbol") {
+      out.push_back(Status::InvalidArgument("unknown symbol '" + o.symbol + "'"));
+    } else if (outcome[i] == "replay") {
+      // The UNIQUE constraint found the committed first order: answer from it.
+      Result<OrderView> known = Replay(account, o);
+      out.push_back(known.ok() ? Result<PlaceResult>(PlaceResult{std::move(*known), true, {}})
+                               : Result<PlaceResult>(known.status()));
+    } else if (outcome[i] == "placed") {
+      placed[i].order.status = StatusOf(o.qty, placed[i].order.filled_qty);
+      placed[i].new_trades = placed[i].order.fills;
+      out.push_back(std::move(placed[i]));
+    } else {
+      out.push_back(Status::Internal("pl_place_orders answered '" + outcome[i] +
+                                     "' for client_order_id " + o.client_order_id +
+                                     "; is the trading schema current?"));
+    }
+  }
   return out;
 }
 

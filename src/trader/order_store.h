@@ -1,8 +1,8 @@
 // OrderStore: the trading service's SQL layer over one PostgreSQL connection.
 //
 // Every order is matched and stored in ONE statement, so one round trip and one
-// transaction: the server-side function pl_place_order (schema.cc) locks the
-// symbol's row, which serializes concurrent orders on one symbol across all
+// transaction (PlaceBatch can share it among orders of one symbol): the
+// server-side function pl_place_orders (schema.cc) locks the symbol's row, which serializes concurrent orders on one symbol across all
 // instances; inserts the order under the UNIQUE (account, client_order_id)
 // constraint, so a retried order never executes twice and gets its first answer
 // back; matches it against the crossing side of the book exactly as the pure
@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -86,6 +87,12 @@ class OrderStore {
   explicit OrderStore(pg::Endpoint endpoint);
 
   Result<PlaceResult> Place(const std::string& account, const OrderRequest& order);
+  // Places (account, order) pairs of ONE symbol in one transaction, in order;
+  // one result per pair. When the batch fails on an error that is not the
+  // database's availability, each order is retried on its own, so one bad order
+  // fails alone.
+  std::vector<Result<PlaceResult>> PlaceBatch(
+      const std::vector<std::pair<std::string, OrderRequest>>& orders);
   Result<OrderView> Cancel(const std::string& account, int64_t order_id);
   Result<OrderView> Get(const std::string& account, int64_t order_id);
   Result<BookView> Book(const std::string& symbol, int depth);

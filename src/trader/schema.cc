@@ -3,116 +3,153 @@
 namespace pilotlight::trader {
 namespace {
 
-// pl_place_order: a whole order in ONE statement, so in one round trip and one
-// transaction (autocommit). It locks the symbol's row first, which serializes
+// pl_place_orders: a batch of orders of ONE symbol in one statement, so in one
+// round trip and one transaction (autocommit); the service batches the orders of
+// a symbol that arrive while the previous batch commits (service.h), and a lone
+// order is a batch of one. It locks the symbol's row first, which serializes
 // every order of the symbol across all instances until COMMIT; every later
 // statement of a plpgsql function takes a new snapshot (READ COMMITTED), so the
-// book it reads holds every order committed before the lock was granted. It then
+// book it reads holds every order committed before the lock was granted, and
+// each order of the batch sees the ones before it. Per order, in array order: it
 // inserts the order under UNIQUE (account, client_order_id) (outcome 'replay'
 // when that finds the first one: the caller answers from it) and draws the order
 // id under the lock, so within a symbol ids grow in execution order and double as
-// time priority. It walks the crossing side best price first, then lowest id,
+// time priority; it walks the crossing side best price first, then lowest id,
 // filling at the maker's price: exactly Match() in matching.h, which stays the
 // specification (the integration tests replay every order through OrderBook and
-// compare). Each trade also gets its confirmation_outbox row here.
+// compare); then it applies all fills in one set-based statement (a statement per
+// fill costs more server CPU than the matching itself) that also writes each
+// trade's confirmation_outbox row.
 //
-// Rows out: one per trade of this order (r_trade_id set), or a single row without
-// one; r_outcome is 'placed', 'replay' or 'unknown_symbol'.
-constexpr char kPlaceOrderFunction[] = R"sql(
-CREATE OR REPLACE FUNCTION pl_place_order(p_account text, p_client_order_id text, p_symbol text,
-                                          p_side text, p_price numeric, p_qty bigint)
-RETURNS TABLE (r_outcome text, r_order_id bigint, r_created_at text, r_trade_id bigint,
-               r_price text, r_qty bigint, r_maker_order_id bigint, r_executed_at text)
+// Rows out, for order r_index (1-based): one per trade of the order (r_trade_id
+// set), or a single row without one; r_outcome is 'placed', 'replay' or
+// 'unknown_symbol'.
+constexpr char kPlaceOrdersFunction[] = R"sql(
+DROP FUNCTION IF EXISTS pl_place_order(text, text, text, text, numeric, bigint);
+CREATE OR REPLACE FUNCTION pl_place_orders(p_symbol text, p_accounts text[],
+                                           p_client_order_ids text[], p_sides text[],
+                                           p_prices numeric[], p_qtys bigint[])
+RETURNS TABLE (r_index int, r_outcome text, r_order_id bigint, r_created_at text,
+               r_trade_id bigint, r_price text, r_qty bigint, r_maker_order_id bigint,
+               r_executed_at text)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  v_buy boolean := p_side = 'buy';
+  v_n int := coalesce(array_length(p_accounts, 1), 0);
+  v_i int;
+  v_account text;
+  v_side text;
+  v_price numeric;
+  v_qty bigint;
+  v_buy boolean;
   v_order bigint;
   v_created timestamptz;
-  v_left bigint := p_qty;
+  v_left bigint;
   v_fill bigint;
-  v_makers bigint[] := '{}';
-  v_prices numeric[] := '{}';
-  v_qtys bigint[] := '{}';
-  v_lefts bigint[] := '{}';
+  v_makers bigint[];
+  v_prices numeric[];
+  v_qtys bigint[];
+  v_lefts bigint[];
   m record;
   c refcursor;
 BEGIN
   PERFORM 1 FROM symbols s WHERE s.symbol = p_symbol FOR UPDATE;
   IF NOT FOUND THEN
-    r_outcome := 'unknown_symbol';
-    RETURN NEXT;
+    FOR v_i IN 1 .. v_n LOOP
+      r_index := v_i;
+      r_outcome := 'unknown_symbol';
+      RETURN NEXT;
+    END LOOP;
     RETURN;
   END IF;
-  INSERT INTO orders AS o (account, client_order_id, symbol, side, price, qty, status)
-    VALUES (p_account, p_client_order_id, p_symbol, p_side, p_price, p_qty, 'new')
-    ON CONFLICT (account, client_order_id) DO NOTHING
-    RETURNING o.order_id, o.created_at INTO v_order, v_created;
-  IF v_order IS NULL THEN
-    r_outcome := 'replay';
-    RETURN NEXT;
-    RETURN;
-  END IF;
-  r_outcome := 'placed';
-  r_order_id := v_order;
-  r_created_at := to_char(v_created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
-  IF v_buy THEN
-    OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
-      WHERE b.symbol = p_symbol AND b.side = 'sell' AND b.price <= p_price
-      ORDER BY b.price, b.order_id;
-  ELSE
-    OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
-      WHERE b.symbol = p_symbol AND b.side = 'buy' AND b.price >= p_price
-      ORDER BY b.price DESC, b.order_id;
-  END IF;
-  -- Decide first (reads only), then apply every fill in one set-based statement:
-  -- a statement per fill costs more server CPU than the matching itself.
-  WHILE v_left > 0 LOOP
-    FETCH c INTO m;
-    EXIT WHEN NOT FOUND;
-    v_fill := least(v_left, m.remaining);
-    v_makers := v_makers || m.order_id;
-    v_prices := v_prices || m.price;
-    v_qtys := v_qtys || v_fill;
-    v_lefts := v_lefts || (m.remaining - v_fill);
-    v_left := v_left - v_fill;
+  FOR v_i IN 1 .. v_n LOOP
+    v_account := p_accounts[v_i];
+    v_side := p_sides[v_i];
+    v_price := p_prices[v_i];
+    v_qty := p_qtys[v_i];
+    v_buy := v_side = 'buy';
+    r_index := v_i;
+    r_order_id := NULL;
+    r_created_at := NULL;
+    v_order := NULL;
+    INSERT INTO orders AS o (account, client_order_id, symbol, side, price, qty, status)
+      VALUES (v_account, p_client_order_ids[v_i], p_symbol, v_side, v_price, v_qty, 'new')
+      ON CONFLICT (account, client_order_id) DO NOTHING
+      RETURNING o.order_id, o.created_at INTO v_order, v_created;
+    IF v_order IS NULL THEN
+      r_outcome := 'replay';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+    r_outcome := 'placed';
+    r_order_id := v_order;
+    r_created_at := to_char(v_created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+    IF v_buy THEN
+      OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
+        WHERE b.symbol = p_symbol AND b.side = 'sell' AND b.price <= v_price
+        ORDER BY b.price, b.order_id;
+    ELSE
+      OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
+        WHERE b.symbol = p_symbol AND b.side = 'buy' AND b.price >= v_price
+        ORDER BY b.price DESC, b.order_id;
+    END IF;
+    v_left := v_qty;
+    v_makers := '{}';
+    v_prices := '{}';
+    v_qtys := '{}';
+    v_lefts := '{}';
+    WHILE v_left > 0 LOOP
+      FETCH c INTO m;
+      EXIT WHEN NOT FOUND;
+      v_fill := least(v_left, m.remaining);
+      v_makers := v_makers || m.order_id;
+      v_prices := v_prices || m.price;
+      v_qtys := v_qtys || v_fill;
+      v_lefts := v_lefts || (m.remaining - v_fill);
+      v_left := v_left - v_fill;
+    END LOOP;
+    CLOSE c;
+    IF v_left > 0 THEN
+      INSERT INTO book (order_id, symbol, side, price, remaining)
+        VALUES (v_order, p_symbol, v_side, v_price, v_left);
+    END IF;
+    IF v_left = v_qty THEN
+      r_trade_id := NULL;
+      r_price := NULL;
+      r_qty := NULL;
+      r_maker_order_id := NULL;
+      r_executed_at := NULL;
+      RETURN NEXT;  -- no trade
+      CONTINUE;
+    END IF;
+    RETURN QUERY
+    WITH f AS (
+      SELECT * FROM unnest(v_makers, v_prices, v_qtys, v_lefts) WITH ORDINALITY
+        AS f(maker, price, qty, left_after, n)),
+    gone AS (DELETE FROM book b USING f WHERE b.order_id = f.maker AND f.left_after = 0),
+    shrunk AS (UPDATE book b SET remaining = f.left_after FROM f
+               WHERE b.order_id = f.maker AND f.left_after > 0),
+    makers AS (UPDATE orders o SET filled_qty = o.filled_qty + f.qty, updated_at = now(),
+                 status = CASE WHEN o.filled_qty + f.qty = o.qty THEN 'filled'
+                               ELSE 'partially_filled' END
+               FROM f WHERE o.order_id = f.maker),
+    taker AS (UPDATE orders o SET filled_qty = v_qty - v_left, updated_at = now(),
+                status = CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END
+              WHERE o.order_id = v_order),
+    t AS (INSERT INTO trades (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
+                              sell_order_id)
+          SELECT p_symbol, f.price, f.qty, f.maker, v_order,
+                 CASE WHEN v_buy THEN v_order ELSE f.maker END,
+                 CASE WHEN v_buy THEN f.maker ELSE v_order END
+          FROM f ORDER BY f.n  -- trade ids in execution order
+          RETURNING trades.trade_id, trades.price, trades.qty, trades.maker_order_id,
+                    trades.executed_at),
+    outbox AS (INSERT INTO confirmation_outbox (trade_id, taker_account)
+               SELECT t.trade_id, v_account FROM t)
+    SELECT v_i, 'placed'::text, v_order, r_created_at, t.trade_id, t.price::text, t.qty,
+           t.maker_order_id,
+           to_char(t.executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    FROM t ORDER BY t.trade_id;
   END LOOP;
-  CLOSE c;
-  IF v_left > 0 THEN
-    INSERT INTO book (order_id, symbol, side, price, remaining)
-      VALUES (v_order, p_symbol, p_side, p_price, v_left);
-  END IF;
-  IF v_left = p_qty THEN
-    RETURN NEXT;  -- no trade
-    RETURN;
-  END IF;
-  RETURN QUERY
-  WITH f AS (
-    SELECT * FROM unnest(v_makers, v_prices, v_qtys, v_lefts) WITH ORDINALITY
-      AS f(maker, price, qty, left_after, n)),
-  gone AS (DELETE FROM book b USING f WHERE b.order_id = f.maker AND f.left_after = 0),
-  shrunk AS (UPDATE book b SET remaining = f.left_after FROM f
-             WHERE b.order_id = f.maker AND f.left_after > 0),
-  makers AS (UPDATE orders o SET filled_qty = o.filled_qty + f.qty, updated_at = now(),
-               status = CASE WHEN o.filled_qty + f.qty = o.qty THEN 'filled'
-                             ELSE 'partially_filled' END
-             FROM f WHERE o.order_id = f.maker),
-  taker AS (UPDATE orders o SET filled_qty = p_qty - v_left, updated_at = now(),
-              status = CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END
-            WHERE o.order_id = v_order),
-  t AS (INSERT INTO trades (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
-                            sell_order_id)
-        SELECT p_symbol, f.price, f.qty, f.maker, v_order,
-               CASE WHEN v_buy THEN v_order ELSE f.maker END,
-               CASE WHEN v_buy THEN f.maker ELSE v_order END
-        FROM f ORDER BY f.n  -- trade ids in execution order
-        RETURNING trades.trade_id, trades.price, trades.qty, trades.maker_order_id,
-                  trades.executed_at),
-  outbox AS (INSERT INTO confirmation_outbox (trade_id, taker_account)
-             SELECT t.trade_id, p_account FROM t)
-  SELECT 'placed'::text, v_order, r_created_at, t.trade_id, t.price::text, t.qty,
-         t.maker_order_id,
-         to_char(t.executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-  FROM t ORDER BY t.trade_id;
 END
 $fn$;
 )sql";
@@ -179,7 +216,7 @@ Status EnsureSchema(pg::Connection& conn) {
       "CREATE TABLE IF NOT EXISTS confirmation_outbox ("
       "  trade_id bigint PRIMARY KEY,"
       "  taker_account text NOT NULL);" +
-      std::string(kPlaceOrderFunction) +
+      std::string(kPlaceOrdersFunction) +
       "INSERT INTO symbols (symbol, tick) VALUES " + seed + " ON CONFLICT (symbol) DO NOTHING;"
       "COMMIT;";
   Status st = conn.Exec(sql);

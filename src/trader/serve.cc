@@ -84,7 +84,7 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
   }
 
   // The schema normally exists (the lab makes it on the primary); a writable
-  // database gets it (or this release's additions: the outbox, pl_place_order)
+  // database gets it (or this release's additions: the outbox, pl_place_orders)
   // now. A standby receives it by replication.
   {
     Result<std::unique_ptr<pg::Connection>> conn = pg::Connection::Open(so.database);
