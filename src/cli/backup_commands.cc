@@ -44,14 +44,7 @@ Result<config::Config> LoadConfig(const BackupOptions& o) {
   if (path.empty()) {
     path = fs::exists(o.dir + "/config.yaml") ? o.dir + "/config.yaml" : kDefaultConfig;
   }
-  config::LoadResult r = config::LoadConfigFile(path);
-  if (!r.ok()) {
-    std::string msg = std::to_string(r.errors.size()) + " error(s) in " + path +
-                      " (run pilotlight config validate " + path + "):";
-    for (const config::ConfigError& e : r.errors) msg += "\n  " + e.ToString();
-    return Status::InvalidArgument(msg);
-  }
-  return std::move(*r.config);
+  return config::LoadConfigOrError(path);
 }
 
 // The region whose PostgreSQL takes writes now (after a failover, the DR region).

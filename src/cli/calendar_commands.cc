@@ -36,14 +36,7 @@ struct CalendarOptions {
 };
 
 Result<config::Config> LoadConfig(const std::string& file) {
-  config::LoadResult loaded = config::LoadConfigFile(file);
-  if (!loaded.ok()) {
-    std::string msg = std::to_string(loaded.errors.size()) + " error(s) in " + file +
-                      " (run pilotlight config validate " + file + "):";
-    for (const config::ConfigError& e : loaded.errors) msg += "\n  " + e.ToString();
-    return Status::InvalidArgument(msg);
-  }
-  return std::move(*loaded.config);
+  return config::LoadConfigOrError(file);
 }
 
 Result<WallTime> TimeOption(const std::string& flag, const std::string& text) {

@@ -79,14 +79,7 @@ struct Options {
 Result<config::Config> LoadConfig(const Options& o) {
   std::string path = o.config;
   if (path.empty()) path = fs::exists(o.dir + "/config.yaml") ? o.dir + "/config.yaml" : kDefaultConfig;
-  config::LoadResult r = config::LoadConfigFile(path);
-  if (!r.ok()) {
-    std::string msg = std::to_string(r.errors.size()) + " error(s) in " + path +
-                      " (run pilotlight config validate " + path + "):";
-    for (const config::ConfigError& e : r.errors) msg += "\n  " + e.ToString();
-    return Status::InvalidArgument(msg);
-  }
-  return std::move(*r.config);
+  return config::LoadConfigOrError(path);
 }
 
 Result<decide::Mode> ParseMode(const std::string& s) {

@@ -197,14 +197,9 @@ void MakeSubscriberDirectories(const health::DetectionSpec& spec) {
 }
 
 Result<std::unique_ptr<health::Detector>> MakeDetector(const DetectOptions& o) {
-  config::LoadResult r = config::LoadConfigFile(o.config);
-  if (!r.ok()) {
-    std::string msg = std::to_string(r.errors.size()) + " error(s) in " + o.config +
-                      " (run pilotlight config validate " + o.config + "):";
-    for (const config::ConfigError& e : r.errors) msg += "\n  " + e.ToString();
-    return Status::InvalidArgument(msg);
-  }
-  const bool configured = !r.config->detection.checks.empty();
+  Result<config::Config> config = config::LoadConfigOrError(o.config);
+  if (!config.ok()) return config.status();
+  const bool configured = !config->detection.checks.empty();
   const DerivedFlags& flags = o.watching ? o.watch_flags : o.checks_flags;
   if (configured && flags.AnyGiven()) {
     std::cerr << "note: --interval, --failure-threshold, --success-threshold and --vantages "
@@ -212,13 +207,13 @@ Result<std::unique_ptr<health::Detector>> MakeDetector(const DetectOptions& o) {
               << o.config << " defines its own health_checks\n";
   }
   if (!configured &&
-      (!r.config->detection.alarms.empty() || !r.config->detection.topics.empty())) {
+      (!config->detection.alarms.empty() || !config->detection.topics.empty())) {
     std::cerr << "note: " << o.config
               << " has no health_checks, so checks, alarms and the topic are derived from its "
                  "regions; its alarms and topics are not used\n";
   }
   Result<health::DetectionSpec> spec =
-      configured ? ConfiguredDetection(*r.config, o) : DefaultDetection(*r.config, o);
+      configured ? ConfiguredDetection(*config, o) : DefaultDetection(*config, o);
   if (!spec.ok()) return spec.status();
   MakeSubscriberDirectories(*spec);
   return health::Detector::Create(SystemClock::Instance(), std::move(*spec));

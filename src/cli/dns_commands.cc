@@ -66,19 +66,14 @@ Result<ZoneSource> LoadZones(const DnsOptions& o) {
     source.zones = std::move(*specs);
     return source;
   }
-  config::LoadResult r = config::LoadConfigFile(o.config);
-  if (!r.ok()) {
-    std::string msg = std::to_string(r.errors.size()) + " error(s) in " + o.config +
-                      " (run pilotlight config validate " + o.config + "):";
-    for (const config::ConfigError& e : r.errors) msg += "\n  " + e.ToString();
-    return Status::InvalidArgument(msg);
-  }
-  if (r.config->dns.zones.empty()) {
+  Result<config::Config> config = config::LoadConfigOrError(o.config);
+  if (!config.ok()) return config.status();
+  if (config->dns.zones.empty()) {
     return Status::InvalidArgument(o.config + " declares no zones: add them under dns.zones");
   }
   source.name = o.config;
-  source.zones = r.config->dns.zones;
-  source.config = std::move(*r.config);
+  source.zones = config->dns.zones;
+  source.config = std::move(*config);
   return source;
 }
 

@@ -633,14 +633,9 @@ int DrillRun(const DrillOptions& o, const Context& context) {
                                ScenarioNames());
   }
   if (o.load_seconds < 1) return ExitCode(false, "--load-seconds: at least 1");
-  config::LoadResult loaded = config::LoadConfigFile(o.config);
-  if (!loaded.ok()) {
-    std::string msg = std::to_string(loaded.errors.size()) + " error(s) in " + o.config +
-                      " (run pilotlight config validate " + o.config + "):";
-    for (const config::ConfigError& e : loaded.errors) msg += "\n  " + e.ToString();
-    return ExitCode(false, msg);
-  }
-  config::Config config = std::move(*loaded.config);
+  Result<config::Config> loaded = config::LoadConfigOrError(o.config);
+  if (!loaded.ok()) return ExitCode(false, loaded.status().message());
+  config::Config config = std::move(*loaded);
   Clock& clock = SystemClock::Instance();
   std::string out = o.out;
   if (out.empty()) {

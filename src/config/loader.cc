@@ -3562,6 +3562,17 @@ LoadResult LoadConfigFile(const std::string& path) {
   return ParseConfig(*text, path);  // Config.file is `path`, as given
 }
 
+Result<Config> LoadConfigOrError(const std::string& path) {
+  LoadResult r = LoadConfigFile(path);
+  if (!r.ok()) {
+    std::string msg = std::to_string(r.errors.size()) + " error(s) in " + path +
+                      " (run pilotlight config validate " + path + "):";
+    for (const ConfigError& e : r.errors) msg += "\n  " + e.ToString();
+    return Status::InvalidArgument(msg);
+  }
+  return std::move(*r.config);
+}
+
 std::vector<ConfigError> ResolveWebhookSecrets(
     Config& config, const std::function<const char*(const char*)>& lookup) {
   std::vector<ConfigError> errors;

@@ -30,6 +30,11 @@ LoadResult ParseConfig(std::string_view yaml_text, const std::string& file);
 // Reads and parses a file; an unreadable file is one error naming it.
 LoadResult LoadConfigFile(const std::string& path);
 
+// LoadConfigFile for commands: every error in one InvalidArgument message,
+// "N error(s) in PATH (run pilotlight config validate PATH):" then one
+// file:line:col line each.
+Result<Config> LoadConfigOrError(const std::string& path);
+
 // Fills each webhook subscriber's secret from the environment variable its
 // `secret_env` names (`lookup` is getenv unless a test gives another). An unset
 // or empty variable is an error at its secret_env line: sending unsigned
