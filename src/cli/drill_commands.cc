@@ -33,6 +33,7 @@
 #include "cli/command.h"
 #include "config/loader.h"
 #include "core/duration.h"
+#include "data/postgres/failover.h"
 #include "data/postgres/pg_client.h"
 #include "drill/history.h"
 #include "drill/measure.h"
@@ -56,6 +57,7 @@ struct DrillOptions {
   double rate = 50;
   int concurrency = 4;
   bool keep_lab = false;
+  bool synchronous = false;
   bool failback = false;  // after a passed failover: `pilotlight failback`, measured
   std::string history = drill::kDefaultHistoryPath;
 };
@@ -405,6 +407,12 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
   Progress("scenario " + scenario.name + ": " + scenario.fault + "; expected: " + scenario.should);
   Progress("lab up in " + lab_dir);
   PL_RETURN_IF_ERROR(lab.Up());
+  if (o.synchronous) {
+    // Commits on the primary wait until DR has applied them: zero data loss.
+    Progress("synchronous replication: commits wait for " + dr.name + " (remote_apply)");
+    PL_RETURN_IF_ERROR(pg::SetSynchronousStandby(
+        lab.PostgresEndpoint(primary, primary.postgres.database), dr.name));
+  }
 
   Progress("starting the controller (log " + out + "/controller.log)");
   Result<pid_t> controller = children.Spawn(
@@ -590,6 +598,15 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
     }
   }
   drill::DrillResult result = drill::Measure(in);
+  if (o.synchronous && scenario.expect == drill::Expect::kFailover) {
+    const int64_t lost = result.rpo_database ? result.rpo_database->items_lost : -1;
+    result.checks.push_back(
+        {"synchronous: no acknowledged order lost", lost == 0,
+         lost < 0 ? "the promoted database could not be read"
+                  : std::to_string(lost) + " acknowledged order(s) missing in the promoted "
+                                           "database (synchronous replication promises 0)"});
+    result.passed = result.passed && lost == 0;
+  }
 
   // The old primary, back after the failover, must refuse writes, and clients
   // must still be sent to DR.
@@ -725,6 +742,9 @@ void Register(CLI::App& root, Context& context) {
   run->add_option("--concurrency", o->concurrency, "Connections of each load run")
       ->capture_default_str();
   run->add_flag("--keep-lab", o->keep_lab, "Keep the lab's data after it is brought down");
+  run->add_flag("--synchronous", o->synchronous,
+                "Synchronous replication (remote_apply) for the drill: a failover must lose "
+                "no acknowledged order");
   run->add_flag("--failback", o->failback,
                 "After a passed failover: run `pilotlight failback`, timed, and check no "
                 "acknowledged order is lost and the primary takes orders through the name");

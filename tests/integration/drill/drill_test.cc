@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <set>
+#include <vector>
 
 #include "lab_fixture.h"
 #include "sys/process.h"
@@ -26,16 +27,20 @@ struct DrillRun {
 };
 
 DrillRun RunDrill(const std::string& scenario, const std::string& replication_yaml = "",
-                  const std::string& extra_yaml = "") {
+                  const std::string& extra_yaml = "",
+                  const std::vector<std::string>& flags = {}) {
   testing::TestLab lab = testing::MakeTestLab(
       "replication:\n  heartbeat_interval: 200ms\n" + replication_yaml + extra_yaml,
       /*trader_production_size=*/2, /*trader_pilot_light_size=*/1, /*with_dns=*/true);
   DrillRun run;
   run.out = lab.dir + "/drill";
   run.history = lab.dir + "/history.db";
-  run.result = RunPilotlight({"drill", "run", "--scenario", scenario, "--config", lab.config,
-                              "--out", run.out, "--load-seconds", "3", "--history", run.history,
-                              "--json"});
+  std::vector<std::string> args = {"drill",          "run",   "--scenario", scenario,
+                                   "--config",       lab.config, "--out",  run.out,
+                                   "--load-seconds", "3",     "--history", run.history,
+                                   "--json"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  run.result = RunPilotlight(args);
   std::cerr << run.result.err;
   run.report = json::parse(run.result.out, nullptr, /*allow_exceptions=*/false);
   std::cerr << "[ measured ] " << run.report.dump(2) << "\n";
@@ -96,6 +101,20 @@ TEST(DrillTest, RegionOutageThroughDnsIsMeasuredAndRecorded) {
       RunPilotlight({"drill", "history", "--db", run.history, "--json"});
   ASSERT_EQ(h.exit_code, 0) << h.err;
   EXPECT_NE(h.out.find("region-outage"), std::string::npos) << h.out;
+  std::filesystem::remove_all(std::filesystem::path(run.out).parent_path());
+}
+
+TEST(DrillTest, SynchronousReplicationLosesNoAcknowledgedOrder) {
+  DrillRun run = RunDrill("region-outage", "", "", {"--synchronous"});
+  ExpectMeasuredFailover(run, "region-outage", 6);
+  ASSERT_TRUE(run.report.is_object());
+  EXPECT_EQ(run.report["rpo"]["database"]["items_lost"], 0) << run.report.dump(2);
+  EXPECT_EQ(run.report["rpo"]["database"]["seconds"], 0) << run.report.dump(2);
+  bool checked = false;
+  for (const json& c : run.report["checks"]) {
+    if (c["name"] == "synchronous: no acknowledged order lost") checked = c["passed"] == true;
+  }
+  EXPECT_TRUE(checked) << run.report.dump(2);
   std::filesystem::remove_all(std::filesystem::path(run.out).parent_path());
 }
 
