@@ -19,6 +19,7 @@
 
 #include "alarm/metrics_server.h"
 #include "cli/command.h"
+#include "compute/exec_node_groups.h"
 #include "compute/lab_node_groups.h"
 #include "config/loader.h"
 #include "controller/actions.h"
@@ -117,7 +118,7 @@ struct Runtime {
   controller::ControllerSpec spec;
   std::unique_ptr<runbook::Journal> journal;
   std::unique_ptr<controller::LeaseService> lease;
-  std::unique_ptr<compute::LabNodeGroups> groups;
+  std::unique_ptr<compute::NodeGroups> groups;  // controller.compute.provider
   std::unique_ptr<notify::Notifier> notifier;
   std::unique_ptr<health::Detector> detector;
   std::unique_ptr<controller::LiveObserver> observer;
@@ -161,7 +162,18 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
   rt->lease = std::make_unique<controller::LeaseService>(
       controller::LeaseGrantor(s.primary_region, s.lease_duration), clock, s.LeaseStatePath());
   PL_RETURN_IF_ERROR(rt->lease->Load());
-  rt->groups = std::make_unique<compute::LabNodeGroups>(rt->config, o.dir, context.self_exe);
+  if (s.compute.provider == "exec") {
+    // The operator's commands scale the node groups (kubectl, a cloud CLI).
+    compute::ExecCommands commands;
+    commands.size_command = s.compute.exec.size_command;
+    commands.scale_command = s.compute.exec.scale_command;
+    commands.ready_command = s.compute.exec.ready_command;
+    commands.can_scale_command = s.compute.exec.can_scale_command;
+    commands.log_dir = s.state_dir;
+    rt->groups = std::make_unique<compute::ExecNodeGroups>(std::move(commands));
+  } else {
+    rt->groups = std::make_unique<compute::LabNodeGroups>(rt->config, o.dir, context.self_exe);
+  }
   Result<std::unique_ptr<notify::Notifier>> notifier = notify::Notifier::Create(clock, s.topics);
   if (!notifier.ok()) return notifier.status();
   rt->notifier = std::move(*notifier);
