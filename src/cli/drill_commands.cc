@@ -35,6 +35,9 @@
 #include "core/duration.h"
 #include "data/postgres/failover.h"
 #include "data/postgres/pg_client.h"
+#include "data/sessions/global_table.h"
+#include "data/sessions/hlc.h"
+#include "data/sessions/redis_client.h"
 #include "drill/history.h"
 #include "drill/measure.h"
 #include "drill/report_html.h"
@@ -280,6 +283,35 @@ std::string BucketDir(const config::RegionSpec& region, const std::string& lab_d
   return "";
 }
 
+// The live sessions of a region's Redis (sess:<id>, not tombstones), each with
+// the time of its last write (the physical part of its HLC stamp).
+Result<std::map<std::string, WallTime>> RegionSessions(const config::RegionSpec& region) {
+  sessions::RedisEndpoint e;
+  e.host = region.address;
+  e.port = region.redis.port;
+  Result<std::unique_ptr<sessions::RedisClient>> redis = sessions::RedisClient::Connect(e);
+  if (!redis.ok()) return redis.status();
+  std::map<std::string, WallTime> out;
+  std::string cursor = "0";
+  const std::string prefix = sessions::kSessionKeyPrefix;
+  do {
+    Result<sessions::RedisReply> page = (*redis)->Command(
+        {"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+    if (!page.ok()) return page.status();
+    if (page->elements.size() != 2) return Status::Corruption("unexpected SCAN reply");
+    cursor = page->elements[0].str;
+    for (const sessions::RedisReply& key : page->elements[1].elements) {
+      Result<sessions::RedisReply> fields = (*redis)->Command({"HMGET", key.str, "h", "d"});
+      if (!fields.ok() || fields->elements.size() != 2) continue;  // expired meanwhile
+      if (fields->elements[1].str == "1") continue;                // a tombstone
+      std::optional<sessions::Hlc> stamp = sessions::Hlc::Parse(fields->elements[0].str);
+      const WallTime at{std::chrono::milliseconds(stamp ? stamp->physical_ms : 0)};
+      out[key.str.substr(prefix.size())] = at;
+    }
+  } while (cursor != "0");
+  return out;
+}
+
 // The client_order_ids of a region's database, or why they could not be read.
 std::optional<std::set<std::string>> OrderIds(lab::Lab& lab, const config::RegionSpec& region,
                                               std::string* error) {
@@ -393,6 +425,37 @@ void RunFailbackPhase(const config::Config& config, lab::Lab& lab, const std::st
                         " orders acknowledged by " + primary.name});
 }
 
+// One progress line while the failover runs: time since the fault, orders
+// acknowledged since, by which region, and the runbook's progress.
+std::string LiveFigures(const std::string& journal, WallTime fault_at, WallTime now,
+                        const std::optional<drill::FailoverRun>& run) {
+  Result<std::vector<drill::Ack>> acks = drill::ParseAckJournal(ReadFile(journal));
+  std::map<std::string, int> after;
+  if (acks.ok()) {
+    for (const drill::Ack& a : *acks) {
+      if (a.ack_time > fault_at) after[a.region.empty() ? "?" : a.region]++;
+    }
+  }
+  char head[64];
+  std::snprintf(head, sizeof head, "T0+%.1fs: ",
+                std::chrono::duration<double>(now - fault_at).count());
+  std::string line = head;
+  if (after.empty()) {
+    line += "no order acknowledged since the fault";
+  } else {
+    line += "orders acknowledged since the fault:";
+    for (const auto& [region, n] : after) line += " " + region + " " + std::to_string(n);
+  }
+  if (run && run->found) {
+    int done = 0;
+    for (const drill::StepTiming& st : run->steps) done += st.duration_seconds ? 1 : 0;
+    line += "; failover runbook: " + std::to_string(done) + " step(s) done";
+  } else {
+    line += "; no failover run yet";
+  }
+  return line;
+}
+
 // The drill itself; `lab` is brought down by the caller whatever happens.
 // `inputs` is filled as far as the drill got (for the timeline).
 Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOptions& o,
@@ -481,12 +544,22 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
       LoadArgs(*service, o, o.load_seconds, fault_journal, refused ? "5s" : "2m"),
       out + "/load-fault.json", out + "/load-fault.log");
   if (!load.ok()) return load.status();
-  if (!WaitUntil(30s, [&] { return !ReadFile(fault_journal).empty(); })) {
-    return Status::Unavailable("no order was acknowledged within 30s; see " + out +
-                               "/load-fault.log");
+  std::optional<int> load_exit;
+  if (!WaitUntil(30s, [&] {
+        if (!ReadFile(fault_journal).empty()) return true;
+        load_exit = children.Wait(*load, Duration::zero());
+        return load_exit.has_value();  // it ended without one: no use waiting
+      }) || load_exit) {
+    return Status::Unavailable(
+        std::string("no order was acknowledged ") +
+        (load_exit ? "before the load client exited with " + std::to_string(*load_exit)
+                   : std::string("within 30s")) +
+        "; see " + out + "/load-fault.log");
   }
   std::this_thread::sleep_for(1s);  // a second of orders in flight when the fault hits
 
+  // Sessions the primary holds the instant before the fault: what DR must have.
+  Result<std::map<std::string, WallTime>> sessions_before = RegionSessions(primary);
   in.fault_at = clock.Now();
   Progress("fault at " + FormatTime(in.fault_at) + ": " + scenario.fault);
   if (scenario.name == "region-outage" || scenario.name == "replica-lag") {
@@ -512,8 +585,13 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
     return *run;
   };
   if (scenario.expect == drill::Expect::kFailover) {
+    auto last_shown = std::chrono::steady_clock::now();
     const bool finished = WaitUntil(3min, [&] {
       std::optional<drill::FailoverRun> run = failover_run();
+      if (std::chrono::steady_clock::now() - last_shown >= 2s) {
+        last_shown = std::chrono::steady_clock::now();
+        Progress(LiveFigures(fault_journal, in.fault_at, clock.Now(), run));
+      }
       return run && run->found && run->outcome != "unfinished";
     });
     Progress(finished ? "failover run finished" : "no failover run finished within 3 minutes");
@@ -587,6 +665,20 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
     in.dr_client_order_ids = OrderIds(lab, serving, &in.dr_database_error);
   }
   if (scenario.expect == drill::Expect::kFailover) {
+    drill::KeyedRpoInput sessions_rpo;
+    if (!sessions_before.ok()) {
+      sessions_rpo.error = "the primary's sessions could not be read before the fault: " +
+                           sessions_before.status().ToString();
+    } else {
+      sessions_rpo.acknowledged = *sessions_before;
+      Result<std::map<std::string, WallTime>> in_dr = RegionSessions(dr);
+      if (in_dr.ok()) {
+        for (const auto& [id, at] : *in_dr) sessions_rpo.present_in_dr.insert(id);
+      } else {
+        sessions_rpo.error = in_dr.status().ToString();
+      }
+    }
+    in.sessions = std::move(sessions_rpo);
     // Trade confirmations the primary's bucket holds that DR's lacks.
     const std::string from = BucketDir(primary, lab_dir, "confirmations");
     const std::string to = BucketDir(dr, lab_dir, "confirmations");
