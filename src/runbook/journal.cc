@@ -1,5 +1,8 @@
 #include "runbook/journal.h"
 
+#include <chrono>
+#include <thread>
+
 #include <sqlite3.h>
 
 namespace pilotlight::runbook {
@@ -109,11 +112,24 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
                                 "make a new one, and keep the old one for the post-mortem");
     }
   }
+  // Two controllers opening a new journal at once: switching it to WAL needs
+  // an exclusive lock, and SQLite answers "database is locked" there without
+  // waiting on the busy handler; retry for a while.
+  auto exec_retrying = [&](const char* sql) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      Status st = j->Exec(sql);
+      const bool locked = !st.ok() && (st.message().find("locked") != std::string::npos ||
+                                       st.message().find("busy") != std::string::npos);
+      if (!locked || std::chrono::steady_clock::now() >= deadline) return st;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // another opener's lock
+    }
+  };
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                              "PRAGMA foreign_keys=ON"}) {
-    PL_RETURN_IF_ERROR(j->Exec(pragma));
+    PL_RETURN_IF_ERROR(exec_retrying(pragma));
   }
-  PL_RETURN_IF_ERROR(j->Exec(kSchema));
+  PL_RETURN_IF_ERROR(exec_retrying(kSchema));
   return j;
 }
 

@@ -1,10 +1,16 @@
 #include "runbook/journal.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace pilotlight::runbook {
 namespace {
@@ -132,6 +138,45 @@ TEST_F(JournalTest, UnwritableDirectoryIsIOError) {
   auto j = Journal::Open("/nonexistent/dir/journal.db");
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().code(), Status::Code::kIOError);
+}
+
+}  // namespace
+}  // namespace pilotlight::runbook
+
+namespace pilotlight::runbook {
+namespace {
+
+// Two controllers starting together open a journal that does not exist yet:
+// every opener must get it (switching a new file to WAL races for a lock
+// between processes). Openers are processes released at one instant.
+TEST(JournalOpenTest, ConcurrentOpenersOfANewJournalAllSucceed) {
+  for (int round = 0; round < 10; ++round) {
+    char tmpl[] = "/tmp/pilotlight-journal-race-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    const std::string path = dir + "/journal.db";
+    const auto start = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    std::vector<pid_t> openers;
+    for (int i = 0; i < 6; ++i) {
+      const pid_t pid = fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        while (std::chrono::steady_clock::now() < start) {
+        }
+        Result<std::unique_ptr<Journal>> j = Journal::Open(path);
+        if (!j.ok()) fprintf(stderr, "%s\n", j.status().ToString().c_str());
+        _exit(j.ok() ? 0 : 1);
+      }
+      openers.push_back(pid);
+    }
+    int failed = 0;
+    for (pid_t pid : openers) {
+      int st = 0;
+      waitpid(pid, &st, 0);
+      failed += WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+    }
+    EXPECT_EQ(failed, 0) << "round " << round;
+    std::filesystem::remove_all(dir);
+  }
 }
 
 }  // namespace
