@@ -264,9 +264,13 @@ TEST_F(TraderTest, FencedPrimaryRefusesWritesWith503) {
   ASSERT_TRUE(db_->Query("SELECT pg_reload_conf()").ok());
   Client c = Primary();
   ASSERT_FALSE(c.Login("fenced").empty());
+  // pg_reload_conf() only signals: the trader's session sees the setting once its backend has
+  // read the new configuration, so an order may still be taken meanwhile. Each attempt has its
+  // own client order id; retrying one id would return its first answer forever.
   HttpResult r;
+  int attempt = 0;
   EXPECT_TRUE(testing::WaitFor(10s, [&] {
-    r = c.Order("fenced-1", "AAPL", "buy", 1.00, 1);
+    r = c.Order("fenced-" + std::to_string(++attempt), "AAPL", "buy", 1.00, 1);
     return r.status == 503;
   })) << r.body;
   EXPECT_EQ(Body(r)["reason"], "fenced") << r.body;
@@ -274,7 +278,7 @@ TEST_F(TraderTest, FencedPrimaryRefusesWritesWith503) {
   ASSERT_TRUE(db_->Exec("ALTER SYSTEM RESET default_transaction_read_only").ok());
   ASSERT_TRUE(db_->Query("SELECT pg_reload_conf()").ok());
   EXPECT_TRUE(testing::WaitFor(10s, [&] {
-    r = c.Order("fenced-1", "AAPL", "buy", 1.00, 1);
+    r = c.Order("unfenced-" + std::to_string(++attempt), "AAPL", "buy", 1.00, 1);
     return r.status == 201;
   })) << r.body;
 }
