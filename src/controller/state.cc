@@ -27,6 +27,9 @@ DurableState StateFromRuns(const std::vector<runbook::RunRecord>& newest_first,
     if (failover && run.outcome == "succeeded" && !out.state.last_failover_at) {
       out.state.last_failover_at = run.finished_at.value_or(run.started_at);
     }
+    if (failback && run.outcome == "succeeded" && !out.state.last_failback_at) {
+      out.state.last_failback_at = run.finished_at.value_or(run.started_at);
+    }
     if (phase_decided) continue;
     if (failover && run.outcome.empty()) {
       out.state.phase = Phase::kFailingOver;

@@ -31,6 +31,7 @@ struct Row {
   Phase phase;
   std::optional<WallTime> last_failover_at;
   const char* summary;
+  std::optional<WallTime> last_failback_at = std::nullopt;
 };
 
 void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
@@ -41,6 +42,7 @@ TEST_P(StateTable, Row) {
   DurableState s = StateFromRuns(GetParam().newest_first, "failover");
   EXPECT_EQ(decide::PhaseName(s.state.phase), std::string(decide::PhaseName(GetParam().phase)));
   EXPECT_EQ(s.state.last_failover_at, GetParam().last_failover_at);
+  EXPECT_EQ(s.state.last_failback_at, GetParam().last_failback_at);
   EXPECT_NE(s.summary.find(GetParam().summary), std::string::npos) << s.summary;
 }
 
@@ -62,7 +64,14 @@ INSTANTIATE_TEST_SUITE_P(
             Phase::kFailedOver, kT - 1h + 30s, "failed over by run 4"},
         Row{"a failback after the failover: normal, hold-down still counts",
             {Run(6, "failback", "succeeded", kT), Run(4, "failover", "succeeded", kT - 1h)},
-            Phase::kNormal, kT - 1h + 30s, "failed back by run 6"},
+            Phase::kNormal, kT - 1h + 30s, "failed back by run 6", kT + 30s},
+        Row{"a failed failback does not start a hold-down",
+            {Run(6, "failback", "failed", kT), Run(4, "failover", "succeeded", kT - 1h)},
+            Phase::kFailedOver, kT - 1h + 30s, "failed over by run 4"},
+        Row{"the newest succeeded failback counts, not an older one",
+            {Run(9, "failback", "succeeded", kT), Run(8, "failover", "succeeded", kT - 1h),
+             Run(6, "failback", "succeeded", kT - 2h), Run(4, "failover", "succeeded", kT - 3h)},
+            Phase::kNormal, kT - 1h + 30s, "failed back by run 9", kT + 30s},
         Row{"a failed retry after an old success is not 'failed over'",
             {Run(7, "failover", "failed", kT), Run(4, "failover", "succeeded", kT - 1h)},
             Phase::kNormal, kT - 1h + 30s, "run 7 failed"},

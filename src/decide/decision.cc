@@ -95,7 +95,8 @@ std::string Reason::ToString() const {
       return "resume: a failover runbook was interrupted; resuming it from the journal";
     case Code::kHoldDown:
       return "no action: primary unhealthy from " + Votes(*this) +
-             ", but in hold-down after the last failover for " + Secs(wait) + " more";
+             ", but in hold-down after the last " +
+             (hold_down_from_failback ? "failback" : "failover") + " for " + Secs(wait) + " more";
     case Code::kNotReady: {
       std::string out = "blocked: primary unhealthy from " + Votes(*this) + " for " +
                         Secs(unhealthy_for) + ", but DR is not ready: " + Joined(failed_gates);
@@ -188,11 +189,18 @@ Decision Decide(const Snapshot& s, const ControllerState& state, const Policy& p
     r.wait = p.confirm_for - r.unhealthy_for;
     return d;
   }
-  if (state.last_failover_at && now - *state.last_failover_at < p.hold_down) {
+  // Hold-down counts from the later of the last failover and the last failback.
+  std::optional<WallTime> settled_at = state.last_failover_at;
+  if (state.last_failback_at && (!settled_at || *state.last_failback_at > *settled_at)) {
+    settled_at = state.last_failback_at;
+    r.hold_down_from_failback = true;
+  }
+  if (settled_at && now - *settled_at < p.hold_down) {
     r.code = Reason::Code::kHoldDown;
-    r.wait = p.hold_down - (now - *state.last_failover_at);
+    r.wait = p.hold_down - (now - *settled_at);
     return d;
   }
+  r.hold_down_from_failback = false;
 
   r.failed_gates = FailedGates(s, p);
   const bool lag_gate_failed =

@@ -14,7 +14,8 @@
 //  2. never promote a replica whose lag exceeds the limit unless forced, and then
 //     report the data at risk;
 //  3. never fail over on the word of one vantage point (quorum);
-//  4. never flap: hold-down after a failover; failback is deliberate.
+//  4. never flap: hold-down after a failover and after a failback; failback is
+//     deliberate.
 #pragma once
 
 #include <optional>
@@ -41,7 +42,9 @@ struct Policy {
   // How long the quorum must hold before acting (on top of each check's own
   // failure threshold); absorbs a single bad evaluation round.
   Duration confirm_for = std::chrono::seconds(0);
-  // No automatic failover within this long after the last one.
+  // No automatic failover within this long after the last failover or the last
+  // failback, whichever finished later (a primary that flaps right after a
+  // failback does not send traffic straight back to DR).
   Duration hold_down = std::chrono::minutes(10);
   Duration max_lag_on_failover = std::chrono::seconds(60);
   // Margin added to the old primary's lease expiry for clock error between sites.
@@ -90,6 +93,8 @@ struct ControllerState {
   enum class Phase { kNormal, kFailingOver, kFailedOver };
   Phase phase = Phase::kNormal;
   std::optional<WallTime> last_failover_at;
+  // When the newest successful failback finished (the primary region serves again).
+  std::optional<WallTime> last_failback_at;
   bool approval_granted = false;  // an operator approved the pending plan
   bool force_requested = false;   // an operator forced failover past failed gates
 };
@@ -144,6 +149,7 @@ struct Reason {
   bool forced = false;
   bool fence_first = false;
   bool lease_seen = false;  // the unreachable old primary's lease was known (and expired)
+  bool hold_down_from_failback = false;  // kHoldDown counts from the last failback
 
   std::string ToString() const;
 };

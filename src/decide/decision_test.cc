@@ -187,6 +187,33 @@ const Row kRows[] = {
        st.last_failover_at = kNow - 11min;
      },
      PlanKind::kFailover, Code::kFailover, "failover:"},
+    {"hold-down after a recent failback, the failover long ago",
+     [](auto&, ControllerState& st, auto&) {
+       st.last_failover_at = kNow - 3h;
+       st.last_failback_at = kNow - 2min;
+     },
+     PlanKind::kNone, Code::kHoldDown, "hold-down after the last failback for 480.0 s more"},
+    {"hold-down counts from the later of the two: failback older than the failover",
+     [](auto&, ControllerState& st, auto&) {
+       st.last_failback_at = kNow - 9min;
+       st.last_failover_at = kNow - 1min;
+     },
+     PlanKind::kNone, Code::kHoldDown, "hold-down after the last failover for 540.0 s more"},
+    {"hold-down after a failback with no failover in the journal",
+     [](auto&, ControllerState& st, auto&) { st.last_failback_at = kNow - 30s; },
+     PlanKind::kNone, Code::kHoldDown, "hold-down after the last failback for 570.0 s more"},
+    {"hold-down after failback over: failover armed again",
+     [](auto&, ControllerState& st, auto&) {
+       st.last_failover_at = kNow - 2h;
+       st.last_failback_at = kNow - 10min - 1s;
+     },
+     PlanKind::kFailover, Code::kFailover, "failover:"},
+    {"hold-down after failback holds with the primary flapping at the edge",
+     [](auto&, ControllerState& st, auto&) {
+       st.last_failover_at = kNow - 2h;
+       st.last_failback_at = kNow - 10min + 1s;
+     },
+     PlanKind::kNone, Code::kHoldDown, "after the last failback for 1.0 s more"},
     {"already failed over: failback is deliberate",
      [](auto&, ControllerState& st, auto&) { st.phase = Phase::kFailedOver; }, PlanKind::kNone,
      Code::kFailedOverAlready, "failback is deliberate"},
