@@ -23,10 +23,15 @@ namespace pilotlight::compute {
 
 // Auto-scaling: keep about `target_requests_per_instance` requests per second on
 // each instance, never fewer than min_size nor more than max_size instances.
+// Applied by the controller with DecideScale (compute/autoscale.h).
 struct ScalingPolicy {
   int min_size = 1;
   int max_size = 10;
   double target_requests_per_instance = 100;
+  // No change while the load per instance is within ±tolerance of the target.
+  double tolerance = 0.1;
+  // Scale down only to the highest size recommended over this long.
+  Duration scale_down_stabilization = std::chrono::seconds(60);
 };
 
 // A node group of one region: its pilot-light size (standby), its production

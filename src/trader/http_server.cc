@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -77,7 +78,14 @@ void Reply(tcp::socket& socket, const HttpResponse& r, unsigned version, bool ke
   http::write(socket, ToBeast(r, version, keep_alive), ec);
 }
 
-void Serve(tcp::socket socket, Service& service, Connections& conns, const Clock& clock) {
+// Probes are not load: the auto-scaler counts what clients asked for.
+bool IsProbe(const std::string& target) {
+  const std::string path = target.substr(0, target.find('?'));
+  return path == "/healthz" || path == "/readyz";
+}
+
+void Serve(tcp::socket socket, Service& service, Connections& conns, const Clock& clock,
+           std::atomic<uint64_t>& served) {
   const int fd = socket.native_handle();
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -138,6 +146,7 @@ void Serve(tcp::socket socket, Service& service, Connections& conns, const Clock
     hr.authorization = std::string(req[http::field::authorization]);
     hr.body = std::move(req.body());
     const HttpResponse resp = service.Handle(hr);
+    if (!IsProbe(hr.target)) served.fetch_add(1, std::memory_order_relaxed);
     const bool keep_alive = req.keep_alive() && !service.draining();
     http::write(socket, ToBeast(resp, req.version(), keep_alive), ec);
     if (ec || !keep_alive) break;
@@ -149,6 +158,34 @@ void Serve(tcp::socket socket, Service& service, Connections& conns, const Clock
 }
 
 }  // namespace
+
+std::string FormatServedCount(const ServedCount& c) {
+  const int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.at.time_since_epoch()).count();
+  return std::to_string(c.total) + " " + std::to_string(ms) + "\n";
+}
+
+Result<ServedCount> ParseServedCount(const std::string& text) {
+  auto bad = [&] {
+    return Status::InvalidArgument("expected \"<requests served> <unix time in ms>\", found \"" +
+                                   text.substr(0, 60) + "\"");
+  };
+  const size_t space = text.find(' ');
+  if (space == std::string::npos) return bad();
+  std::string rest = text.substr(space + 1);
+  while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.pop_back();
+  ServedCount out;
+  int64_t ms = 0;
+  const char* b = text.data();
+  auto [p1, e1] = std::from_chars(b, b + space, out.total);
+  auto [p2, e2] = std::from_chars(rest.data(), rest.data() + rest.size(), ms);
+  if (space == 0 || e1 != std::errc() || p1 != b + space || rest.empty() || e2 != std::errc() ||
+      p2 != rest.data() + rest.size() || ms < 0) {
+    return bad();
+  }
+  out.at = WallTime(std::chrono::milliseconds(ms));
+  return out;
+}
 
 Status RunHttpServer(const ServerOptions& options, Service& service, const Clock& clock,
                      const std::function<void()>& on_listening) {
@@ -182,6 +219,7 @@ Status RunHttpServer(const ServerOptions& options, Service& service, const Clock
   if (on_listening) on_listening();
 
   Connections conns;
+  std::atomic<uint64_t> served{0};
   std::atomic<bool> stopping{false};
   std::thread acceptor_thread([&] {
     for (;;) {
@@ -210,7 +248,8 @@ Status RunHttpServer(const ServerOptions& options, Service& service, const Clock
         Reply(socket, busy, 11, false);
         continue;
       }
-      std::thread(Serve, std::move(socket), std::ref(service), std::ref(conns), std::cref(clock))
+      std::thread(Serve, std::move(socket), std::ref(service), std::ref(conns), std::cref(clock),
+                  std::ref(served))
           .detach();
     }
   });
@@ -224,6 +263,7 @@ Status RunHttpServer(const ServerOptions& options, Service& service, const Clock
       break;
     }
     conns.CloseIdle(clock.Monotonic() - options.idle_timeout);
+    if (options.on_tick) options.on_tick(served.load());
   }
 
   service.StartDraining();
@@ -251,6 +291,7 @@ Status RunHttpServer(const ServerOptions& options, Service& service, const Clock
   if (left > 0) {
     LogWarn("trader: " + std::to_string(left) + " connection(s) still busy after the drain timeout");
   }
+  if (options.on_tick) options.on_tick(served.load());
   LogInfo("trader: drained");
   return Status::OK();
 }

@@ -10,6 +10,12 @@
 // longer than `idle_timeout` are closed. Boost.Beast stays
 // inside http_server.cc.
 //
+// It counts the requests it served (every answered request except the probes
+// /healthz and /readyz) in an atomic counter and hands the running total to
+// `on_tick` about once a second: `pilotlight trader serve` publishes it beside
+// its pid file (ServedCount below) for the controller's auto-scaler, which
+// cannot scrape one instance over HTTP since all share one address.
+//
 // REQUIRES: called from the main thread, before any other thread is started
 // (it blocks SIGTERM/SIGINT in every thread and waits for them itself).
 #pragma once
@@ -30,7 +36,22 @@ struct ServerOptions {
   Duration drain_timeout = std::chrono::seconds(10);
   Duration idle_timeout = std::chrono::seconds(60);
   int max_connections = 512;
+  // Called on the main thread about once a second with the number of requests
+  // served so far (probes excluded), and once more after the drain. May be empty.
+  std::function<void(uint64_t served)> on_tick;
 };
+
+// The running total of requests one instance served, as it publishes it in
+// "<lab>/<region>/<instance>.requests" (beside its pid file), rewritten
+// atomically about once a second: one line "<total> <unix time in ms>\n". The
+// total restarts from 0 when the instance restarts (readers treat a decrease as
+// a reset). Format and Parse are pure; Parse rejects anything else.
+struct ServedCount {
+  uint64_t total = 0;
+  WallTime at;
+};
+std::string FormatServedCount(const ServedCount& count);
+Result<ServedCount> ParseServedCount(const std::string& text);
 
 // Serves until SIGTERM/SIGINT, then drains. `on_listening` runs once the socket
 // listens (e.g. to log or write a pid file).

@@ -2,7 +2,11 @@
 
 #include <openssl/evp.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
+#include <memory>
 
 #include "core/duration.h"
 #include "core/log.h"
@@ -33,6 +37,29 @@ std::string FileDigest(const std::string& path) {
   }
   return hex;
 }
+
+namespace {
+
+// Rewrites `path` with the running total (tmp + rename: a reader never sees half
+// a line). Failures are logged once, not fatal: serving matters more.
+void PublishServedCount(const std::string& path, uint64_t total, bool* warned) {
+  const std::string tmp = path + ".tmp" + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << FormatServedCount({total, SystemClock::Instance().Now()});
+    if (out.flush()) {
+      out.close();
+      if (std::rename(tmp.c_str(), path.c_str()) == 0) return;
+    }
+  }
+  std::remove(tmp.c_str());
+  if (!*warned) {
+    LogWarn("trader: cannot write " + path + ": the auto-scaler does not see this instance's load");
+    *warned = true;
+  }
+}
+
+}  // namespace
 
 int RunTraderService(const config::Config& config, const ServeOptions& o) {
   const config::RegionSpec* region = config.FindRegion(o.region);
@@ -106,6 +133,15 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
   ServerOptions server;
   server.address = region->address;
   server.port = o.port != 0 ? static_cast<uint16_t>(o.port) : group->port;
+  // The requests served, beside the lab's pid file <lab>/<region>/<instance>.pid,
+  // for the controller's auto-scaler (compute/group_load.h).
+  if (!o.lab_dir.empty() && !o.instance.empty()) {
+    const std::string path = o.lab_dir + "/" + region->name + "/" + o.instance + ".requests";
+    auto warned = std::make_shared<bool>(false);
+    server.on_tick = [path, warned](uint64_t served) {
+      PublishServedCount(path, served, warned.get());
+    };
+  }
   Status st = RunHttpServer(server, service, SystemClock::Instance(), [&] {
     LogInfo("trader " + so.instance + " of region " + so.region + " listening on " +
             server.address + ":" + std::to_string(server.port) + " (database " +
