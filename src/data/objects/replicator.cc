@@ -131,15 +131,73 @@ Result<std::unique_ptr<BucketReplicator>> BucketReplicator::Open(ReplicatorOptio
   for (const auto& e : fs::directory_iterator(tmp, ec)) fs::remove_all(e.path(), ec);
   Result<std::unique_ptr<Checkpoint>> cp = Checkpoint::Open(CheckpointPath(options.state_dir));
   if (!cp.ok()) return cp.status();
+  // Watching starts before the first (full) scan, so nothing falls between them.
+  std::unique_ptr<ChangeFeed> feed;
+  if (!options.full_rescan_every_pass) {
+    ChangeFeedOptions fo;
+    fo.drop_event = options.drop_change_event;
+    Result<std::unique_ptr<ChangeFeed>> f = ChangeFeed::Open(options.source_dir, std::move(fo));
+    if (f.ok()) {
+      feed = std::move(*f);
+    } else {
+      LogWarn("objects " + options.source_dir + ": no change feed (" + f.status().message() +
+              "); every pass scans the whole bucket");
+    }
+  }
   return std::unique_ptr<BucketReplicator>(
-      new BucketReplicator(std::move(options), clock, std::move(*cp)));
+      new BucketReplicator(std::move(options), clock, std::move(*cp), std::move(feed)));
 }
 
 Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
   PassStats stats;
   std::vector<std::string> invalid;
-  Result<SourceMap> source = ScanBucket(options_.source_dir, &invalid);
-  if (!source.ok()) return source.status();
+  // What to look at: the whole source, or only what changed.
+  Changes changes;
+  if (feed_) {
+    changes = feed_->Take();
+    if (changes.rescan_needed && changes.rescan_reason != last_rescan_reason_) {
+      LogWarn("objects " + options_.source_dir + ": full rescan: " + changes.rescan_reason);
+    }
+    last_rescan_reason_ = changes.rescan_reason;
+  }
+  const MonoTime now = clock_.Monotonic();
+  stats.full_scan = !feed_ || need_full_scan_ || changes.rescan_needed ||
+                    now - last_full_scan_ >= options_.full_rescan_interval;
+  // Until this pass completes, the next one must be a full scan: the changes
+  // taken from the feed are only in this pass's hands.
+  need_full_scan_ = true;
+  Result<SourceMap> source = SourceMap{};
+  std::set<std::string> checked;  // keys stat'ed on an incremental pass
+  if (stats.full_scan) {
+    last_full_scan_ = now;
+    recheck_.clear();
+    source = ScanBucket(options_.source_dir, &invalid);
+    if (!source.ok()) return source.status();
+    stats.scanned = static_cast<int64_t>(source->size());
+  } else {
+    checked = std::move(recheck_);
+    recheck_.clear();
+    checked.insert(changes.keys.begin(), changes.keys.end());
+    for (const std::string& dir : changes.subtrees) {
+      const std::string prefix = dir + "/";
+      for (auto it = checkpoint_->entries().lower_bound(prefix);
+           it != checkpoint_->entries().end() &&
+           it->first.compare(0, prefix.size(), prefix) == 0;
+           ++it) {
+        checked.insert(it->first);
+      }
+    }
+    for (const std::string& key : checked) {
+      if (!ValidObjectKey(key)) {
+        invalid.push_back(key);
+        continue;
+      }
+      ++stats.scanned;
+      if (std::optional<SourceEntry> e = StatFile(options_.source_dir + "/" + key)) {
+        (*source)[key] = *e;
+      }
+    }
+  }
   for (const std::string& key : invalid) {
     stats.alarms.push_back("object '" + key + "' in " + options_.source_dir +
                            " has a name that cannot be replicated; rename it");
@@ -169,7 +227,10 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       const std::string src = options_.source_dir + "/" + key;
       const std::string dst = options_.dest_dir + "/" + key;
       std::optional<SourceEntry> before = StatFile(src);
-      if (!before) continue;  // deleted since the scan: the delete pass handles it
+      if (!before) {  // deleted since the scan: a later pass's delete handles it
+        recheck_.insert(key);
+        continue;
+      }
       Ready r{key, "", internal + "/tmp/" + std::to_string(++tmp_counter_) + ".meta", {}};
 
       // Already identical at the destination (a crash after the rename, or the
@@ -246,6 +307,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
                                  "and the network path");
         }
         (void)changed;  // copied again on the next pass
+        recheck_.insert(key);
         continue;
       }
       PL_RETURN_IF_ERROR(
@@ -277,10 +339,17 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
 
   if (options_.replicate_deletes && !stopping()) {
     std::vector<std::string> gone;
-    for (const auto& [key, v] : checkpoint_->entries()) {
-      if (!source->count(key)) gone.push_back(key);
+    if (stats.full_scan) {
+      for (const auto& [key, v] : checkpoint_->entries()) {
+        if (!source->count(key)) gone.push_back(key);
+      }
+    } else {
+      // A reported key whose stat failed and that the checkpoint holds.
+      for (const std::string& key : checked) {
+        if (!source->count(key) && checkpoint_->entries().count(key)) gone.push_back(key);
+      }
     }
-    if (!swept_orphans_) {
+    if (!swept_orphans_ && stats.full_scan) {
       // Objects this replicator put in place whose checkpoint record a crash lost,
       // and whose source was deleted meanwhile: their sidecar names our origin.
       std::error_code ec;
@@ -306,6 +375,8 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       PL_RETURN_IF_ERROR(checkpoint_->Commit());
     }
   }
+  // Interrupted: what it did not get to is only known to a full scan.
+  if (!stopping()) need_full_scan_ = false;
   return stats;
 }
 
@@ -329,8 +400,21 @@ void BucketReplicator::Run(const std::atomic<bool>& stop, Duration interval) {
                 std::to_string(pass->checksum_retries));
       }
     }
-    while (!stop.load() && clock_.Monotonic() - started < interval) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Until the interval is over, or sooner when the feed reports a change. The
+    // wait is sliced so that `stop` is seen within 50 ms.
+    constexpr Duration kSlice = std::chrono::milliseconds(50);
+    while (!stop.load()) {
+      const Duration left = interval - (clock_.Monotonic() - started);
+      if (left <= Duration(0)) break;
+      if (!feed_) {
+        std::this_thread::sleep_for(std::min<Duration>(left, std::chrono::milliseconds(20)));
+        continue;
+      }
+      if (feed_->Wait(std::min(left, kSlice))) {
+        const Duration settle = std::min(options_.change_settle, interval - (clock_.Monotonic() - started));
+        if (settle > Duration(0)) std::this_thread::sleep_for(settle);
+        break;
+      }
     }
   }
 }

@@ -17,20 +17,34 @@
 // Run the reverse direction (DR back to primary, after a failover) as another
 // BucketReplicator with its own state directory; objects already identical on
 // the other side are recorded without a copy, so the two never ping-pong.
+// Finding the work: a ChangeFeed (change_feed.h, inotify) reports which keys of
+// the source changed, so a pass stats only those and a pass with nothing to do
+// costs next to nothing, whatever the size of the bucket. The whole source is
+// still scanned (as every pass did before the feed) on the first pass, whenever
+// the feed says it may have missed something (event queue overflow, watch limit
+// reached), and every `full_rescan_interval` as a safety net: inotify does not
+// see every change (a write through a shared mapping or by a writer that keeps
+// the file open, a file system that changes underneath, as over NFS or a bind
+// mount from another namespace, or a bug of ours), and correctness must never
+// depend on it, only speed. Without inotify every pass is a full scan.
+//
 // A BucketReplicator is used by one thread; Run() returns when `stop` is set.
 // ReadBacklog() is thread-safe and may run in another process.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "data/objects/change_feed.h"
 #include "data/objects/checkpoint.h"
 
 namespace pilotlight::objects {
@@ -46,9 +60,22 @@ struct ReplicatorOptions {
   int verify_attempts = 3;
   size_t batch_size = 256;  // objects made durable together (one sync per batch)
   bool replicate_deletes = true;
+  // A whole-bucket scan at least this often even when the change feed reports
+  // nothing (see above for why).
+  Duration full_rescan_interval = std::chrono::seconds(60);
+  // Scan the whole bucket on every pass, without a change feed (the behaviour
+  // before the feed; for benchmarks and for file systems without inotify).
+  bool full_rescan_every_pass = false;
+  // After a change wakes Run(), wait this long for its neighbours (a writer's
+  // temporary file is renamed a few milliseconds after it is closed) so that one
+  // pass takes them all; never beyond the pass interval.
+  Duration change_settle = std::chrono::milliseconds(20);
   // Test seam: may alter a chunk on its way to the destination (a bit flip in
   // transit), or touch the source mid-copy. Called for every chunk written.
   std::function<void(const std::string& key, int attempt, std::string& chunk)> on_chunk;
+  // Test seam: the change feed drops its events about `key` when this returns
+  // true (a change inotify never reported); see ChangeFeedOptions::drop_event.
+  std::function<bool(const std::string& key)> drop_change_event;
 };
 
 struct PassStats {
@@ -58,6 +85,8 @@ struct PassStats {
   int64_t deleted = 0;
   int64_t checksum_retries = 0;
   int64_t changed_during_copy = 0;
+  bool full_scan = false;  // the whole source was scanned (else only reported changes)
+  int64_t scanned = 0;     // source objects stat'ed to find the pass's work
   std::vector<std::string> alarms;  // what an operator must look at
 };
 
@@ -75,23 +104,39 @@ class BucketReplicator {
   static Result<std::unique_ptr<BucketReplicator>> Open(ReplicatorOptions options,
                                                         const Clock& clock);
 
-  // One scan of the source and everything it finds to do.
+  // One look at the source (a full scan, or the keys the change feed reported)
+  // and everything it finds to do.
   Result<PassStats> RunPass(const std::atomic<bool>* stop = nullptr);
-  // Passes every `interval` until `stop`; alarms and errors are logged.
+  // Passes until `stop`: at the latest `interval` after the last one began, and
+  // sooner (after `change_settle`) when the change feed reports a change; alarms
+  // and errors are logged.
   void Run(const std::atomic<bool>& stop, Duration interval);
 
   const ReplicatorOptions& options() const { return options_; }
+  // False when every pass scans the whole source (no inotify, or asked to).
+  bool has_change_feed() const { return feed_ != nullptr; }
 
  private:
   BucketReplicator(ReplicatorOptions options, const Clock& clock,
-                   std::unique_ptr<Checkpoint> checkpoint)
-      : options_(std::move(options)), clock_(clock), checkpoint_(std::move(checkpoint)) {}
+                   std::unique_ptr<Checkpoint> checkpoint, std::unique_ptr<ChangeFeed> feed)
+      : options_(std::move(options)),
+        clock_(clock),
+        checkpoint_(std::move(checkpoint)),
+        feed_(std::move(feed)) {}
 
   ReplicatorOptions options_;
   const Clock& clock_;
   std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<ChangeFeed> feed_;  // null: every pass is a full scan
   bool swept_orphans_ = false;
   uint64_t tmp_counter_ = 0;
+  bool need_full_scan_ = true;  // first pass, after an error or an interrupted pass
+  MonoTime last_full_scan_{};
+  std::string last_rescan_reason_;  // logged once per distinct reason
+  // Keys the last pass found pending but did not complete (checksum failures,
+  // changed while copied, vanished): looked at again on the next pass, as a full
+  // scan would.
+  std::set<std::string> recheck_;
 };
 
 // Where a replicator with `state_dir` keeps its checkpoint.
