@@ -26,6 +26,10 @@
 #include "core/status.h"
 #include "drill/measure.h"
 
+namespace pilotlight::sqlite {
+class Database;
+}  // namespace pilotlight::sqlite
+
 namespace pilotlight::drill {
 
 inline constexpr char kDefaultHistoryPath[] = ".pilotlight/drills/history.db";
@@ -83,10 +87,9 @@ class HistoryStore {
   const std::string& path() const { return path_; }
 
  private:
-  HistoryStore(void* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status Exec(const std::string& sql);
+  explicit HistoryStore(std::unique_ptr<sqlite::Database> db);
 
-  void* db_;  // sqlite3*
+  std::unique_ptr<sqlite::Database> db_;
   std::string path_;
 };
 

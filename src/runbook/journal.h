@@ -17,6 +17,10 @@
 #include "core/clock.h"
 #include "core/status.h"
 
+namespace pilotlight::sqlite {
+class Database;
+}  // namespace pilotlight::sqlite
+
 namespace pilotlight::runbook {
 
 enum class StepOutcome { kPending, kSucceeded, kSkipped, kFailed };
@@ -68,10 +72,9 @@ class Journal {
   Result<std::vector<RunRecord>> RecentRuns(int limit);
 
  private:
-  explicit Journal(void* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status Exec(const std::string& sql);
+  explicit Journal(std::unique_ptr<sqlite::Database> db);
 
-  void* db_;  // sqlite3*
+  std::unique_ptr<sqlite::Database> db_;
   std::string path_;
 };
 
