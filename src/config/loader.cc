@@ -200,8 +200,9 @@ constexpr std::string_view kControllerDnsKeys[] = {"record", "zone_file", "overr
 constexpr std::string_view kComputeKeys[] = {"provider", "exec"};
 constexpr std::string_view kComputeProviders[] = {"lab", "exec"};
 constexpr std::string_view kExecComputeKeys[] = {"size_command", "scale_command", "ready_command",
-                                                 "can_scale_command"};
-constexpr std::string_view kScalingKeys[] = {"min", "max", "target_requests_per_instance"};
+                                                 "can_scale_command", "requests_command"};
+constexpr std::string_view kScalingKeys[] = {"min", "max", "target_requests_per_instance",
+                                             "scale_down_stabilization"};
 constexpr std::string_view kStepKeys[] = {"name",    "kind",    "timeout",
                                           "retries", "backoff", "params"};
 constexpr std::string_view kStepKinds[] = {
@@ -3092,7 +3093,8 @@ void ConfigReader::ReadControllerCompute(const Field& f, ControllerConfig& c) {
           {"size_command", &c.exec.size_command},
           {"scale_command", &c.exec.scale_command},
           {"ready_command", &c.exec.ready_command},
-          {"can_scale_command", &c.exec.can_scale_command}};
+          {"can_scale_command", &c.exec.can_scale_command},
+          {"requests_command", &c.exec.requests_command}};
       for (const auto& [key, slot] : commands) {
         if (const Field* x = em->Find(key)) {
           if (auto text = ReadScalar(*x, "a shell command")) *slot = *text;
@@ -3163,6 +3165,12 @@ void ConfigReader::ReadControllerScaling(const Field& f, Config& config) {
     if (const Field* t = m->Find("target_requests_per_instance")) {
       if (auto n = ReadInteger(*t, 1, 1'000'000, "an integer 1-1000000")) {
         s.target_requests_per_instance = static_cast<int>(*n);
+      }
+    }
+    if (const Field* w = m->Find("scale_down_stabilization")) {
+      if (auto d = ReadDuration(*w, Duration(0), std::chrono::hours(1),
+                                "a duration from 0 to 1h, e.g. 60s")) {
+        s.scale_down_stabilization = *d;
       }
     }
     config.controller.scaling.push_back(s);

@@ -676,6 +676,7 @@ TEST(LoaderTest, LoadsControllerAndRunbooks) {
   EXPECT_EQ(c.scaling[0].min, 1);
   EXPECT_EQ(c.scaling[0].max, 6);
   EXPECT_EQ(c.scaling[0].target_requests_per_instance, 200);
+  EXPECT_EQ(c.scaling[0].scale_down_stabilization, std::chrono::seconds(60));  // default
 
   const std::vector<RunbookConfig>& rbs = r.config->runbooks;
   ASSERT_EQ(rbs.size(), 2u);
@@ -1227,6 +1228,29 @@ TEST(LoaderTest, LoadsResponsibilities) {
   EXPECT_EQ(review.where.line, 11);
   EXPECT_TRUE(ParseConfig(Tail("responsibilities: []\n"), "lab.yaml").ok());
   EXPECT_TRUE(ParseConfig(Minimal(), "lab.yaml").config->responsibilities.empty());
+}
+
+// Auto-scaling: the exec provider's requests_command and a group's
+// scale_down_stabilization (lines 11-12 below).
+TEST(LoaderTest, AutoscalingFields) {
+  const std::string groups = East("    node_groups:\n      - {name: web, port: 8080}\n");
+  const LoadResult ok = ParseConfig(
+      groups +
+          "controller:\n  compute:\n    exec: {requests_command: 'rps {region} {group}'}\n"
+          "  scaling:\n    web: {min: 1, max: 3, scale_down_stabilization: 5s}\n",
+      "lab.yaml");
+  ASSERT_TRUE(ok.ok()) << AllErrors(ok);
+  EXPECT_EQ(ok.config->controller.exec.requests_command, "rps {region} {group}");
+  ASSERT_EQ(ok.config->controller.scaling.size(), 1u);
+  EXPECT_EQ(ok.config->controller.scaling[0].scale_down_stabilization, seconds(5));
+
+  const LoadResult bad = ParseConfig(
+      groups + "controller:\n  scaling:\n    web: {min: 1, max: 3, scale_down_stabilization: 2h}\n",
+      "lab.yaml");
+  ASSERT_EQ(bad.errors.size(), 1u) << AllErrors(bad);
+  EXPECT_EQ(bad.errors[0].field, "controller.scaling.web.scale_down_stabilization");
+  EXPECT_EQ(bad.errors[0].where.line, 13);
+  EXPECT_NE(bad.errors[0].expected.find("a duration from 0 to 1h"), std::string::npos);
 }
 
 TEST(LoaderTest, ReportsEachKindOfBadInputWithItsLocation) {

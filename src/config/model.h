@@ -201,6 +201,8 @@ struct ScalingConfig {
   int min = 1;
   int max = 1;
   int target_requests_per_instance = 100;
+  // Scale down only once the lower size has been wanted this long (HPA-style).
+  Duration scale_down_stabilization = std::chrono::seconds(60);
 };
 
 // Commands of the `exec` compute provider; {region} {group} {size} are substituted.
@@ -209,6 +211,9 @@ struct ExecComputeConfig {
   std::string scale_command;
   std::string ready_command;
   std::string can_scale_command;
+  // Optional: prints the group's requests per second (auto-scaling); empty: the
+  // exec provider's groups are not auto-scaled.
+  std::string requests_command;
 };
 
 // The `controller:` section. `present` is false when the file has none; each
