@@ -184,10 +184,7 @@ Result<std::vector<HistoryEntry>> HistoryStore::List(int limit, const std::strin
   if (!st.ok()) return st.status();
   st->Bind(1, scenario).Bind(2, static_cast<int64_t>(limit > 0 ? limit : -1));
   std::vector<HistoryEntry> out;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  PL_RETURN_IF_ERROR(st->ForEachRow([&] {
     HistoryEntry e;
     e.id = st->Int(0);
     e.scenario = st->Text(1);
@@ -203,7 +200,7 @@ Result<std::vector<HistoryEntry>> HistoryStore::List(int limit, const std::strin
     e.out_dir = st->Text(14);
     e.report_json = st->Text(15);
     out.push_back(std::move(e));
-  }
+  }));
   return out;
 }
 
@@ -220,13 +217,10 @@ Result<std::map<std::string, TaskDone>> HistoryStore::LastTasksDone() {
       "SELECT task, done_at, done_by FROM calendar_done ORDER BY done_at, id", "cannot read tasks");
   if (!st.ok()) return st.status();
   std::map<std::string, TaskDone> out;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  PL_RETURN_IF_ERROR(st->ForEachRow([&] {
     TaskDone d{st->Text(0), FromNanos(st->Int(1)), st->Text(2)};
     out[d.task] = d;  // ascending: the last one wins
-  }
+  }));
   return out;
 }
 

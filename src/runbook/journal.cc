@@ -146,11 +146,7 @@ Result<RunRecord> Journal::LoadRun(int64_t run) {
       "WHERE run_id = ? ORDER BY intent_at, idx, attempt",
       "load steps");
   if (!st.ok()) return st.status();
-  st->Bind(1, run);
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  PL_RETURN_IF_ERROR(st->Bind(1, run).ForEachRow([&] {
     StepRecord s;
     s.index = static_cast<int>(st->Int(0));
     s.name = st->Text(1);
@@ -160,7 +156,7 @@ Result<RunRecord> Journal::LoadRun(int64_t run) {
     if (!st->IsNull(5)) s.finished_at = FromNanos(st->Int(5));
     s.detail = st->Text(6);
     r.steps.push_back(std::move(s));
-  }
+  }));
   return r;
 }
 
@@ -182,13 +178,7 @@ Result<std::vector<RunRecord>> Journal::RecentRuns(int limit) {
     Result<sqlite::Statement> st =
         db_->Prepare("SELECT id FROM runs ORDER BY id DESC LIMIT ?", "list runs");
     if (!st.ok()) return st.status();
-    st->Bind(1, limit);
-    for (;;) {
-      Result<bool> row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      ids.push_back(st->Int(0));
-    }
+    PL_RETURN_IF_ERROR(st->Bind(1, limit).ForEachRow([&] { ids.push_back(st->Int(0)); }));
   }
   std::vector<RunRecord> out;
   for (int64_t id : ids) {

@@ -156,6 +156,15 @@ Status Statement::Run() {
   return Status::OK();
 }
 
+Status Statement::ForEachRow(const std::function<void()>& row) {
+  for (;;) {
+    Result<bool> more = Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return Status::OK();
+    row();
+  }
+}
+
 void Statement::Reset() { sqlite3_reset(Stmt(stmt_)); }
 
 int64_t Statement::Int(int col) const { return sqlite3_column_int64(Stmt(stmt_), col); }

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -113,6 +114,8 @@ class Statement {
   Result<bool> Step();
   // Steps a statement that returns no rows (INSERT, UPDATE, ...).
   Status Run();
+  // Steps through every row, calling `row` on each (it reads the columns).
+  Status ForEachRow(const std::function<void()>& row);
   // Back to before the first step, bindings kept.
   void Reset();
 

@@ -17,12 +17,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A new empty directory ("" when none could be made).
+std::string NewTempDir() {
+  char tmpl[] = "/tmp/pilotlight-sqlite-test-XXXXXX";
+  return mkdtemp(tmpl) != nullptr ? tmpl : "";
+}
+
+// A store file in a directory of the test's own.
 class DatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-sqlite-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = NewTempDir();
+    ASSERT_FALSE(dir_.empty());
     path_ = dir_ + "/store.db";
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -83,6 +89,28 @@ TEST_F(DatabaseTest, EveryBoundTypeReadsBackAndResetRunsTheStatementAgain) {
   row = select->Step();
   ASSERT_TRUE(row.ok() && *row);
   EXPECT_EQ(select->Text(0), "with");
+}
+
+TEST_F(DatabaseTest, ForEachRowVisitsEveryRowInOrderAndStopsAtAnError) {
+  std::unique_ptr<Database> db = OpenOrDie();
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(
+      db->Exec("CREATE TABLE t (k INTEGER); INSERT INTO t VALUES (3), (1), (2)", "fill").ok());
+  Result<Statement> select = db->Prepare("SELECT k FROM t ORDER BY k", "list");
+  ASSERT_TRUE(select.ok());
+  std::vector<int64_t> seen;
+  ASSERT_TRUE(select->ForEachRow([&] { seen.push_back(select->Int(0)); }).ok());
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3}));
+  // abs() of the smallest integer fails on the row it is computed for: the
+  // second in table order (3, 1, 2).
+  Result<Statement> overflow = db->Prepare(
+      "SELECT CASE WHEN k = 3 THEN k ELSE abs(-9223372036854775808) END FROM t", "compute");
+  ASSERT_TRUE(overflow.ok());
+  seen.clear();
+  Status st = overflow->ForEachRow([&] { seen.push_back(overflow->Int(0)); });
+  EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+  EXPECT_NE(st.message().find("compute: integer overflow"), std::string::npos) << st.ToString();
+  EXPECT_EQ(seen, (std::vector<int64_t>{3}));
 }
 
 TEST_F(DatabaseTest, EnableWalMakesAWalFileWithFullSync) {
@@ -225,8 +253,8 @@ Status OpenAsAStore(const std::string& path) {
 // the race certain.
 TEST(DatabaseOpenRaceTest, ConcurrentOpenersOfANewFileAllSucceed) {
   for (int round = 0; round < 10; ++round) {
-    char tmpl[] = "/tmp/pilotlight-sqlite-race-XXXXXX";
-    const std::string dir = mkdtemp(tmpl);
+    const std::string dir = NewTempDir();
+    ASSERT_FALSE(dir.empty());
     const std::string path = dir + "/store.db";
     EXPECT_EQ(FailedOpeners(6, [&] { return OpenAsAStore(path); }), 0) << "round " << round;
     fs::remove_all(dir);
