@@ -20,6 +20,7 @@
 #include "alarm/metrics_server.h"
 #include "cli/command.h"
 #include "compute/exec_node_groups.h"
+#include "compute/group_load.h"
 #include "compute/lab_node_groups.h"
 #include "config/loader.h"
 #include "controller/actions.h"
@@ -119,6 +120,8 @@ struct Runtime {
   std::unique_ptr<runbook::Journal> journal;
   std::unique_ptr<controller::LeaseService> lease;
   std::unique_ptr<compute::NodeGroups> groups;  // controller.compute.provider
+  std::unique_ptr<compute::GroupLoadSource> load;  // request rates, for auto-scaling
+  std::unique_ptr<controller::Autoscaler> autoscaler;
   std::unique_ptr<notify::Notifier> notifier;
   std::unique_ptr<health::Detector> detector;
   std::unique_ptr<controller::LiveObserver> observer;
@@ -171,8 +174,11 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
     commands.can_scale_command = s.compute.exec.can_scale_command;
     commands.log_dir = s.state_dir;
     rt->groups = std::make_unique<compute::ExecNodeGroups>(std::move(commands));
+    rt->load = std::make_unique<compute::ExecGroupLoad>(s.compute.exec.requests_command, 10s,
+                                                        s.state_dir);
   } else {
     rt->groups = std::make_unique<compute::LabNodeGroups>(rt->config, o.dir, context.self_exe);
+    rt->load = std::make_unique<compute::LabGroupLoad>(o.dir);
   }
   Result<std::unique_ptr<notify::Notifier>> notifier = notify::Notifier::Create(clock, s.topics);
   if (!notifier.ok()) return notifier.status();
@@ -208,6 +214,8 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
         Status st = n->Publish(topic, j);
         if (!st.ok()) LogWarn("publish: " + st.ToString());
       });
+  rt->autoscaler = std::make_unique<controller::Autoscaler>(rt->spec, *rt->groups, *rt->load);
+  rt->controller->SetAutoscaler(rt->autoscaler.get());
   return rt;
 }
 
@@ -401,6 +409,15 @@ int ControllerRun(const Options& o, const Context& context) {
     }
     if (c.run) std::cout << RunSummary(*c.run) << std::endl;
     if (!c.note.empty() && c.changed) std::cout << "  note: " << c.note << std::endl;
+    for (const controller::GroupScaling& g : c.scaling) {
+      if (!g.changed) continue;
+      std::cout << (o.json ? json{{"at", FormatTime(c.observation.at)},
+                                  {"autoscale", g.decision.reason},
+                                  {"applied", g.applied}}
+                                 .dump()
+                           : FormatTime(c.observation.at) + " [autoscale] " + g.decision.reason)
+                << std::endl;
+    }
   });
   stop = true;
   signals.join();
@@ -528,6 +545,24 @@ void PrintStatus(const json& j, bool live) {
             << "\n";
   if (!str(j["decision"]["note"]).empty() && j["decision"]["note"].is_string()) {
     std::cout << "  note: " << str(j["decision"]["note"]) << "\n";
+  }
+  if (j.contains("autoscaling") && j["autoscaling"].is_array() && !j["autoscaling"].empty()) {
+    std::cout << "\nauto-scaling\n";
+    for (const auto& g : j["autoscaling"]) {
+      const json& p = g["policy"];
+      std::cout << "  " << str(g["group"]) << " in " << str(g["region"]) << ": size "
+                << str(g["size"]) << " (min " << str(p["min"]) << ", max " << str(p["max"])
+                << ", target " << str(p["target_requests_per_instance"]) << "/instance)"
+                << (g["active"].get<bool>() ? "" : ", inactive") << "\n    "
+                << str(g["reason"]) << "\n";
+      if (!str(g["error"]).empty() && g["error"].is_string()) {
+        std::cout << "    error: " << str(g["error"]) << "\n";
+      }
+      if (g["last_change"].is_object()) {
+        std::cout << "    last change " << str(g["last_change"]["at"]) << ": "
+                  << str(g["last_change"]["reason"]) << "\n";
+      }
+    }
   }
   if (!j["last_failover_run"].is_null()) {
     const json& run = j["last_failover_run"];

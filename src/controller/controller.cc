@@ -188,7 +188,40 @@ Result<CycleReport> Controller::Cycle() {
     r.note = lost.what();
     LogWarn(r.note);
   }
+  Autoscale(r);
   return evaluated;
+}
+
+void Controller::Autoscale(CycleReport& r) {
+  if (autoscaler_ == nullptr || !autoscaler_->Enabled()) return;
+  // A run in this cycle moved the journal: the next cycle scales on the new state.
+  if (r.run) return;
+  if (leadership_ != nullptr && !leadership_->Leading()) return;
+  std::string running;
+  DurableState durable = r.durable;
+  Result<std::unique_ptr<RunbookLock>> lock =
+      RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight controller (auto-scaling)");
+  if (!lock.ok()) {
+    const std::string m = lock.status().message();
+    const size_t a = m.find("being run by ");
+    const size_t b = m.find(" (lock ");
+    running = a != std::string::npos && b != std::string::npos && b > a + 13
+                  ? "a runbook of " + m.substr(a + 13, b - a - 13)
+                  : "a runbook of another process";
+  } else {
+    // Under the lock the journal cannot move: decide on its state now (a manual
+    // failback may have finished since the cycle began).
+    Result<DurableState> now_durable =
+        LoadDurableState(journal_, spec_.failover_runbook, spec_.failback_runbook);
+    if (now_durable.ok()) durable = *now_durable;
+    Result<std::optional<runbook::RunRecord>> unfinished = journal_.UnfinishedRun();
+    if (unfinished.ok() && unfinished->has_value()) {
+      running = "the unfinished " + (*unfinished)->runbook + " run " +
+                std::to_string((*unfinished)->id);
+    }
+  }
+  r.scaling = autoscaler_->Step(durable, running, spec_.policy.mode == decide::Mode::kObserveOnly,
+                                clock_.Now());
 }
 
 void Controller::SteerLease(const CycleReport& r) {
@@ -425,6 +458,36 @@ std::string Controller::StatusJson(const CycleReport& r) const {
             {"readiness", {{"ready", failed.empty()}, {"failed", failed}, {"gates", gates}}},
             {"lease", lease},
             {"last_failover_run", last_run}};
+  json scaling = json::array();
+  for (const GroupScaling& g : r.scaling) {
+    const compute::ScaleDecision& d = g.decision;
+    scaling.push_back(
+        {{"region", g.region},
+         {"group", g.group},
+         {"active", d.active},
+         {"size", d.from},
+         {"recommended", d.recommended},
+         {"action", compute::ScaleActionName(d.action)},
+         {"to", d.to},
+         {"applied", g.applied},
+         {"reason", d.reason},
+         {"requests_per_second",
+          g.requests_per_second ? json(*g.requests_per_second) : json(nullptr)},
+         {"instances_reporting", g.instances_reporting},
+         {"load_source", g.load_source},
+         {"error", g.error},
+         {"policy",
+          {{"min", g.policy.min_size},
+           {"max", g.policy.max_size},
+           {"target_requests_per_instance", g.policy.target_requests_per_instance},
+           {"tolerance", g.policy.tolerance},
+           {"scale_down_stabilization_seconds",
+            std::chrono::duration<double>(g.policy.scale_down_stabilization).count()}}},
+         {"last_change", g.last_change_at ? json{{"at", FormatTime(*g.last_change_at)},
+                                                 {"reason", g.last_change}}
+                                          : json(nullptr)}});
+  }
+  j["autoscaling"] = scaling;
   j["leadership"] = nullptr;
   if (leadership_ != nullptr) {
     const Leadership::View v = leadership_->Describe();

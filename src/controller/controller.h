@@ -11,6 +11,11 @@
 // handed to the caller; the status of the last cycle is written as JSON for
 // `pilotlight status`.
 //
+// With an Autoscaler (SetAutoscaler), each cycle that ran no runbook then
+// applies `controller.scaling` to the node groups of the region that serves
+// traffic, under the runbook lock (autoscaler.h); the outcome is in the cycle
+// report and in status.json's "autoscaling".
+//
 // Runbooks run under the runbook lock (state.h), so a manual `pilotlight
 // failover` and the controller never run one at the same time; the cycle that
 // finds the lock taken only reports it. A cycle that runs a runbook lasts as
@@ -26,6 +31,7 @@
 #include <string>
 
 #include "controller/actions.h"
+#include "controller/autoscaler.h"
 #include "controller/observer.h"
 #include "controller/snapshot.h"
 #include "controller/spec.h"
@@ -51,6 +57,7 @@ struct CycleReport {
   std::optional<runbook::RunReport> run;  // the runbook run in this cycle, if any
   std::string note;      // what stopped it acting (lock taken, retry backoff, journal error)
   bool following = false;  // another controller leads (leader.h): observed, nothing done
+  std::vector<GroupScaling> scaling;  // auto-scaling this cycle (empty: none configured/run)
 };
 
 class Controller {
@@ -92,10 +99,15 @@ class Controller {
   // with null) the controller always acts, as a single controller does.
   void SetLeadership(Leadership* leadership, std::function<void(bool leading)> on_change);
 
+  // Auto-scales the serving region's node groups after each cycle's decision
+  // (null: not at all, the default). Not owned; outlives the controller's loop.
+  void SetAutoscaler(Autoscaler* autoscaler) { autoscaler_ = autoscaler; }
+
  private:
   Result<std::string> OldPrimaryStopped() const;
   void SteerLease(const CycleReport& r);
   void Act(CycleReport& r);
+  void Autoscale(CycleReport& r);
   void PublishEvent(const std::string& json);
   // Leadership (see SetLeadership): false when this controller must not act now.
   bool FollowLeadership(CycleReport& r);
@@ -113,6 +125,7 @@ class Controller {
   ObserverMemory memory_;
   std::optional<std::pair<decide::PlanKind, decide::Reason::Code>> last_;
   Leadership* leadership_ = nullptr;
+  Autoscaler* autoscaler_ = nullptr;
   std::function<void(bool)> on_leadership_;
   std::optional<bool> was_leading_;
   std::map<runbook::StepAction*, std::unique_ptr<runbook::StepAction>> gates_;

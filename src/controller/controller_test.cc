@@ -481,5 +481,74 @@ TEST_F(ControllerTest, LeadershipLostMidRunStopsBeforeTheNextStepAndTheNextLeade
   EXPECT_EQ(action_.runs["promote"], 1);
 }
 
+// Auto-scaling in the loop: the primary's group grows with its load, but not
+// while another process holds the runbook lock (a manual failback, say).
+class SizesInAMap : public compute::NodeGroups {
+ public:
+  Result<int> Size(const std::string&, const std::string&) override { return size; }
+  Status SetSize(const std::string&, const std::string&, int n) override {
+    size = n;
+    ++sets;
+    return Status::OK();
+  }
+  Result<compute::GroupReadiness> Readiness(const std::string&, const std::string&,
+                                            compute::ReadyWhen, MonoTime) override {
+    return compute::GroupReadiness{};
+  }
+  Status CanScale(const std::string&, const std::string&) override { return Status::OK(); }
+  int size = 1;
+  int sets = 0;
+};
+
+class SteadyLoad : public compute::GroupLoadSource {
+ public:
+  Result<compute::GroupLoad> Load(const std::string&, const std::string&, WallTime) override {
+    compute::GroupLoad g;
+    g.requests_per_second = 45;
+    return g;
+  }
+};
+
+TEST_F(ControllerTest, AutoscalesTheServingGroupButNotWhileAnotherRunbookHoldsTheLock) {
+  compute::NodeGroupSpec g;
+  g.region = "primary";
+  g.name = "trader";
+  spec_.node_groups = {g};
+  config::ScalingConfig sc;
+  sc.group = "trader";
+  sc.min = 1;
+  sc.max = 3;
+  sc.target_requests_per_instance = 20;
+  spec_.compute.scaling = {sc};
+  SizesInAMap groups;
+  SteadyLoad load;
+  Autoscaler autoscaler(spec_, groups, load);
+  auto c = Make();
+  c->SetAutoscaler(&autoscaler);
+  {
+    Result<std::unique_ptr<RunbookLock>> held =
+        RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight failback");
+    ASSERT_TRUE(held.ok()) << held.status().ToString();
+    Renew();
+    Result<CycleReport> r = c->Cycle();
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->scaling.size(), 1u);
+    EXPECT_NE(r->scaling[0].decision.reason.find("a runbook of pilotlight failback (pid "),
+              std::string::npos)
+        << r->scaling[0].decision.reason;
+    EXPECT_EQ(groups.sets, 0);
+  }
+  clock_.Advance(500ms);
+  Renew();
+  Result<CycleReport> r = c->Cycle();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(groups.size, 3) << r->scaling[0].decision.reason;
+  EXPECT_EQ(r->scaling[0].decision.reason,
+            "scale trader in primary 1 -> 3: 45 req/s over 1 instance, target 20/instance");
+  const std::string status = c->StatusJson(*r);
+  EXPECT_NE(status.find("\"autoscaling\""), std::string::npos);
+  EXPECT_NE(status.find("\"applied\": true"), std::string::npos) << status;
+}
+
 }  // namespace
 }  // namespace pilotlight::controller
