@@ -1,5 +1,6 @@
 #include "data/objects/replicator.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,29 +39,90 @@ std::optional<SourceEntry> StatFile(const std::string& path) {
 }
 
 // Every regular file under `dir` except pilotlight's own directory; `invalid`
-// collects names that cannot be object keys.
-Result<SourceMap> ScanBucket(const std::string& dir, std::vector<std::string>* invalid) {
-  SourceMap out;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, ec), end;
-  if (ec) return Status::IOError("cannot list bucket " + dir + ": " + ec.message());
-  for (; it != end; it.increment(ec)) {
-    if (ec) return Status::IOError("cannot list bucket " + dir + ": " + ec.message());
-    const fs::path rel = it->path().lexically_relative(dir);
-    if (it.depth() == 0 && rel == kInternalDir) {
-      it.disable_recursion_pending();
-      continue;
-    }
-    std::error_code fec;
-    if (!it->is_regular_file(fec)) continue;
-    const std::string key = rel.string();
-    if (!ValidObjectKey(key)) {
-      if (invalid) invalid->push_back(key);
-      continue;
-    }
-    if (std::optional<SourceEntry> e = StatFile(it->path().string())) out[key] = *e;
+// collects names that cannot be object keys. Symbolic links count as what they
+// point to when that is a regular file; linked directories are not followed.
+// Walks with directory descriptors (readdir + fstatat): one path component to
+// resolve per stat, and no path objects per entry.
+class BucketScanner {
+ public:
+  BucketScanner(std::string root, std::vector<std::string>* invalid)
+      : root_(std::move(root)), invalid_(invalid) {}
+
+  Result<SourceMap> Scan() {
+    const int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("cannot list bucket " + root_ + ": " + Errno());
+    PL_RETURN_IF_ERROR(ScanDir(fd, ""));
+    return std::move(out_);
   }
-  return out;
+
+ private:
+  // Takes ownership of `fd`.
+  Status ScanDir(int fd, const std::string& rel) {
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+      close(fd);
+      return Status::IOError("cannot list bucket " + root_ + ": " + rel + ": " + Errno());
+    }
+    std::vector<std::string> subdirs;
+    int read_error = 0;
+    for (;;) {
+      errno = 0;
+      const dirent* e = readdir(d);
+      if (e == nullptr) {
+        read_error = errno;
+        break;
+      }
+      const char* name = e->d_name;
+      if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
+      if (rel.empty() && std::strcmp(name, kInternalDir) == 0) continue;
+      unsigned char type = e->d_type;
+      struct stat st {};
+      if (type == DT_UNKNOWN) {
+        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_REG;
+      }
+      const std::string key = rel.empty() ? std::string(name) : rel + "/" + name;
+      if (type == DT_DIR) {
+        subdirs.push_back(name);
+        continue;
+      }
+      if (type != DT_REG && type != DT_LNK) continue;
+      if (fstatat(dirfd(d), name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (!ValidObjectKey(key)) {
+        if (invalid_) invalid_->push_back(key);
+        continue;
+      }
+      out_[key] = SourceEntry{static_cast<int64_t>(st.st_size),
+                              static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                                  st.st_mtim.tv_nsec};
+    }
+    Status status = Status::OK();
+    if (read_error != 0) {
+      status = Status::IOError("cannot list bucket " + root_ + ": " + rel + ": " +
+                               std::strerror(read_error));
+    }
+    for (size_t i = 0; status.ok() && i < subdirs.size(); ++i) {
+      const int sub = openat(dirfd(d), subdirs[i].c_str(),
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      const std::string sub_rel = rel.empty() ? subdirs[i] : rel + "/" + subdirs[i];
+      if (sub < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;  // gone meanwhile
+        status = Status::IOError("cannot list bucket " + root_ + ": " + sub_rel + ": " + Errno());
+        break;
+      }
+      status = ScanDir(sub, sub_rel);
+    }
+    closedir(d);
+    return status;
+  }
+
+  std::string root_;
+  std::vector<std::string>* invalid_;
+  SourceMap out_;
+};
+
+Result<SourceMap> ScanBucket(const std::string& dir, std::vector<std::string>* invalid) {
+  return BucketScanner(dir, invalid).Scan();
 }
 
 bool Pending(const SourceEntry& s, const VersionMap& done, const std::string& key) {

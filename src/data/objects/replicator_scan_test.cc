@@ -1,0 +1,67 @@
+// What a full scan of a source bucket counts as an object (the walk with
+// directory descriptors must find exactly what the recursive_directory_iterator
+// walk it replaced found): regular files at any depth, symbolic links to regular
+// files; not linked directories, dangling links or the bucket's own .pilotlight.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/objects/replicator.h"
+
+namespace pilotlight::objects {
+namespace {
+
+namespace fs = std::filesystem;
+
+void Write(const std::string& path, const std::string& content) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+}
+
+TEST(ReplicatorScanTest, FindsRegularFilesAndLinksToThemOnly) {
+  char tmpl[] = "/tmp/pilotlight-objscan-XXXXXX";
+  const std::string root = mkdtemp(tmpl);
+  const std::string src = root + "/primary";
+  Write(src + "/top", "1");
+  Write(src + "/a/b/c/deep", "22");
+  Write(src + "/a/.pilotlight/nested-is-an-object", "333");
+  Write(src + "/.pilotlight/meta/internal", "never");
+  Write(src + "/linked/target", "4444");
+  fs::create_symlink("../top", src + "/a/link-to-file");
+  fs::create_symlink("../linked", src + "/a/link-to-dir");
+  fs::create_symlink("nowhere", src + "/a/dangling");
+  fs::create_directories(src + "/empty/dir");
+
+  ReplicatorOptions o;
+  o.source_dir = src;
+  o.dest_dir = root + "/dr";
+  o.state_dir = root + "/state";
+  o.full_rescan_every_pass = true;
+  Result<Backlog> before = ReadBacklog(src, o.state_dir, WallTime{});
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(before->objects, 5);
+  EXPECT_EQ(before->bytes, 1 + 2 + 3 + 4 + 1);
+
+  FakeClock clock;
+  auto r = BucketReplicator::Open(o, clock);
+  ASSERT_TRUE(r.ok());
+  Result<PassStats> s = (*r)->RunPass();
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->scanned, 5);
+  EXPECT_EQ(s->copied, 5);
+  for (const char* key : {"top", "a/b/c/deep", "a/.pilotlight/nested-is-an-object",
+                          "linked/target", "a/link-to-file"}) {
+    EXPECT_TRUE(fs::is_regular_file(o.dest_dir + "/" + key)) << key;
+  }
+  EXPECT_FALSE(fs::exists(o.dest_dir + "/a/link-to-dir"));
+  EXPECT_FALSE(fs::exists(o.dest_dir + "/.pilotlight/meta/.pilotlight"));
+
+  Result<Backlog> missing = ReadBacklog(root + "/no-such-bucket", o.state_dir, WallTime{});
+  EXPECT_FALSE(missing.ok());
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace pilotlight::objects
