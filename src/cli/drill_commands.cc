@@ -27,7 +27,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "cli/command.h"
@@ -42,6 +41,7 @@
 #include "drill/measure.h"
 #include "drill/report_html.h"
 #include "lab/lab.h"
+#include "sys/whole_file.h"
 #include "trader/dns_client.h"
 
 namespace pilotlight::cli {
@@ -69,11 +69,11 @@ void Progress(const std::string& line) {
   std::cerr << "drill: " << line << std::endl;
 }
 
+// The journals and logs the drill reads may not exist yet (a child that has not
+// written, or died first): read as empty, which their parsers treat as "nothing yet".
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  Result<std::string> text = sys::ReadWholeFile(path);
+  return text.ok() ? std::move(*text) : std::string();
 }
 
 // Child pilotlight processes; all stopped (SIGTERM, then SIGKILL) on scope exit.
