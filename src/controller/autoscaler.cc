@@ -23,7 +23,9 @@ Autoscaler::Autoscaler(const ControllerSpec& spec, compute::NodeGroups& groups,
 
 std::vector<GroupScaling> Autoscaler::Step(const DurableState& durable,
                                            const std::string& runbook_running, bool observe_only,
-                                           WallTime now) {
+                                           WallTime now,
+                                           const std::function<Status()>& before_change) {
+  std::optional<Status> may_change;  // before_change's answer, asked once
   using Phase = decide::ControllerState::Phase;
   const Phase phase = durable.state.phase;
   std::string running = runbook_running;
@@ -80,7 +82,9 @@ std::vector<GroupScaling> Autoscaler::Step(const DurableState& durable,
             mem.last_change = g.decision.reason;
           }
         } else {
-          Status st = groups_.SetSize(region, group, g.decision.to);
+          if (!may_change) may_change = before_change ? before_change() : Status::OK();
+          Status st = may_change->ok() ? groups_.SetSize(region, group, g.decision.to)
+                                       : *may_change;
           if (st.ok()) {
             g.applied = true;
             g.changed = true;

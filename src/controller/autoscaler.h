@@ -16,6 +16,7 @@
 // Used by one thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,9 +59,14 @@ class Autoscaler {
   bool Enabled() const { return !policies_.empty(); }
 
   // One pass over the configured groups. `runbook_running` is non-empty when a
-  // runbook runs or is unfinished ("failback run 7 is unfinished"): hold.
+  // runbook runs or is unfinished ("the unfinished failback run 7"): hold.
+  // `before_change`, when given, runs once before the first size change of the
+  // pass (the controller takes the runbook lock there, so it holds it only
+  // while it changes something); when it fails nothing is changed and each
+  // wanted change reports its message as the error.
   std::vector<GroupScaling> Step(const DurableState& durable, const std::string& runbook_running,
-                                 bool observe_only, WallTime now);
+                                 bool observe_only, WallTime now,
+                                 const std::function<Status()>& before_change = nullptr);
 
  private:
   struct Memory {

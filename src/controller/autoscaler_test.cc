@@ -171,6 +171,27 @@ TEST_F(AutoscalerTest, AFailedChangeIsReportedNotApplied) {
   EXPECT_EQ(Of(out, "primary").error, "cannot start instances");
 }
 
+TEST_F(AutoscalerTest, BeforeChangeRunsOnlyForAChangeAndCanStopIt) {
+  Autoscaler a(spec_, groups_, load_);
+  int asked = 0;
+  auto refuse = [&] {
+    ++asked;
+    return Status::Unavailable("not applied: a runbook of pilotlight failback (pid 9) started");
+  };
+  std::vector<GroupScaling> out = a.Step(In(Phase::kNormal), "", false, clock_.Now(), refuse);
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(groups_.sets.empty());
+  EXPECT_FALSE(Of(out, "primary").applied);
+  EXPECT_NE(Of(out, "primary").error.find("pilotlight failback (pid 9) started"),
+            std::string::npos);
+  // Steady load at the right size: nothing to change, the hook is not called.
+  groups_.sizes["primary/trader"] = 3;
+  load_.rps["primary/trader"] = 60;
+  clock_.Advance(500ms);
+  out = a.Step(In(Phase::kNormal), "", false, clock_.Now(), refuse);
+  EXPECT_EQ(asked, 1) << Of(out, "primary").decision.reason;
+}
+
 TEST(AutoscalerDisabled, NoScalingConfigNoWork) {
   ControllerSpec spec = Spec();
   spec.compute.scaling.clear();

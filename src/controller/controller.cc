@@ -197,31 +197,47 @@ void Controller::Autoscale(CycleReport& r) {
   // A run in this cycle moved the journal: the next cycle scales on the new state.
   if (r.run) return;
   if (leadership_ != nullptr && !leadership_->Leading()) return;
+  // Whether a runbook runs: its holder has the lock. Taken only for a moment here,
+  // and again only to change a size, so an operator's `pilotlight failback` is
+  // not refused because the auto-scaler looked.
   std::string running;
-  DurableState durable = r.durable;
-  Result<std::unique_ptr<RunbookLock>> lock =
-      RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight controller (auto-scaling)");
-  if (!lock.ok()) {
-    const std::string m = lock.status().message();
+  auto holder = [](const Status& st) {
+    const std::string m = st.message();
     const size_t a = m.find("being run by ");
     const size_t b = m.find(" (lock ");
-    running = a != std::string::npos && b != std::string::npos && b > a + 13
-                  ? "a runbook of " + m.substr(a + 13, b - a - 13)
-                  : "a runbook of another process";
-  } else {
-    // Under the lock the journal cannot move: decide on its state now (a manual
-    // failback may have finished since the cycle began).
+    return a != std::string::npos && b != std::string::npos && b > a + 13
+               ? "a runbook of " + m.substr(a + 13, b - a - 13)
+               : "a runbook of another process";
+  };
+  {
+    Result<std::unique_ptr<RunbookLock>> probe =
+        RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight controller (auto-scaling)");
+    if (!probe.ok()) running = holder(probe.status());
+  }
+  Result<std::optional<runbook::RunRecord>> unfinished = journal_.UnfinishedRun();
+  if (running.empty() && unfinished.ok() && unfinished->has_value()) {
+    running = "the unfinished " + (*unfinished)->runbook + " run " +
+              std::to_string((*unfinished)->id);
+  }
+  const DurableState durable = r.durable;
+  std::unique_ptr<RunbookLock> lock;
+  auto before_change = [&]() -> Status {
+    Result<std::unique_ptr<RunbookLock>> l =
+        RunbookLock::TryAcquire(spec_.LockPath(), "pilotlight controller (auto-scaling)");
+    if (!l.ok()) return Status::Unavailable("not applied: " + holder(l.status()) + " started");
+    // Under the lock the journal cannot move: act only on the state decided on.
     Result<DurableState> now_durable =
         LoadDurableState(journal_, spec_.failover_runbook, spec_.failback_runbook);
-    if (now_durable.ok()) durable = *now_durable;
-    Result<std::optional<runbook::RunRecord>> unfinished = journal_.UnfinishedRun();
-    if (unfinished.ok() && unfinished->has_value()) {
-      running = "the unfinished " + (*unfinished)->runbook + " run " +
-                std::to_string((*unfinished)->id);
+    if (!now_durable.ok() || now_durable->state.phase != durable.state.phase ||
+        (now_durable->last_failback ? now_durable->last_failback->id : 0) !=
+            (durable.last_failback ? durable.last_failback->id : 0)) {
+      return Status::Unavailable("not applied: the journal changed; deciding again next cycle");
     }
-  }
+    lock = std::move(*l);
+    return Status::OK();
+  };
   r.scaling = autoscaler_->Step(durable, running, spec_.policy.mode == decide::Mode::kObserveOnly,
-                                clock_.Now());
+                                clock_.Now(), before_change);
 }
 
 void Controller::SteerLease(const CycleReport& r) {

@@ -86,9 +86,10 @@ TEST_F(AutoscaleLabTest, ScalesOutUnderLoadAndBackInAfterTheStabilizationWindow)
     const std::string path = lab_.dir + "/primary/trader-" + std::to_string(i) + ".requests";
     EXPECT_TRUE(WaitFor(10s, [&] { return std::filesystem::exists(path); })) << path;
   }
-  const std::string log = ControllerLog();
-  EXPECT_NE(log.find("[autoscale] scale trader in primary 1 -> "), std::string::npos) << log;
-  EXPECT_NE(log.find("target 20/instance"), std::string::npos) << log;
+  EXPECT_TRUE(WaitFor(10s, [&] {
+    return ControllerLog().find("[autoscale] scale trader in primary 1 -> ") != std::string::npos;
+  })) << ControllerLog();
+  EXPECT_NE(ControllerLog().find("target 20/instance"), std::string::npos) << ControllerLog();
   // The load is spread over the instances: the group's rate is what load sends.
   ASSERT_TRUE(WaitFor(20s, [&] {
     const json p = Entry("primary");
@@ -125,8 +126,9 @@ TEST_F(AutoscaleLabTest, ScalesOutUnderLoadAndBackInAfterTheStabilizationWindow)
   std::cerr << "[ measured ] load stop to 1 instance: " << took << " s\n";
   // Not before the stabilization window (3 s) has passed after the load stopped.
   EXPECT_GE(took, 3.0);
-  EXPECT_NE(ControllerLog().find("[autoscale] scale trader in primary 3 -> "), std::string::npos)
-      << ControllerLog();
+  EXPECT_TRUE(WaitFor(10s, [&] {
+    return ControllerLog().find("[autoscale] scale trader in primary 3 -> ") != std::string::npos;
+  })) << ControllerLog();
   EXPECT_EQ(PidFiles("dr"), 1);
 }
 
