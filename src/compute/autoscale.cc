@@ -33,9 +33,12 @@ std::string Instances(int n) { return std::to_string(n) + (n == 1 ? " instance" 
 
 const char* ScaleActionName(ScaleAction action) {
   switch (action) {
-    case ScaleAction::kNone: return "none";
-    case ScaleAction::kScaleUp: return "scale-up";
-    case ScaleAction::kScaleDown: return "scale-down";
+    case ScaleAction::kNone:
+      return "none";
+    case ScaleAction::kScaleUp:
+      return "scale-up";
+    case ScaleAction::kScaleDown:
+      return "scale-down";
   }
   return "?";
 }
@@ -91,8 +94,8 @@ ScaleStep DecideScale(const ScalingPolicy& policy, const ScaleInput& in, const S
                ": " + why;
   };
   if (in.current < lo) {
-    scale(ScaleAction::kScaleUp, std::max(lo, rec), load + "; below the minimum " +
-                                                          std::to_string(lo));
+    scale(ScaleAction::kScaleUp, std::max(lo, rec),
+          load + "; below the minimum " + std::to_string(lo));
     return step;
   }
   if (in.current > hi) {

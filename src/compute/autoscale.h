@@ -28,12 +28,12 @@ namespace pilotlight::compute {
 struct ScaleInput {
   std::string region;
   std::string group;
-  bool serving = false;            // the group's region serves traffic now
-  std::string not_serving;         // why not, e.g. "DR in pilot light"
-  std::string runbook_running;     // non-empty ("failback run 7"): hold, change nothing
-  int current = 0;                 // the group's size now
+  bool serving = false;                       // the group's region serves traffic now
+  std::string not_serving;                    // why not, e.g. "DR in pilot light"
+  std::string runbook_running;                // non-empty ("failback run 7"): hold, change nothing
+  int current = 0;                            // the group's size now
   std::optional<double> requests_per_second;  // unset: unknown
-  std::string load_problem;        // why it is unknown
+  std::string load_problem;                   // why it is unknown
 };
 
 // What DecideScale remembers between cycles: the recommendations of the last
@@ -49,9 +49,9 @@ const char* ScaleActionName(ScaleAction action);  // "none" | "scale-up" | "scal
 struct ScaleDecision {
   ScaleAction action = ScaleAction::kNone;
   int from = 0;
-  int to = 0;                // == from unless scaling
-  int recommended = 0;       // this cycle's recommendation (before stabilization)
-  bool active = false;       // the policy applies to the group now (serving, no runbook)
+  int to = 0;           // == from unless scaling
+  int recommended = 0;  // this cycle's recommendation (before stabilization)
+  bool active = false;  // the policy applies to the group now (serving, no runbook)
   // "scale trader in dr 2 -> 3: 412 req/s over 2 instances, target 100/instance"
   std::string reason;
 };

@@ -61,13 +61,14 @@ ScaleInput Unknown() {
 
 const Row kRows[] = {
     {"load over target: scale up at once, the issue's example", Serving(2, 412),
-     ScaleAction::kScaleUp, 5, "scale trader in dr 2 -> 5: 412 req/s over 2 instances, target "
-                               "100/instance"},
+     ScaleAction::kScaleUp, 5,
+     "scale trader in dr 2 -> 5: 412 req/s over 2 instances, target "
+     "100/instance"},
     {"ceil of rate over target", Serving(2, 301), ScaleAction::kScaleUp, 4, "2 -> 4"},
     {"clamped to the maximum", Serving(2, 10'000), ScaleAction::kScaleUp, 5, "2 -> 5"},
     {"within +10% of target: no change", Serving(2, 219), ScaleAction::kNone, 2, "steady"},
-    {"within -10% of target: no change, no scale-down pending", Serving(2, 181),
-     ScaleAction::kNone, 2, "steady trader in dr at 2"},
+    {"within -10% of target: no change, no scale-down pending", Serving(2, 181), ScaleAction::kNone,
+     2, "steady trader in dr at 2"},
     {"just over +10%: scale up", Serving(2, 221), ScaleAction::kScaleUp, 3, "2 -> 3"},
     {"below the minimum: scale up to it", Serving(0, 0), ScaleAction::kScaleUp, 1,
      "below the minimum 1"},
@@ -133,22 +134,23 @@ void ExpectReplay(const ScalingPolicy& p, const std::vector<Tick>& ticks) {
 
 TEST(DecideScale, ScaleDownOnlyAfterTheLowerRecommendationHeldForTheWindow) {
   ExpectReplay(Policy(), {
-                             {0s, 40, 3, ScaleAction::kNone, 3},    // wants 1, window starts
-                             {30s, 40, 3, ScaleAction::kNone, 3},   // 30 s of 60
-                             {29s, 40, 3, ScaleAction::kNone, 3},   // 59 s
+                             {0s, 40, 3, ScaleAction::kNone, 3},       // wants 1, window starts
+                             {30s, 40, 3, ScaleAction::kNone, 3},      // 30 s of 60
+                             {29s, 40, 3, ScaleAction::kNone, 3},      // 59 s
                              {1s, 40, 3, ScaleAction::kScaleDown, 1},  // held 60 s
                          });
 }
 
 TEST(DecideScale, ABurstInTheWindowHoldsTheSizeUntilItAgesOut) {
-  ExpectReplay(Policy(), {
-                             {0s, 300, 3, ScaleAction::kNone, 3},  // steady at 3
-                             {20s, 40, 3, ScaleAction::kNone, 3},  // lull
-                             {20s, 300, 3, ScaleAction::kNone, 3},  // burst back: wants 3
-                             {20s, 40, 3, ScaleAction::kNone, 3},  // 60 s since start, burst in window
-                             {30s, 40, 3, ScaleAction::kNone, 3},  // burst 50 s ago
-                             {11s, 40, 3, ScaleAction::kScaleDown, 1},  // burst 61 s ago: aged out
-                         });
+  ExpectReplay(Policy(),
+               {
+                   {0s, 300, 3, ScaleAction::kNone, 3},       // steady at 3
+                   {20s, 40, 3, ScaleAction::kNone, 3},       // lull
+                   {20s, 300, 3, ScaleAction::kNone, 3},      // burst back: wants 3
+                   {20s, 40, 3, ScaleAction::kNone, 3},       // 60 s since start, burst in window
+                   {30s, 40, 3, ScaleAction::kNone, 3},       // burst 50 s ago
+                   {11s, 40, 3, ScaleAction::kScaleDown, 1},  // burst 61 s ago: aged out
+               });
 }
 
 TEST(DecideScale, ScaleDownGoesToTheHighestRecommendationInTheWindow) {

@@ -52,8 +52,8 @@ Result<GroupLoad> LabGroupLoad::Load(const std::string& region, const std::strin
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) {
-    return Status::Unavailable("cannot read the request counts of node group " + group +
-                               " in " + dir + ": " + ec.message());
+    return Status::Unavailable("cannot read the request counts of node group " + group + " in " +
+                               dir + ": " + ec.message());
   }
   const std::string prefix = group + "-";
   const std::string suffix = ".requests";
@@ -105,8 +105,8 @@ Result<GroupLoad> ExecGroupLoad::Load(const std::string& region, const std::stri
                                       WallTime) {
   if (command_.empty()) {
     return Status::FailedPrecondition(
-        "no controller.compute.exec.requests_command configured: the load of node group " +
-        group + " is unknown, so it is not auto-scaled");
+        "no controller.compute.exec.requests_command configured: the load of node group " + group +
+        " is unknown, so it is not auto-scaled");
   }
   const std::string command = ExpandCommand(command_, region, group, 0);
   Result<std::string> out = RunShell(command, timeout_, log_dir_);

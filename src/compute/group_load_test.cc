@@ -87,8 +87,8 @@ TEST_F(LabGroupLoadTest, ReadsTheGroupsCounterFilesOverCalls) {
   LabGroupLoad load(dir_, 10s);
   Write("trader-1.requests", 0, kT0);
   Write("trader-2.requests", 0, kT0);
-  Write("other-1.requests", 0, kT0);      // another group
-  Write("trader-x.requests", 0, kT0);     // not an instance
+  Write("other-1.requests", 0, kT0);   // another group
+  Write("trader-x.requests", 0, kT0);  // not an instance
   Write("trader-3.requests", 0, kT0);
   std::ofstream(dir_ + "/primary/trader-3.requests") << "garbage\n";
   ASSERT_TRUE(load.Load("primary", "trader", kT0).ok());
@@ -120,8 +120,9 @@ TEST(ExecGroupLoad, PrintsANumberOrSaysWhichFieldIsWrong) {
   ExecGroupLoad words("echo lots", 10s, dir);
   Result<GroupLoad> bad = words.Load("dr", "trader", kT0);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("controller.compute.exec.requests_command printed \"lots\""),
-            std::string::npos)
+  EXPECT_NE(
+      bad.status().message().find("controller.compute.exec.requests_command printed \"lots\""),
+      std::string::npos)
       << bad.status().ToString();
 
   ExecGroupLoad failing("exit 3", 10s, dir);

@@ -43,7 +43,8 @@ std::vector<GroupScaling> Autoscaler::Step(const DurableState& durable,
       in.region = region;
       in.group = group;
       const bool primary = region == spec_.primary_region;
-      in.serving = (phase == Phase::kNormal && primary) || (phase == Phase::kFailedOver && !primary);
+      in.serving =
+          (phase == Phase::kNormal && primary) || (phase == Phase::kFailedOver && !primary);
       in.not_serving = primary ? "failed over to " + spec_.dr_region : "DR in pilot light";
       if (phase == Phase::kFailingOver) in.not_serving = "failing over to " + spec_.dr_region;
       in.runbook_running = running;
@@ -83,8 +84,8 @@ std::vector<GroupScaling> Autoscaler::Step(const DurableState& durable,
           }
         } else {
           if (!may_change) may_change = before_change ? before_change() : Status::OK();
-          Status st = may_change->ok() ? groups_.SetSize(region, group, g.decision.to)
-                                       : *may_change;
+          Status st =
+              may_change->ok() ? groups_.SetSize(region, group, g.decision.to) : *may_change;
           if (st.ok()) {
             g.applied = true;
             g.changed = true;

@@ -41,9 +41,9 @@ struct GroupScaling {
   std::optional<double> requests_per_second;
   int instances_reporting = 0;
   std::string load_source;
-  bool applied = false;   // the size was changed this cycle
-  bool changed = false;   // applied, or (observe-only) a change newly proposed: say it
-  std::string error;      // reading the size or applying the change failed
+  bool applied = false;  // the size was changed this cycle
+  bool changed = false;  // applied, or (observe-only) a change newly proposed: say it
+  std::string error;     // reading the size or applying the change failed
   // The last change this controller made to the group (or would have made, in
   // observe-only mode).
   std::optional<WallTime> last_change_at;

@@ -30,12 +30,20 @@ class AutoscaleExecTest : public ::testing::Test {
         "  compute:\n"
         "    provider: exec\n"
         "    exec:\n"
-        "      size_command: \"cat " + file + " 2>/dev/null || echo 1\"\n"
-        "      scale_command: \"echo {size} > " + file + "\"\n"
-        "      ready_command: \"test \\\"$(cat " + file + ")\\\" -ge {size}\"\n"
-        "      requests_command: \"cat " + cloud_ + "/rps-{region}-{group}\"\n"
-        "  scaling:\n"
-        "    trader: {min: 1, max: 4, target_requests_per_instance: 20}\n",
+        "      size_command: \"cat " +
+            file +
+            " 2>/dev/null || echo 1\"\n"
+            "      scale_command: \"echo {size} > " +
+            file +
+            "\"\n"
+            "      ready_command: \"test \\\"$(cat " +
+            file +
+            ")\\\" -ge {size}\"\n"
+            "      requests_command: \"cat " +
+            cloud_ +
+            "/rps-{region}-{group}\"\n"
+            "  scaling:\n"
+            "    trader: {min: 1, max: 4, target_requests_per_instance: 20}\n",
         /*trader_production_size=*/2);
   }
   void TearDown() override {
@@ -45,8 +53,8 @@ class AutoscaleExecTest : public ::testing::Test {
     std::filesystem::remove(lab_.config);
   }
   void StartController(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"controller", "run",   "--dir",      lab_.dir, "--config",
-                                     lab_.config,  "--interval", "200ms"};
+    std::vector<std::string> args = {"controller", "run",       "--dir",      lab_.dir,
+                                     "--config",   lab_.config, "--interval", "200ms"};
     args.insert(args.end(), extra.begin(), extra.end());
     children_.SpawnPilotlight(args, lab_.dir + "/controller.log");
   }
@@ -78,8 +86,9 @@ TEST_F(AutoscaleExecTest, ScalesByTheRequestsCommandAndNamesTheFieldWhenItsOutpu
   // Printed once the cycle that scaled ends.
   EXPECT_TRUE(WaitFor(10s, [&] {
     return ReadAll(lab_.dir + "/controller.log")
-               .find("[autoscale] scale trader in primary 1 -> 4: 130 req/s over 1 instance, "
-                     "target 20/instance") != std::string::npos;
+               .find(
+                   "[autoscale] scale trader in primary 1 -> 4: 130 req/s over 1 instance, "
+                   "target 20/instance") != std::string::npos;
   })) << ReadAll(lab_.dir + "/controller.log");
   // DR is in pilot light: its group is never scaled.
   EXPECT_FALSE(std::filesystem::exists(cloud_ + "/dr-trader"));
@@ -97,12 +106,15 @@ TEST_F(AutoscaleExecTest, ScalesByTheRequestsCommandAndNamesTheFieldWhenItsOutpu
 TEST_F(AutoscaleExecTest, ObserveOnlySaysWhatItWouldDoAndDoesNothing) {
   Rps("75");
   StartController({"--mode", "observe-only"});
-  ASSERT_TRUE(WaitFor(30s, [&] {
-    const json p = Primary();
-    return p.is_object() && p["reason"].get<std::string>().find(
-                                "observe-only: would scale trader in primary 1 -> 4") !=
-                                std::string::npos;
-  })) << Primary().dump(2) << ReadAll(lab_.dir + "/controller.log");
+  ASSERT_TRUE(WaitFor(30s,
+                      [&] {
+                        const json p = Primary();
+                        return p.is_object() &&
+                               p["reason"].get<std::string>().find(
+                                   "observe-only: would scale trader in primary 1 -> 4") !=
+                                   std::string::npos;
+                      }))
+      << Primary().dump(2) << ReadAll(lab_.dir + "/controller.log");
   EXPECT_EQ(Primary()["applied"], false);
   EXPECT_FALSE(std::filesystem::exists(cloud_ + "/primary-trader"));
 }

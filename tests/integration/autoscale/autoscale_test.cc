@@ -24,13 +24,13 @@ using testing::WaitFor;
 class AutoscaleLabTest : public testing::ControllerLabFixture {
  protected:
   void SetUp() override {
-    BringUp(testing::MakeTestLab(
-        "replication:\n  heartbeat_interval: 200ms\n"
-        "controller:\n"
-        "  scaling:\n"
-        "    trader: {min: 1, max: 3, target_requests_per_instance: 20,"
-        " scale_down_stabilization: 3s}\n",
-        /*trader_production_size=*/1, /*trader_pilot_light_size=*/1));
+    BringUp(
+        testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n"
+                             "controller:\n"
+                             "  scaling:\n"
+                             "    trader: {min: 1, max: 3, target_requests_per_instance: 20,"
+                             " scale_down_stabilization: 3s}\n",
+                             /*trader_production_size=*/1, /*trader_pilot_light_size=*/1));
   }
 
   // The status entry of the trader group of `region` (null when absent).
@@ -60,11 +60,13 @@ class AutoscaleLabTest : public testing::ControllerLabFixture {
 TEST_F(AutoscaleLabTest, ScalesOutUnderLoadAndBackInAfterTheStabilizationWindow) {
   StartController({"--interval", "200ms", "--lease-duration", "3s"});
   // Idle: active on the primary at its size 1; DR in pilot light is not auto-scaled.
-  ASSERT_TRUE(WaitFor(30s, [&] {
-    const json p = Entry("primary");
-    return p.is_object() && p["active"] == true && p["size"] == 1 &&
-           p["requests_per_second"].is_number();
-  })) << Status().dump(2) << ControllerLog();
+  ASSERT_TRUE(WaitFor(30s,
+                      [&] {
+                        const json p = Entry("primary");
+                        return p.is_object() && p["active"] == true && p["size"] == 1 &&
+                               p["requests_per_second"].is_number();
+                      }))
+      << Status().dump(2) << ControllerLog();
   const json dr = Entry("dr");
   ASSERT_TRUE(dr.is_object()) << Status().dump(2);
   EXPECT_EQ(dr["active"], false);
@@ -72,15 +74,16 @@ TEST_F(AutoscaleLabTest, ScalesOutUnderLoadAndBackInAfterTheStabilizationWindow)
 
   const std::string target =
       "http://" + lab_.primary_address + ":" + std::to_string(lab_.trader_port);
-  const pid_t load = Spawn({"load", "--target", target, "--rate", "50", "--concurrency", "4",
-                            "--duration", "300s"},
-                           lab_.dir + "/load.log");
+  const pid_t load = Spawn(
+      {"load", "--target", target, "--rate", "50", "--concurrency", "4", "--duration", "300s"},
+      lab_.dir + "/load.log");
   const auto load_started = std::chrono::steady_clock::now();
   ASSERT_TRUE(WaitFor(90s, [&] { return Size("primary") == 3 && PidFiles("primary") == 3; }))
       << Status().dump(2) << ControllerLog() << ReadAll(lab_.dir + "/load.log");
-  std::cerr << "[ measured ] load start to 3 instances: "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count()
-            << " s\n";
+  std::cerr
+      << "[ measured ] load start to 3 instances: "
+      << std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count()
+      << " s\n";
   // Every instance publishes its count beside its pid file.
   for (int i = 1; i <= 3; ++i) {
     const std::string path = lab_.dir + "/primary/trader-" + std::to_string(i) + ".requests";
@@ -115,8 +118,8 @@ TEST_F(AutoscaleLabTest, ScalesOutUnderLoadAndBackInAfterTheStabilizationWindow)
   // While the rate falls it holds (scale-down waits for the window)...
   ASSERT_TRUE(WaitFor(60s, [&] {
     const json p = Entry("primary");
-    return p.is_object() && p["reason"].get<std::string>().find("scale-down once that holds") !=
-                                std::string::npos;
+    return p.is_object() &&
+           p["reason"].get<std::string>().find("scale-down once that holds") != std::string::npos;
   })) << Status().dump(2);
   // ... then scales in to the minimum.
   ASSERT_TRUE(WaitFor(60s, [&] { return Size("primary") == 1 && PidFiles("primary") == 1; }))
