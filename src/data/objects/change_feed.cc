@@ -17,8 +17,8 @@
 namespace pilotlight::objects {
 namespace {
 
-constexpr uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-                              IN_ATTRIB | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+constexpr uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
+                              IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
 std::string Join(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
@@ -42,8 +42,8 @@ Result<std::unique_ptr<ChangeFeed>> ChangeFeed::Open(std::string root, ChangeFee
   std::unique_ptr<ChangeFeed> feed(new ChangeFeed(std::move(root), std::move(options), fd));
   feed->AddTree("", false);
   if (!feed->watches_.count("")) {
-    return Status::IOError("cannot watch " + feed->root_ + " for changes: " +
-                           feed->degraded_reason_);
+    return Status::IOError("cannot watch " + feed->root_ +
+                           " for changes: " + feed->degraded_reason_);
   }
   return feed;
 }
@@ -109,8 +109,7 @@ void ChangeFeed::Handle(int wd, uint32_t mask, const std::string& name) {
   }
   if (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
     if (dir.empty()) {
-      NeedRescan("the bucket directory " + root_ + " itself was deleted, moved or unmounted",
-                 true);
+      NeedRescan("the bucket directory " + root_ + " itself was deleted, moved or unmounted", true);
     } else if (mask & IN_UNMOUNT) {
       pending_.subtrees.insert(dir);
     }

@@ -67,8 +67,7 @@ class ChangeFeed {
   // Starts watching the directory tree under `root` (which must exist). Fails
   // only when inotify cannot be used at all (no instance, root not watchable);
   // a subdirectory that cannot be watched makes the first Take() ask for a rescan.
-  static Result<std::unique_ptr<ChangeFeed>> Open(std::string root,
-                                                  ChangeFeedOptions options = {});
+  static Result<std::unique_ptr<ChangeFeed>> Open(std::string root, ChangeFeedOptions options = {});
 
   // Waits up to `timeout` for an event to be pending; true when one is (or when a
   // rescan is already owed). Does not consume anything.

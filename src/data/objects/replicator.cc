@@ -92,9 +92,9 @@ class BucketScanner {
         if (invalid_) invalid_->push_back(key);
         continue;
       }
-      out_[key] = SourceEntry{static_cast<int64_t>(st.st_size),
-                              static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                                  st.st_mtim.tv_nsec};
+      out_[key] =
+          SourceEntry{static_cast<int64_t>(st.st_size),
+                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
     }
     Status status = Status::OK();
     if (read_error != 0) {
@@ -102,8 +102,8 @@ class BucketScanner {
                                std::strerror(read_error));
     }
     for (size_t i = 0; status.ok() && i < subdirs.size(); ++i) {
-      const int sub = openat(dirfd(d), subdirs[i].c_str(),
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      const int sub =
+          openat(dirfd(d), subdirs[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       const std::string sub_rel = rel.empty() ? subdirs[i] : rel + "/" + subdirs[i];
       if (sub < 0) {
         if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;  // gone meanwhile
@@ -172,8 +172,9 @@ std::string CheckpointPath(const std::string& state_dir) { return state_dir + "/
 Result<std::unique_ptr<BucketReplicator>> BucketReplicator::Open(ReplicatorOptions options,
                                                                  const Clock& clock) {
   if (options.source_dir.empty() || options.dest_dir.empty() || options.state_dir.empty()) {
-    return Status::InvalidArgument("a bucket replicator needs a source, a destination and a state "
-                                   "directory");
+    return Status::InvalidArgument(
+        "a bucket replicator needs a source, a destination and a state "
+        "directory");
   }
   if (options.verify_attempts < 1) options.verify_attempts = 1;
   if (options.batch_size < 1) options.batch_size = 1;
@@ -182,8 +183,9 @@ Result<std::unique_ptr<BucketReplicator>> BucketReplicator::Open(ReplicatorOptio
     return Status::InvalidArgument("source and destination are the same directory: " +
                                    options.source_dir);
   }
-  for (const std::string& d : {options.source_dir, options.dest_dir + "/" + kInternalDir + "/tmp",
-                               options.dest_dir + "/" + kInternalDir + "/meta", options.state_dir}) {
+  for (const std::string& d :
+       {options.source_dir, options.dest_dir + "/" + kInternalDir + "/tmp",
+        options.dest_dir + "/" + kInternalDir + "/meta", options.state_dir}) {
     fs::create_directories(d, ec);
     if (ec) return Status::IOError("cannot create " + d + ": " + ec.message());
   }
@@ -243,8 +245,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
     for (const std::string& dir : changes.subtrees) {
       const std::string prefix = dir + "/";
       for (auto it = checkpoint_->entries().lower_bound(prefix);
-           it != checkpoint_->entries().end() &&
-           it->first.compare(0, prefix.size(), prefix) == 0;
+           it != checkpoint_->entries().end() && it->first.compare(0, prefix.size(), prefix) == 0;
            ++it) {
         checked.insert(it->first);
       }
@@ -387,7 +388,9 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       fs::create_directories(fs::path(meta_path(r.key)).parent_path(), ec);
       if (!r.tmp.empty()) {
         fs::rename(r.tmp, dst, ec);
-        if (ec) return Status::IOError("cannot move " + r.tmp + " to " + dst.string() + ": " + ec.message());
+        if (ec)
+          return Status::IOError("cannot move " + r.tmp + " to " + dst.string() + ": " +
+                                 ec.message());
         ++stats.copied;
         stats.bytes_copied += r.version.size;
       }
@@ -473,7 +476,8 @@ void BucketReplicator::Run(const std::atomic<bool>& stop, Duration interval) {
         continue;
       }
       if (feed_->Wait(std::min(left, kSlice))) {
-        const Duration settle = std::min(options_.change_settle, interval - (clock_.Monotonic() - started));
+        const Duration settle =
+            std::min(options_.change_settle, interval - (clock_.Monotonic() - started));
         if (settle > Duration(0)) std::this_thread::sleep_for(settle);
         break;
       }

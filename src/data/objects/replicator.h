@@ -79,14 +79,14 @@ struct ReplicatorOptions {
 };
 
 struct PassStats {
-  int64_t copied = 0;          // objects written to the destination
+  int64_t copied = 0;  // objects written to the destination
   int64_t bytes_copied = 0;
   int64_t already_in_place = 0;  // found identical at the destination, recorded only
   int64_t deleted = 0;
   int64_t checksum_retries = 0;
   int64_t changed_during_copy = 0;
-  bool full_scan = false;  // the whole source was scanned (else only reported changes)
-  int64_t scanned = 0;     // source objects stat'ed to find the pass's work
+  bool full_scan = false;           // the whole source was scanned (else only reported changes)
+  int64_t scanned = 0;              // source objects stat'ed to find the pass's work
   std::vector<std::string> alarms;  // what an operator must look at
 };
 

@@ -65,7 +65,8 @@ class ReplicatorFeedTest : public ::testing::Test {
   std::string Src(const std::string& key) { return options_.source_dir + "/" + key; }
   std::string Dst(const std::string& key) { return options_.dest_dir + "/" + key; }
   void WriteObjects(int n) {
-    for (int i = 0; i < n; ++i) Write(Src("t" + std::to_string(i % 4) + "/" + std::to_string(i)), "o" + std::to_string(i));
+    for (int i = 0; i < n; ++i)
+      Write(Src("t" + std::to_string(i % 4) + "/" + std::to_string(i)), "o" + std::to_string(i));
   }
 
   std::string root_;

@@ -51,8 +51,8 @@ TEST(ReplicatorScanTest, FindsRegularFilesAndLinksToThemOnly) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->scanned, 5);
   EXPECT_EQ(s->copied, 5);
-  for (const char* key : {"top", "a/b/c/deep", "a/.pilotlight/nested-is-an-object",
-                          "linked/target", "a/link-to-file"}) {
+  for (const char* key : {"top", "a/b/c/deep", "a/.pilotlight/nested-is-an-object", "linked/target",
+                          "a/link-to-file"}) {
     EXPECT_TRUE(fs::is_regular_file(o.dest_dir + "/" + key)) << key;
   }
   EXPECT_FALSE(fs::exists(o.dest_dir + "/a/link-to-dir"));

@@ -59,13 +59,14 @@ class ObjectsWatchTest : public ::testing::Test {
 
 TEST_F(ObjectsWatchTest, ChangesReachTheDrBucketWithoutWaitingForTheInterval) {
   for (int i = 0; i < 1000; ++i) {
-    Write(Src("confirmations/" + std::to_string(i) + ".json"), "{\"trade\":" + std::to_string(i) + "}");
+    Write(Src("confirmations/" + std::to_string(i) + ".json"),
+          "{\"trade\":" + std::to_string(i) + "}");
   }
-  Result<pid_t> pid = sys::SpawnDaemon(
-      {{PILOTLIGHT_BIN, "replication", "run-objects", "--source", source_, "--dest", dest_,
-        "--state", state_, "--interval", "1h"},
-       root_ + "/replicator.log",
-       std::nullopt});
+  Result<pid_t> pid =
+      sys::SpawnDaemon({{PILOTLIGHT_BIN, "replication", "run-objects", "--source", source_,
+                         "--dest", dest_, "--state", state_, "--interval", "1h"},
+                        root_ + "/replicator.log",
+                        std::nullopt});
   ASSERT_TRUE(pid.ok()) << pid.status().ToString();
   replicator_ = *pid;
   // The first pass (a full scan) copies what was there.
