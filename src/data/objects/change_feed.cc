@@ -49,7 +49,7 @@ Result<std::unique_ptr<ChangeFeed>> ChangeFeed::Open(std::string root, ChangeFee
 }
 
 bool ChangeFeed::Wait(Duration timeout) {
-  if (rebuild_ || degraded_ || !pending_.empty()) return true;
+  if (rebuild_ || !pending_.empty()) return true;
   pollfd p{fd_, POLLIN, 0};
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
   const int rc = poll(&p, 1, static_cast<int>(std::max<int64_t>(0, ms)));
@@ -59,7 +59,8 @@ bool ChangeFeed::Wait(Duration timeout) {
 
 Changes ChangeFeed::Take() {
   ReadEvents();
-  if (rebuild_ || degraded_) Rebuild();
+  ++takes_since_rebuild_;
+  if (rebuild_ || (degraded_ && takes_since_rebuild_ >= kDegradedRetryTakes)) Rebuild();
   if (degraded_) {
     pending_.rescan_needed = true;
     if (pending_.rescan_reason.empty()) pending_.rescan_reason = degraded_reason_;
@@ -218,6 +219,7 @@ void ChangeFeed::Rebuild() {
   }
   close(fd_);
   fd_ = fd;
+  takes_since_rebuild_ = 0;
   dirs_.clear();
   watches_.clear();
   rebuild_ = false;

@@ -17,8 +17,10 @@
 // itself was moved or deleted, a read error) it says `rescan_needed`, and the
 // caller must scan the whole bucket. Before saying so it rebuilds its watches, so
 // a full scan made after Take() returns plus the feed's later reports together
-// miss nothing. While a watch cannot be added it keeps asking for a rescan on
-// every Take() (and retries its watches each time).
+// miss nothing. While a watch cannot be added it is degraded: it keeps asking
+// for a rescan on every Take(), retries its watches every kDegradedRetryTakes
+// Takes, and a caller should pace its full scans by its own interval rather than
+// by the feed's events.
 //
 // Thread-safety: a ChangeFeed is used by one thread (Open, Wait, Take); it is not
 // safe for concurrent use.
@@ -69,14 +71,20 @@ class ChangeFeed {
   // a subdirectory that cannot be watched makes the first Take() ask for a rescan.
   static Result<std::unique_ptr<ChangeFeed>> Open(std::string root, ChangeFeedOptions options = {});
 
-  // Waits up to `timeout` for an event to be pending; true when one is (or when a
-  // rescan is already owed). Does not consume anything.
+  // Waits up to `timeout` for an event to be pending; true when one is (or when
+  // changes or a rebuild are already owed). Does not consume anything.
   bool Wait(Duration timeout);
 
   // Everything seen since the last Take(), and clears it.
   Changes Take();
 
+  // Some directory could not be watched: every Take() asks for a rescan.
+  bool degraded() const { return degraded_; }
   size_t watch_count() const { return dirs_.size(); }
+
+  // While degraded, the watches are retried on every this many Take() calls (a
+  // rebuild walks every directory).
+  static constexpr int kDegradedRetryTakes = 25;
   const std::string& root() const { return root_; }
 
  private:
@@ -103,6 +111,7 @@ class ChangeFeed {
   bool rebuild_ = false;   // the watches must be rebuilt before the next Take() returns
   bool degraded_ = false;  // some directory is not watched: every Take() asks for a rescan
   std::string degraded_reason_;
+  int takes_since_rebuild_ = 0;
 };
 
 }  // namespace pilotlight::objects

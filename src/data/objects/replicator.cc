@@ -223,6 +223,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       LogWarn("objects " + options_.source_dir + ": full rescan: " + changes.rescan_reason);
     }
     last_rescan_reason_ = changes.rescan_reason;
+    feed_asked_rescan_ = changes.rescan_needed;
   }
   const MonoTime now = clock_.Monotonic();
   stats.full_scan = !feed_ || need_full_scan_ || changes.rescan_needed ||
@@ -471,7 +472,8 @@ void BucketReplicator::Run(const std::atomic<bool>& stop, Duration interval) {
     while (!stop.load()) {
       const Duration left = interval - (clock_.Monotonic() - started);
       if (left <= Duration(0)) break;
-      if (!feed_) {
+      // A failed pass, or a full scan the feed asked for, waits out the interval.
+      if (!feed_ || feed_->degraded() || feed_asked_rescan_ || !pass.ok()) {
         std::this_thread::sleep_for(std::min<Duration>(left, std::chrono::milliseconds(20)));
         continue;
       }

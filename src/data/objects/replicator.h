@@ -133,6 +133,10 @@ class BucketReplicator {
   bool need_full_scan_ = true;  // first pass, after an error or an interrupted pass
   MonoTime last_full_scan_{};
   std::string last_rescan_reason_;  // logged once per distinct reason
+  // The last pass scanned everything because the feed asked (overflow, watch
+  // limit): Run() then waits out its interval, so a burst that overflows the
+  // queue again and again does not make full scans back to back.
+  bool feed_asked_rescan_ = false;
   // Keys the last pass found pending but did not complete (checksum failures,
   // changed while copied, vanished): looked at again on the next pass, as a full
   // scan would.
