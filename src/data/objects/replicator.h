@@ -17,6 +17,7 @@
 // Run the reverse direction (DR back to primary, after a failover) as another
 // BucketReplicator with its own state directory; objects already identical on
 // the other side are recorded without a copy, so the two never ping-pong.
+//
 // Finding the work: a ChangeFeed (change_feed.h, inotify) reports which keys of
 // the source changed, so a pass stats only those and a pass with nothing to do
 // costs next to nothing, whatever the size of the bucket. The whole source is
@@ -27,6 +28,7 @@
 // the file open, a file system that changes underneath, as over NFS or a bind
 // mount from another namespace, or a bug of ours), and correctness must never
 // depend on it, only speed. Without inotify every pass is a full scan.
+// ReadBacklog() has no feed (it runs in other processes): it always scans.
 //
 // A BucketReplicator is used by one thread; Run() returns when `stop` is set.
 // ReadBacklog() is thread-safe and may run in another process.
