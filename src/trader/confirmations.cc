@@ -138,18 +138,27 @@ int64_t Int(const std::optional<std::string>& v) {
 
 // The rows of a claimed batch: locked (so no other drainer takes them) until
 // this transaction ends; rows of trades still being committed are not visible.
+// The claim comes first, materialized, and its few trade ids are then looked up
+// by key (`= ANY (array)` is an index condition whatever the statistics say). As
+// one join the planner read all of `trades` on every claim, by a merge join from
+// its first row or a hash join over a sequential scan: 5-11 ms per claim, a fifth
+// of a core at 500 orders/s, growing with the table.
 constexpr char kClaimSql[] =
-    "SELECT o.trade_id, o.taker_account, t.symbol, t.price::text AS price, t.qty, "
+    "WITH c AS MATERIALIZED (SELECT trade_id, taker_account FROM confirmation_outbox "
+    "ORDER BY trade_id LIMIT $1::int FOR UPDATE SKIP LOCKED), "
+    "t AS MATERIALIZED (SELECT * FROM trades WHERE trade_id = ANY (ARRAY(SELECT trade_id "
+    "FROM c))) "
+    "SELECT c.trade_id, c.taker_account, t.symbol, t.price::text AS price, t.qty, "
     "t.maker_order_id, t.taker_order_id, t.buy_order_id, t.sell_order_id, "
     "to_char(t.executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
     "AS executed_at "
-    "FROM confirmation_outbox o JOIN trades t ON t.trade_id = o.trade_id "
-    "ORDER BY o.trade_id LIMIT $1::int FOR UPDATE OF o SKIP LOCKED";
+    "FROM c JOIN t ON t.trade_id = c.trade_id ORDER BY c.trade_id";
 
 }  // namespace
 
-Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, const ConfirmationWriter& writer,
-                                              int max_batches, size_t* left) {
+Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, pg::Connection& barrier,
+                                              const ConfirmationWriter& writer, int max_batches,
+                                              size_t* left) {
   size_t written = 0;
   *left = 1;  // unknown until a claim comes back short
   for (int b = 0; b < max_batches; ++b) {
@@ -158,6 +167,16 @@ Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, const Confirma
     if (!batch.ok()) {
       (void)db.Exec("ROLLBACK");
       return batch.status();
+    }
+    if (!batch->empty()) {
+      // Trades commit asynchronously (schema.cc): no object for a trade before its
+      // commit is on disk. The barrier commits after this claim's snapshot was
+      // taken, so its flush covers every trade the claim saw.
+      Result<pg::Rows> durable = barrier.Query("SELECT pl_make_durable()");
+      if (!durable.ok()) {
+        (void)db.Exec("ROLLBACK");
+        return durable.status().Annotate("durability barrier before writing confirmations");
+      }
     }
     std::string ids = "{";
     std::vector<std::pair<Execution, std::string>> trades;
@@ -235,6 +254,7 @@ size_t ConfirmationDrainer::Flush(Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   const uint64_t after = passes_started_;
   nudged_ = true;
+  flushing_ = true;
   cv_.notify_all();
   const bool clean = cv_.wait_for(lock, timeout, [&] { return clean_pass_ > after; });
   return clean ? 0 : std::max<size_t>(left_, 1);
@@ -242,30 +262,42 @@ size_t ConfirmationDrainer::Flush(Duration timeout) {
 
 void ConfirmationDrainer::Run() {
   std::unique_ptr<pg::Connection> db;
+  std::unique_ptr<pg::Connection> barrier;  // the claim's transaction stays open meanwhile
   std::string last_error;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait_for(lock, kOutboxPollInterval, [&] { return nudged_ || stop_; });
     if (stop_) return;
+    if (nudged_ && !flushing_ && !full_pass_) {
+      // Let the trades of the next few orders join this batch: one claim, one
+      // barrier, one directory fsync and one commit for all of them.
+      cv_.wait_for(lock, kOutboxCoalesce, [&] { return flushing_ || stop_; });
+      if (stop_) return;
+    }
     nudged_ = false;
+    flushing_ = false;
+    full_pass_ = false;
     const uint64_t pass = ++passes_started_;
     lock.unlock();
 
     size_t left = 1;
     Status st = Status::OK();
-    if (!db) {
+    for (std::unique_ptr<pg::Connection>* c : {&db, &barrier}) {
+      if (*c || !st.ok()) continue;
       Result<std::unique_ptr<pg::Connection>> opened = pg::Connection::Open(database_);
       if (opened.ok()) {
-        db = std::move(*opened);
+        *c = std::move(*opened);
       } else {
         st = opened.status();
       }
     }
-    if (db) {
-      Result<size_t> drained = DrainOnce(*db, writer_, kOutboxBatchesPerPass, &left);
+    if (db && barrier) {
+      Result<size_t> drained = DrainOnce(*db, *barrier, writer_, kOutboxBatchesPerPass, &left);
       if (!drained.ok()) {
         st = drained.status();
-        if (!db->Exec("SELECT 1").ok()) db.reset();  // reconnect on the next pass
+        // Reconnect on the next pass.
+        if (!db->Exec("SELECT 1").ok()) db.reset();
+        if (!barrier->Exec("SELECT 1").ok()) barrier.reset();
       }
     }
     // Say it once per change, not every poll (a standby refuses every pass).
@@ -281,7 +313,7 @@ void ConfirmationDrainer::Run() {
     last_error = st.ok() ? "" : st.message();
 
     lock.lock();
-    if (st.ok() && left > 0) nudged_ = true;  // a full pass: go on, unless stopping
+    if (st.ok() && left > 0) nudged_ = full_pass_ = true;  // go on at once, unless stopping
     left_ = left;
     if (st.ok() && left == 0) clean_pass_ = pass;
     cv_.notify_all();

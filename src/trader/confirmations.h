@@ -3,7 +3,7 @@
 //
 // Why an outbox, and not "write the file, then answer": a trade and its
 // confirmation must never disagree, and only one of them can be the book of
-// record. pl_place_order (schema.cc) inserts a confirmation_outbox row for each
+// record. pl_place_orders (schema.cc) inserts a confirmation_outbox row for each
 // trade in the SAME transaction as the trade, so when an order is acknowledged
 // its confirmations are as durable as the trade itself: committed, and streamed to
 // the DR database with it. A file written before the answer would still leave two
@@ -68,12 +68,15 @@ class ConfirmationWriter {
 };
 
 // Drains the confirmation_outbox of one region's database into its bucket on a
-// background thread with a connection of its own. It wakes when Nudge() says an
-// order traded, and polls every kOutboxPollInterval for rows left by other or
+// background thread with connections of its own. It wakes when Nudge() says an
+// order traded (and waits kOutboxCoalesce for more, so that a batch carries many
+// trades), and polls every kOutboxPollInterval for rows left by other or
 // killed instances. Several drainers (instances) share the outbox safely: a batch
 // is claimed with FOR UPDATE SKIP LOCKED. While the database refuses writes (a
 // standby, fenced) it keeps polling and writes nothing. Thread-safe.
 inline constexpr Duration kOutboxPollInterval = std::chrono::milliseconds(200);
+// How long a nudged drainer waits for more trades before it claims a batch.
+inline constexpr Duration kOutboxCoalesce = std::chrono::milliseconds(20);
 inline constexpr int kOutboxBatch = 256;
 inline constexpr int kOutboxBatchesPerPass = 8;
 
@@ -92,10 +95,14 @@ class ConfirmationDrainer {
 
   // One pass on `db`: claims up to `max_batches` batches, stopping early when the
   // outbox is empty; returns how many objects it wrote. `left` gets 0 when the
-  // outbox was found empty, else 1 (more rows may be waiting). Public for tests.
-  // Thread-compatible (one Connection per caller).
-  static Result<size_t> DrainOnce(pg::Connection& db, const ConfirmationWriter& writer,
-                                  int max_batches, size_t* left);
+  // outbox was found empty, else 1 (more rows may be waiting). Before writing a
+  // claimed batch it runs the durability barrier on `barrier` (another connection
+  // to the same database: the claim's transaction is still open), since trades
+  // commit asynchronously. Public for tests. Thread-compatible (one pair of
+  // Connections per caller).
+  static Result<size_t> DrainOnce(pg::Connection& db, pg::Connection& barrier,
+                                  const ConfirmationWriter& writer, int max_batches,
+                                  size_t* left);
 
  private:
   void Run();
@@ -105,6 +112,8 @@ class ConfirmationDrainer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool nudged_ = false;
+  bool flushing_ = false;   // Flush() waits: no coalescing delay
+  bool full_pass_ = false;  // the last pass left rows: no coalescing delay
   bool stop_ = false;
   uint64_t passes_started_ = 0;
   uint64_t clean_pass_ = 0;  // the last pass (by start number) that left nothing

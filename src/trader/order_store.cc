@@ -269,6 +269,11 @@ std::vector<Result<PlaceResult>> OrderStore::PlaceBatch(
     }
     return all(refused);
   }
+  // pl_place_orders committed asynchronously (its symbol lock is free again);
+  // answer nothing before the barrier has made it, and any first order a replay
+  // found, durable.
+  Result<pg::Rows> durable = (*c)->Query("SELECT pl_make_durable()");
+  if (!durable.ok()) return all(Fail(durable.status(), false));
 
   std::vector<std::string> outcome(orders.size());
   std::vector<PlaceResult> placed(orders.size());
