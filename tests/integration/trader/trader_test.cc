@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "data/postgres/failover.h"
 #include "data/postgres/pg_client.h"
 #include "lab_fixture.h"
 #include "trader/http_client.h"
@@ -31,7 +32,8 @@ using namespace std::chrono_literals;
 // A client of one region's trading service with a session of its own.
 class Client {
  public:
-  Client(const std::string& address, uint16_t port) : http_(address, port, 10s) {}
+  Client(const std::string& address, uint16_t port, Duration timeout = 10s)
+      : http_(address, port, timeout) {}
 
   std::string Login(const std::string& account) {
     Result<HttpResult> r = http_.Request("POST", "/v1/sessions", json({{"account", account}}).dump());
@@ -281,6 +283,51 @@ TEST_F(TraderTest, FencedPrimaryRefusesWritesWith503) {
     r = c.Order("unfenced-" + std::to_string(++attempt), "AAPL", "buy", 1.00, 1);
     return r.status == 201;
   })) << r.body;
+}
+
+// Orders commit asynchronously and are answered only after a synchronous
+// durability barrier. With DR a synchronous (remote_apply) standby whose replay
+// is paused, an order is committed on the primary but never acknowledged until DR
+// has applied it; without the barrier it would be answered at once.
+TEST_F(TraderTest, NoAcknowledgementBeforeASynchronousStandbyHasTheOrder) {
+  struct SyncGuard {
+    pg::Endpoint primary;
+    std::unique_ptr<pg::Connection> dr;
+    ~SyncGuard() {
+      if (dr) (void)dr->Query("SELECT pg_wal_replay_resume()");
+      (void)pg::SetSynchronousStandby(primary, "");
+    }
+  } guard{lab_->Pg(true), nullptr};
+  auto dr = pg::Connection::Open(lab_->Pg(false));
+  ASSERT_TRUE(dr.ok()) << dr.status().ToString();
+  guard.dr = std::move(*dr);
+  ASSERT_TRUE(pg::SetSynchronousStandby(lab_->Pg(true), "dr").ok());
+  ASSERT_TRUE(testing::WaitFor(10s, [&] {
+    return Count(*db_, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") == 1;
+  }));
+  Client c = Primary();
+  ASSERT_FALSE(c.Login("syncacct").empty());
+  HttpResult first = c.Order("sync-1", "MSFT", "buy", 2.00, 1);
+  ASSERT_EQ(first.status, 201) << first.body;
+
+  ASSERT_TRUE(guard.dr->Query("SELECT pg_wal_replay_pause()").ok());
+  Client impatient(lab_->primary_address, lab_->trader_port, 1500ms);
+  impatient.Login("syncacct");
+  HttpResult held = impatient.Order("sync-2", "MSFT", "buy", 2.00, 1);
+  EXPECT_NE(held.status, 201) << "acknowledged while the synchronous standby could not have it: "
+                              << held.body;
+  // Committed on the primary all the same (asynchronously), only not answered.
+  EXPECT_TRUE(testing::WaitFor(10s, [&] {
+    return Count(*db_, "SELECT count(*) FROM orders WHERE client_order_id = 'sync-2'") == 1;
+  }));
+
+  ASSERT_TRUE(guard.dr->Query("SELECT pg_wal_replay_resume()").ok());
+  HttpResult retried;
+  EXPECT_TRUE(testing::WaitFor(20s, [&] {
+    retried = c.Order("sync-2", "MSFT", "buy", 2.00, 1);
+    return retried.status == 200 || retried.status == 201;
+  })) << retried.body;
+  EXPECT_EQ(Count(*guard.dr, "SELECT count(*) FROM orders WHERE client_order_id = 'sync-2'"), 1);
 }
 
 TEST_F(TraderTest, BadInputIs400NamingTheFieldAndWritesNothing) {
