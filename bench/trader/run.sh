@@ -76,9 +76,22 @@ pgbench_run() {
   grep -E '^tps' "$WORK/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9]+).*/\1/'
 }
 
+# Waits (up to 120 s) until the confirmation outbox is empty, so that a run does
+# not start while the previous one's confirmations are still being written; says
+# how long that took on stderr.
+wait_drained() {
+  local start=$SECONDS
+  for _ in $(seq 1200); do
+    [ "$($PSQL -d trading -c 'SELECT count(*) FROM confirmation_outbox')" = 0 ] && break
+    sleep 0.1
+  done
+  echo "   (outbox drained $((SECONDS - start)) s after the run)" >&2
+}
+
 # load_run NAME FILE [--rate N] -> one result line
 load_run() {
   local name=$1 file=$2; shift 2
+  wait_drained
   "$PL" load --dir "$LAB" --concurrency "$CONC" --duration "${SECS}s" --json "$@" \
     >"$WORK/$file.json" 2>"$WORK/$file.progress"
   printf '%-28s %10s %9s %9s %9s %9s %8s\n' "$name" \
