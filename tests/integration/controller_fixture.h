@@ -139,18 +139,23 @@ class ControllerLabFixture : public ::testing::Test {
   // write lease the controller grants.
   void WaitUntilSteady(const std::string& healthy_reason, std::chrono::milliseconds decide_timeout,
                        std::chrono::milliseconds lease_timeout) {
-    ASSERT_TRUE(WaitFor(decide_timeout, [&] {
-      json s = Status();
-      return s.is_object() &&
-             s["decision"]["reason"].get<std::string>().find(healthy_reason) !=
-                 std::string::npos &&
-             s["readiness"]["ready"] == true;
-    })) << Status().dump(2) << ControllerLog();
-    ASSERT_TRUE(WaitFor(lease_timeout, [&] {
-      json s = Status();
-      return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null() &&
-             s["lease"]["revoked"] == false;
-    })) << Status().dump(2) << ReadAll(lab_.dir + "/primary/agent.log");
+    ASSERT_TRUE(WaitFor(decide_timeout,
+                        [&] {
+                          json s = Status();
+                          return s.is_object() &&
+                                 s["decision"]["reason"].get<std::string>().find(healthy_reason) !=
+                                     std::string::npos &&
+                                 s["readiness"]["ready"] == true;
+                        }))
+        << Status().dump(2) << ControllerLog();
+    ASSERT_TRUE(WaitFor(lease_timeout,
+                        [&] {
+                          json s = Status();
+                          return s.is_object() && s["lease"].is_object() &&
+                                 !s["lease"]["expires_at"].is_null() &&
+                                 s["lease"]["revoked"] == false;
+                        }))
+        << Status().dump(2) << ReadAll(lab_.dir + "/primary/agent.log");
   }
 
   // `pilotlight history --json` of the lab: the journal's runs, newest first.

@@ -6,15 +6,12 @@
 // runbook, the controller is SIGKILLed while that step runs (a test hook blocks
 // it there), restarted, and must finish with exactly one promotion.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <map>
 #include <set>
 
+#include "controller_fixture.h"
 #include "data/postgres/failover.h"
-#include "lab_fixture.h"
 
 namespace pilotlight {
 namespace {
@@ -24,94 +21,27 @@ using json = nlohmann::json;
 using testing::RunPilotlight;
 using testing::WaitFor;
 
-class ControllerLabTest : public ::testing::Test {
+class ControllerLabTest : public testing::ControllerLabFixture {
  protected:
   void SetUp() override {
-    lab_ = testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
-                                /*trader_production_size=*/2, /*trader_pilot_light_size=*/1);
-    testing::CommandResult up = RunPilotlight(lab_.Args({"up"}));
-    ASSERT_EQ(up.exit_code, 0) << up.err;
-  }
-  void TearDown() override {
-    for (pid_t pid : children_) Kill(pid);
-    lab_.Destroy();
+    BringUp(testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
+                                 /*trader_production_size=*/2, /*trader_pilot_light_size=*/1));
   }
 
-  // Starts pilotlight with `args` in the background, its output in `log`.
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& log,
-              const std::map<std::string, std::string>& env = {}) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-      FILE* f = fopen(log.c_str(), "a");
-      if (f != nullptr) {
-        dup2(fileno(f), 1);
-        dup2(fileno(f), 2);
-      }
-      std::vector<char*> argv;
-      std::string bin = PILOTLIGHT_BIN;
-      argv.push_back(bin.data());
-      std::vector<std::string> copy = args;
-      for (std::string& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    children_.insert(pid);
-    return pid;
-  }
-  void Kill(pid_t pid, int sig = SIGKILL) {
-    if (children_.erase(pid) == 0) return;
-    kill(pid, sig);
-    int st;
-    waitpid(pid, &st, 0);
-  }
-  std::vector<std::string> Common(std::vector<std::string> cmd) const {
-    cmd.insert(cmd.end(), {"--dir", lab_.dir, "--config", lab_.config});
-    return cmd;
-  }
   pid_t StartController(const std::map<std::string, std::string>& env = {}) {
-    return Spawn(Common({"controller", "run", "--interval", "200ms", "--lease-duration", "3s",
-                         "--confirm-for", "500ms"}),
-                 lab_.dir + "/controller.log", env);
-  }
-  json Status() const {
-    std::ifstream in(lab_.dir + "/controller/status.json");
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
+    return testing::ControllerLabFixture::StartController(
+        {"--interval", "200ms", "--lease-duration", "3s", "--confirm-for", "500ms"}, env);
   }
   // The controller sees the primary healthy, DR ready, and the agent holds the lease.
   void WaitUntilSteady() {
-    ASSERT_TRUE(WaitFor(30s, [&] {
-      json s = Status();
-      return s.is_object() && s["decision"]["reason"].get<std::string>().find(
-                                  "no action: primary healthy (0 of 3") != std::string::npos &&
-             s["readiness"]["ready"] == true;
-    })) << Status().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
-    // The primary region's agent keeps the lease once the controller publishes it.
-    ASSERT_TRUE(WaitFor(15s, [&] {
-      json s = Status();
-      return s.is_object() && s["lease"].is_object() && !s["lease"]["expires_at"].is_null();
-    })) << testing::ReadAll(lab_.dir + "/primary/agent.log");
+    testing::ControllerLabFixture::WaitUntilSteady("no action: primary healthy (0 of 3", 30s, 15s);
   }
   // The primary region dies with its agent.
   void KillPrimaryRegion() {
     testing::CommandResult k = RunPilotlight(lab_.Args({"kill-region", "primary"}));
     ASSERT_EQ(k.exit_code, 0) << k.err;
   }
-  json History() const {
-    testing::CommandResult h = RunPilotlight(Common({"history", "--json", "--limit", "50"}));
-    return json::parse(h.out, nullptr, false);
-  }
-  // The failover runs of the journal.
-  std::vector<json> FailoverRuns() const {
-    std::vector<json> out;
-    json h = History();
-    if (!h.is_array()) return out;
-    for (const json& run : h) {
-      if (run["runbook"] == "failover") out.push_back(run);
-    }
-    return out;
-  }
+  std::vector<json> FailoverRuns() const { return Runs("failover"); }
   bool FailoverSucceeded() const {
     std::vector<json> runs = FailoverRuns();
     return runs.size() == 1 && runs[0]["outcome"] == "succeeded";
@@ -157,9 +87,6 @@ class ControllerLabTest : public ::testing::Test {
     testing::CommandResult verify = RunPilotlight(Common({"verify", "--json"}));
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   }
-
-  testing::TestLab lab_;
-  std::set<pid_t> children_;
 };
 
 TEST_F(ControllerLabTest, RegionLossFailsOverAutomaticallyOnce) {
@@ -174,14 +101,14 @@ TEST_F(ControllerLabTest, RegionLossFailsOverAutomaticallyOnce) {
   const auto killed_at = std::chrono::steady_clock::now();
   KillPrimaryRegion();
   ASSERT_TRUE(WaitFor(90s, [&] { return FailoverSucceeded(); }))
-      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+      << History().dump(2) << ControllerLog();
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   std::cerr << "[ measured ] region loss to failover complete: " << took << " s\n";
   ExpectFailedOverOnce(6);
 
   // The decisions the controller printed, with their reasons.
-  const std::string log = testing::ReadAll(lab_.dir + "/controller.log");
+  const std::string log = ControllerLog();
   EXPECT_NE(log.find("wait-for-lease: waiting: primary unhealthy from 3 of 3 vantage points"),
             std::string::npos) << log;
   EXPECT_NE(log.find("failover: failover: primary unhealthy from 3 of 3 vantage points"),
@@ -209,7 +136,7 @@ TEST_P(ControllerCrashTest, SigkillDuringStepResumesToOnePromotion) {
   WaitUntilSteady();
   KillPrimaryRegion();
   ASSERT_TRUE(WaitFor(90s, [&] { return access(marker.c_str(), F_OK) == 0; }))
-      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+      << History().dump(2) << ControllerLog();
   Kill(first, SIGKILL);
   std::vector<json> runs = FailoverRuns();
   ASSERT_EQ(runs.size(), 1u);
@@ -217,10 +144,10 @@ TEST_P(ControllerCrashTest, SigkillDuringStepResumesToOnePromotion) {
 
   StartController();
   ASSERT_TRUE(WaitFor(90s, [&] { return FailoverSucceeded(); }))
-      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+      << History().dump(2) << ControllerLog();
   // 6 steps, plus the attempt the SIGKILL cut short.
   ExpectFailedOverOnce(7);
-  const std::string log = testing::ReadAll(lab_.dir + "/controller.log");
+  const std::string log = ControllerLog();
   EXPECT_NE(log.find("resumed and succeeded"), std::string::npos) << log;
 }
 
@@ -251,7 +178,7 @@ TEST_F(ControllerLabTest, SigkillDuringFenceOfManualFailoverIsResumedByTheContro
 
   StartController();
   ASSERT_TRUE(WaitFor(90s, [&] { return FailoverSucceeded(); }))
-      << History().dump(2) << testing::ReadAll(lab_.dir + "/controller.log");
+      << History().dump(2) << ControllerLog();
   ExpectFailedOverOnce(7);
   EXPECT_FALSE(pg::ReadFenceState(lab_.Pg(true)).reachable && !pg::ReadFenceState(lab_.Pg(true)).fenced());
 }

@@ -2,17 +2,14 @@
 // controller running): the round trip primary -> DR -> primary with orders
 // acknowledged on both sides, and automatic failover armed again afterwards.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <map>
 #include <set>
 
+#include "controller_fixture.h"
 #include "data/postgres/failover.h"
 #include "data/postgres/rejoin.h"
 #include "dns/dns_test_util.h"
-#include "lab_fixture.h"
 
 namespace pilotlight {
 namespace {
@@ -22,90 +19,21 @@ using json = nlohmann::json;
 using testing::RunPilotlight;
 using testing::WaitFor;
 
-class FailbackLabTest : public ::testing::Test {
+class FailbackLabTest : public testing::ControllerLabFixture {
  protected:
   void SetUp() override {
-    lab_ = testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
-                                /*trader_production_size=*/2, /*trader_pilot_light_size=*/1,
-                                /*with_dns=*/true);
-    testing::CommandResult up = RunPilotlight(lab_.Args({"up"}));
-    ASSERT_EQ(up.exit_code, 0) << up.err;
-  }
-  void TearDown() override {
-    for (pid_t pid : std::set<pid_t>(children_)) Kill(pid, SIGTERM);
-    lab_.Destroy();
+    stop_signal_ = SIGTERM;
+    BringUp(testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
+                                 /*trader_production_size=*/2, /*trader_pilot_light_size=*/1,
+                                 /*with_dns=*/true));
   }
 
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& log,
-              const std::map<std::string, std::string>& env = {}) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-      FILE* f = fopen(log.c_str(), "a");
-      if (f != nullptr) {
-        dup2(fileno(f), 1);
-        dup2(fileno(f), 2);
-      }
-      std::vector<char*> argv;
-      std::string bin = PILOTLIGHT_BIN;
-      argv.push_back(bin.data());
-      std::vector<std::string> copy = args;
-      for (std::string& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    children_.insert(pid);
-    return pid;
-  }
-  void Kill(pid_t pid, int sig) {
-    if (children_.erase(pid) == 0) return;
-    kill(pid, sig);
-    int st;
-    waitpid(pid, &st, 0);
-  }
-  std::vector<std::string> Common(std::vector<std::string> cmd) const {
-    cmd.insert(cmd.end(), {"--dir", lab_.dir, "--config", lab_.config});
-    return cmd;
-  }
   void StartController() {
-    Spawn(Common({"controller", "run", "--interval", "200ms", "--lease-duration", "3s",
-                  "--confirm-for", "500ms", "--hold-down", "1s"}),
-          lab_.dir + "/controller.log");
+    testing::ControllerLabFixture::StartController({"--interval", "200ms", "--lease-duration", "3s",
+                                                    "--confirm-for", "500ms", "--hold-down", "1s"});
   }
-  json Status() const {
-    std::ifstream in(lab_.dir + "/controller/status.json");
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
-  }
-  std::string ControllerLog() const { return testing::ReadAll(lab_.dir + "/controller.log"); }
   void WaitUntilSteady() {
-    ASSERT_TRUE(WaitFor(60s,
-                        [&] {
-                          json s = Status();
-                          return s.is_object() &&
-                                 s["decision"]["reason"].get<std::string>().find(
-                                     "no action: primary healthy") != std::string::npos &&
-                                 s["readiness"]["ready"] == true;
-                        }))
-        << Status().dump(2) << ControllerLog();
-    ASSERT_TRUE(WaitFor(20s,
-                        [&] {
-                          json s = Status();
-                          return s.is_object() && s["lease"].is_object() &&
-                                 !s["lease"]["expires_at"].is_null() &&
-                                 s["lease"]["revoked"] == false;
-                        }))
-        << Status().dump(2) << testing::ReadAll(lab_.dir + "/primary/agent.log");
-  }
-  std::vector<json> Runs(const std::string& runbook) const {
-    std::vector<json> out;
-    testing::CommandResult h = RunPilotlight(Common({"history", "--json", "--limit", "50"}));
-    json runs = json::parse(h.out, nullptr, false);
-    if (!runs.is_array()) return out;
-    for (const json& run : runs) {
-      if (run["runbook"] == runbook) out.push_back(run);
-    }
-    return out;
+    testing::ControllerLabFixture::WaitUntilSteady("no action: primary healthy", 60s, 20s);
   }
   // `n` failover runs, the newest succeeded.
   bool FailedOver(size_t n) const {
@@ -177,9 +105,6 @@ class FailbackLabTest : public ::testing::Test {
     EXPECT_TRUE(WaitFor(30s, [&] { return Connect(true) != nullptr; }));
     return acked;
   }
-
-  testing::TestLab lab_;
-  std::set<pid_t> children_;
 };
 
 TEST_F(FailbackLabTest, FailoverThenFailbackLosesNoOrderAndRearmsTheController) {

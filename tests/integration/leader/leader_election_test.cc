@@ -7,15 +7,12 @@
 // journal; an unreachable etcd is said plainly and nothing is granted until it
 // answers.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <map>
 #include <regex>
 #include <set>
 
-#include "lab_fixture.h"
+#include "controller_fixture.h"
 
 namespace pilotlight {
 namespace {
@@ -28,23 +25,13 @@ using testing::WaitFor;
 
 constexpr int kTtlSeconds = 3;
 
-class LeaderElectionTest : public ::testing::Test {
+class LeaderElectionTest : public testing::ControllerLabFixture {
  protected:
   void SetUp() override {
-    lab_ = testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
-                                /*trader_production_size=*/2, /*trader_pilot_light_size=*/1);
     etcd_client_ = testing::FreePort("127.0.0.1");
     etcd_peer_ = testing::FreePort("127.0.0.1");
-    testing::CommandResult up = RunPilotlight(lab_.Args({"up"}));
-    ASSERT_EQ(up.exit_code, 0) << up.err;
-  }
-  void TearDown() override {
-    for (pid_t pid : std::set<pid_t>(children_)) {
-      kill(pid, SIGCONT);
-      Kill(pid);
-    }
-    StopEtcd();
-    lab_.Destroy();
+    BringUp(testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
+                                 /*trader_production_size=*/2, /*trader_pilot_light_size=*/1));
   }
 
   std::string EtcdUrl() const { return "http://127.0.0.1:" + std::to_string(etcd_client_); }
@@ -52,19 +39,16 @@ class LeaderElectionTest : public ::testing::Test {
   void StartEtcd() {
     const std::string data = lab_.dir + "/etcd";
     const std::string peer = "http://127.0.0.1:" + std::to_string(etcd_peer_);
-    etcd_ = Spawn("/usr/bin/etcd",
-                  {"--name", "pl-test", "--data-dir", data, "--listen-client-urls", EtcdUrl(),
-                   "--advertise-client-urls", EtcdUrl(), "--listen-peer-urls", peer,
-                   "--initial-advertise-peer-urls", peer, "--initial-cluster", "pl-test=" + peer},
-                  lab_.dir + "/etcd.log");
+    // Stopped (SIGKILL) with the controllers by TearDown.
+    children_.Spawn("/usr/bin/etcd",
+                    {"--name", "pl-test", "--data-dir", data, "--listen-client-urls", EtcdUrl(),
+                     "--advertise-client-urls", EtcdUrl(), "--listen-peer-urls", peer,
+                     "--initial-advertise-peer-urls", peer, "--initial-cluster", "pl-test=" + peer},
+                    lab_.dir + "/etcd.log");
     ASSERT_TRUE(WaitFor(20s, [&] {
       testing::CommandResult r = Curl("/health");
       return r.out.find("\"health\":\"true\"") != std::string::npos;
     })) << ReadAll(lab_.dir + "/etcd.log");
-  }
-  void StopEtcd() {
-    if (etcd_ > 0) Kill(etcd_, SIGTERM);
-    etcd_ = 0;
   }
   testing::CommandResult Curl(const std::string& path) const {
     testing::CommandResult r;
@@ -77,66 +61,21 @@ class LeaderElectionTest : public ::testing::Test {
     return r;
   }
 
-  pid_t Spawn(const std::string& bin, const std::vector<std::string>& args, const std::string& log,
-              const std::map<std::string, std::string>& env = {}) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-      FILE* f = fopen(log.c_str(), "a");
-      if (f != nullptr) {
-        dup2(fileno(f), 1);
-        dup2(fileno(f), 2);
-      }
-      std::vector<std::string> copy = args;
-      std::vector<char*> argv;
-      std::string b = bin;
-      argv.push_back(b.data());
-      for (std::string& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(b.c_str(), argv.data());
-      _exit(127);
-    }
-    children_.insert(pid);
-    return pid;
+  // etcd, then controllers "a" and "b" in observe-only mode; their pids by name.
+  std::map<std::string, pid_t> StartEtcdAndTwoObservers() {
+    StartEtcd();
+    return {{"a", StartController("a", "observe-only")},
+            {"b", StartController("b", "observe-only")}};
   }
-  void Kill(pid_t pid, int sig = SIGKILL) {
-    if (children_.erase(pid) == 0) return;
-    kill(pid, sig);
-    int st;
-    waitpid(pid, &st, 0);
-  }
-
   // A controller named `name` on the lab, electing through etcd.
   pid_t StartController(const std::string& name, const std::string& mode,
                         const std::map<std::string, std::string>& env = {}) {
-    return Spawn(PILOTLIGHT_BIN,
-                 {"controller",
-                  "run",
-                  "--dir",
-                  lab_.dir,
-                  "--config",
-                  lab_.config,
-                  "--mode",
-                  mode,
-                  "--interval",
-                  "200ms",
-                  "--lease-duration",
-                  "3s",
-                  "--confirm-for",
-                  "500ms",
-                  "--etcd",
-                  EtcdUrl(),
-                  "--etcd-ttl",
-                  std::to_string(kTtlSeconds) + "s",
-                  "--name",
-                  name},
+    return Spawn(Common({"controller", "run", "--mode", mode, "--interval", "200ms",
+                         "--lease-duration", "3s", "--confirm-for", "500ms", "--etcd", EtcdUrl(),
+                         "--etcd-ttl", std::to_string(kTtlSeconds) + "s", "--name", name}),
                  Log(name), env);
   }
   std::string Log(const std::string& name) const { return lab_.dir + "/" + name + ".log"; }
-  static json ReadJson(const std::string& path) {
-    std::ifstream in(path);
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
-  }
   // A controller's own status file (every controller writes one).
   json Own(const std::string& name) const {
     return ReadJson(lab_.dir + "/controller/controllers/" + name + ".json");
@@ -147,7 +86,7 @@ class LeaderElectionTest : public ::testing::Test {
     return j["leadership"]["role"].get<std::string>();
   }
   std::string LeaderInStatus() const {
-    json j = ReadJson(lab_.dir + "/controller/status.json");
+    json j = Status();
     if (!j.is_object() || !j["leadership"].is_object() || !j["leadership"]["leader"].is_object()) {
       return "";
     }
@@ -187,33 +126,26 @@ class LeaderElectionTest : public ::testing::Test {
     })) << Logs();
     return out;
   }
-  json History() const {
-    testing::CommandResult h = RunPilotlight(
-        {"history", "--json", "--limit", "50", "--dir", lab_.dir, "--config", lab_.config});
-    return json::parse(h.out, nullptr, false);
+  // The leader was put out (`how`: "SIGKILL") at `since`: `follower` must lead
+  // within the session ttl plus a margin; prints how long it took.
+  void WaitForTakeOver(const std::string& follower, std::chrono::steady_clock::time_point since,
+                       const std::string& how) {
+    ASSERT_TRUE(WaitFor(std::chrono::seconds(kTtlSeconds + 3), [&] {
+      return Role(follower) == "leading";
+    })) << Logs();
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+    std::cerr << "[ measured ] " << how << " of the leader to the other leading: " << took
+              << " s (ttl " << kTtlSeconds << " s)\n";
   }
-  std::vector<json> FailoverRuns() const {
-    std::vector<json> out;
-    json h = History();
-    if (!h.is_array()) return out;
-    for (const json& run : h) {
-      if (run["runbook"] == "failover") out.push_back(run);
-    }
-    return out;
-  }
+  std::vector<json> FailoverRuns() const { return Runs("failover"); }
 
-  testing::TestLab lab_;
   uint16_t etcd_client_ = 0;
   uint16_t etcd_peer_ = 0;
-  pid_t etcd_ = 0;
-  std::set<pid_t> children_;
 };
 
 TEST_F(LeaderElectionTest, ExactlyOneLeadsAndAKilledLeaderIsReplacedWithinTheTtl) {
-  StartEtcd();
-  std::map<std::string, pid_t> pid;
-  pid["a"] = StartController("a", "observe-only");
-  pid["b"] = StartController("b", "observe-only");
+  std::map<std::string, pid_t> pid = StartEtcdAndTwoObservers();
   auto [leader, follower] = WaitForOneLeader();
   ASSERT_FALSE(leader.empty());
   // status.json is the leader's, and names it; the follower names it too.
@@ -231,33 +163,19 @@ TEST_F(LeaderElectionTest, ExactlyOneLeadsAndAKilledLeaderIsReplacedWithinTheTtl
 
   const auto killed = std::chrono::steady_clock::now();
   Kill(pid[leader], SIGKILL);
-  ASSERT_TRUE(WaitFor(std::chrono::seconds(kTtlSeconds + 3), [&] {
-    return Role(follower) == "leading";
-  })) << Logs();
-  const double took =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
-  std::cerr << "[ measured ] SIGKILL of the leader to the other leading: " << took << " s (ttl "
-            << kTtlSeconds << " s)\n";
+  ASSERT_NO_FATAL_FAILURE(WaitForTakeOver(follower, killed, "SIGKILL"));
   ASSERT_TRUE(WaitFor(5s, [&] { return LeaderInStatus() == follower; })) << Logs();
 }
 
 TEST_F(LeaderElectionTest, AStoppedLeaderIsReplacedAndResumedFollowsNeverTwoAtOnce) {
-  StartEtcd();
-  std::map<std::string, pid_t> pid;
-  pid["a"] = StartController("a", "observe-only");
-  pid["b"] = StartController("b", "observe-only");
+  std::map<std::string, pid_t> pid = StartEtcdAndTwoObservers();
   auto [leader, follower] = WaitForOneLeader();
   ASSERT_FALSE(leader.empty());
   const std::string endpoint_before = ReadAll(lab_.dir + "/controller/lease.endpoint");
 
   const auto stopped = std::chrono::steady_clock::now();
   kill(pid[leader], SIGSTOP);  // it can keep nothing alive, and cannot even know it
-  ASSERT_TRUE(WaitFor(std::chrono::seconds(kTtlSeconds + 3), [&] {
-    return Role(follower) == "leading";
-  })) << Logs();
-  const double took =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
-  std::cerr << "[ measured ] SIGSTOP of the leader to the other leading: " << took << " s\n";
+  ASSERT_NO_FATAL_FAILURE(WaitForTakeOver(follower, stopped, "SIGSTOP"));
   // The new leader publishes its own lease endpoint.
   ASSERT_TRUE(WaitFor(5s, [&] {
     return ReadAll(lab_.dir + "/controller/lease.endpoint") != endpoint_before;
@@ -297,7 +215,7 @@ TEST_F(LeaderElectionTest, ALeaderKilledMidRunbookIsReplacedByOneThatResumesTheR
   // The primary's agent holds the lease granted by the leader.
   ASSERT_TRUE(WaitFor(20s,
                       [&] {
-                        json s = ReadJson(lab_.dir + "/controller/status.json");
+                        json s = Status();
                         return s.is_object() && s["lease"].is_object() &&
                                !s["lease"]["expires_at"].is_null() &&
                                s["readiness"]["ready"] == true;
@@ -361,7 +279,7 @@ TEST_F(LeaderElectionTest, EtcdUnreachableAtStartIsSaidAndNothingIsGrantedUntilI
   ASSERT_TRUE(WaitFor(20s, [&] { return Role("a") == "leading"; })) << Logs();
   ASSERT_TRUE(WaitFor(20s,
                       [&] {
-                        json s = ReadJson(lab_.dir + "/controller/status.json");
+                        json s = Status();
                         return s.is_object() && s["lease"].is_object() &&
                                !s["lease"]["expires_at"].is_null();
                       }))
