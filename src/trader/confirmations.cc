@@ -1,6 +1,7 @@
 #include "trader/confirmations.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
@@ -126,6 +128,42 @@ Status ConfirmationWriter::SyncDir() const {
                            std::strerror(err));
   }
   return Status::OK();
+}
+
+Result<size_t> ConfirmationWriter::SweepAbandoned(Duration max_age) const {
+  if (dir_.empty()) return size_t{0};
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::directory_iterator it(dir_, ec);
+  if (ec)
+    return Status::IOError("cannot list the confirmations bucket " + dir_ + ": " + ec.message());
+  const auto now = fs::file_time_type::clock::now();
+  size_t removed = 0;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    // ".<object name>.<pid>.<counter>.tmp", as WriteBatch names them.
+    const std::string name = it->path().filename().string();
+    if (name.size() < 6 || name[0] != '.' || name.compare(name.size() - 4, 4, ".tmp") != 0) {
+      continue;
+    }
+    const std::string stem = name.substr(0, name.size() - 4);
+    const size_t counter_dot = stem.rfind('.');
+    const size_t pid_dot = counter_dot == std::string::npos || counter_dot == 0
+                               ? std::string::npos
+                               : stem.rfind('.', counter_dot - 1);
+    long pid = 0;
+    if (pid_dot != std::string::npos) {
+      const char* first = stem.data() + pid_dot + 1;
+      const char* last = stem.data() + counter_dot;
+      if (std::from_chars(first, last, pid).ptr != last) pid = 0;
+    }
+    const bool writer_gone = pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    std::error_code tec;
+    const auto written = fs::last_write_time(it->path(), tec);
+    const bool old = !tec && now - written > max_age;
+    if ((writer_gone || old) && fs::remove(it->path(), tec)) ++removed;
+  }
+  return removed;
 }
 
 namespace {
@@ -261,6 +299,13 @@ size_t ConfirmationDrainer::Flush(Duration timeout) {
 }
 
 void ConfirmationDrainer::Run() {
+  Result<size_t> swept = writer_.SweepAbandoned(kAbandonedTempAge);
+  if (!swept.ok()) {
+    LogWarn("trader: " + swept.status().ToString());
+  } else if (*swept > 0) {
+    LogInfo("trader: removed " + std::to_string(*swept) +
+            " temporary confirmation file(s) left by a killed instance");
+  }
   std::unique_ptr<pg::Connection> db;
   std::unique_ptr<pg::Connection> barrier;  // the claim's transaction stays open meanwhile
   std::string last_error;

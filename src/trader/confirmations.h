@@ -54,6 +54,11 @@ class ConfirmationWriter {
   Status WriteBatch(const std::vector<std::pair<Execution, std::string>>& trades) const;
   // fsyncs the bucket directory, making every rename before it durable.
   Status SyncDir() const;
+  // Removes temporary files that writers killed mid-write left behind: those of a
+  // process that no longer runs on this host (the name carries the pid), and any
+  // older than `max_age` (a pid may have been reused). Returns how many it
+  // removed. Nobody reads dot files, so this is housekeeping, not correctness.
+  Result<size_t> SweepAbandoned(Duration max_age) const;
   // The object's exact content (one JSON line).
   std::string Render(const Execution& trade, const std::string& taker_account) const;
   bool enabled() const { return !dir_.empty(); }
@@ -78,6 +83,9 @@ inline constexpr Duration kOutboxPollInterval = std::chrono::milliseconds(200);
 // How long a nudged drainer waits for more trades before it claims a batch.
 inline constexpr Duration kOutboxCoalesce = std::chrono::milliseconds(20);
 inline constexpr int kOutboxBatch = 256;
+// A drainer starting up removes temporary files older than this, or of writers
+// that no longer run (SweepAbandoned).
+inline constexpr Duration kAbandonedTempAge = std::chrono::minutes(10);
 inline constexpr int kOutboxBatchesPerPass = 8;
 
 class ConfirmationDrainer {
@@ -101,8 +109,7 @@ class ConfirmationDrainer {
   // commit asynchronously. Public for tests. Thread-compatible (one pair of
   // Connections per caller).
   static Result<size_t> DrainOnce(pg::Connection& db, pg::Connection& barrier,
-                                  const ConfirmationWriter& writer, int max_batches,
-                                  size_t* left);
+                                  const ConfirmationWriter& writer, int max_batches, size_t* left);
 
  private:
   void Run();

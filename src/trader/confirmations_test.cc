@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -102,6 +104,31 @@ TEST_F(ConfirmationWriterTest, AnEmptyDirectoryDisablesConfirmations) {
   EXPECT_FALSE(w.enabled());
   EXPECT_TRUE(w.Write(Trade(1), "alice").ok());
   EXPECT_TRUE(w.SyncDir().ok());
+}
+
+TEST_F(ConfirmationWriterTest, SweepRemovesTemporaryFilesOfDeadWritersAndOldOnesOnly) {
+  // A pid that certainly ran and is gone: a child that has exited and been reaped.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ConfirmationWriter w(dir_, "primary");
+  auto touch = [&](const std::string& name) { std::ofstream(dir_ + "/" + name) << "{"; };
+  const std::string object = ConfirmationWriter::ObjectName(7);
+  touch("." + object + "." + std::to_string(child) + ".0.tmp");     // dead writer
+  touch("." + object + "." + std::to_string(getpid()) + ".1.tmp");  // live writer
+  touch("." + object + "." + std::to_string(getpid()) + ".2.tmp");  // live but old
+  fs::last_write_time(dir_ + "/." + object + "." + std::to_string(getpid()) + ".2.tmp",
+                      fs::file_time_type::clock::now() - std::chrono::hours(1));
+  touch(object);    // an object
+  touch(".notes");  // not ours
+  Result<size_t> removed = w.SweepAbandoned(std::chrono::minutes(10));
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ(Names(),
+            (std::vector<std::string>{
+                ".notes", "." + object + "." + std::to_string(getpid()) + ".1.tmp", object}));
 }
 
 }  // namespace

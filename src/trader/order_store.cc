@@ -17,9 +17,7 @@ int64_t Int(const std::optional<std::string>& v) {
   return out;
 }
 
-int64_t Price(const std::optional<std::string>& v) {
-  return v ? ParsePrice(*v).value_or(0) : 0;
-}
+int64_t Price(const std::optional<std::string>& v) { return v ? ParsePrice(*v).value_or(0) : 0; }
 
 // A PostgreSQL array literal of text items, each quoted and escaped.
 std::string PgArray(const std::vector<std::string>& items) {
@@ -44,7 +42,8 @@ bool IsReadOnlyError(const std::string& message) {
 
 const std::string kTradeColumns =
     "trade_id, symbol, price::text AS price, qty, maker_order_id, taker_order_id, buy_order_id, "
-    "sell_order_id, " + Ts("executed_at") + " AS executed_at";
+    "sell_order_id, " +
+    Ts("executed_at") + " AS executed_at";
 
 Execution ExecutionAt(const pg::Rows& rows, size_t i) {
   Execution e;
@@ -60,9 +59,10 @@ Execution ExecutionAt(const pg::Rows& rows, size_t i) {
   return e;
 }
 
-const std::string kOrderColumns = "order_id, account, client_order_id, symbol, side, "
-                                  "price::text AS price, qty, filled_qty, status, " +
-                                  Ts("created_at") + " AS created_at";
+const std::string kOrderColumns =
+    "order_id, account, client_order_id, symbol, side, "
+    "price::text AS price, qty, filled_qty, status, " +
+    Ts("created_at") + " AS created_at";
 
 OrderView OrderAt(const pg::Rows& rows, size_t i) {
   OrderView o;
@@ -133,12 +133,14 @@ DatabaseState OrderStore::Probe() {
   s.reachable = true;
   if (r->Get(0, "recovery") == "true") {
     s.role = "standby";
-    s.detail = "the database of this region is a read-only standby (in recovery); it takes "
-               "writes only after it is promoted";
+    s.detail =
+        "the database of this region is a read-only standby (in recovery); it takes "
+        "writes only after it is promoted";
   } else if (r->Get(0, "ro") == "on") {
     s.role = "fenced";
-    s.detail = "the database of this region is fenced (default_transaction_read_only = on); "
-               "another region holds the writable primary";
+    s.detail =
+        "the database of this region is fenced (default_transaction_read_only = on); "
+        "another region holds the writable primary";
   } else {
     s.role = "primary";
     s.writable = true;
@@ -163,11 +165,12 @@ Result<std::map<std::string, int64_t>> OrderStore::Ticks() {
 Result<std::vector<Execution>> OrderStore::FillsOf(int64_t order_id, bool taker_only) {
   Result<pg::Connection*> c = Conn();
   if (!c.ok()) return c.status();
-  const std::string where = taker_only ? "taker_order_id = $1::bigint"
-                                       : "taker_order_id = $1::bigint OR maker_order_id = $1::bigint";
-  Result<pg::Rows> r = (*c)->Query(
-      "SELECT " + kTradeColumns + " FROM trades WHERE " + where + " ORDER BY trade_id",
-      {std::to_string(order_id)});
+  const std::string where = taker_only
+                                ? "taker_order_id = $1::bigint"
+                                : "taker_order_id = $1::bigint OR maker_order_id = $1::bigint";
+  Result<pg::Rows> r =
+      (*c)->Query("SELECT " + kTradeColumns + " FROM trades WHERE " + where + " ORDER BY trade_id",
+                  {std::to_string(order_id)});
   if (!r.ok()) return Fail(r.status(), false);
   std::vector<Execution> out;
   for (size_t i = 0; i < r->rows.size(); ++i) out.push_back(ExecutionAt(*r, i));
@@ -178,9 +181,9 @@ Result<std::optional<OrderView>> OrderStore::FindByClientId(const std::string& a
                                                             const std::string& client_order_id) {
   Result<pg::Connection*> c = Conn();
   if (!c.ok()) return c.status();
-  Result<pg::Rows> r = (*c)->Query("SELECT " + kOrderColumns +
-                                       " FROM orders WHERE account = $1 AND client_order_id = $2",
-                                   {account, client_order_id});
+  Result<pg::Rows> r = (*c)->Query(
+      "SELECT " + kOrderColumns + " FROM orders WHERE account = $1 AND client_order_id = $2",
+      {account, client_order_id});
   if (!r.ok()) return Fail(r.status(), false);
   if (r->empty()) return std::optional<OrderView>();
   return std::optional<OrderView>(OrderAt(*r, 0));
@@ -195,11 +198,11 @@ Result<OrderView> OrderStore::Replay(const std::string& account, const OrderRequ
   OrderView first = std::move(**found);
   if (first.symbol != order.symbol || first.side != order.side || first.price != order.price ||
       first.qty != order.qty) {
-    return Status::AlreadyExists(
-        "client_order_id '" + order.client_order_id + "' was already used for order " +
-        std::to_string(first.order_id) + " (" + SideName(first.side) + " " +
-        std::to_string(first.qty) + " " + first.symbol + " @ " + FormatPrice(first.price) +
-        "); use a new client_order_id for a new order");
+    return Status::AlreadyExists("client_order_id '" + order.client_order_id +
+                                 "' was already used for order " + std::to_string(first.order_id) +
+                                 " (" + SideName(first.side) + " " + std::to_string(first.qty) +
+                                 " " + first.symbol + " @ " + FormatPrice(first.price) +
+                                 "); use a new client_order_id for a new order");
   }
   // The first answer is the order as it left the matching: its own (taker) fills.
   Result<std::vector<Execution>> fills = FillsOf(first.order_id, /*taker_only=*/true);
@@ -244,9 +247,8 @@ std::vector<Result<PlaceResult>> OrderStore::PlaceBatch(
       "$6::bigint[])",
       {symbol, text_array([](const std::string& a, const OrderRequest&) { return a; }),
        text_array([](const std::string&, const OrderRequest& o) { return o.client_order_id; }),
-       text_array([](const std::string&, const OrderRequest& o) {
-         return std::string(SideName(o.side));
-       }),
+       text_array(
+           [](const std::string&, const OrderRequest& o) { return std::string(SideName(o.side)); }),
        text_array([](const std::string&, const OrderRequest& o) { return FormatPrice(o.price); }),
        text_array(
            [](const std::string&, const OrderRequest& o) { return std::to_string(o.qty); })});
@@ -336,7 +338,8 @@ Result<OrderView> OrderStore::Get(const std::string& account, int64_t order_id) 
       "SELECT " + kOrderColumns + " FROM orders WHERE order_id = $1::bigint AND account = $2",
       {std::to_string(order_id), account});
   if (!r.ok()) return Fail(r.status(), false);
-  if (r->empty()) return Status::NotFound("no order " + std::to_string(order_id) + " of account " + account);
+  if (r->empty())
+    return Status::NotFound("no order " + std::to_string(order_id) + " of account " + account);
   OrderView v = OrderAt(*r, 0);
   Result<std::vector<Execution>> fills = FillsOf(order_id, /*taker_only=*/false);
   if (!fills.ok()) return fills.status();
@@ -348,9 +351,9 @@ Result<OrderView> OrderStore::Cancel(const std::string& account, int64_t order_i
   Result<pg::Connection*> c = Conn();
   if (!c.ok()) return c.status();
   pg::Connection& db = **c;
-  Result<pg::Rows> owner = db.Query(
-      "SELECT symbol FROM orders WHERE order_id = $1::bigint AND account = $2",
-      {std::to_string(order_id), account});
+  Result<pg::Rows> owner =
+      db.Query("SELECT symbol FROM orders WHERE order_id = $1::bigint AND account = $2",
+               {std::to_string(order_id), account});
   if (!owner.ok()) return Fail(owner.status(), false);
   if (owner->empty()) {
     return Status::NotFound("no order " + std::to_string(order_id) + " of account " + account);
@@ -360,11 +363,11 @@ Result<OrderView> OrderStore::Cancel(const std::string& account, int64_t order_i
   Result<pg::Rows> lock = db.Query("SELECT 1 FROM symbols WHERE symbol = $1 FOR UPDATE",
                                    {owner->Get(0, "symbol").value_or("")});
   if (!lock.ok()) return Fail(lock.status(), true);
-  Result<pg::Rows> now = db.Query("SELECT status FROM orders WHERE order_id = $1::bigint",
-                                  {std::to_string(order_id)});
+  Result<pg::Rows> now =
+      db.Query("SELECT status FROM orders WHERE order_id = $1::bigint", {std::to_string(order_id)});
   if (!now.ok()) return Fail(now.status(), true);
-  const OrderStatus status =
-      ParseStatus(now->empty() ? "" : now->Get(0, "status").value_or("")).value_or(OrderStatus::kNew);
+  const OrderStatus status = ParseStatus(now->empty() ? "" : now->Get(0, "status").value_or(""))
+                                 .value_or(OrderStatus::kNew);
   switch (DecideCancel(status)) {
     case CancelDecision::kCancel: {
       Result<pg::Rows> done = db.Query(
@@ -401,11 +404,14 @@ Result<BookView> OrderStore::Book(const std::string& symbol, int depth) {
   BookView b;
   b.symbol = symbol;
   for (size_t i = 0; i < r->rows.size(); ++i) {
-    Level l{Price(r->Get(i, "price")), Int(r->Get(i, "qty")), static_cast<int>(Int(r->Get(i, "n")))};
+    Level l{Price(r->Get(i, "price")), Int(r->Get(i, "qty")),
+            static_cast<int>(Int(r->Get(i, "n")))};
     (r->Get(i, "side") == "buy" ? b.bids : b.asks).push_back(l);
   }
-  std::sort(b.bids.begin(), b.bids.end(), [](const Level& a, const Level& z) { return a.price > z.price; });
-  std::sort(b.asks.begin(), b.asks.end(), [](const Level& a, const Level& z) { return a.price < z.price; });
+  std::sort(b.bids.begin(), b.bids.end(),
+            [](const Level& a, const Level& z) { return a.price > z.price; });
+  std::sort(b.asks.begin(), b.asks.end(),
+            [](const Level& a, const Level& z) { return a.price < z.price; });
   if (depth > 0) {
     if (b.bids.size() > static_cast<size_t>(depth)) b.bids.resize(depth);
     if (b.asks.size() > static_cast<size_t>(depth)) b.asks.resize(depth);

@@ -3,9 +3,9 @@
 // Every order is matched and stored in ONE statement, so one round trip and one
 // transaction (PlaceBatch can share it among orders of one symbol): the
 // server-side function pl_place_orders (schema.cc) locks the symbol's row, which
-// serializes concurrent orders on one symbol across all instances; inserts the order under the UNIQUE (account, client_order_id)
-// constraint, so a retried order never executes twice and gets its first answer
-// back; matches it against the crossing side of the book exactly as the pure
+// serializes concurrent orders on one symbol across all instances; inserts the order under the
+// UNIQUE (account, client_order_id) constraint, so a retried order never executes twice and gets
+// its first answer back; matches it against the crossing side of the book exactly as the pure
 // Match() does (price-time priority, partial fills at the maker's price); and
 // records each trade with its confirmation outbox row. That transaction commits
 // asynchronously, releasing the symbol before the WAL flush; a second round trip,
@@ -67,8 +67,8 @@ struct OrderView {
 };
 
 struct PlaceResult {
-  OrderView order;                  // the first answer (the same on every retry)
-  bool replayed = false;            // true when this was a retry of a known order
+  OrderView order;                    // the first answer (the same on every retry)
+  bool replayed = false;              // true when this was a retry of a known order
   std::vector<Execution> new_trades;  // trades this call executed (empty on a replay)
 };
 

@@ -240,7 +240,8 @@ Status EnsureSchema(pg::Connection& conn) {
       "  trade_id bigint PRIMARY KEY,"
       "  taker_account text NOT NULL);" +
       std::string(kPlaceOrdersFunction) + kDurabilityBarrier +
-      "INSERT INTO symbols (symbol, tick) VALUES " + seed + " ON CONFLICT (symbol) DO NOTHING;"
+      "INSERT INTO symbols (symbol, tick) VALUES " + seed +
+      " ON CONFLICT (symbol) DO NOTHING;"
       "COMMIT;";
   Status st = conn.Exec(sql);
   if (!st.ok()) {
