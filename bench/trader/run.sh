@@ -70,9 +70,44 @@ for k in sys.argv[2].split('.'): d=d[k]
 print(round(d, 2) if isinstance(d, float) else d)" "$1" "$2"
 }
 
-pgbench_run() {
-  $PGBIN/pgbench -h "$PRIMARY" -p "$PG_PORT" -U postgres -n -b simple-update -c "$CONC" -j 2 \
-    -T "$SECS" pgbench 2>/dev/null >"$WORK/pgbench.txt"
+# CPU per operation, by component (bench/trader/cpu_sample.py): the processes of
+# this lab (both PostgreSQL servers' children, its pilotlight processes, the load
+# client) and pgbench.
+postmaster_pid() {
+  local dir
+  dir=$($PGBIN/psql -h "$1" -p "$PG_PORT" -U postgres -qAt -d postgres -c "SHOW data_directory")
+  head -1 "$dir/postmaster.pid"
+}
+POSTMASTERS="$(postmaster_pid "$PRIMARY") $(postmaster_pid "$DR")"
+cpu_snap() { python3 "$ROOT/bench/trader/cpu_sample.py" snap "$WORK/cpu-$1.json" "$LAB" $POSTMASTERS; }
+cpu_diff() {  # cpu_diff NAME OPS CLIENT -> appends a line to cpu.txt
+  printf '%-28s %s\n' "$1" "$(python3 "$ROOT/bench/trader/cpu_sample.py" diff \
+    "$WORK/cpu-before.json" "$WORK/cpu-after.json" "$2" \
+    "$3=$(awk '{print $1 + $2}' "$WORK/client.time")")" >>"$WORK/cpu.txt"
+}
+# timed CMD... -> runs CMD, its CPU seconds (user sys) into client.time
+timed() {
+  local TIMEFORMAT='%U %S'
+  { time "$@" 2>&3; } 3>&2 2>"$WORK/client.time"
+}
+
+# Lets the previous run's aftermath settle, so that it is not measured in the next
+# run: vacuum (pgbench's updates and the trader's deletes leave dead rows that
+# autovacuum would otherwise clean up during the next run) and a checkpoint.
+settle() {
+  $PSQL -d pgbench -c "VACUUM" >/dev/null
+  $PSQL -d trading -c "VACUUM" >/dev/null
+  $PSQL -d postgres -c "CHECKPOINT" >/dev/null
+}
+
+pgbench_run() {  # pgbench_run NAME
+  settle
+  cpu_snap before
+  timed $PGBIN/pgbench -h "$PRIMARY" -p "$PG_PORT" -U postgres -n -b simple-update -c "$CONC" \
+    -j 2 -T "$SECS" pgbench 2>/dev/null >"$WORK/pgbench.txt"
+  cpu_snap after
+  cpu_diff "$1" "$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' \
+    "$WORK/pgbench.txt")" "pgbench client"
   grep -E '^tps' "$WORK/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9]+).*/\1/'
 }
 
@@ -92,8 +127,12 @@ wait_drained() {
 load_run() {
   local name=$1 file=$2; shift 2
   wait_drained
-  "$PL" load --dir "$LAB" --concurrency "$CONC" --duration "${SECS}s" --json "$@" \
+  settle
+  cpu_snap before
+  timed "$PL" load --dir "$LAB" --concurrency "$CONC" --duration "${SECS}s" --json "$@" \
     >"$WORK/$file.json" 2>"$WORK/$file.progress"
+  cpu_snap after
+  cpu_diff "$name" "$(json_field "$WORK/$file.json" acked)" "load client"
   printf '%-28s %10s %9s %9s %9s %9s %8s\n' "$name" \
     "$(json_field "$WORK/$file.json" throughput)" \
     "$(json_field "$WORK/$file.json" latency_ms.p50)" \
@@ -104,7 +143,7 @@ load_run() {
 }
 
 echo "== ${SECS}s per run, concurrency $CONC, fixed rate $RATE/s; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-pgbench_run >"$WORK/pgb1"
+pgbench_run "pgbench simple-update" >"$WORK/pgb1"
 {
   printf '%-28s %10s %9s %9s %9s %9s %8s\n' RUN "orders/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" failed
   printf '%-28s %10s\n' "pgbench simple-update" "$(cat "$WORK/pgb1")"
@@ -119,9 +158,12 @@ pgbench_run >"$WORK/pgb1"
   load_run "2 instances, flat out" i2-flat
   load_run "2 instances, ${RATE}/s" i2-rate --rate "$RATE"
   kill -TERM "$EXTRA_PID"; wait "$EXTRA_PID" 2>/dev/null || true; EXTRA_PID=""
-  pgbench_run >"$WORK/pgb2"
+  pgbench_run "pgbench simple-update again" >"$WORK/pgb2"
   printf '%-28s %10s\n' "pgbench simple-update again" "$(cat "$WORK/pgb2")"
 } | tee "$WORK/results.txt"
+echo
+echo "CPU per operation (all of this lab's processes, the load client and pgbench; $(nproc) cores):"
+cat "$WORK/cpu.txt"
 
 python3 - "$WORK" "$(cat "$WORK/pgb1")" "$(cat "$WORK/pgb2")" "$RATE" <<'PY'
 import json, sys
