@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "trader/matching.h"
+#include "trader/schema.h"
 
 namespace pilotlight::trader {
 
@@ -201,7 +202,7 @@ Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, pg::Connection
   *left = 1;  // unknown until a claim comes back short
   for (int b = 0; b < max_batches; ++b) {
     PL_RETURN_IF_ERROR(db.Exec("BEGIN"));
-    Result<pg::Rows> batch = db.Query(kClaimSql, {std::to_string(kOutboxBatch)});
+    Result<pg::Rows> batch = db.QueryPrepared(kClaimSql, {std::to_string(kOutboxBatch)});
     if (!batch.ok()) {
       (void)db.Exec("ROLLBACK");
       return batch.status();
@@ -210,7 +211,7 @@ Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, pg::Connection
       // Trades commit asynchronously (schema.cc): no object for a trade before its
       // commit is on disk. The barrier commits after this claim's snapshot was
       // taken, so its flush covers every trade the claim saw.
-      Result<pg::Rows> durable = barrier.Query("SELECT pl_make_durable()");
+      Result<pg::Rows> durable = barrier.QueryPrepared(kDurabilityBarrierSql);
       if (!durable.ok()) {
         (void)db.Exec("ROLLBACK");
         return durable.status().Annotate("durability barrier before writing confirmations");
@@ -245,8 +246,8 @@ Result<size_t> ConfirmationDrainer::DrainOnce(pg::Connection& db, pg::Connection
         (void)db.Exec("ROLLBACK");
         return synced;
       }
-      Result<pg::Rows> done =
-          db.Query("DELETE FROM confirmation_outbox WHERE trade_id = ANY($1::bigint[])", {ids});
+      Result<pg::Rows> done = db.QueryPrepared(
+          "DELETE FROM confirmation_outbox WHERE trade_id = ANY($1::bigint[])", {ids});
       if (!done.ok()) {
         (void)db.Exec("ROLLBACK");
         return done.status();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "trader/schema.h"
+
 namespace pilotlight::trader {
 namespace {
 
@@ -238,20 +240,25 @@ std::vector<Result<PlaceResult>> OrderStore::PlaceBatch(
     for (const auto& [account, o] : orders) items.push_back(field(account, o));
     return PgArray(items);
   };
-  // ONE round trip: pl_place_orders (schema.cc) locks the symbol and, for each
-  // order in turn, inserts it idempotently, matches it, writes its trades and
-  // their confirmation outbox rows; as a single autocommitted statement it
-  // commits before it answers.
-  Result<pg::Rows> r = (*c)->Query(
-      "SELECT * FROM pl_place_orders($1, $2::text[], $3::text[], $4::text[], $5::numeric[], "
-      "$6::bigint[])",
-      {symbol, text_array([](const std::string& a, const OrderRequest&) { return a; }),
-       text_array([](const std::string&, const OrderRequest& o) { return o.client_order_id; }),
-       text_array(
-           [](const std::string&, const OrderRequest& o) { return std::string(SideName(o.side)); }),
-       text_array([](const std::string&, const OrderRequest& o) { return FormatPrice(o.price); }),
-       text_array(
-           [](const std::string&, const OrderRequest& o) { return std::to_string(o.qty); })});
+  // ONE round trip, two transactions: pl_place_orders (schema.cc) locks the
+  // symbol and, for each order in turn, inserts it idempotently, matches it,
+  // writes its trades and their confirmation outbox rows, and commits
+  // asynchronously (the symbol is free again before the WAL flush); then the
+  // durability barrier commits synchronously, so when it answers, the orders, and
+  // any first order a replay found, are durable. Nothing is answered before it.
+  std::vector<Result<pg::Rows>> answers = (*c)->QueryPipeline(
+      {{"SELECT * FROM pl_place_orders($1, $2::text[], $3::text[], $4::text[], $5::numeric[], "
+        "$6::bigint[])",
+        {symbol, text_array([](const std::string& a, const OrderRequest&) { return a; }),
+         text_array([](const std::string&, const OrderRequest& o) { return o.client_order_id; }),
+         text_array([](const std::string&, const OrderRequest& o) {
+           return std::string(SideName(o.side));
+         }),
+         text_array([](const std::string&, const OrderRequest& o) { return FormatPrice(o.price); }),
+         text_array(
+             [](const std::string&, const OrderRequest& o) { return std::to_string(o.qty); })}},
+       {kDurabilityBarrierSql, {}}});
+  Result<pg::Rows>& r = answers[0];
   if (!r.ok()) {
     Status refused = Fail(r.status(), false);
     if (refused.code() == Status::Code::kUnavailable) {
@@ -271,11 +278,7 @@ std::vector<Result<PlaceResult>> OrderStore::PlaceBatch(
     }
     return all(refused);
   }
-  // pl_place_orders committed asynchronously (its symbol lock is free again);
-  // answer nothing before the barrier has made it, and any first order a replay
-  // found, durable.
-  Result<pg::Rows> durable = (*c)->Query("SELECT pl_make_durable()");
-  if (!durable.ok()) return all(Fail(durable.status(), false));
+  if (!answers[1].ok()) return all(Fail(answers[1].status(), false));
 
   std::vector<std::string> outcome(orders.size());
   std::vector<PlaceResult> placed(orders.size());

@@ -1,20 +1,19 @@
 // OrderStore: the trading service's SQL layer over one PostgreSQL connection.
 //
-// Every order is matched and stored in ONE statement, so one round trip and one
-// transaction (PlaceBatch can share it among orders of one symbol): the
-// server-side function pl_place_orders (schema.cc) locks the symbol's row, which
-// serializes concurrent orders on one symbol across all instances; inserts the order under the
-// UNIQUE (account, client_order_id) constraint, so a retried order never executes twice and gets
-// its first answer back; matches it against the crossing side of the book exactly as the pure
-// Match() does (price-time priority, partial fills at the maker's price); and
-// records each trade with its confirmation outbox row. That transaction commits
-// asynchronously, releasing the symbol before the WAL flush; a second round trip,
-// the durability barrier pl_make_durable(), commits synchronously, and only after
-// it returns is anything answered. So the symbol is held for the matching, not
-// for the disk, and concurrent orders share flushes. Before, the same work took
-// three round trips (BEGIN + lock, insert + book read, apply + COMMIT) plus one to
-// read the trade ids, with the symbol locked across the middle ones. Nothing is
-// kept in memory between calls, which is what keeps instances stateless.
+// Every order is matched and stored in ONE statement and one transaction
+// (PlaceBatch can share it among orders of one symbol): the server-side function
+// pl_place_orders (schema.cc) locks the symbol's row, which serializes concurrent
+// orders on one symbol across all instances; inserts the order under the UNIQUE
+// (account, client_order_id) constraint, so a retried order never executes twice
+// and gets its first answer back; matches it against the crossing side of the
+// book exactly as the pure Match() does (price-time priority, partial fills at the
+// maker's price); and records each trade with its confirmation outbox row. That
+// transaction commits asynchronously, releasing the symbol before the WAL flush;
+// the durability barrier (kDurabilityBarrierSql, schema.h), pipelined behind it in
+// the same round trip, commits synchronously, and only after it returns is
+// anything answered. So the symbol is held for the matching, not for the disk,
+// and concurrent orders share flushes. Nothing is kept in memory between calls,
+// which is what keeps instances stateless.
 //
 // Failures come back as Status: InvalidArgument (bad input the caller could not
 // check, e.g. a symbol deleted meanwhile), NotFound, AlreadyExists (a

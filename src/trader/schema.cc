@@ -54,8 +54,8 @@ DECLARE
 BEGIN
   -- The symbol's lock is released at COMMIT; committing asynchronously releases
   -- it before the WAL flush, so the next order of the symbol need not wait for the
-  -- disk. Nothing is acknowledged until pl_make_durable() has committed
-  -- synchronously after this (see there).
+  -- disk. Nothing is acknowledged until the durability barrier has
+  -- committed synchronously after this (kDurabilityBarrierSql in schema.h).
   PERFORM set_config('synchronous_commit', 'off', true);
   PERFORM 1 FROM symbols s WHERE s.symbol = p_symbol FOR UPDATE;
   IF NOT FOUND THEN
@@ -159,22 +159,10 @@ END
 $fn$;
 )sql";
 
-// pl_make_durable: the durability barrier. A transaction that writes WAL and
-// commits with the session's synchronous_commit (on, or remote_* with a
-// synchronous standby) returns only once the WAL up to its commit record is
-// flushed (and replicated, in synchronous mode), and so is every commit before it
-// in the WAL: the asynchronous commits of pl_place_orders this connection saw
-// return, and every commit a caller's snapshot saw. Each backend updates a row of
-// its own (a HOT update: a few dozen bytes of WAL); concurrent barriers share one
-// flush. A transaction that only draws an xid writes no WAL and would not wait.
-// On a read-only (standby or fenced) database it fails, which is right: nothing
-// is acknowledged there.
+// The durability barrier's table (kDurabilityBarrierSql in schema.h).
 constexpr char kDurabilityBarrier[] = R"sql(
 CREATE TABLE IF NOT EXISTS pl_durability (backend int PRIMARY KEY, n bigint NOT NULL);
-CREATE OR REPLACE FUNCTION pl_make_durable() RETURNS void LANGUAGE sql AS $fn$
-  INSERT INTO pl_durability AS d (backend, n) VALUES (pg_backend_pid(), 1)
-    ON CONFLICT (backend) DO UPDATE SET n = d.n + 1;
-$fn$;
+DROP FUNCTION IF EXISTS pl_make_durable();
 )sql";
 
 }  // namespace

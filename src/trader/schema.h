@@ -15,6 +15,22 @@
 
 namespace pilotlight::trader {
 
+// The durability barrier. pl_place_orders commits asynchronously (its symbol's
+// lock is released before the WAL flush); nothing it did is answered before this
+// statement has run after it, on the same connection or, for rows another
+// connection's snapshot saw, on any connection. A transaction that writes WAL and
+// commits with the session's synchronous_commit (on, or remote_* with a
+// synchronous standby) returns only once the WAL up to its commit record is
+// flushed (and replicated, in synchronous mode), and with it every commit before
+// it. Each backend updates a row of its own (a HOT update: a few dozen bytes of
+// WAL); concurrent barriers share one flush. A transaction that only draws an
+// xid writes no WAL and would not wait. On a read-only (standby or fenced)
+// database it fails, which is right: nothing is acknowledged there. A plain
+// statement, so it can be prepared (an SQL function would be parsed every call).
+inline constexpr char kDurabilityBarrierSql[] =
+    "INSERT INTO pl_durability AS d (backend, n) VALUES (pg_backend_pid(), 1) "
+    "ON CONFLICT (backend) DO UPDATE SET n = d.n + 1";
+
 // The symbols every fresh schema can trade, with their tick ("0.01").
 const std::vector<std::pair<std::string, std::string>>& SeedSymbols();
 

@@ -29,8 +29,7 @@ std::string Endpoint::ConnInfo() const {
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(connect_timeout).count();
   return "host=" + QuoteConnValue(host) + " port=" + std::to_string(port) +
          " user=" + QuoteConnValue(user) + " dbname=" + QuoteConnValue(database) +
-         " connect_timeout=" + std::to_string(secs < 1 ? 1 : secs) +
-         " tcp_user_timeout=" +
+         " connect_timeout=" + std::to_string(secs < 1 ? 1 : secs) + " tcp_user_timeout=" +
          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(io_timeout).count()) +
          " keepalives=1 keepalives_idle=2 keepalives_interval=1 keepalives_count=3"
          " application_name=pilotlight";
@@ -58,7 +57,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint) {
     return Status::Unavailable("cannot connect to PostgreSQL " + endpoint.ToString() + ": " + msg);
   }
   // NOTICEs ("relation already exists, skipping") are not errors: keep them off stderr.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<Connection>(new Connection(endpoint, conn));
 }
 
@@ -85,9 +85,104 @@ Result<Rows> Connection::Query(const std::string& sql, const std::vector<std::st
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
-  PGresult* res = PQexecParams(static_cast<PGconn*>(conn_), sql.c_str(),
-                               static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0);
+  PGresult* res =
+      PQexecParams(static_cast<PGconn*>(conn_), sql.c_str(), static_cast<int>(values.size()),
+                   nullptr, values.data(), nullptr, nullptr, 0);
+  return Collect(res);
+}
+
+Result<const std::string*> Connection::Prepared(const std::string& sql, int nparams) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    const std::string name = "pl_" + std::to_string(prepared_.size() + 1);
+    PGresult* res =
+        PQprepare(static_cast<PGconn*>(conn_), name.c_str(), sql.c_str(), nparams, nullptr);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) return Failure(res);
+    PQclear(res);
+    it = prepared_.emplace(sql, name).first;
+  }
+  return &it->second;
+}
+
+Result<Rows> Connection::QueryPrepared(const std::string& sql,
+                                       const std::vector<std::string>& params) {
+  last_sqlstate_.clear();
+  Result<const std::string*> name = Prepared(sql, static_cast<int>(params.size()));
+  if (!name.ok()) return name.status();
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  PGresult* res =
+      PQexecPrepared(static_cast<PGconn*>(conn_), (*name)->c_str(), static_cast<int>(values.size()),
+                     values.data(), nullptr, nullptr, 0);
+  return Collect(res);
+}
+
+std::vector<Result<Rows>> Connection::QueryPipeline(const std::vector<Statement>& statements) {
+  last_sqlstate_.clear();
+  PGconn* conn = static_cast<PGconn*>(conn_);
+  std::vector<Result<Rows>> out;
+  auto fail_rest = [&](const Status& st) {
+    while (out.size() < statements.size()) out.push_back(st);
+    return out;
+  };
+  std::vector<const std::string*> names;
+  for (const Statement& s : statements) {
+    Result<const std::string*> name = Prepared(s.sql, static_cast<int>(s.params.size()));
+    if (!name.ok()) return fail_rest(name.status());
+    names.push_back(*name);
+  }
+  auto broken = [&](const std::string& what) {
+    Status st = Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + what + ": " +
+                                    TrimMessage(PQerrorMessage(conn)));
+    (void)PQexitPipelineMode(conn);
+    return fail_rest(st);
+  };
+  if (PQenterPipelineMode(conn) != 1) return broken("cannot enter pipeline mode");
+  for (size_t i = 0; i < statements.size(); ++i) {
+    std::vector<const char*> values;
+    for (const std::string& p : statements[i].params) values.push_back(p.c_str());
+    if (PQsendQueryPrepared(conn, names[i]->c_str(), static_cast<int>(values.size()), values.data(),
+                            nullptr, nullptr, 0) != 1 ||
+        PQpipelineSync(conn) != 1) {
+      return broken("cannot send a pipelined statement");
+    }
+  }
+  if (PQflush(conn) != 0) return broken("cannot send the pipeline");
+  for (size_t i = 0; i < statements.size(); ++i) {
+    // The statement's result, the end of its results (nullptr), then its sync.
+    PGresult* res = PQgetResult(conn);
+    if (res == nullptr) return broken("no answer to a pipelined statement");
+    const ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+      out.push_back(Collect(res));
+    } else {
+      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      last_sqlstate_ = state ? state : "";
+      out.push_back(Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " +
+                                        TrimMessage(PQresultErrorMessage(res))));
+      PQclear(res);
+    }
+    while ((res = PQgetResult(conn)) != nullptr) {
+      const ExecStatusType more = PQresultStatus(res);
+      PQclear(res);
+      if (more == PGRES_PIPELINE_SYNC) break;
+    }
+    if (res == nullptr) {
+      res = PQgetResult(conn);  // the sync
+      if (res == nullptr || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        if (res) PQclear(res);
+        return broken("a pipelined statement's sync did not come");
+      }
+      PQclear(res);
+    }
+  }
+  if (PQexitPipelineMode(conn) != 1) return broken("cannot leave pipeline mode");
+  return out;
+}
+
+Result<Rows> Connection::Collect(void* result) {
+  PGresult* res = static_cast<PGresult*>(result);
   const ExecStatusType st = PQresultStatus(res);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return Failure(res);
   Rows out;
@@ -111,8 +206,6 @@ Result<Rows> Connection::Query(const std::string& sql, const std::vector<std::st
   return out;
 }
 
-bool Ping(const Endpoint& endpoint) {
-  return PQping(endpoint.ConnInfo().c_str()) == PQPING_OK;
-}
+bool Ping(const Endpoint& endpoint) { return PQping(endpoint.ConnInfo().c_str()) == PQPING_OK; }
 
 }  // namespace pilotlight::pg

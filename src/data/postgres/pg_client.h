@@ -6,6 +6,7 @@
 // independent. libpq headers stay inside pg_client.cc.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,19 @@ class Connection {
   Status Exec(const std::string& sql);
   // Runs one statement with text parameters ($1, $2, ...) and returns its rows.
   Result<Rows> Query(const std::string& sql, const std::vector<std::string>& params = {});
+  // The same for a statement run again and again on this connection: it is
+  // parsed and planned once (PQprepare, on first use) and then only executed.
+  // For hot paths only; every distinct `sql` holds a prepared statement for the
+  // connection's life.
+  Result<Rows> QueryPrepared(const std::string& sql, const std::vector<std::string>& params = {});
+  // Runs several statements (prepared, as QueryPrepared) in ONE round trip
+  // (libpq's pipeline mode), in order, each in its own implicit transaction, so
+  // one failing does not stop the next; one result per statement.
+  struct Statement {
+    std::string sql;
+    std::vector<std::string> params;
+  };
+  std::vector<Result<Rows>> QueryPipeline(const std::vector<Statement>& statements);
 
   const Endpoint& endpoint() const { return endpoint_; }
   // The SQLSTATE of the last failed Exec/Query ("25006" = read-only transaction),
@@ -64,6 +78,11 @@ class Connection {
  private:
   Connection(Endpoint endpoint, void* conn) : endpoint_(std::move(endpoint)), conn_(conn) {}
   Status Failure(void* result);
+  Result<Rows> Collect(void* result);  // PGresult*: its rows, or the failure
+  // The name of `sql` prepared on this connection, preparing it on first use.
+  Result<const std::string*> Prepared(const std::string& sql, int nparams);
+
+  std::map<std::string, std::string> prepared_;  // sql -> statement name
 
   Endpoint endpoint_;
   void* conn_;  // PGconn*

@@ -330,6 +330,46 @@ TEST_F(TraderTest, NoAcknowledgementBeforeASynchronousStandbyHasTheOrder) {
   EXPECT_EQ(Count(*guard.dr, "SELECT count(*) FROM orders WHERE client_order_id = 'sync-2'"), 1);
 }
 
+// The order path sends its order and its durability barrier in one round trip
+// (pg::Connection::QueryPipeline): statements run in order, each in a transaction
+// of its own, one failing does not stop the next, and the connection is usable
+// afterwards.
+TEST_F(TraderTest, PipelinedStatementsRunInOrderEachInItsOwnTransaction) {
+  ASSERT_TRUE(db_->Exec("DROP TABLE IF EXISTS pipeline_probe; "
+                        "CREATE TABLE pipeline_probe (n int NOT NULL)")
+                  .ok());
+  std::vector<Result<pg::Rows>> r = db_->QueryPipeline(
+      {{"INSERT INTO pipeline_probe VALUES ($1::int)", {"1"}},
+       {"SELECT 1 / $1::int AS q", {"0"}},
+       {"INSERT INTO pipeline_probe VALUES ($1::int) RETURNING n", {"2"}},
+       {"SELECT count(*) AS c, sum(n) AS s FROM pipeline_probe", {}}});
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_TRUE(r[0].ok()) << r[0].status().ToString();
+  ASSERT_FALSE(r[1].ok());
+  EXPECT_NE(r[1].status().message().find("division by zero"), std::string::npos)
+      << r[1].status().ToString();
+  ASSERT_TRUE(r[2].ok()) << r[2].status().ToString();
+  EXPECT_EQ(r[2]->Get(0, "n"), "2");
+  ASSERT_TRUE(r[3].ok()) << r[3].status().ToString();
+  EXPECT_EQ(r[3]->Get(0, "c"), "2");  // both inserts committed despite the failure between
+  EXPECT_EQ(r[3]->Get(0, "s"), "3");
+  // Out of pipeline mode again; the prepared statements are reused.
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM pipeline_probe"), 2);
+  std::vector<Result<pg::Rows>> again =
+      db_->QueryPipeline({{"INSERT INTO pipeline_probe VALUES ($1::int) RETURNING n", {"5"}}});
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_TRUE(again[0].ok()) << again[0].status().ToString();
+  EXPECT_EQ(again[0]->Get(0, "n"), "5");
+  // A statement that cannot be prepared fails every statement, and says why.
+  std::vector<Result<pg::Rows>> bad =
+      db_->QueryPipeline({{"SELECT * FROM no_such_table", {}}, {"SELECT 1", {}}});
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_FALSE(bad[0].ok());
+  EXPECT_NE(bad[0].status().message().find("no_such_table"), std::string::npos);
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM pipeline_probe"), 3);
+  ASSERT_TRUE(db_->Exec("DROP TABLE pipeline_probe").ok());
+}
+
 TEST_F(TraderTest, BadInputIs400NamingTheFieldAndWritesNothing) {
   Client c = Primary();
   ASSERT_FALSE(c.Login("mallory").empty());
