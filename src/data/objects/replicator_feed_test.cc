@@ -12,22 +12,16 @@
 #include <thread>
 
 #include "data/objects/replicator.h"
+#include "data/objects/replicator_fixture.h"
 
 namespace pilotlight::objects {
 namespace {
 
+using testing::ReadAll;
+using testing::Write;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void Write(const std::string& path, const std::string& content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-}
 
 // Polls `condition` until it holds or `timeout` passes (real time).
 bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
@@ -39,39 +33,12 @@ bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& con
   return true;
 }
 
-class ReplicatorFeedTest : public ::testing::Test {
+class ReplicatorFeedTest : public testing::ReplicatorFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-objfeed-XXXXXX";
-    root_ = mkdtemp(tmpl);
-    options_.source_dir = root_ + "/primary";
-    options_.dest_dir = root_ + "/dr";
-    options_.state_dir = root_ + "/state";
-    options_.origin = "primary";
-    options_.batch_size = 2;
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  std::unique_ptr<BucketReplicator> Open() {
-    auto r = BucketReplicator::Open(options_, clock_);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? std::move(*r) : nullptr;
-  }
-  PassStats Pass(BucketReplicator& r) {
-    Result<PassStats> s = r.RunPass();
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    return s.ok() ? *s : PassStats{};
-  }
-  std::string Src(const std::string& key) { return options_.source_dir + "/" + key; }
-  std::string Dst(const std::string& key) { return options_.dest_dir + "/" + key; }
   void WriteObjects(int n) {
     for (int i = 0; i < n; ++i)
       Write(Src("t" + std::to_string(i % 4) + "/" + std::to_string(i)), "o" + std::to_string(i));
   }
-
-  std::string root_;
-  ReplicatorOptions options_;
-  FakeClock clock_;
 };
 
 TEST_F(ReplicatorFeedTest, FirstPassIsAFullScanThenAnIdlePassStatsNothing) {

@@ -9,21 +9,15 @@
 #include <fstream>
 
 #include "data/objects/digest.h"
+#include "data/objects/replicator_fixture.h"
 
 namespace pilotlight::objects {
 namespace {
 
+using testing::ReadAll;
+using testing::Write;
+
 namespace fs = std::filesystem;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void Write(const std::string& path, const std::string& content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-}
 
 // Sets a file's modification time to `t`.
 void SetMtime(const std::string& path, WallTime t) {
@@ -33,36 +27,7 @@ void SetMtime(const std::string& path, WallTime t) {
   ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
 }
 
-class ReplicatorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-objects-XXXXXX";
-    root_ = mkdtemp(tmpl);
-    options_.source_dir = root_ + "/primary";
-    options_.dest_dir = root_ + "/dr";
-    options_.state_dir = root_ + "/state";
-    options_.origin = "primary";
-    options_.batch_size = 2;  // several batches even in small tests
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  std::unique_ptr<BucketReplicator> Open() {
-    auto r = BucketReplicator::Open(options_, clock_);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? std::move(*r) : nullptr;
-  }
-  PassStats Pass(BucketReplicator& r) {
-    Result<PassStats> s = r.RunPass();
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    return s.ok() ? *s : PassStats{};
-  }
-  std::string Src(const std::string& key) { return options_.source_dir + "/" + key; }
-  std::string Dst(const std::string& key) { return options_.dest_dir + "/" + key; }
-
-  std::string root_;
-  ReplicatorOptions options_;
-  FakeClock clock_;
-};
+class ReplicatorTest : public testing::ReplicatorFixture {};
 
 TEST_F(ReplicatorTest, CopiesNewObjectsWithSidecarsThenHasNothingToDo) {
   Write(Src("confirmations/1.json"), "{\"trade\":1}");
