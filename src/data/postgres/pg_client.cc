@@ -17,6 +17,14 @@ std::string QuoteConnValue(const std::string& v) {
   return out + "'";
 }
 
+// libpq's view of text parameters: pointers into `params`, which must outlive it.
+std::vector<const char*> ParamValues(const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  return values;
+}
+
 std::string TrimMessage(const char* msg) {
   std::string s = msg ? msg : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -66,7 +74,10 @@ Status Connection::Failure(void* result) {
   PGresult* res = static_cast<PGresult*>(result);
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   last_sqlstate_ = state ? state : "";
-  std::string msg = TrimMessage(PQerrorMessage(static_cast<PGconn*>(conn_)));
+  // The result's own message when there is one: in pipeline mode the
+  // connection's may belong to another statement.
+  const char* own = res ? PQresultErrorMessage(res) : nullptr;
+  std::string msg = TrimMessage(own && *own ? own : PQerrorMessage(static_cast<PGconn*>(conn_)));
   PQclear(res);
   return Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + msg);
 }
@@ -82,9 +93,7 @@ Status Connection::Exec(const std::string& sql) {
 
 Result<Rows> Connection::Query(const std::string& sql, const std::vector<std::string>& params) {
   last_sqlstate_.clear();
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const std::string& p : params) values.push_back(p.c_str());
+  const std::vector<const char*> values = ParamValues(params);
   PGresult* res =
       PQexecParams(static_cast<PGconn*>(conn_), sql.c_str(), static_cast<int>(values.size()),
                    nullptr, values.data(), nullptr, nullptr, 0);
@@ -109,9 +118,7 @@ Result<Rows> Connection::QueryPrepared(const std::string& sql,
   last_sqlstate_.clear();
   Result<const std::string*> name = Prepared(sql, static_cast<int>(params.size()));
   if (!name.ok()) return name.status();
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const std::string& p : params) values.push_back(p.c_str());
+  const std::vector<const char*> values = ParamValues(params);
   PGresult* res =
       PQexecPrepared(static_cast<PGconn*>(conn_), (*name)->c_str(), static_cast<int>(values.size()),
                      values.data(), nullptr, nullptr, 0);
@@ -140,8 +147,7 @@ std::vector<Result<Rows>> Connection::QueryPipeline(const std::vector<Statement>
   };
   if (PQenterPipelineMode(conn) != 1) return broken("cannot enter pipeline mode");
   for (size_t i = 0; i < statements.size(); ++i) {
-    std::vector<const char*> values;
-    for (const std::string& p : statements[i].params) values.push_back(p.c_str());
+    const std::vector<const char*> values = ParamValues(statements[i].params);
     if (PQsendQueryPrepared(conn, names[i]->c_str(), static_cast<int>(values.size()), values.data(),
                             nullptr, nullptr, 0) != 1 ||
         PQpipelineSync(conn) != 1) {
@@ -153,29 +159,12 @@ std::vector<Result<Rows>> Connection::QueryPipeline(const std::vector<Statement>
     // The statement's result, the end of its results (nullptr), then its sync.
     PGresult* res = PQgetResult(conn);
     if (res == nullptr) return broken("no answer to a pipelined statement");
-    const ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-      out.push_back(Collect(res));
-    } else {
-      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-      last_sqlstate_ = state ? state : "";
-      out.push_back(Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " +
-                                        TrimMessage(PQresultErrorMessage(res))));
-      PQclear(res);
-    }
-    while ((res = PQgetResult(conn)) != nullptr) {
-      const ExecStatusType more = PQresultStatus(res);
-      PQclear(res);
-      if (more == PGRES_PIPELINE_SYNC) break;
-    }
-    if (res == nullptr) {
-      res = PQgetResult(conn);  // the sync
-      if (res == nullptr || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-        if (res) PQclear(res);
-        return broken("a pipelined statement's sync did not come");
-      }
-      PQclear(res);
-    }
+    out.push_back(Collect(res));
+    while ((res = PQgetResult(conn)) != nullptr) PQclear(res);
+    res = PQgetResult(conn);
+    const bool synced = res != nullptr && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+    PQclear(res);
+    if (!synced) return broken("a pipelined statement's sync did not come");
   }
   if (PQexitPipelineMode(conn) != 1) return broken("cannot leave pipeline mode");
   return out;
