@@ -100,11 +100,15 @@ settle() {
   $PSQL -d postgres -c "CHECKPOINT" >/dev/null
 }
 
+pgbench_simple_update() {  # pgbench_simple_update SECONDS
+  $PGBIN/pgbench -h "$PRIMARY" -p "$PG_PORT" -U postgres -n -b simple-update -c "$CONC" -j 2 \
+    -T "$1" pgbench
+}
+
 pgbench_run() {  # pgbench_run NAME
   settle
   cpu_snap before
-  timed $PGBIN/pgbench -h "$PRIMARY" -p "$PG_PORT" -U postgres -n -b simple-update -c "$CONC" \
-    -j 2 -T "$SECS" pgbench 2>/dev/null >"$WORK/pgbench.txt"
+  timed pgbench_simple_update "$SECS" 2>/dev/null >"$WORK/pgbench.txt"
   cpu_snap after
   cpu_diff "$1" "$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' \
     "$WORK/pgbench.txt")" "pgbench client"
@@ -146,8 +150,7 @@ echo "== ${SECS}s per run, concurrency $CONC, fixed rate $RATE/s; $(nproc) cores
 # Warm-up, not measured: both sides' first seconds on a fresh lab (new
 # connections' catalog and plan caches, the first pages of every table and index)
 # are slower than what follows.
-$PGBIN/pgbench -h "$PRIMARY" -p "$PG_PORT" -U postgres -n -b simple-update -c "$CONC" -j 2 \
-  -T 3 pgbench >/dev/null 2>&1
+pgbench_simple_update 3 >/dev/null 2>&1
 "$PL" load --dir "$LAB" --concurrency "$CONC" --duration 3s >/dev/null 2>&1
 pgbench_run "pgbench simple-update" >"$WORK/pgb1"
 {
