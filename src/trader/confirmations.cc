@@ -11,12 +11,44 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "core/log.h"
 #include "trader/matching.h"
 #include "trader/schema.h"
 
 namespace pilotlight::trader {
+
+namespace {
+
+// A writer's temporary file for an object: ".<object>.<pid>.<n>.tmp", a dot
+// file (nobody reads those) that names the process writing it.
+std::string TempFileName(const std::string& object, pid_t pid, uint64_t n) {
+  return "." + object + "." + std::to_string(pid) + "." + std::to_string(n) + ".tmp";
+}
+
+// For a temporary file (a dot file ending in ".tmp"), the pid its TempFileName
+// carries, 0 when it carries none that can be read; nullopt for any other file.
+std::optional<pid_t> TempFileWriter(const std::string& file) {
+  constexpr std::string_view kSuffix = ".tmp";
+  if (file.size() < 6 || file[0] != '.' ||
+      file.compare(file.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    return std::nullopt;
+  }
+  const std::string stem = file.substr(0, file.size() - kSuffix.size());
+  const size_t counter_dot = stem.rfind('.');
+  if (counter_dot == std::string::npos || counter_dot == 0) return 0;
+  const size_t pid_dot = stem.rfind('.', counter_dot - 1);
+  if (pid_dot == std::string::npos) return 0;
+  long pid = 0;
+  const char* first = stem.data() + pid_dot + 1;
+  const char* last = stem.data() + counter_dot;
+  if (std::from_chars(first, last, pid).ptr != last || pid <= 0) return 0;
+  return static_cast<pid_t>(pid);
+}
+
+}  // namespace
 
 ConfirmationWriter::ConfirmationWriter(std::string dir, std::string region)
     : dir_(std::move(dir)), region_(std::move(region)) {}
@@ -72,8 +104,7 @@ Status ConfirmationWriter::WriteBatch(
     const std::string body = Render(trade, account);
     const std::string name = ObjectName(trade.trade_id);
     Pending& f = files.emplace_back();
-    f.tmp = dir_ + "/." + name + "." + std::to_string(getpid()) + "." +
-            std::to_string(counter.fetch_add(1)) + ".tmp";
+    f.tmp = dir_ + "/" + TempFileName(name, getpid(), counter.fetch_add(1));
     f.final_path = dir_ + "/" + name;
     f.fd = open(f.tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f.fd < 0) {
@@ -142,23 +173,9 @@ Result<size_t> ConfirmationWriter::SweepAbandoned(Duration max_age) const {
   size_t removed = 0;
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    // ".<object name>.<pid>.<counter>.tmp", as WriteBatch names them.
-    const std::string name = it->path().filename().string();
-    if (name.size() < 6 || name[0] != '.' || name.compare(name.size() - 4, 4, ".tmp") != 0) {
-      continue;
-    }
-    const std::string stem = name.substr(0, name.size() - 4);
-    const size_t counter_dot = stem.rfind('.');
-    const size_t pid_dot = counter_dot == std::string::npos || counter_dot == 0
-                               ? std::string::npos
-                               : stem.rfind('.', counter_dot - 1);
-    long pid = 0;
-    if (pid_dot != std::string::npos) {
-      const char* first = stem.data() + pid_dot + 1;
-      const char* last = stem.data() + counter_dot;
-      if (std::from_chars(first, last, pid).ptr != last) pid = 0;
-    }
-    const bool writer_gone = pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    const std::optional<pid_t> writer = TempFileWriter(it->path().filename().string());
+    if (!writer) continue;
+    const bool writer_gone = *writer > 0 && kill(*writer, 0) != 0 && errno == ESRCH;
     std::error_code tec;
     const auto written = fs::last_write_time(it->path(), tec);
     const bool old = !tec && now - written > max_age;
