@@ -37,6 +37,7 @@
 #include "health/detector.h"
 #include "notify/notify.h"
 #include "runbook/journal.h"
+#include "sys/whole_file.h"
 
 namespace pilotlight::cli {
 namespace {
@@ -155,7 +156,7 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
   fs::create_directories(s.state_dir, ec);
   fs::create_directories(fs::path(s.dns.zone_file).parent_path(), ec);
   if (!fs::exists(s.dns.zone_file)) {
-    PL_RETURN_IF_ERROR(controller::WriteFileAtomically(
+    PL_RETURN_IF_ERROR(sys::WriteFileAtomically(
         s.dns.zone_file, controller::DefaultLabZone(rt->config, s.dns.record)));
   }
   Result<std::unique_ptr<runbook::Journal>> journal = runbook::Journal::Open(s.JournalPath());
@@ -345,7 +346,7 @@ int ControllerRun(const Options& o, const Context& context) {
     lease_endpoint = hp->first + ":" + std::to_string(lease_server->port());
     if (!leadership) {
       Status st =
-          controller::WriteFileAtomically(r.spec.LeaseEndpointPath(), lease_endpoint + "\n");
+          sys::WriteFileAtomically(r.spec.LeaseEndpointPath(), lease_endpoint + "\n");
       if (!st.ok()) return ExitCode(false, st.ToString());
     }
     std::cerr << "write lease for region " << r.spec.primary_region << ": renewals at http://"
@@ -370,7 +371,7 @@ int ControllerRun(const Options& o, const Context& context) {
       if (!loaded.ok()) LogWarn("leadership: " + loaded.ToString());
       if (!lease_endpoint.empty()) {
         Status st =
-            controller::WriteFileAtomically(r.spec.LeaseEndpointPath(), lease_endpoint + "\n");
+            sys::WriteFileAtomically(r.spec.LeaseEndpointPath(), lease_endpoint + "\n");
         if (!st.ok()) LogWarn("leadership: " + st.ToString());
       }
       std::cerr << "leadership: this controller leads: acting, granting the write lease"

@@ -12,6 +12,7 @@
 #include "controller/lease_http.h"
 #include "core/duration.h"
 #include "core/log.h"
+#include "sys/whole_file.h"
 
 namespace pilotlight::controller {
 
@@ -57,16 +58,6 @@ class GatedAction final : public runbook::StepAction {
 
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) return Status::IOError("cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("cannot write " + path);
-  return Status::OK();
-}
 
 namespace {
 
@@ -566,7 +557,7 @@ bool Controller::FollowLeadership(CycleReport& r) {
 
 Status Controller::WriteStatus(const CycleReport& r) const {
   const std::string text = StatusJson(r);
-  if (leadership_ == nullptr) return WriteFileAtomically(spec_.StatusPath(), text);
+  if (leadership_ == nullptr) return sys::WriteFileAtomically(spec_.StatusPath(), text);
   // Each controller's own status; status.json is the leader's alone.
   std::error_code ec;
   const std::string dir = spec_.state_dir + "/controllers";
@@ -575,9 +566,9 @@ Status Controller::WriteStatus(const CycleReport& r) const {
   for (char& c : name) {
     if (c == '/' || c == '\\' || c == '\0') c = '_';
   }
-  Status st = WriteFileAtomically(dir + "/" + name + ".json", text);
+  Status st = sys::WriteFileAtomically(dir + "/" + name + ".json", text);
   if (!r.following && leadership_->Leading()) {
-    Status main = WriteFileAtomically(spec_.StatusPath(), text);
+    Status main = sys::WriteFileAtomically(spec_.StatusPath(), text);
     if (!main.ok()) return main;
   }
   return st;

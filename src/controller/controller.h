@@ -135,7 +135,4 @@ class Controller {
 // runners of runbooks, e.g. `pilotlight failback`).
 std::string StepEventText(const runbook::StepEvent& e, const std::string& runbook);
 
-// Writes `text` to `path` atomically (temporary file + rename).
-Status WriteFileAtomically(const std::string& path, const std::string& text);
-
 }  // namespace pilotlight::controller

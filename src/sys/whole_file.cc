@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 
 namespace pilotlight::sys {
 
@@ -27,6 +29,27 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   }
   ::close(fd);
   return text;
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
+    out << text;
+    out.flush();
+    if (!out) {
+      const std::string err = std::strerror(errno);
+      ::unlink(tmp.c_str());
+      return Status::IOError("cannot write " + tmp + ": " + err);
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot replace " + path + ": " + err);
+  }
+  return Status::OK();
 }
 
 }  // namespace pilotlight::sys

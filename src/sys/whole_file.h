@@ -1,5 +1,7 @@
 // Reading a whole file, for loaders of operator-written files (configs, price
-// files, drill history). Thread-safe (no shared state).
+// files, drill history), and replacing one atomically, for files other processes
+// read while they change (status, overrides, counters). Thread-safe (no shared
+// state).
 #pragma once
 
 #include <string>
@@ -12,5 +14,12 @@ namespace pilotlight::sys {
 // reason (strerror: "No such file or directory", "Is a directory"), so callers
 // can report it as what they found. Retries reads interrupted by signals.
 Result<std::string> ReadWholeFile(const std::string& path);
+
+// Replaces `path` with `text` atomically: written to a temporary file beside it
+// (named with this process's pid, so two writers do not share one) and renamed
+// over it, so a reader sees the old content or the new, never half. No fsync:
+// for files that are rewritten often and matter while processes run. On failure
+// the temporary file is removed and the error names the file and the OS's reason.
+Status WriteFileAtomically(const std::string& path, const std::string& text);
 
 }  // namespace pilotlight::sys

@@ -2,14 +2,12 @@
 
 #include <openssl/evp.h>
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <fstream>
 #include <memory>
 
 #include "core/duration.h"
 #include "core/log.h"
+#include "sys/whole_file.h"
 #include "trader/http_server.h"
 #include "trader/schema.h"
 #include "trader/service.h"
@@ -40,21 +38,13 @@ std::string FileDigest(const std::string& path) {
 
 namespace {
 
-// Rewrites `path` with the running total (tmp + rename: a reader never sees half
-// a line). Failures are logged once, not fatal: serving matters more.
+// Rewrites `path` with the running total (atomically: a reader never sees half a
+// line). Failures are logged once, not fatal: serving matters more.
 void PublishServedCount(const std::string& path, uint64_t total, bool* warned) {
-  const std::string tmp = path + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << FormatServedCount({total, SystemClock::Instance().Now()});
-    if (out.flush()) {
-      out.close();
-      if (std::rename(tmp.c_str(), path.c_str()) == 0) return;
-    }
-  }
-  std::remove(tmp.c_str());
-  if (!*warned) {
-    LogWarn("trader: cannot write " + path + ": the auto-scaler does not see this instance's load");
+  Status st =
+      sys::WriteFileAtomically(path, FormatServedCount({total, SystemClock::Instance().Now()}));
+  if (!st.ok() && !*warned) {
+    LogWarn("trader: " + st.message() + ": the auto-scaler does not see this instance's load");
     *warned = true;
   }
 }
@@ -124,7 +114,8 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
         if (!st.ok()) LogWarn("trader: " + st.ToString());
       }
     } else {
-      LogWarn("trader: " + conn.status().message() + " (serving anyway; requests answer 503 "
+      LogWarn("trader: " + conn.status().message() +
+              " (serving anyway; requests answer 503 "
               "until the database is back)");
     }
   }
@@ -150,8 +141,10 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
   });
   const size_t unwritten = service.FlushConfirmations(std::chrono::seconds(10));
   if (unwritten > 0) {
-    LogWarn("trader: the confirmation outbox is not empty after 10 s; the rows stay committed "
-            "and the next instance of region " + so.region + " writes them");
+    LogWarn(
+        "trader: the confirmation outbox is not empty after 10 s; the rows stay committed "
+        "and the next instance of region " +
+        so.region + " writes them");
   }
   if (!st.ok()) {
     LogError(st.ToString());

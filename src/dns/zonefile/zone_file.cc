@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "sys/whole_file.h"
+
 namespace pilotlight::dns {
 namespace {
 
@@ -356,25 +358,8 @@ std::string FormatOverrides(const Overrides& overrides) {
   return s;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::IOError("cannot write " + tmp + ": " + strerror(errno));
-    out << text;
-    out.flush();
-    if (!out) return Status::IOError("cannot write " + tmp + ": " + strerror(errno));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = strerror(errno);
-    unlink(tmp.c_str());
-    return Status::IOError("cannot replace " + path + ": " + err);
-  }
-  return Status::OK();
-}
-
 Status SaveOverrides(const std::string& path, const Overrides& overrides) {
-  return WriteFileAtomically(path, FormatOverrides(overrides));
+  return sys::WriteFileAtomically(path, FormatOverrides(overrides));
 }
 
 }  // namespace pilotlight::dns

@@ -57,7 +57,4 @@ Status SaveOverrides(const std::string& path, const Overrides& overrides);
 Result<std::optional<RoutingOverride>> ParseRoutingTarget(std::string_view text);
 std::string FormatRoutingOverride(const RoutingOverride& o);
 
-// Writes `text` to `path` atomically.
-Status WriteFileAtomically(const std::string& path, const std::string& text);
-
 }  // namespace pilotlight::dns
