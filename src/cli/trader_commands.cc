@@ -152,6 +152,11 @@ void Register(CLI::App& root, Context& context) {
                     "PostgreSQL connections of this instance")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  serve->add_option("--order-batches", f->serve.order_batches,
+                    "Order batches with the database at once; the orders that arrive "
+                    "meanwhile wait and leave together as the next batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   serve->add_option("--session-ttl", f->serve.session_ttl, "Lifetime of a session")
       ->capture_default_str();
   serve->callback([f, &context] { context.exit_code = Serve(*f); });

@@ -229,10 +229,6 @@ std::vector<Result<PlaceResult>> OrderStore::PlaceBatch(
     out.assign(orders.size(), Result<PlaceResult>(st));
     return out;
   };
-  const std::string& symbol = orders.front().second.symbol;
-  for (const auto& [account, o] : orders) {
-    if (o.symbol != symbol) return all(Status::Internal("PlaceBatch: orders of several symbols"));
-  }
   Result<pg::Connection*> c = Conn();
   if (!c.ok()) return all(c.status());
   auto text_array = [&](auto field) {
@@ -241,15 +237,16 @@ std::vector<Result<PlaceResult>> OrderStore::PlaceBatch(
     return PgArray(items);
   };
   // ONE round trip, two transactions: pl_place_orders (schema.cc) locks the
-  // symbol and, for each order in turn, inserts it idempotently, matches it,
+  // batch's symbols and, for each order in turn, inserts it idempotently, matches it,
   // writes its trades and their confirmation outbox rows, and commits
-  // asynchronously (the symbol is free again before the WAL flush); then the
+  // asynchronously (the symbols are free again before the WAL flush); then the
   // durability barrier commits synchronously, so when it answers, the orders, and
   // any first order a replay found, are durable. Nothing is answered before it.
   std::vector<Result<pg::Rows>> answers = (*c)->QueryPipeline(
-      {{"SELECT * FROM pl_place_orders($1, $2::text[], $3::text[], $4::text[], $5::numeric[], "
-        "$6::bigint[])",
-        {symbol, text_array([](const std::string& a, const OrderRequest&) { return a; }),
+      {{"SELECT * FROM pl_place_orders($1::text[], $2::text[], $3::text[], $4::text[], "
+        "$5::numeric[], $6::bigint[])",
+        {text_array([](const std::string&, const OrderRequest& o) { return o.symbol; }),
+         text_array([](const std::string& a, const OrderRequest&) { return a; }),
          text_array([](const std::string&, const OrderRequest& o) { return o.client_order_id; }),
          text_array([](const std::string&, const OrderRequest& o) {
            return std::string(SideName(o.side));

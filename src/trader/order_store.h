@@ -1,14 +1,15 @@
 // OrderStore: the trading service's SQL layer over one PostgreSQL connection.
 //
 // Every order is matched and stored in ONE statement and one transaction
-// (PlaceBatch can share it among orders of one symbol): the server-side function
-// pl_place_orders (schema.cc) locks the symbol's row, which serializes concurrent
-// orders on one symbol across all instances; inserts the order under the UNIQUE
+// (PlaceBatch shares it among the orders of a batch, of any symbols): the
+// server-side function pl_place_orders (schema.cc) locks the symbols' rows, in
+// symbol order, which serializes concurrent orders on one symbol across all
+// instances; inserts the order under the UNIQUE
 // (account, client_order_id) constraint, so a retried order never executes twice
 // and gets its first answer back; matches it against the crossing side of the
 // book exactly as the pure Match() does (price-time priority, partial fills at the
 // maker's price); and records each trade with its confirmation outbox row. That
-// transaction commits asynchronously, releasing the symbol before the WAL flush;
+// transaction commits asynchronously, releasing the symbols before the WAL flush;
 // the durability barrier (kDurabilityBarrierSql, schema.h), pipelined behind it in
 // the same round trip, commits synchronously, and only after it returns is
 // anything answered. So the symbol is held for the matching, not for the disk,
@@ -90,7 +91,7 @@ class OrderStore {
   explicit OrderStore(pg::Endpoint endpoint);
 
   Result<PlaceResult> Place(const std::string& account, const OrderRequest& order);
-  // Places (account, order) pairs of ONE symbol in one transaction, in order;
+  // Places (account, order) pairs, of any symbols, in one transaction, in order;
   // one result per pair. When the batch fails on an error that is not the
   // database's availability, each order is retried on its own, so one bad order
   // fails alone.

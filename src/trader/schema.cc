@@ -3,39 +3,47 @@
 namespace pilotlight::trader {
 namespace {
 
-// pl_place_orders: a batch of orders of ONE symbol in one statement, so in one
-// round trip and one transaction (autocommit); the service batches the orders of
-// a symbol that arrive while the previous batch commits (service.h), and a lone
-// order is a batch of one. It locks the symbol's row first, which serializes
-// every order of the symbol across all instances until COMMIT; every later
-// statement of a plpgsql function takes a new snapshot (READ COMMITTED), so the
-// book it reads holds every order committed before the lock was granted, and
-// each order of the batch sees the ones before it. Per order, in array order: it
-// inserts the order under UNIQUE (account, client_order_id) (outcome 'replay'
-// when that finds the first one: the caller answers from it) and draws the order
-// id under the lock, so within a symbol ids grow in execution order and double as
-// time priority; it walks the crossing side best price first, then lowest id,
-// filling at the maker's price: exactly Match() in matching.h, which stays the
-// specification (the integration tests replay every order through OrderBook and
-// compare); then it applies all fills in one set-based statement (a statement per
-// fill costs more server CPU than the matching itself) that also writes each
-// trade's confirmation_outbox row.
+// pl_place_orders: a batch of orders, of one symbol or several, in one statement,
+// so in one round trip and one transaction (autocommit); the service gathers the
+// orders that arrive while earlier batches are with the database (OrderBatcher,
+// service.h), and a lone order is a batch of one. It first locks the rows of the
+// batch's symbols, in symbol order (so two batches never deadlock), which
+// serializes every order of those symbols across all instances until COMMIT;
+// every later statement of a plpgsql function takes a new snapshot (READ
+// COMMITTED), so the book it reads holds every order committed before the locks
+// were granted, and each order of the batch sees the ones before it. Per order,
+// in array order: it inserts the order under UNIQUE (account, client_order_id)
+// (outcome 'replay' when that finds the first one: the caller answers from it)
+// and draws the order id under the lock, so within a symbol ids grow in execution
+// order and double as time priority; it walks the crossing side best price first,
+// then lowest id, filling at the maker's price: exactly Match() in matching.h,
+// which stays the specification (the integration tests replay every order
+// through OrderBook and compare); then it applies all fills in one set-based
+// statement (a statement per fill costs more server CPU than the matching itself)
+// that also writes each trade's confirmation_outbox row.
+//
+// Its statements run on generic plans (plan_cache_mode): their parameters never
+// change the best plan (an index walk of one symbol's side, key lookups), and the
+// planner had cost more than a tenth of the server's CPU per order re-planning the
+// fills statement on every call.
 //
 // Rows out, for order r_index (1-based): one per trade of the order (r_trade_id
 // set), or a single row without one; r_outcome is 'placed', 'replay' or
 // 'unknown_symbol'.
 constexpr char kPlaceOrdersFunction[] = R"sql(
 DROP FUNCTION IF EXISTS pl_place_order(text, text, text, text, numeric, bigint);
-CREATE OR REPLACE FUNCTION pl_place_orders(p_symbol text, p_accounts text[],
+CREATE OR REPLACE FUNCTION pl_place_orders(p_symbols text[], p_accounts text[],
                                            p_client_order_ids text[], p_sides text[],
                                            p_prices numeric[], p_qtys bigint[])
 RETURNS TABLE (r_index int, r_outcome text, r_order_id bigint, r_created_at text,
                r_trade_id bigint, r_price text, r_qty bigint, r_maker_order_id bigint,
                r_executed_at text)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
   v_n int := coalesce(array_length(p_accounts, 1), 0);
   v_i int;
+  v_known text[];
+  v_symbol text;
   v_account text;
   v_side text;
   v_price numeric;
@@ -57,16 +65,12 @@ BEGIN
   -- disk. Nothing is acknowledged until the durability barrier has
   -- committed synchronously after this (kDurabilityBarrierSql in schema.h).
   PERFORM set_config('synchronous_commit', 'off', true);
-  PERFORM 1 FROM symbols s WHERE s.symbol = p_symbol FOR UPDATE;
-  IF NOT FOUND THEN
-    FOR v_i IN 1 .. v_n LOOP
-      r_index := v_i;
-      r_outcome := 'unknown_symbol';
-      RETURN NEXT;
-    END LOOP;
-    RETURN;
-  END IF;
+  -- Rows are locked as the sort returns them: in symbol order.
+  SELECT array_agg(k.symbol) INTO v_known FROM (
+    SELECT s.symbol FROM symbols s WHERE s.symbol = ANY (p_symbols) ORDER BY s.symbol
+    FOR UPDATE) k;
   FOR v_i IN 1 .. v_n LOOP
+    v_symbol := p_symbols[v_i];
     v_account := p_accounts[v_i];
     v_side := p_sides[v_i];
     v_price := p_prices[v_i];
@@ -75,9 +79,19 @@ BEGIN
     r_index := v_i;
     r_order_id := NULL;
     r_created_at := NULL;
+    r_trade_id := NULL;
+    r_price := NULL;
+    r_qty := NULL;
+    r_maker_order_id := NULL;
+    r_executed_at := NULL;
     v_order := NULL;
+    IF NOT coalesce(v_symbol = ANY (v_known), false) THEN
+      r_outcome := 'unknown_symbol';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
     INSERT INTO orders AS o (account, client_order_id, symbol, side, price, qty, status)
-      VALUES (v_account, p_client_order_ids[v_i], p_symbol, v_side, v_price, v_qty, 'new')
+      VALUES (v_account, p_client_order_ids[v_i], v_symbol, v_side, v_price, v_qty, 'new')
       ON CONFLICT (account, client_order_id) DO NOTHING
       RETURNING o.order_id, o.created_at INTO v_order, v_created;
     IF v_order IS NULL THEN
@@ -90,11 +104,11 @@ BEGIN
     r_created_at := to_char(v_created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
     IF v_buy THEN
       OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
-        WHERE b.symbol = p_symbol AND b.side = 'sell' AND b.price <= v_price
+        WHERE b.symbol = v_symbol AND b.side = 'sell' AND b.price <= v_price
         ORDER BY b.price, b.order_id;
     ELSE
       OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
-        WHERE b.symbol = p_symbol AND b.side = 'buy' AND b.price >= v_price
+        WHERE b.symbol = v_symbol AND b.side = 'buy' AND b.price >= v_price
         ORDER BY b.price DESC, b.order_id;
     END IF;
     v_left := v_qty;
@@ -115,14 +129,9 @@ BEGIN
     CLOSE c;
     IF v_left > 0 THEN
       INSERT INTO book (order_id, symbol, side, price, remaining)
-        VALUES (v_order, p_symbol, v_side, v_price, v_left);
+        VALUES (v_order, v_symbol, v_side, v_price, v_left);
     END IF;
     IF v_left = v_qty THEN
-      r_trade_id := NULL;
-      r_price := NULL;
-      r_qty := NULL;
-      r_maker_order_id := NULL;
-      r_executed_at := NULL;
       RETURN NEXT;  -- no trade
       CONTINUE;
     END IF;
@@ -142,7 +151,7 @@ BEGIN
               WHERE o.order_id = v_order),
     t AS (INSERT INTO trades (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
                               sell_order_id)
-          SELECT p_symbol, f.price, f.qty, f.maker, v_order,
+          SELECT v_symbol, f.price, f.qty, f.maker, v_order,
                  CASE WHEN v_buy THEN v_order ELSE f.maker END,
                  CASE WHEN v_buy THEN f.maker ELSE v_order END
           FROM f ORDER BY f.n  -- trade ids in execution order
@@ -156,6 +165,19 @@ BEGIN
     FROM t ORDER BY t.trade_id;
   END LOOP;
 END
+$fn$;
+-- The one-symbol form earlier releases call, so that instances of the previous
+-- release keep trading during a rolling upgrade.
+CREATE OR REPLACE FUNCTION pl_place_orders(p_symbol text, p_accounts text[],
+                                           p_client_order_ids text[], p_sides text[],
+                                           p_prices numeric[], p_qtys bigint[])
+RETURNS TABLE (r_index int, r_outcome text, r_order_id bigint, r_created_at text,
+               r_trade_id bigint, r_price text, r_qty bigint, r_maker_order_id bigint,
+               r_executed_at text)
+LANGUAGE sql AS $fn$
+  SELECT * FROM pl_place_orders(
+    array_fill(p_symbol, ARRAY[coalesce(array_length(p_accounts, 1), 0)]), p_accounts,
+    p_client_order_ids, p_sides, p_prices, p_qtys)
 $fn$;
 )sql";
 

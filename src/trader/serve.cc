@@ -87,6 +87,7 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
   so.redis_port = region->redis.port;
   so.session_ttl = *ttl;
   so.db_connections = o.db_connections;
+  so.order_batches = o.order_batches;
   so.release_digest = FileDigest("/proc/self/exe");
   for (const config::BucketSpec& b : region->buckets) {
     if (b.name != "confirmations") continue;

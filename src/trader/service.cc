@@ -118,7 +118,10 @@ Service::Service(ServiceOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
       confirmations_(ConfirmationWriter(options_.confirmations_dir, options_.region),
-                     options_.database) {
+                     options_.database),
+      batches_(static_cast<size_t>(std::max(1, options_.order_batches)),
+               static_cast<size_t>(std::max(1, options_.max_batch)),
+               Placed{Status::Internal("order batch answered short"), ""}) {
   const int n = std::max(1, options_.db_connections);
   for (int i = 0; i < n; ++i) idle_.push_back(std::make_unique<Backend>(options_));
 }
@@ -307,31 +310,53 @@ HttpResponse Service::CreateSession(const HttpRequest& r) {
                        .dump());
 }
 
+Service::Placed Service::PlaceBatched(const std::string& account, const OrderRequest& order) {
+  return batches_.Run({account, order}, [this](const auto& orders) {
+    Lease b = Borrow();
+    std::vector<Result<PlaceResult>> results = b->orders.PlaceBatch(orders);
+    std::vector<Placed> out;
+    out.reserve(results.size());
+    for (Result<PlaceResult>& r : results) {
+      out.push_back(Placed{std::move(r), b->orders.unavailable_reason()});
+    }
+    return out;
+  });
+}
+
 HttpResponse Service::PlaceOrder(const HttpRequest& r) {
-  Lease b = Borrow();
-  std::variant<std::string, HttpResponse> account = Authenticate(*b, r);
-  if (auto* resp = std::get_if<HttpResponse>(&account)) return std::move(*resp);
-  Result<std::map<std::string, int64_t>> ticks = Ticks(*b, false);
-  if (!ticks.ok()) return FromStatus(ticks.status(), b->orders.unavailable_reason());
-  Parsed<OrderRequest> order = ParseOrderRequest(r.body, *ticks);
-  if (auto* e = std::get_if<RequestError>(&order); e && e->field == "symbol") {
-    ticks = Ticks(*b, true);  // a symbol added since we last looked?
-    if (ticks.ok()) order = ParseOrderRequest(r.body, *ticks);
+  std::string account;
+  Parsed<OrderRequest> order = RequestError{};
+  {
+    // The backend is given back before the order joins a batch: the batch's
+    // leader borrows one for the whole batch.
+    Lease b = Borrow();
+    std::variant<std::string, HttpResponse> who = Authenticate(*b, r);
+    if (auto* resp = std::get_if<HttpResponse>(&who)) return std::move(*resp);
+    account = std::get<std::string>(who);
+    Result<std::map<std::string, int64_t>> ticks = Ticks(*b, false);
+    if (!ticks.ok()) return FromStatus(ticks.status(), b->orders.unavailable_reason());
+    order = ParseOrderRequest(r.body, *ticks);
+    if (auto* e = std::get_if<RequestError>(&order); e && e->field == "symbol") {
+      ticks = Ticks(*b, true);  // a symbol added since we last looked?
+      if (ticks.ok()) order = ParseOrderRequest(r.body, *ticks);
+    }
   }
   if (auto* e = std::get_if<RequestError>(&order)) return BadRequest(e->field, e->message);
   const OrderRequest& o = std::get<OrderRequest>(order);
-  Result<PlaceResult> placed = b->orders.Place(std::get<std::string>(account), o);
-  if (!placed.ok()) {
-    if (placed.status().code() == Status::Code::kInvalidArgument) {
-      const bool symbol = placed.status().message().find("unknown symbol") != std::string::npos;
-      return BadRequest(symbol ? "symbol" : "price", placed.status().message());
+  Placed placed = PlaceBatched(account, o);
+  if (!placed.result.ok()) {
+    const Status& st = placed.result.status();
+    if (st.code() == Status::Code::kInvalidArgument) {
+      const bool symbol = st.message().find("unknown symbol") != std::string::npos;
+      return BadRequest(symbol ? "symbol" : "price", st.message());
     }
-    return FromStatus(placed.status(), b->orders.unavailable_reason());
+    return FromStatus(st, placed.unavailable_reason);
   }
   // The trades' confirmations are committed in the outbox already: write them now.
-  if (!placed->new_trades.empty()) confirmations_.Nudge();
-  HttpResponse resp = Json(placed->replayed ? 200 : 201, OrderJson(placed->order).dump());
-  if (placed->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");
+  if (!placed.result->new_trades.empty()) confirmations_.Nudge();
+  HttpResponse resp =
+      Json(placed.result->replayed ? 200 : 201, OrderJson(placed.result->order).dump());
+  if (placed.result->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");
   return resp;
 }
 

@@ -4,7 +4,10 @@
 // the sockets (Boost.Beast) and calls it from one thread per connection. Each
 // call borrows a Backend (one PostgreSQL connection in an OrderStore and one
 // Redis connection in a SessionStore) from a fixed pool, so an instance holds at
-// most `db_connections` database connections whatever its client count.
+// most `db_connections` database connections whatever its client count. Orders go
+// to the database in batches (GroupCommit, group_commit.h): the orders that
+// arrive while `order_batches` earlier batches are with the database leave
+// together, as one statement, one transaction and one durability barrier.
 //
 //   POST   /v1/sessions        {account}                      -> {token, account, expires_in}
 //   POST   /v1/orders          {client_order_id, symbol, side, price, qty} (Bearer) -> order
@@ -38,6 +41,7 @@
 #include "core/clock.h"
 #include "data/postgres/pg_client.h"
 #include "trader/confirmations.h"
+#include "trader/group_commit.h"
 #include "trader/order_store.h"
 #include "trader/sessions.h"
 
@@ -72,6 +76,10 @@ struct ServiceOptions {
   std::string confirmations_dir;  // "" disables confirmations
   std::string release_digest;     // "sha256:..."
   int db_connections = 8;
+  // Order batches with the database at once (each on its own connection), and the
+  // most orders in one batch.
+  int order_batches = 2;
+  int max_batch = 64;
 };
 
 class Service {
@@ -106,6 +114,8 @@ class Service {
   // The tradable symbols, cached; refreshed at most once a second when `refresh`.
   Result<std::map<std::string, int64_t>> Ticks(Backend& b, bool refresh);
   HttpResponse FromStatus(const Status& st, const std::string& reason) const;
+  struct Placed;
+  Placed PlaceBatched(const std::string& account, const OrderRequest& order);
   HttpResponse Json(int status, std::string body) const;
 
   ServiceOptions options_;
@@ -116,6 +126,13 @@ class Service {
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<Backend>> idle_;
+
+  // An order's outcome, with the reason its store gave when it was Unavailable.
+  struct Placed {
+    Result<PlaceResult> result;
+    std::string unavailable_reason;
+  };
+  GroupCommit<std::pair<std::string, OrderRequest>, Placed> batches_;
 
   std::mutex ticks_mu_;
   std::map<std::string, int64_t> ticks_;

@@ -18,6 +18,7 @@
 #include "lab_fixture.h"
 #include "trader/http_client.h"
 #include "trader/matching.h"
+#include "trader/order_store.h"
 
 namespace pilotlight {
 namespace {
@@ -370,6 +371,49 @@ TEST_F(TraderTest, PipelinedStatementsRunInOrderEachInItsOwnTransaction) {
   ASSERT_TRUE(db_->Exec("DROP TABLE pipeline_probe").ok());
 }
 
+// One batch of several symbols (as GroupCommit gathers them): each order gets its
+// own answer, an unknown symbol fails alone, and a client_order_id repeated
+// within the batch executes once and answers the repeat from the first.
+TEST_F(TraderTest, OneBatchOfSeveralSymbolsAnswersEachOrderOnItsOwn) {
+  // Symbols of this test's own, so that no other test's resting orders cross.
+  ASSERT_TRUE(db_->Exec("INSERT INTO symbols (symbol, tick) VALUES ('BATCHA', 0.01), "
+                        "('BATCHM', 0.01) ON CONFLICT DO NOTHING")
+                  .ok());
+  trader::OrderStore store(lab_->Pg(true));
+  auto order = [](const std::string& id, const std::string& symbol, trader::Side side,
+                  const std::string& price, int64_t qty) {
+    return trader::OrderRequest{id, symbol, side, *trader::ParsePrice(price), qty};
+  };
+  const int64_t trades_before = Trades();
+  std::vector<Result<trader::PlaceResult>> r = store.PlaceBatch(
+      {{"batch-a", order("b-1", "BATCHM", trader::Side::kSell, "410.00", 5)},
+       {"batch-a", order("b-2", "BATCHA", trader::Side::kSell, "190.00", 4)},
+       {"batch-b", order("b-3", "NOPE", trader::Side::kBuy, "1.00", 1)},
+       {"batch-b", order("b-4", "BATCHM", trader::Side::kBuy, "410.00", 3)},
+       {"batch-a", order("b-1", "BATCHM", trader::Side::kSell, "410.00", 5)},
+       {"batch-b", order("b-5", "BATCHA", trader::Side::kBuy, "190.00", 6)}});
+  ASSERT_EQ(r.size(), 6u);
+  for (size_t i : {0u, 1u, 3u, 4u, 5u}) ASSERT_TRUE(r[i].ok()) << i << ": " << r[i].status().ToString();
+  EXPECT_EQ(r[2].status().code(), Status::Code::kInvalidArgument) << r[2].status().ToString();
+  // b-4 bought 3 of b-1's 5 on BATCHM; b-5 bought all 4 of b-2 on BATCHA and rests with 2.
+  ASSERT_EQ(r[3]->order.fills.size(), 1u);
+  EXPECT_EQ(r[3]->order.fills[0].maker_order_id, r[0]->order.order_id);
+  EXPECT_EQ(r[3]->order.fills[0].qty, 3);
+  EXPECT_EQ(r[3]->order.status, trader::OrderStatus::kFilled);
+  ASSERT_EQ(r[5]->order.fills.size(), 1u);
+  EXPECT_EQ(r[5]->order.fills[0].maker_order_id, r[1]->order.order_id);
+  EXPECT_EQ(r[5]->order.status, trader::OrderStatus::kPartiallyFilled);
+  EXPECT_EQ(r[5]->order.filled_qty, 4);
+  // The repeat of b-1, later in the same batch: the first order, its first answer.
+  EXPECT_TRUE(r[4]->replayed);
+  EXPECT_FALSE(r[0]->replayed);
+  EXPECT_EQ(r[4]->order.order_id, r[0]->order.order_id);
+  EXPECT_TRUE(r[4]->new_trades.empty());
+  EXPECT_EQ(Trades() - trades_before, 2);
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders WHERE client_order_id LIKE 'b-%'"), 4);
+  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders WHERE symbol = 'NOPE'"), 0);
+}
+
 TEST_F(TraderTest, BadInputIs400NamingTheFieldAndWritesNothing) {
   Client c = Primary();
   ASSERT_FALSE(c.Login("mallory").empty());
@@ -430,7 +474,8 @@ TEST_F(TraderTest, BadInputIs400NamingTheFieldAndWritesNothing) {
 TEST_F(TraderTest, BookInvariantsHoldAfterTenThousandConcurrentOrders) {
   constexpr int kThreads = 16;
   constexpr int kPerThread = 625;
-  const std::vector<std::string> symbols = {"NVDA", "META"};
+  // Four symbols, so that the instances' batches mix symbols (and lock several).
+  const std::vector<std::string> symbols = {"NVDA", "META", "TSLA", "SPY"};
   std::vector<std::map<std::string, int64_t>> ids(kThreads);  // client_order_id -> order_id
   std::atomic<int> failures{0};
   std::atomic<int> replay_mismatches{0};
@@ -474,7 +519,7 @@ TEST_F(TraderTest, BookInvariantsHoldAfterTenThousandConcurrentOrders) {
   EXPECT_EQ(order_ids.size(), static_cast<size_t>(kThreads * kPerThread)) << "an order id was reused";
 
   pg::Connection& db = *db_;
-  const std::string in_symbols = "symbol IN ('NVDA', 'META')";
+  const std::string in_symbols = "symbol IN ('NVDA', 'META', 'TSLA', 'SPY')";
   EXPECT_EQ(Count(db, "SELECT count(*) FROM orders WHERE client_order_id LIKE 'inv-%'"),
             kThreads * kPerThread);
   // No crossed book.
