@@ -1,6 +1,7 @@
 #include "trader/confirmations.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,7 +24,8 @@ namespace pilotlight::trader {
 namespace {
 
 // A writer's temporary file for an object: ".<object>.<pid>.<n>.tmp", a dot
-// file (nobody reads those) that names the process writing it.
+// file (nobody reads those; earlier releases staged in the bucket itself) that
+// names the process writing it.
 std::string TempFileName(const std::string& object, pid_t pid, uint64_t n) {
   return "." + object + "." + std::to_string(pid) + "." + std::to_string(n) + ".tmp";
 }
@@ -87,6 +89,16 @@ Status ConfirmationWriter::WriteBatch(
     std::string final_path;
     int fd = -1;
   };
+  const std::string staging = dir_ + "/" + kStagingDir;
+  // The staging directory, made on first use inside the bucket, which must exist
+  // (a missing bucket is the operator's to fix, not ours to create).
+  for (const std::string& d : {dir_ + "/" + kStagingParent,
+                               staging}) {
+    if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::IOError("cannot create " + d + ": " + std::strerror(errno) +
+                             "; check that the confirmations bucket exists and is writable");
+    }
+  }
   std::vector<Pending> files;
   files.reserve(trades.size());
   // Whatever fails, no temporary file stays behind.
@@ -104,13 +116,13 @@ Status ConfirmationWriter::WriteBatch(
     const std::string body = Render(trade, account);
     const std::string name = ObjectName(trade.trade_id);
     Pending& f = files.emplace_back();
-    f.tmp = dir_ + "/" + TempFileName(name, getpid(), counter.fetch_add(1));
+    f.tmp = staging + "/" + TempFileName(name, getpid(), counter.fetch_add(1));
     f.final_path = dir_ + "/" + name;
     f.fd = open(f.tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f.fd < 0) {
       const std::string err = std::strerror(errno);
       f.tmp.clear();
-      return abandon(Status::IOError("cannot create a confirmation in " + dir_ + ": " + err +
+      return abandon(Status::IOError("cannot create a confirmation in " + staging + ": " + err +
                                      "; check that the confirmations bucket exists and is "
                                      "writable"));
     }
@@ -165,21 +177,23 @@ Status ConfirmationWriter::SyncDir() const {
 Result<size_t> ConfirmationWriter::SweepAbandoned(Duration max_age) const {
   if (dir_.empty()) return size_t{0};
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::directory_iterator it(dir_, ec);
-  if (ec)
-    return Status::IOError("cannot list the confirmations bucket " + dir_ + ": " + ec.message());
   const auto now = fs::file_time_type::clock::now();
   size_t removed = 0;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    const std::optional<pid_t> writer = TempFileWriter(it->path().filename().string());
-    if (!writer) continue;
-    const bool writer_gone = *writer > 0 && kill(*writer, 0) != 0 && errno == ESRCH;
-    std::error_code tec;
-    const auto written = fs::last_write_time(it->path(), tec);
-    const bool old = !tec && now - written > max_age;
-    if ((writer_gone || old) && fs::remove(it->path(), tec)) ++removed;
+  for (const std::string& dir : {dir_ + "/" + kStagingDir, dir_}) {
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec == std::errc::no_such_file_or_directory && dir != dir_) continue;  // nothing staged yet
+    if (ec) return Status::IOError("cannot list " + dir + ": " + ec.message());
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      const std::optional<pid_t> writer = TempFileWriter(it->path().filename().string());
+      if (!writer) continue;
+      const bool writer_gone = *writer > 0 && kill(*writer, 0) != 0 && errno == ESRCH;
+      std::error_code tec;
+      const auto written = fs::last_write_time(it->path(), tec);
+      const bool old = !tec && now - written > max_age;
+      if ((writer_gone || old) && fs::remove(it->path(), tec)) ++removed;
+    }
   }
   return removed;
 }

@@ -14,13 +14,18 @@
 // after a promotion, drains what is left; nothing depends on one process's
 // memory.
 //
-// Each object is written atomically and idempotently: a dot-prefixed temporary
-// file in the bucket, fsync, rename to "trade-<trade_id zero-padded to 20>.json"
-// (the name is the trade id, so writing it twice leaves one object), then, once
-// per batch, fsync of the bucket directory so the renames survive a power loss;
-// only after that are the batch's outbox rows deleted, in one transaction. A
-// crash anywhere in between writes the same objects again. Readers and the
-// replicator skip dot files, so nobody sees half an object.
+// Each object is written atomically and idempotently: a temporary file in the
+// bucket's staging directory (kStagingDir), fsync, rename to
+// "trade-<trade_id zero-padded to 20>.json" in the bucket (the name is the trade
+// id, so writing it twice leaves one object), then, once per batch, fsync of the
+// bucket directory so the renames survive a power loss; only after that are the
+// batch's outbox rows deleted, in one transaction. A crash anywhere in between
+// writes the same objects again. The staging directory is inside the bucket's
+// `.pilotlight` directory, which the bucket replicator neither lists nor watches,
+// and on the bucket's own file system, so the rename is atomic: nobody sees half
+// an object, and the replicator's change feed hears one event per object (the
+// rename into the bucket) instead of four (create, close, and the rename's two
+// halves), which had overflowed its inotify queue at 2,000 trades a second.
 #pragma once
 
 #include <condition_variable>
@@ -38,6 +43,11 @@
 
 namespace pilotlight::trader {
 
+// Where writers stage their temporary files, relative to the bucket (see above;
+// ".pilotlight" is the replicator's kInternalDir, data/objects/replicator.h).
+inline constexpr char kStagingParent[] = ".pilotlight";
+inline constexpr char kStagingDir[] = ".pilotlight/incoming";
+
 // Renders and writes confirmation objects into one bucket directory.
 // Thread-safe: no shared state beyond the directory.
 class ConfirmationWriter {
@@ -54,10 +64,11 @@ class ConfirmationWriter {
   Status WriteBatch(const std::vector<std::pair<Execution, std::string>>& trades) const;
   // fsyncs the bucket directory, making every rename before it durable.
   Status SyncDir() const;
-  // Removes temporary files that writers killed mid-write left behind: those of a
-  // process that no longer runs on this host (the name carries the pid), and any
-  // older than `max_age` (a pid may have been reused). Returns how many it
-  // removed. Nobody reads dot files, so this is housekeeping, not correctness.
+  // Removes temporary files that writers killed mid-write left behind, in the
+  // staging directory and (earlier releases staged there) the bucket itself:
+  // those of a process that no longer runs on this host (the name carries the
+  // pid), and any older than `max_age` (a pid may have been reused). Returns how
+  // many it removed. Nobody reads them, so this is housekeeping, not correctness.
   Result<size_t> SweepAbandoned(Duration max_age) const;
   // The object's exact content (one JSON line).
   std::string Render(const Execution& trade, const std::string& taker_account) const;

@@ -36,9 +36,16 @@ class ConfirmationWriterTest : public ::testing::Test {
     e.executed_at = "2026-01-02T03:04:05.678Z";
     return e;
   }
-  std::vector<std::string> Names() const {
+  // The bucket's entries, but for the replicator's (and the staging) directory.
+  std::vector<std::string> Names() const { return List(dir_, ".pilotlight"); }
+  // What is left in the staging directory.
+  std::vector<std::string> Staged() const { return List(dir_ + "/" + kStagingDir, ""); }
+  static std::vector<std::string> List(const std::string& dir, const std::string& skip) {
     std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path().filename());
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename() != skip) out.push_back(e.path().filename());
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -77,6 +84,8 @@ TEST_F(ConfirmationWriterTest, WritingATradeTwiceLeavesOneObject) {
   EXPECT_EQ(Names(), (std::vector<std::string>{"trade-00000000000000000007.json",
                                                "trade-00000000000000000008.json"}));
   EXPECT_EQ(Read(dir_ + "/trade-00000000000000000007.json"), w.Render(Trade(7), "alice"));
+  EXPECT_TRUE(fs::is_directory(dir_ + "/" + kStagingDir));
+  EXPECT_EQ(Staged(), std::vector<std::string>{});
 }
 
 TEST_F(ConfirmationWriterTest, ABatchWritesEachObjectWholeAndNoTemporaries) {
@@ -87,6 +96,7 @@ TEST_F(ConfirmationWriterTest, ABatchWritesEachObjectWholeAndNoTemporaries) {
                                                "trade-00000000000000000002.json",
                                                "trade-00000000000000000003.json"}));
   EXPECT_EQ(Read(dir_ + "/trade-00000000000000000002.json"), w.Render(Trade(2), "c"));
+  EXPECT_EQ(Staged(), std::vector<std::string>{});
   EXPECT_TRUE(w.WriteBatch({}).ok());
 }
 
@@ -114,21 +124,35 @@ TEST_F(ConfirmationWriterTest, SweepRemovesTemporaryFilesOfDeadWritersAndOldOnes
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ConfirmationWriter w(dir_, "primary");
-  auto touch = [&](const std::string& name) { std::ofstream(dir_ + "/" + name) << "{"; };
+  const std::string staging = dir_ + "/" + kStagingDir;
+  fs::create_directories(staging);
+  auto touch = [&](const std::string& dir, const std::string& name) {
+    std::ofstream(dir + "/" + name) << "{";
+  };
   const std::string object = ConfirmationWriter::ObjectName(7);
-  touch("." + object + "." + std::to_string(child) + ".0.tmp");     // dead writer
-  touch("." + object + "." + std::to_string(getpid()) + ".1.tmp");  // live writer
-  touch("." + object + "." + std::to_string(getpid()) + ".2.tmp");  // live but old
-  fs::last_write_time(dir_ + "/." + object + "." + std::to_string(getpid()) + ".2.tmp",
+  const std::string live = "." + object + "." + std::to_string(getpid()) + ".1.tmp";
+  const std::string live_old = "." + object + "." + std::to_string(getpid()) + ".2.tmp";
+  touch(staging, "." + object + "." + std::to_string(child) + ".0.tmp");  // dead writer
+  touch(staging, live);                                                   // live writer
+  touch(dir_, live_old);  // live but old, where earlier releases staged
+  fs::last_write_time(dir_ + "/" + live_old,
                       fs::file_time_type::clock::now() - std::chrono::hours(1));
-  touch(object);    // an object
-  touch(".notes");  // not ours
+  touch(dir_, "." + object + "." + std::to_string(child) + ".3.tmp");  // dead, legacy place
+  touch(dir_, object);    // an object
+  touch(dir_, ".notes");  // not ours
   Result<size_t> removed = w.SweepAbandoned(std::chrono::minutes(10));
   ASSERT_TRUE(removed.ok()) << removed.status().ToString();
-  EXPECT_EQ(*removed, 2u);
-  EXPECT_EQ(Names(),
-            (std::vector<std::string>{
-                ".notes", "." + object + "." + std::to_string(getpid()) + ".1.tmp", object}));
+  EXPECT_EQ(*removed, 3u);
+  EXPECT_EQ(Names(), (std::vector<std::string>{".notes", object}));
+  EXPECT_EQ(Staged(), std::vector<std::string>{live});
+}
+
+// A bucket nothing has been written to yet has no staging directory: nothing to sweep.
+TEST_F(ConfirmationWriterTest, SweepOfAFreshBucketRemovesNothing) {
+  ConfirmationWriter w(dir_, "primary");
+  Result<size_t> removed = w.SweepAbandoned(std::chrono::minutes(10));
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 0u);
 }
 
 }  // namespace
