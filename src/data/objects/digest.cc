@@ -1,10 +1,11 @@
 #include "data/objects/digest.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace pilotlight::objects {
 
@@ -44,14 +45,22 @@ std::string Sha256Hex(std::string_view bytes) {
 }
 
 Result<std::string> Sha256File(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
   Sha256 h;
   char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    h.Update(std::string_view(buf, static_cast<size_t>(in.gcount())));
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string err = std::strerror(errno);
+      close(fd);
+      return Status::IOError("error reading " + path + ": " + err);
+    }
+    if (n == 0) break;
+    h.Update(std::string_view(buf, static_cast<size_t>(n)));
   }
-  if (in.bad()) return Status::IOError("error reading " + path);
+  close(fd);
   return h.Final();
 }
 

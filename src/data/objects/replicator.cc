@@ -3,13 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <thread>
 
@@ -139,12 +139,84 @@ Status SyncFilesystem(const std::string& dir) {
   return Status::OK();
 }
 
-Status WriteFileRaw(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.flush();
-  if (!out) return Status::IOError("cannot write " + path);
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// The same file, unchanged: what a copy read is still what the name holds.
+bool SameVersion(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+// Closes a descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { Close(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+  int Close() {
+    const int rc = fd_ >= 0 ? close(fd_) : 0;
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// SHA-256 of everything `fd` holds, read from its start with pread into `buf`.
+Result<std::string> HashFd(int fd, std::string& buf) {
+  Sha256 hash;
+  off_t offset = 0;
+  for (;;) {
+    const ssize_t n = pread(fd, buf.data(), buf.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError("cannot read back: " + Errno());
+    if (n == 0) return hash.Final();
+    hash.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    offset += n;
+  }
+}
+
+Status WriteSmallFile(const std::string& path, const std::string& content) {
+  Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!fd.ok()) return Status::IOError("cannot create " + path + ": " + Errno());
+  if (!WriteAll(fd.get(), content.data(), content.size()) || fd.Close() != 0) {
+    const std::string err = Errno();
+    unlink(path.c_str());
+    return Status::IOError("cannot write " + path + ": " + err);
+  }
   return Status::OK();
+}
+
+// rename(2), creating the destination's directories when they are missing (the
+// common case, a directory that exists, costs no more than the rename).
+Status RenameIntoPlace(const std::string& from, const std::string& to) {
+  if (rename(from.c_str(), to.c_str()) == 0) return Status::OK();
+  if (errno == ENOENT) {
+    std::error_code ec;
+    fs::create_directories(fs::path(to).parent_path(), ec);
+    if (rename(from.c_str(), to.c_str()) == 0) return Status::OK();
+  }
+  return Status::IOError("cannot move " + from + " to " + to + ": " + Errno());
 }
 
 std::string Sidecar(const std::string& key, const ObjectVersion& v, const std::string& origin,
@@ -154,18 +226,152 @@ std::string Sidecar(const std::string& key, const ObjectVersion& v, const std::s
          "\nreplicated_at=" + FormatTime(now) + "\n";
 }
 
-std::map<std::string, std::string> ParseSidecar(const std::string& path) {
-  std::map<std::string, std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
+Result<ReplicaMetadata> ParseSidecar(const std::string& text, const std::string& path) {
+  std::map<std::string, std::string> f;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + at, end - at);
     const size_t eq = line.find('=');
-    if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+    if (eq != std::string_view::npos) f[std::string(line.substr(0, eq))] = line.substr(eq + 1);
+    at = end + 1;
   }
-  return out;
+  ReplicaMetadata m;
+  m.from_sidecar = true;
+  m.sha256 = f["sha256"];
+  m.origin = f["origin"];
+  m.replicated_at = f["replicated_at"];
+  try {
+    m.size = std::stoll(f["size"]);
+    m.source_mtime_ns = std::stoll(f["source_mtime_ns"]);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("the metadata sidecar " + path + " is damaged");
+  }
+  return m;
+}
+
+// The attribute's value: format byte 1, the SHA-256 (32 bytes), the source's
+// modification time (ns, 8 bytes little-endian), the time of replication (ms,
+// 6 bytes little-endian), the size (LEB128), then the origin's name.
+constexpr char kXattrFormat = 1;
+constexpr size_t kXattrFixed = 1 + 32 + 8 + 6;
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string EncodeXattr(const ObjectVersion& v, const std::string& origin, WallTime now) {
+  std::string out;
+  out.reserve(kXattrFixed + 10 + origin.size());
+  out += kXattrFormat;
+  for (size_t i = 0; i + 1 < v.sha256.size() && i < 64; i += 2) {
+    out += static_cast<char>(HexDigit(v.sha256[i]) << 4 | HexDigit(v.sha256[i + 1]));
+  }
+  auto put_le = [&](uint64_t x, int bytes) {
+    for (int i = 0; i < bytes; ++i) out += static_cast<char>(x >> (8 * i) & 0xff);
+  };
+  put_le(static_cast<uint64_t>(v.mtime_ns), 8);
+  const int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  put_le(static_cast<uint64_t>(ms), 6);
+  for (uint64_t x = static_cast<uint64_t>(v.size);; x >>= 7) {
+    out += static_cast<char>((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
+    if (x < 0x80) break;
+  }
+  return out + origin;
+}
+
+std::optional<ReplicaMetadata> DecodeXattr(std::string_view v) {
+  if (v.size() < kXattrFixed + 1 || v[0] != kXattrFormat) return std::nullopt;
+  auto byte = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(v[i])); };
+  auto get_le = [&](size_t at, int bytes) {
+    uint64_t x = 0;
+    for (int i = 0; i < bytes; ++i) x |= byte(at + i) << (8 * i);
+    return x;
+  };
+  ReplicaMetadata m;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 1; i <= 32; ++i) {
+    m.sha256 += kHex[byte(i) >> 4];
+    m.sha256 += kHex[byte(i) & 0xf];
+  }
+  m.source_mtime_ns = static_cast<int64_t>(get_le(33, 8));
+  m.replicated_at =
+      FormatTime(WallTime(std::chrono::milliseconds(static_cast<int64_t>(get_le(41, 6)))));
+  size_t at = kXattrFixed;
+  uint64_t size = 0;
+  for (int shift = 0;; shift += 7) {
+    if (at >= v.size() || shift > 63) return std::nullopt;
+    const uint64_t b = byte(at++);
+    size |= (b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  m.size = static_cast<int64_t>(size);
+  m.origin = std::string(v.substr(at));
+  return m;
+}
+
+// ReadReplicaMetadata; skips looking for a sidecar unless `sidecars`.
+Result<std::optional<ReplicaMetadata>> ReadMetadata(const std::string& dest_dir,
+                                                    const std::string& key, bool sidecars) {
+  if (sidecars) {
+    const std::string path = dest_dir + "/" + kInternalDir + "/meta/" + key;
+    Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.ok()) {
+      std::string text;
+      char buf[4096];
+      for (;;) {
+        const ssize_t n = read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status::IOError("cannot read " + path + ": " + Errno());
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+      }
+      Result<ReplicaMetadata> m = ParseSidecar(text, path);
+      if (!m.ok()) return m.status();
+      return std::optional<ReplicaMetadata>(std::move(*m));
+    }
+    if (errno != ENOENT && errno != ENOTDIR) {
+      return Status::IOError("cannot open " + path + ": " + Errno());
+    }
+  }
+  const std::string path = dest_dir + "/" + key;
+  char buf[4096];
+  const ssize_t n = lgetxattr(path.c_str(), kMetadataXattr, buf, sizeof buf);
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP || errno == ENOENT || errno == ENOTDIR) {
+      return std::optional<ReplicaMetadata>();
+    }
+    return Status::IOError("cannot read the metadata attribute of " + path + ": " + Errno());
+  }
+  std::optional<ReplicaMetadata> m = DecodeXattr(std::string_view(buf, static_cast<size_t>(n)));
+  if (!m) {
+    return Status::InvalidArgument("the metadata attribute " + std::string(kMetadataXattr) +
+                                   " of " + path + " is damaged or of a later release");
+  }
+  return m;
+}
+
+// Any regular file under `dir` (a sidecar).
+bool HoldsAFile(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) return true;
+  }
+  return false;
 }
 
 }  // namespace
+
+Result<std::optional<ReplicaMetadata>> ReadReplicaMetadata(const std::string& dest_dir,
+                                                           const std::string& key) {
+  if (!ValidObjectKey(key)) return Status::InvalidArgument("not an object key: " + key);
+  return ReadMetadata(dest_dir, key, /*sidecars=*/true);
+}
 
 std::string CheckpointPath(const std::string& state_dir) { return state_dir + "/checkpoint.log"; }
 
@@ -208,8 +414,11 @@ Result<std::unique_ptr<BucketReplicator>> BucketReplicator::Open(ReplicatorOptio
               "); every pass scans the whole bucket");
     }
   }
-  return std::unique_ptr<BucketReplicator>(
+  const bool sidecars = HoldsAFile(options.dest_dir + "/" + kInternalDir + "/meta");
+  std::unique_ptr<BucketReplicator> r(
       new BucketReplicator(std::move(options), clock, std::move(*cp), std::move(feed)));
+  r->sidecars_present_ = sidecars;
+  return r;
 }
 
 Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
@@ -280,9 +489,11 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
   struct Ready {
     std::string key;
     std::string tmp;      // "" when the object was already in place
-    std::string sidecar;  // temporary sidecar file
+    std::string sidecar;  // temporary sidecar file ("" when the metadata is on the object)
     ObjectVersion version;
   };
+  std::string buf(kChunk, '\0');
+  std::string piece;  // a chunk handed to the on_chunk test seam
   for (size_t start = 0; start < todo.size() && !stopping(); start += options_.batch_size) {
     std::vector<Ready> batch;
     const size_t stop_at = std::min(todo.size(), start + options_.batch_size);
@@ -290,79 +501,119 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       const std::string& key = todo[i].second;
       const std::string src = options_.source_dir + "/" + key;
       const std::string dst = options_.dest_dir + "/" + key;
-      std::optional<SourceEntry> before = StatFile(src);
-      if (!before) {  // deleted since the scan: a later pass's delete handles it
-        recheck_.insert(key);
-        continue;
-      }
-      Ready r{key, "", internal + "/tmp/" + std::to_string(++tmp_counter_) + ".meta", {}};
-
-      // Already identical at the destination (a crash after the rename, or the
-      // reverse direction's own copy): record it, do not copy it again.
-      if (std::optional<SourceEntry> d = StatFile(dst); d && d->size == before->size) {
-        Result<std::string> a = Sha256File(src);
-        Result<std::string> b = Sha256File(dst);
-        std::optional<SourceEntry> after = StatFile(src);
-        if (a.ok() && b.ok() && *a == *b && after && after->mtime_ns == before->mtime_ns &&
-            after->size == before->size) {
-          r.version = {*a, before->size, before->mtime_ns};
-          PL_RETURN_IF_ERROR(
-              WriteFileRaw(r.sidecar, Sidecar(key, r.version, options_.origin, clock_.Now())));
-          batch.push_back(std::move(r));
-          ++stats.already_in_place;
-          continue;
-        }
-      }
-
+      Ready r{key, "", "", {}};
+      auto write_sidecar = [&]() -> Status {
+        r.sidecar = internal + "/tmp/" + std::to_string(++tmp_counter_) + ".meta";
+        sidecars_present_ = true;
+        return WriteSmallFile(r.sidecar, Sidecar(key, r.version, options_.origin, clock_.Now()));
+      };
       bool checksum_failed = false;
-      bool changed = false;
-      for (int attempt = 1; attempt <= options_.verify_attempts; ++attempt) {
-        checksum_failed = changed = false;
-        const std::string tmp = internal + "/tmp/" + std::to_string(++tmp_counter_) + ".obj";
-        std::ifstream in(src, std::ios::binary);
-        if (!in) break;  // vanished
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) return Status::IOError("cannot create " + tmp + ": " + Errno());
-        Sha256 hash;
-        std::string chunk(kChunk, '\0');
-        int64_t total = 0;
-        while (in.read(chunk.data(), kChunk) || in.gcount() > 0) {
-          std::string piece = chunk.substr(0, static_cast<size_t>(in.gcount()));
-          hash.Update(piece);
-          total += static_cast<int64_t>(piece.size());
-          if (options_.on_chunk) options_.on_chunk(key, attempt, piece);
-          out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+      bool done = false;
+      for (int attempt = 1; attempt <= options_.verify_attempts && !done; ++attempt) {
+        checksum_failed = false;
+        // What is read is what the descriptor's fstat describes; a stat by name
+        // after the copy says whether the name still holds that, unchanged.
+        Fd in(open(src.c_str(), O_RDONLY | O_CLOEXEC));
+        struct stat before {};
+        if (!in.ok() || fstat(in.get(), &before) != 0 || !S_ISREG(before.st_mode)) {
+          break;  // deleted since the scan: a later pass's delete handles it
         }
-        out.flush();
-        if (!out) return Status::IOError("cannot write " + tmp + " (disk full?)");
-        out.close();
+        struct stat after {};
+
+        // Already identical at the destination (a crash after the rename, or the
+        // reverse direction's own copy): record it, do not copy it again. The
+        // object may be another replicator's source: its metadata goes to a
+        // sidecar, the object is left untouched.
+        if (struct stat d {}; attempt == 1 && stat(dst.c_str(), &d) == 0 && S_ISREG(d.st_mode) &&
+                              d.st_size == before.st_size) {
+          Result<std::string> a = HashFd(in.get(), buf);
+          Result<std::string> b = Sha256File(dst);
+          if (a.ok() && b.ok() && *a == *b && stat(src.c_str(), &after) == 0 &&
+              SameVersion(before, after)) {
+            r.version = {*a, before.st_size, MtimeNs(before)};
+            PL_RETURN_IF_ERROR(write_sidecar());
+            batch.push_back(std::move(r));
+            ++stats.already_in_place;
+            done = true;
+            break;
+          }
+        }
+
+        const std::string tmp = internal + "/tmp/" + std::to_string(++tmp_counter_) + ".obj";
+        Fd out(open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+        if (!out.ok()) return Status::IOError("cannot create " + tmp + ": " + Errno());
+        auto fail = [&](const std::string& what, const std::string& hint = "") {
+          const Status s = Status::IOError(what + " " + tmp + ": " + Errno() + hint);
+          unlink(tmp.c_str());
+          return s;
+        };
+        Sha256 hash;
+        int64_t total = 0;
+        for (;;) {
+          const ssize_t n = read(in.get(), buf.data(), buf.size());
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;  // a read error is a short copy: "changed" below
+          const std::string_view chunk(buf.data(), static_cast<size_t>(n));
+          hash.Update(chunk);
+          total += n;
+          bool written;
+          if (options_.on_chunk) {
+            piece.assign(chunk);
+            options_.on_chunk(key, attempt, piece);
+            written = WriteAll(out.get(), piece.data(), piece.size());
+          } else {
+            written = WriteAll(out.get(), chunk.data(), chunk.size());
+          }
+          if (!written) return fail("cannot write", " (disk full?)");
+        }
         const std::string want = hash.Final();
-        std::optional<SourceEntry> after = StatFile(src);
-        std::error_code ec;
-        if (!after || after->size != before->size || after->mtime_ns != before->mtime_ns ||
-            total != before->size) {
-          changed = true;  // written to while we read it: copy it again
+        if (stat(src.c_str(), &after) != 0 || !SameVersion(before, after) ||
+            total != before.st_size) {
+          // Written to (or replaced) while we read it: copy it again.
           ++stats.changed_during_copy;
-          fs::remove(tmp, ec);
-          if (!after) break;
-          before = after;
+          unlink(tmp.c_str());
           continue;
         }
-        Result<std::string> got = Sha256File(tmp);
+        Result<std::string> got = HashFd(out.get(), buf);
         if (!got.ok() || *got != want) {
           checksum_failed = true;
           ++stats.checksum_retries;
           LogWarn("object " + key + ": checksum mismatch on arrival (attempt " +
                   std::to_string(attempt) + " of " + std::to_string(options_.verify_attempts) +
                   ")");
-          fs::remove(tmp, ec);
+          unlink(tmp.c_str());
           continue;
         }
+        r.version = {want, before.st_size, MtimeNs(before)};
+        if (xattrs_) {
+          const std::string value = EncodeXattr(r.version, options_.origin, clock_.Now());
+          int rc;
+          if (options_.refuse_xattrs) {
+            rc = -1;
+            errno = ENOTSUP;
+          } else {
+            rc = fsetxattr(out.get(), kMetadataXattr, value.data(), value.size(), 0);
+          }
+          if (rc != 0 && errno != ENOTSUP) return fail("cannot set the metadata attribute of");
+          if (rc != 0) {
+            xattrs_ = false;
+            LogWarn("objects " + options_.dest_dir +
+                    ": the file system refuses extended attributes; replicas' metadata goes "
+                    "to sidecar files in " + internal + "/meta");
+          }
+        }
+        if (out.Close() != 0) return fail("cannot write");
+        if (!xattrs_) {
+          if (Status s = write_sidecar(); !s.ok()) {
+            unlink(tmp.c_str());
+            return s;
+          }
+        }
         r.tmp = tmp;
-        r.version = {want, before->size, before->mtime_ns};
-        break;
+        batch.push_back(std::move(r));
+        done = true;
       }
-      if (r.tmp.empty()) {
+      if (!done) {
         if (checksum_failed) {
           stats.alarms.push_back("object '" + key + "': checksum mismatch on arrival in " +
                                  options_.dest_dir + " after " +
@@ -370,33 +621,29 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
                                  " attempts; the DR copy was left as it was; check the disks "
                                  "and the network path");
         }
-        (void)changed;  // copied again on the next pass
+        // Vanished, or changed while copied on every attempt: looked at again on
+        // the next pass.
         recheck_.insert(key);
-        continue;
       }
-      PL_RETURN_IF_ERROR(
-          WriteFileRaw(r.sidecar, Sidecar(key, r.version, options_.origin, clock_.Now())));
-      batch.push_back(std::move(r));
     }
     if (batch.empty()) continue;
 
     // Contents durable before any rename; renames durable before the checkpoint.
     PL_RETURN_IF_ERROR(SyncFilesystem(options_.dest_dir));
     for (const Ready& r : batch) {
-      std::error_code ec;
-      const fs::path dst = options_.dest_dir + "/" + r.key;
-      fs::create_directories(dst.parent_path(), ec);
-      fs::create_directories(fs::path(meta_path(r.key)).parent_path(), ec);
       if (!r.tmp.empty()) {
-        fs::rename(r.tmp, dst, ec);
-        if (ec)
-          return Status::IOError("cannot move " + r.tmp + " to " + dst.string() + ": " +
-                                 ec.message());
+        PL_RETURN_IF_ERROR(RenameIntoPlace(r.tmp, options_.dest_dir + "/" + r.key));
         ++stats.copied;
         stats.bytes_copied += r.version.size;
       }
-      fs::rename(r.sidecar, meta_path(r.key), ec);
-      if (ec) return Status::IOError("cannot write the sidecar of " + r.key + ": " + ec.message());
+      if (!r.sidecar.empty()) {
+        Status s = RenameIntoPlace(r.sidecar, meta_path(r.key));
+        if (!s.ok()) return s.Annotate("cannot write the sidecar of " + r.key);
+      } else if (sidecars_present_ && unlink(meta_path(r.key).c_str()) != 0 && errno != ENOENT &&
+                 errno != ENOTDIR) {
+        return Status::IOError("cannot remove the stale sidecar " + meta_path(r.key) + ": " +
+                               Errno());
+      }
     }
     PL_RETURN_IF_ERROR(SyncFilesystem(options_.dest_dir));
     for (const Ready& r : batch) checkpoint_->RecordPut(r.key, r.version);
@@ -417,22 +664,42 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
     }
     if (!swept_orphans_ && stats.full_scan) {
       // Objects this replicator put in place whose checkpoint record a crash lost,
-      // and whose source was deleted meanwhile: their sidecar names our origin.
-      std::error_code ec;
-      const std::string meta = internal + "/meta";
-      for (auto it = fs::recursive_directory_iterator(meta, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file()) continue;
-        const std::string key = it->path().lexically_relative(meta).string();
-        if (source->count(key) || checkpoint_->entries().count(key)) continue;
-        if (ParseSidecar(it->path().string())["origin"] == options_.origin) gone.push_back(key);
+      // and whose source was deleted meanwhile: their metadata names our origin.
+      // Candidates: the destination's objects and sidecars that neither the
+      // source nor the checkpoint knows.
+      // A destination that cannot be listed is swept on a later full scan.
+      std::set<std::string> candidates;
+      Result<SourceMap> held = ScanBucket(options_.dest_dir, nullptr);
+      if (!held.ok()) LogWarn("objects: no orphan sweep yet: " + held.status().message());
+      for (const auto& [key, e] : held.ok() ? *held : SourceMap{}) {
+        if (!source->count(key) && !checkpoint_->entries().count(key)) candidates.insert(key);
       }
-      swept_orphans_ = true;
+      if (sidecars_present_) {
+        std::error_code ec;
+        const std::string meta = internal + "/meta";
+        for (auto it = fs::recursive_directory_iterator(meta, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+          if (!it->is_regular_file()) continue;
+          const std::string key = it->path().lexically_relative(meta).string();
+          if (source->count(key) || checkpoint_->entries().count(key)) continue;
+          candidates.insert(key);
+        }
+      }
+      for (const std::string& key : candidates) {
+        Result<std::optional<ReplicaMetadata>> m =
+            ReadMetadata(options_.dest_dir, key, sidecars_present_);
+        if (!m.ok()) {
+          LogWarn("objects: " + m.status().message() + "; " + key + " is not swept");
+          continue;
+        }
+        if (*m && (*m)->origin == options_.origin) gone.push_back(key);
+      }
+      swept_orphans_ = held.ok();
     }
     for (const std::string& key : gone) {
       std::error_code ec;
       fs::remove(options_.dest_dir + "/" + key, ec);
-      fs::remove(meta_path(key), ec);
+      if (sidecars_present_) fs::remove(meta_path(key), ec);
       checkpoint_->RecordDelete(key);
       ++stats.deleted;
     }

@@ -3,16 +3,37 @@
 // directory, replicates deletes, and reports its backlog as a live RPO.
 //
 // Every copy is checked and atomic: the object is streamed into a temporary file
-// in <dest>/.pilotlight/tmp while its SHA-256 is computed, read back and
-// verified, made durable, and only then renamed into place (with a metadata
-// sidecar in <dest>/.pilotlight/meta/<key>), so the destination only ever holds
-// whole, verified objects. A checksum mismatch is retried; after the last attempt
-// it raises an alarm and the destination keeps the copy it had (a good copy is
-// never replaced by a corrupt one). A source that changes while being copied is
-// copied again. Progress is kept in a durable Checkpoint (checkpoint.h) written
-// after each batch is in place; a replicator killed at any instant resumes
-// without losing an object or copying one twice: objects found already in place
-// with the right digest are recorded, not copied.
+// in <dest>/.pilotlight/tmp while its SHA-256 is computed, read back (through the
+// same descriptor) and verified, given its metadata, made durable, and only then
+// renamed into place, so the destination only ever holds whole, verified objects.
+// A checksum mismatch is retried; after the last attempt it raises an alarm and
+// the destination keeps the copy it had (a good copy is never replaced by a
+// corrupt one). A source that changes while being copied (its size, modification
+// time or inode at its name differ after the copy from what the open descriptor
+// showed before it) is copied again. Progress is kept in a durable Checkpoint
+// (checkpoint.h) written after each batch is in place; a replicator killed at any
+// instant resumes without losing an object or copying one twice: objects found
+// already in place with the right digest are recorded, not copied.
+//
+// Each replica's metadata (ReplicaMetadata: digest, size, source modification
+// time, origin region, time of replication) tells the orphan sweep which objects
+// of the destination this replicator's origin put there. It is kept on the object
+// itself, as the extended attribute `user.pilotlight` (kMetadataXattr) set on the
+// temporary file before its rename, so it arrives atomically with the object and
+// costs no inode of its own: a small object's copy creates one inode, not two
+// (the copy is most of a confirmation's replication cost; see
+// bench/data/objects_copy.sh). The value is compact binary (ReplicaMetadata's
+// fields, 49 bytes plus the origin's name) so that it fits inside an ext4 inode
+// (about 60 bytes of value there) for an origin name of up to 11 characters;
+// a longer one costs the file system an attribute block per object. The previous
+// release's layout, a sidecar file <dest>/.pilotlight/meta/<key> per object
+// (text, "name=value" lines), is still read, and is still written: for an object
+// found already in place (it may be the other direction's own source object,
+// which this replicator does not modify), on a file system that refuses
+// extended attributes (ENOTSUP: the replicator then falls back to sidecars for
+// the rest of its life), and when `sidecar_metadata` asks. A sidecar, when there
+// is one, is the newer record: a copy with the attribute removes the key's
+// sidecar left by an older copy.
 //
 // Run the reverse direction (DR back to primary, after a failover) as another
 // BucketReplicator with its own state directory; objects already identical on
@@ -58,7 +79,7 @@ struct ReplicatorOptions {
   std::string source_dir;
   std::string dest_dir;
   std::string state_dir;  // the checkpoint lives here
-  std::string origin;     // the source region's name, recorded in sidecars
+  std::string origin;     // the source region's name, recorded in each replica's metadata
   int verify_attempts = 3;
   size_t batch_size = 256;  // objects made durable together (one sync per batch)
   bool replicate_deletes = true;
@@ -72,6 +93,12 @@ struct ReplicatorOptions {
   // temporary file is renamed a few milliseconds after it is closed) so that one
   // pass takes them all; never beyond the pass interval.
   Duration change_settle = std::chrono::milliseconds(20);
+  // Keep replicas' metadata in sidecar files (the previous release's layout)
+  // rather than in an extended attribute on each object (see above).
+  bool sidecar_metadata = false;
+  // Test seam: the destination behaves as a file system without extended
+  // attributes (setting one fails with ENOTSUP).
+  bool refuse_xattrs = false;
   // Test seam: may alter a chunk on its way to the destination (a bit flip in
   // transit), or touch the source mid-copy. Called for every chunk written.
   std::function<void(const std::string& key, int attempt, std::string& chunk)> on_chunk;
@@ -117,6 +144,9 @@ class BucketReplicator {
   const ReplicatorOptions& options() const { return options_; }
   // False when every pass scans the whole source (no inotify, or asked to).
   bool has_change_feed() const { return feed_ != nullptr; }
+  // False when replicas' metadata goes to sidecar files (asked, or the
+  // destination refused an extended attribute).
+  bool metadata_in_xattrs() const { return xattrs_; }
 
  private:
   BucketReplicator(ReplicatorOptions options, const Clock& clock,
@@ -124,13 +154,19 @@ class BucketReplicator {
       : options_(std::move(options)),
         clock_(clock),
         checkpoint_(std::move(checkpoint)),
-        feed_(std::move(feed)) {}
+        feed_(std::move(feed)),
+        xattrs_(!options_.sidecar_metadata) {}
 
   ReplicatorOptions options_;
   const Clock& clock_;
   std::unique_ptr<Checkpoint> checkpoint_;
   std::unique_ptr<ChangeFeed> feed_;  // null: every pass is a full scan
   bool swept_orphans_ = false;
+  bool xattrs_;  // metadata in an extended attribute (else in sidecar files)
+  // Some sidecar file may exist in <dest>/.pilotlight/meta (the previous
+  // release's, an already-in-place record, the fallback): a copy must then remove
+  // its key's stale one. Found out on Open, set when one is written.
+  bool sidecars_present_ = false;
   uint64_t tmp_counter_ = 0;
   bool need_full_scan_ = true;  // first pass, after an error or an interrupted pass
   MonoTime last_full_scan_{};
@@ -144,6 +180,26 @@ class BucketReplicator {
   // scan would.
   std::set<std::string> recheck_;
 };
+
+// The extended attribute that holds a replica's metadata.
+inline constexpr char kMetadataXattr[] = "user.pilotlight";
+
+// What the destination knows about one replica (see above).
+struct ReplicaMetadata {
+  std::string sha256;  // hex
+  int64_t size = 0;
+  int64_t source_mtime_ns = 0;
+  std::string origin;
+  std::string replicated_at;  // RFC 3339 UTC, milliseconds (FormatTime)
+  bool from_sidecar = false;  // read from a sidecar file, not the attribute
+};
+
+// The metadata of `key` in the destination bucket `dest_dir`: its sidecar file
+// when there is one, else the object's attribute; nullopt when it has neither
+// (an object not put there by a replicator). An error when either cannot be read
+// or does not parse.
+Result<std::optional<ReplicaMetadata>> ReadReplicaMetadata(const std::string& dest_dir,
+                                                           const std::string& key);
 
 // Where a replicator with `state_dir` keeps its checkpoint.
 std::string CheckpointPath(const std::string& state_dir);

@@ -29,7 +29,7 @@ void SetMtime(const std::string& path, WallTime t) {
 
 class ReplicatorTest : public testing::ReplicatorFixture {};
 
-TEST_F(ReplicatorTest, CopiesNewObjectsWithSidecarsThenHasNothingToDo) {
+TEST_F(ReplicatorTest, CopiesNewObjectsWithTheirMetadataThenHasNothingToDo) {
   Write(Src("confirmations/1.json"), "{\"trade\":1}");
   Write(Src("confirmations/2.json"), "{\"trade\":2}");
   Write(Src("top.txt"), "");
@@ -41,9 +41,11 @@ TEST_F(ReplicatorTest, CopiesNewObjectsWithSidecarsThenHasNothingToDo) {
   EXPECT_TRUE(s.alarms.empty());
   for (const char* key : {"confirmations/1.json", "confirmations/2.json", "top.txt"}) {
     EXPECT_EQ(ReadAll(Dst(key)), ReadAll(Src(key))) << key;
-    const std::string sidecar = ReadAll(options_.dest_dir + "/.pilotlight/meta/" + key);
-    EXPECT_NE(sidecar.find("sha256=" + Sha256Hex(ReadAll(Src(key)))), std::string::npos) << sidecar;
-    EXPECT_NE(sidecar.find("origin=primary"), std::string::npos) << sidecar;
+    Result<std::optional<ReplicaMetadata>> m = ReadReplicaMetadata(options_.dest_dir, key);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_TRUE(m->has_value()) << key;
+    EXPECT_EQ((*m)->sha256, Sha256Hex(ReadAll(Src(key)))) << key;
+    EXPECT_EQ((*m)->origin, "primary");
   }
   EXPECT_FALSE(fs::exists(Dst(".pilotlight/meta/ignored")));
   EXPECT_TRUE(fs::is_empty(options_.dest_dir + "/.pilotlight/tmp"));
