@@ -5,22 +5,26 @@ namespace {
 
 // pl_place_orders: a batch of orders, of one symbol or several, in one statement,
 // so in one round trip and one transaction (autocommit); the service gathers the
-// orders that arrive while earlier batches are with the database (OrderBatcher,
+// orders that arrive while earlier batches are with the database (GroupCommit,
 // service.h), and a lone order is a batch of one. It first locks the rows of the
 // batch's symbols, in symbol order (so two batches never deadlock), which
 // serializes every order of those symbols across all instances until COMMIT;
 // every later statement of a plpgsql function takes a new snapshot (READ
 // COMMITTED), so the book it reads holds every order committed before the locks
 // were granted, and each order of the batch sees the ones before it. Per order,
-// in array order: it inserts the order under UNIQUE (account, client_order_id)
-// (outcome 'replay' when that finds the first one: the caller answers from it)
-// and draws the order id under the lock, so within a symbol ids grow in execution
-// order and double as time priority; it walks the crossing side best price first,
-// then lowest id, filling at the maker's price: exactly Match() in matching.h,
-// which stays the specification (the integration tests replay every order
-// through OrderBook and compare); then it applies all fills in one set-based
-// statement (a statement per fill costs more server CPU than the matching itself)
-// that also writes each trade's confirmation_outbox row.
+// in array order: it looks the (account, client_order_id) up (outcome 'replay'
+// when the first order is there: the caller answers from it); walks the crossing
+// side best price first, then lowest id, filling at the maker's price: exactly
+// Match() in matching.h, which stays the specification (the integration tests
+// replay every order through OrderBook and compare); then ONE statement inserts
+// the order in its final state, drawing its id under the lock (so within a symbol
+// ids grow in execution order and double as time priority), rests what is left in
+// the book, applies every fill set-based (a statement per fill costs more server
+// CPU than the matching itself), and writes each trade and its
+// confirmation_outbox row. The same client_order_id inserted meanwhile by a
+// transaction that does not hold this symbol's lock (a reused id on another
+// symbol) breaks UNIQUE (account, client_order_id): the batch fails whole and
+// OrderStore::PlaceBatch places its orders one by one, where the lookup finds it.
 //
 // Its statements run on generic plans (plan_cache_mode): their parameters never
 // change the best plan (an index walk of one symbol's side, key lookups), and the
@@ -50,7 +54,6 @@ DECLARE
   v_qty bigint;
   v_buy boolean;
   v_order bigint;
-  v_created timestamptz;
   v_left bigint;
   v_fill bigint;
   v_makers bigint[];
@@ -90,18 +93,15 @@ BEGIN
       RETURN NEXT;
       CONTINUE;
     END IF;
-    INSERT INTO orders AS o (account, client_order_id, symbol, side, price, qty, status)
-      VALUES (v_account, p_client_order_ids[v_i], v_symbol, v_side, v_price, v_qty, 'new')
-      ON CONFLICT (account, client_order_id) DO NOTHING
-      RETURNING o.order_id, o.created_at INTO v_order, v_created;
-    IF v_order IS NULL THEN
+    -- A client_order_id already used: its first order answers (the caller reads it).
+    SELECT o.order_id INTO v_order FROM orders o
+      WHERE o.account = v_account AND o.client_order_id = p_client_order_ids[v_i];
+    IF FOUND THEN
       r_outcome := 'replay';
       RETURN NEXT;
       CONTINUE;
     END IF;
     r_outcome := 'placed';
-    r_order_id := v_order;
-    r_created_at := to_char(v_created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
     IF v_buy THEN
       OPEN c FOR SELECT b.order_id, b.price, b.remaining FROM book b
         WHERE b.symbol = v_symbol AND b.side = 'sell' AND b.price <= v_price
@@ -127,42 +127,55 @@ BEGIN
       v_left := v_left - v_fill;
     END LOOP;
     CLOSE c;
-    IF v_left > 0 THEN
-      INSERT INTO book (order_id, symbol, side, price, remaining)
-        VALUES (v_order, v_symbol, v_side, v_price, v_left);
-    END IF;
-    IF v_left = v_qty THEN
-      RETURN NEXT;  -- no trade
+    -- The order is inserted once, already in its final state (no update of a row
+    -- just inserted), its id drawn here, under the symbol's lock.
+    IF v_left = v_qty THEN  -- no trade: the order rests whole
+      RETURN QUERY
+      WITH o AS (INSERT INTO orders (account, client_order_id, symbol, side, price, qty, status)
+                 VALUES (v_account, p_client_order_ids[v_i], v_symbol, v_side, v_price, v_qty,
+                         'new')
+                 RETURNING orders.order_id, orders.created_at),
+      rest AS (INSERT INTO book (order_id, symbol, side, price, remaining)
+               SELECT o.order_id, v_symbol, v_side, v_price, v_qty FROM o)
+      SELECT v_i, 'placed'::text, o.order_id,
+             to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::text
+      FROM o;
       CONTINUE;
     END IF;
     RETURN QUERY
-    WITH f AS (
+    WITH o AS (INSERT INTO orders (account, client_order_id, symbol, side, price, qty, filled_qty,
+                                   status)
+               VALUES (v_account, p_client_order_ids[v_i], v_symbol, v_side, v_price, v_qty,
+                       v_qty - v_left, CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END)
+               RETURNING orders.order_id, orders.created_at),
+    rest AS (INSERT INTO book (order_id, symbol, side, price, remaining)
+             SELECT o.order_id, v_symbol, v_side, v_price, v_left FROM o WHERE v_left > 0),
+    f AS (
       SELECT * FROM unnest(v_makers, v_prices, v_qtys, v_lefts) WITH ORDINALITY
         AS f(maker, price, qty, left_after, n)),
     gone AS (DELETE FROM book b USING f WHERE b.order_id = f.maker AND f.left_after = 0),
     shrunk AS (UPDATE book b SET remaining = f.left_after FROM f
                WHERE b.order_id = f.maker AND f.left_after > 0),
-    makers AS (UPDATE orders o SET filled_qty = o.filled_qty + f.qty, updated_at = now(),
-                 status = CASE WHEN o.filled_qty + f.qty = o.qty THEN 'filled'
+    makers AS (UPDATE orders mo SET filled_qty = mo.filled_qty + f.qty, updated_at = now(),
+                 status = CASE WHEN mo.filled_qty + f.qty = mo.qty THEN 'filled'
                                ELSE 'partially_filled' END
-               FROM f WHERE o.order_id = f.maker),
-    taker AS (UPDATE orders o SET filled_qty = v_qty - v_left, updated_at = now(),
-                status = CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END
-              WHERE o.order_id = v_order),
+               FROM f WHERE mo.order_id = f.maker),
     t AS (INSERT INTO trades (symbol, price, qty, maker_order_id, taker_order_id, buy_order_id,
                               sell_order_id)
-          SELECT v_symbol, f.price, f.qty, f.maker, v_order,
-                 CASE WHEN v_buy THEN v_order ELSE f.maker END,
-                 CASE WHEN v_buy THEN f.maker ELSE v_order END
-          FROM f ORDER BY f.n  -- trade ids in execution order
+          SELECT v_symbol, f.price, f.qty, f.maker, o.order_id,
+                 CASE WHEN v_buy THEN o.order_id ELSE f.maker END,
+                 CASE WHEN v_buy THEN f.maker ELSE o.order_id END
+          FROM f CROSS JOIN o ORDER BY f.n  -- trade ids in execution order
           RETURNING trades.trade_id, trades.price, trades.qty, trades.maker_order_id,
                     trades.executed_at),
     outbox AS (INSERT INTO confirmation_outbox (trade_id, taker_account)
                SELECT t.trade_id, v_account FROM t)
-    SELECT v_i, 'placed'::text, v_order, r_created_at, t.trade_id, t.price::text, t.qty,
-           t.maker_order_id,
+    SELECT v_i, 'placed'::text, o.order_id,
+           to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           t.trade_id, t.price::text, t.qty, t.maker_order_id,
            to_char(t.executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-    FROM t ORDER BY t.trade_id;
+    FROM t CROSS JOIN o ORDER BY t.trade_id;
   END LOOP;
 END
 $fn$;
@@ -215,7 +228,7 @@ Status EnsureSchema(pg::Connection& conn) {
       "  order_id bigserial PRIMARY KEY,"
       "  account text NOT NULL,"
       "  client_order_id text NOT NULL,"
-      "  symbol text NOT NULL REFERENCES symbols,"
+      "  symbol text NOT NULL,"
       "  side text NOT NULL CHECK (side IN ('buy', 'sell')),"
       "  price numeric(18,4) NOT NULL CHECK (price > 0),"
       "  qty bigint NOT NULL CHECK (qty > 0),"
@@ -224,7 +237,21 @@ Status EnsureSchema(pg::Connection& conn) {
       "    CHECK (status IN ('new', 'partially_filled', 'filled', 'cancelled')),"
       "  created_at timestamptz NOT NULL DEFAULT now(),"
       "  updated_at timestamptz NOT NULL DEFAULT now(),"
-      "  UNIQUE (account, client_order_id));"
+      "  UNIQUE (account, client_order_id)) WITH (fillfactor = 80);"
+      // Space for makers' fill updates in their own page (HOT: no index entries).
+      // No foreign key to symbols: pl_place_orders checks the symbol under its
+      // lock, symbols are never deleted, and the key's trigger cost a query per
+      // order. Both changed in an existing schema too, without taking the table's
+      // lock when there is nothing to change.
+      "DO $$ BEGIN"
+      "  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'orders_symbol_fkey') THEN"
+      "    ALTER TABLE orders DROP CONSTRAINT orders_symbol_fkey;"
+      "  END IF;"
+      "  IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'orders' AND"
+      "                 'fillfactor=80' = ANY (coalesce(reloptions, '{}'))) THEN"
+      "    ALTER TABLE orders SET (fillfactor = 80);"
+      "  END IF;"
+      "END $$;"
       "CREATE TABLE IF NOT EXISTS book ("
       "  order_id bigint PRIMARY KEY,"
       "  symbol text NOT NULL,"
