@@ -5,10 +5,12 @@
 # Compiles bench/data/objects_copy_bench.cc twice with the same compiler command:
 # once against src/data/objects of the working tree, once against src/data/objects
 # of BASE (default: the last commit before the per-object cost work); both link
-# BUILD_DIR's pl_core. Then runs them alternately ROUNDS times (the machine is
-# shared: interleaving spreads its noise over both) and prints each run and the
-# ratio of the medians. Also runs the working tree's with its sidecar-file
-# fallback (a file system without extended attributes).
+# BUILD_DIR's pl_core. Then runs them alternately ROUNDS times each, in the order
+# before, after, after, before, ... (the machine is shared and the file system's
+# state drifts: interleaving spreads both over the two), and prints each run and
+# the ratio of the medians. Also runs the working tree's with its sidecar-file
+# fallback (a file system without extended attributes). The runs' files stay
+# until the end (in BUILD_DIR/bench-objects-copy/runs): see the bench's header.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-build}" && pwd)
@@ -28,23 +30,37 @@ compile() {  # compile <src tree with data/objects> <output> [extra flags]
     "$build/src/core/libpl_core.a" -lspdlog -lfmt -lcrypto -pthread -o "$out"
 }
 
-if [[ ! -x "$work/base-$base" ]]; then
+# The baseline is rebuilt when BASE or the bench's source changes.
+before_bin="$work/base-$base-$(sha1sum "$root/bench/data/objects_copy_bench.cc" | cut -c1-12)"
+if [[ ! -x "$before_bin" ]]; then
   rm -rf "$work/base-tree" && mkdir -p "$work/base-tree"
   git -C "$root" archive "$base" src/data/objects | tar -x -C "$work/base-tree" --strip-components=1
-  compile "$work/base-tree" "$work/base-$base"
+  compile "$work/base-tree" "$before_bin"
 fi
 compile "$root/src" "$work/current" -DPL_OBJECTS_HAVE_SIDECAR_OPTION=1
 
+runs="$work/runs"
+rm -rf "$runs" && mkdir -p "$runs"
+trap 'rm -rf "$runs"' EXIT
+export TMPDIR="$runs" PL_BENCH_KEEP_FILES=1
 declare -a before after
-for ((i = 0; i < rounds; ++i)); do
-  line=$("$work/base-$base" "$objects")
+us() { sed -E 's/.*= ([0-9.]+) us\/object.*/\1/' <<<"$1"; }
+run_before() {
+  local line
+  line=$("$before_bin" "$objects")
   echo "before ($base) $line"
-  before+=("$(sed -E 's/.*= ([0-9.]+) us\/object.*/\1/' <<<"$line")")
+  before+=("$(us "$line")")
+}
+run_after() {
+  local line
   line=$("$work/current" "$objects")
-  echo "after          $line"
-  after+=("$(sed -E 's/.*= ([0-9.]+) us\/object.*/\1/' <<<"$line")")
+  echo "after            $line"
+  after+=("$(us "$line")")
+}
+for ((i = 0; i < rounds; ++i)); do
+  if ((i % 2 == 0)); then run_before; run_after; else run_after; run_before; fi
 done
-echo "after          $("$work/current" "$objects" 300 500 sidecar)"
+echo "after            $("$work/current" "$objects" 300 500 sidecar)"
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 b=$(median "${before[@]}")
 a=$(median "${after[@]}")

@@ -10,7 +10,11 @@
 // (RunPass: the feed's report, a stat per reported key, the copies, two syncfs
 // and the checkpoint). Only the passes are measured: the process's CPU seconds
 // (user + system, getrusage) divided by the objects copied, and their wall time.
-// Then checks that every object arrived intact. "sidecar" keeps the metadata in
+// Then checks that every object arrived intact, and removes its files unless
+// PL_BENCH_KEEP_FILES is set (objects_copy.sh sets it and removes them all at the
+// end: on ext4 without a journal, inodes deleted in the last minutes make the
+// next inode allocations scan past them, so one run's clean-up would tax the
+// next run's copies). Works under $TMPDIR (default /tmp). "sidecar" keeps the metadata in
 // sidecar files (ReplicatorOptions::sidecar_metadata), as a file system without
 // extended attributes does. bench/data/objects_copy.sh runs this against the same
 // bench built from an earlier commit, in one command.
@@ -70,8 +74,11 @@ int main(int argc, char** argv) {
   const int burst = argc > 3 ? std::max(1, std::atoi(argv[3])) : 500;
   const bool sidecar = argc > 4 && std::strcmp(argv[4], "sidecar") == 0;
   pilotlight::InitLogging(pilotlight::LogLevel::kWarn);
-  char tmpl[] = "/tmp/pilotlight-objcopy-bench-XXXXXX";
-  const std::string root = mkdtemp(tmpl);
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp") +
+                     "/pilotlight-objcopy-bench-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) Die("cannot make a directory like " + tmpl);
+  const std::string root = tmpl;
   ReplicatorOptions o;
   o.source_dir = root + "/src";
   o.dest_dir = root + "/dst";
@@ -130,6 +137,6 @@ int main(int argc, char** argv) {
       "%.1f us/object; wall %.1f us/object\n",
       sidecar ? "sidecar files" : "default", n, size, burst, static_cast<long long>(full_scans),
       cpu.user, cpu.sys, 1e6 * total / n, 1e6 * wall / n);
-  fs::remove_all(root);
+  if (std::getenv("PL_BENCH_KEEP_FILES") == nullptr) fs::remove_all(root);
   return 0;
 }

@@ -16,24 +16,28 @@
 // already in place with the right digest are recorded, not copied.
 //
 // Each replica's metadata (ReplicaMetadata: digest, size, source modification
-// time, origin region, time of replication) tells the orphan sweep which objects
-// of the destination this replicator's origin put there. It is kept on the object
-// itself, as the extended attribute `user.pilotlight` (kMetadataXattr) set on the
-// temporary file before its rename, so it arrives atomically with the object and
-// costs no inode of its own: a small object's copy creates one inode, not two
-// (the copy is most of a confirmation's replication cost; see
-// bench/data/objects_copy.sh). The value is compact binary (ReplicaMetadata's
-// fields, 49 bytes plus the origin's name) so that it fits inside an ext4 inode
-// (about 60 bytes of value there) for an origin name of up to 11 characters;
-// a longer one costs the file system an attribute block per object. The previous
-// release's layout, a sidecar file <dest>/.pilotlight/meta/<key> per object
-// (text, "name=value" lines), is still read, and is still written: for an object
-// found already in place (it may be the other direction's own source object,
-// which this replicator does not modify), on a file system that refuses
-// extended attributes (ENOTSUP: the replicator then falls back to sidecars for
-// the rest of its life), and when `sidecar_metadata` asks. A sidecar, when there
-// is one, is the newer record: a copy with the attribute removes the key's
-// sidecar left by an older copy.
+// time, origin region, time of replication) tells the orphan sweep (the first
+// full pass of each replicator: objects of the destination that neither the
+// source nor the checkpoint knows, deleted when their metadata names this
+// replicator's origin) which objects this origin put there. It is kept on the
+// object itself, as the extended attribute `user.pilotlight` (kMetadataXattr)
+// set on the temporary file before its rename, so it arrives atomically with the
+// object and costs no inode of its own: a copy creates one inode, not two (inode
+// creation is most of what a small object's copy costs; see
+// bench/data/objects_copy.sh). The value is compact binary (see EncodeXattr in
+// replicator.cc: 47 bytes, the size as a varint, then the origin's name) so that
+// it fits inside an ext4 inode (60 bytes of value with 256-byte inodes) for an
+// object under 16 KiB and an origin name of up to 11 characters; a longer one
+// costs the file system an attribute block per object, still no inode. The
+// previous release's layout, a sidecar file <dest>/.pilotlight/meta/<key> per
+// object ("name=value" lines), is still read, and is still written: for an
+// object found already in place (it may be the other direction's own source
+// object, which this replicator leaves untouched), when the destination refuses
+// extended attributes (ENOTSUP: the replicator falls back to sidecars for the
+// rest of its life, with a warning), and when `sidecar_metadata` asks. A sidecar,
+// when there is one, is the newer record: a copy with the attribute removes its
+// key's older sidecar. The destination's directories are made when a rename
+// finds one missing, not checked for every object.
 //
 // Run the reverse direction (DR back to primary, after a failover) as another
 // BucketReplicator with its own state directory; objects already identical on
