@@ -179,23 +179,30 @@ HttpResponse Service::FromStatus(const Status& st, const std::string& reason) co
   return r;
 }
 
-Result<std::map<std::string, int64_t>> Service::Ticks(Backend& b, bool refresh) {
+Service::Backend& Service::Need(std::optional<Lease>& lease) {
+  if (!lease) lease.emplace(Borrow());
+  return **lease;
+}
+
+Result<std::shared_ptr<const Service::TickMap>> Service::Ticks(std::optional<Lease>& lease,
+                                                                bool refresh) {
   std::lock_guard<std::mutex> lock(ticks_mu_);
   const MonoTime now = clock_.Monotonic();
   const bool stale = refresh && now - ticks_loaded_ > std::chrono::seconds(1);
-  if (ticks_.empty() || stale) {
-    Result<std::map<std::string, int64_t>> loaded = b.orders.Ticks();
+  if (!ticks_ || stale) {
+    Result<TickMap> loaded = Need(lease).orders.Ticks();
     ticks_loaded_ = now;
     if (loaded.ok()) {
-      ticks_ = std::move(*loaded);
-    } else if (ticks_.empty()) {
+      ticks_ = std::make_shared<const TickMap>(std::move(*loaded));
+    } else if (!ticks_) {
       return loaded.status();
     }
   }
   return ticks_;
 }
 
-std::variant<std::string, HttpResponse> Service::Authenticate(Backend& b, const HttpRequest& r) {
+std::variant<std::string, HttpResponse> Service::Authenticate(std::optional<Lease>& lease,
+                                                              const HttpRequest& r) {
   const std::string& h = r.authorization;
   auto unauthorized = [&](const std::string& why) {
     HttpResponse resp = Json(401, ErrorJson("unauthorized", why).dump());
@@ -213,7 +220,7 @@ std::variant<std::string, HttpResponse> Service::Authenticate(Backend& b, const 
     auto it = sessions_.find(token);
     if (it != sessions_.end() && now < it->second.until) return it->second.account;
   }
-  Result<std::optional<std::string>> account = b.sessions.Lookup(token);
+  Result<std::optional<std::string>> account = Need(lease).sessions.Lookup(token);
   if (!account.ok()) return FromStatus(account.status(), "session_store_unreachable");
   if (!*account) return unauthorized("unknown or expired session; create a new one");
   std::lock_guard<std::mutex> lock(sessions_mu_);
@@ -327,18 +334,19 @@ HttpResponse Service::PlaceOrder(const HttpRequest& r) {
   std::string account;
   Parsed<OrderRequest> order = RequestError{};
   {
-    // The backend is given back before the order joins a batch: the batch's
-    // leader borrows one for the whole batch.
-    Lease b = Borrow();
-    std::variant<std::string, HttpResponse> who = Authenticate(*b, r);
+    // A backend only when the session or the ticks are not cached, and given
+    // back before the order joins a batch: the batch's leader borrows one for the
+    // whole batch.
+    std::optional<Lease> b;
+    std::variant<std::string, HttpResponse> who = Authenticate(b, r);
     if (auto* resp = std::get_if<HttpResponse>(&who)) return std::move(*resp);
     account = std::get<std::string>(who);
-    Result<std::map<std::string, int64_t>> ticks = Ticks(*b, false);
-    if (!ticks.ok()) return FromStatus(ticks.status(), b->orders.unavailable_reason());
-    order = ParseOrderRequest(r.body, *ticks);
+    Result<std::shared_ptr<const TickMap>> ticks = Ticks(b, false);
+    if (!ticks.ok()) return FromStatus(ticks.status(), Need(b).orders.unavailable_reason());
+    order = ParseOrderRequest(r.body, **ticks);
     if (auto* e = std::get_if<RequestError>(&order); e && e->field == "symbol") {
-      ticks = Ticks(*b, true);  // a symbol added since we last looked?
-      if (ticks.ok()) order = ParseOrderRequest(r.body, *ticks);
+      ticks = Ticks(b, true);  // a symbol added since we last looked?
+      if (ticks.ok()) order = ParseOrderRequest(r.body, **ticks);
     }
   }
   if (auto* e = std::get_if<RequestError>(&order)) return BadRequest(e->field, e->message);
@@ -364,12 +372,13 @@ HttpResponse Service::OrderById(const HttpRequest& r, const std::string& id_text
   std::optional<int64_t> id = ParseInt(id_text);
   if (!id || *id <= 0) return BadRequest("order_id", "must be a positive integer, got '" +
                                                          id_text.substr(0, 32) + "'");
-  Lease b = Borrow();
-  std::variant<std::string, HttpResponse> account = Authenticate(*b, r);
+  std::optional<Lease> lease;
+  std::variant<std::string, HttpResponse> account = Authenticate(lease, r);
   if (auto* resp = std::get_if<HttpResponse>(&account)) return std::move(*resp);
-  Result<OrderView> v = r.method == "DELETE" ? b->orders.Cancel(std::get<std::string>(account), *id)
-                                             : b->orders.Get(std::get<std::string>(account), *id);
-  if (!v.ok()) return FromStatus(v.status(), b->orders.unavailable_reason());
+  Backend& b = Need(lease);
+  Result<OrderView> v = r.method == "DELETE" ? b.orders.Cancel(std::get<std::string>(account), *id)
+                                             : b.orders.Get(std::get<std::string>(account), *id);
+  if (!v.ok()) return FromStatus(v.status(), b.orders.unavailable_reason());
   return Json(200, OrderJson(*v).dump());
 }
 

@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -110,9 +111,15 @@ class Service {
   HttpResponse BookOf(const std::string& symbol, const std::string& query);
   HttpResponse TradesSince(const std::string& query);
   // The account of the request's Bearer token, or the error response to send.
-  std::variant<std::string, HttpResponse> Authenticate(Backend& b, const HttpRequest& r);
+  // A backend is borrowed into `lease` only when the session is not cached.
+  std::variant<std::string, HttpResponse> Authenticate(std::optional<Lease>& lease,
+                                                       const HttpRequest& r);
   // The tradable symbols, cached; refreshed at most once a second when `refresh`.
-  Result<std::map<std::string, int64_t>> Ticks(Backend& b, bool refresh);
+  // (A backend is borrowed into `lease` only to load them.)
+  using TickMap = std::map<std::string, int64_t>;
+  Result<std::shared_ptr<const TickMap>> Ticks(std::optional<Lease>& lease, bool refresh);
+  // The backend in `lease`, borrowed now if it holds none.
+  Backend& Need(std::optional<Lease>& lease);
   HttpResponse FromStatus(const Status& st, const std::string& reason) const;
   struct Placed;
   Placed PlaceBatched(const std::string& account, const OrderRequest& order);
@@ -135,7 +142,7 @@ class Service {
   GroupCommit<std::pair<std::string, OrderRequest>, Placed> batches_;
 
   std::mutex ticks_mu_;
-  std::map<std::string, int64_t> ticks_;
+  std::shared_ptr<const TickMap> ticks_;
   MonoTime ticks_loaded_{};
 
   // Sessions seen recently (token -> account, until when), so an order costs no
