@@ -3,55 +3,49 @@
 // file, then rename, all in one directory), replicated by the change feed's
 // passes as they arrive.
 //
-//   pl_bench_objects_copy [OBJECTS=20000] [SIZE=300] [BURST=500] [sidecar]
+//   pl_bench_objects_copy [OBJECTS=20000] [SIZE=300] [BURST=500]
 //
-// Opens a BucketReplicator (change feed on, as in the lab) over an empty source,
-// then OBJECTS/BURST times: writes BURST objects of SIZE bytes and runs one pass
-// (RunPass: the feed's report, a stat per reported key, the copies, two syncfs
-// and the checkpoint). Only the passes are measured: the process's CPU seconds
-// (user + system, getrusage) divided by the objects copied, and their wall time.
-// Then checks that every object arrived intact, and removes its files unless
-// PL_BENCH_KEEP_FILES is set (objects_copy.sh sets it and removes them all at the
-// end: on ext4 without a journal, inodes deleted in the last minutes make the
-// next inode allocations scan past them, so one run's clean-up would tax the
-// next run's copies). Works under $TMPDIR (default /tmp). "sidecar" keeps the metadata in
-// sidecar files (ReplicatorOptions::sidecar_metadata), as a file system without
-// extended attributes does. bench/data/objects_copy.sh runs this against the same
-// bench built from an earlier commit, in one command.
-#include <fcntl.h>
+// Each variant of the replicator gets its own buckets: the working tree's
+// (metadata in an extended attribute), the same with `sidecar_metadata` (what a
+// file system without extended attributes gets), and, when objects_copy.sh
+// linked it in, an earlier commit's ("before"). OBJECTS/BURST rounds: BURST
+// objects of SIZE bytes are written into every variant's source bucket, then
+// each variant runs one pass (RunPass: the feed's report, a stat per reported
+// key, the copies, two syncfs and the checkpoint), in an order that rotates from
+// round to round. Only the passes are measured: the process's CPU seconds (user
+// + system, getrusage) over the objects copied. The variants share the process,
+// the file system and the moment, so what drifts on a shared machine (above
+// all, on ext4 without a journal, inodes deleted in the last minutes make every
+// inode allocation scan past them) drifts for all of them alike; the figure to
+// read is the median over rounds of each round's ratio to "before". Then checks
+// that every object arrived intact, and removes the files unless
+// PL_BENCH_KEEP_FILES is set. Works under $TMPDIR (default /tmp).
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
+#include <vector>
 
-#include "core/clock.h"
 #include "core/log.h"
-#include "data/objects/replicator.h"
+#include "objects_copy_runner.h"
 
 namespace fs = std::filesystem;
-using pilotlight::SystemClock;
-using pilotlight::objects::BucketReplicator;
-using pilotlight::objects::ReplicatorOptions;
+using pilotlight::bench::CopyRunner;
 
 namespace {
 
-struct Cpu {
-  double user = 0;
-  double sys = 0;
-};
-
-Cpu CpuNow() {
+double CpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return {static_cast<double>(u.ru_utime.tv_sec) + static_cast<double>(u.ru_utime.tv_usec) / 1e6,
-          static_cast<double>(u.ru_stime.tv_sec) + static_cast<double>(u.ru_stime.tv_usec) / 1e6};
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 std::string Body(int i, int size) {
@@ -61,82 +55,127 @@ std::string Body(int i, int size) {
   return b + "\"}";
 }
 
-void Die(const std::string& what) {
+[[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "%s\n", what.c_str());
   std::exit(1);
 }
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct Variant {
+  std::string name;
+  std::string root;
+  std::unique_ptr<CopyRunner> runner;
+  double cpu = 0;
+  int64_t copied = 0;
+  std::vector<double> round_us;  // CPU per object copied, each round
+};
+
 }  // namespace
+
+#ifdef PL_BENCH_BASELINE  // the baseline's name, a string literal
+constexpr bool kHaveBaseline = true;
+constexpr char kBaselineName[] = "before (" PL_BENCH_BASELINE ")";
+#else
+constexpr bool kHaveBaseline = false;
+constexpr char kBaselineName[] = "";
+namespace pilotlight::bench {
+std::unique_ptr<CopyRunner> MakeBaselineRunner(const std::string&, bool, std::string*) {
+  return nullptr;
+}
+}  // namespace pilotlight::bench
+#endif
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 20'000;
   const int size = argc > 2 ? std::atoi(argv[2]) : 300;
   const int burst = argc > 3 ? std::max(1, std::atoi(argv[3])) : 500;
-  const bool sidecar = argc > 4 && std::strcmp(argv[4], "sidecar") == 0;
   pilotlight::InitLogging(pilotlight::LogLevel::kWarn);
   const char* tmpdir = std::getenv("TMPDIR");
   std::string tmpl = std::string(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp") +
                      "/pilotlight-objcopy-bench-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) Die("cannot make a directory like " + tmpl);
   const std::string root = tmpl;
-  ReplicatorOptions o;
-  o.source_dir = root + "/src";
-  o.dest_dir = root + "/dst";
-  o.state_dir = root + "/state";
-  o.origin = "primary";
-  if (sidecar) {
-#ifdef PL_OBJECTS_HAVE_SIDECAR_OPTION
-    o.sidecar_metadata = true;
-#else
-    Die("this build has no sidecar option (it always writes sidecar files)");
-#endif
-  }
-  const std::string dir = o.source_dir + "/confirmations";
-  fs::create_directories(dir);
-  auto r = BucketReplicator::Open(o, SystemClock::Instance());
-  if (!r.ok()) Die(r.status().ToString());
-  if (auto first = (*r)->RunPass(); !first.ok()) Die(first.status().ToString());
 
-  Cpu cpu;
-  double wall = 0;
-  int64_t copied = 0;
-  int64_t full_scans = 0;
-  for (int start = 0; start < n; start += burst) {
-    for (int i = start; i < std::min(n, start + burst); ++i) {
-      const std::string name = "t" + std::to_string(i) + ".json";
-      const std::string tmp = dir + "/." + name + ".tmp";
-      {
-        std::ofstream out(tmp, std::ios::binary);
-        out << Body(i, size);
+  std::vector<Variant> variants;
+  auto add = [&](const std::string& name, const std::string& dir, bool baseline, bool sidecar) {
+    Variant v;
+    v.name = name;
+    v.root = root + "/" + dir;
+    fs::create_directories(v.root + "/src/confirmations");
+    std::string error;
+    v.runner = baseline ? pilotlight::bench::MakeBaselineRunner(v.root, sidecar, &error)
+                        : pilotlight::bench::MakeCurrentRunner(v.root, sidecar, &error);
+    if (!v.runner) Die(name + ": " + error);
+    if (std::string e; v.runner->Pass(&e) < 0) Die(name + ": " + e);  // first pass: empty
+    variants.push_back(std::move(v));
+  };
+  if (kHaveBaseline) add(kBaselineName, "before", true, false);
+  add("after", "after", false, false);
+  add("after, sidecar files", "after-sidecar", false, true);
+
+  int round = 0;
+  for (int start = 0; start < n; start += burst, ++round) {
+    const int end = std::min(n, start + burst);
+    for (int i = start; i < end; ++i) {
+      for (const Variant& v : variants) {
+        const std::string dir = v.root + "/src/confirmations/";
+        const std::string name = "t" + std::to_string(i) + ".json";
+        std::ofstream(dir + "." + name + ".tmp", std::ios::binary) << Body(i, size);
+        if (std::rename((dir + "." + name + ".tmp").c_str(), (dir + name).c_str()) != 0) {
+          Die("cannot rename into " + dir);
+        }
       }
-      if (std::rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) Die("rename " + tmp);
     }
-    const Cpu c0 = CpuNow();
-    const auto t0 = std::chrono::steady_clock::now();
-    auto pass = (*r)->RunPass();
-    const auto t1 = std::chrono::steady_clock::now();
-    const Cpu c1 = CpuNow();
-    if (!pass.ok()) Die(pass.status().ToString());
-    if (!pass->alarms.empty()) Die("alarm: " + pass->alarms[0]);
-    cpu.user += c1.user - c0.user;
-    cpu.sys += c1.sys - c0.sys;
-    wall += std::chrono::duration<double>(t1 - t0).count();
-    copied += pass->copied;
-    full_scans += pass->full_scan ? 1 : 0;
+    for (size_t k = 0; k < variants.size(); ++k) {
+      Variant& v = variants[(k + static_cast<size_t>(round)) % variants.size()];
+      std::string error;
+      const double c0 = CpuSeconds();
+      const int64_t copied = v.runner->Pass(&error);
+      const double cpu = CpuSeconds() - c0;
+      if (copied < 0) Die(v.name + ": " + error);
+      v.cpu += cpu;
+      v.copied += copied;
+      if (copied > 0) v.round_us.push_back(1e6 * cpu / static_cast<double>(copied));
+    }
   }
-  for (int i = 0; i < n; ++i) {
-    std::ifstream in(o.dest_dir + "/confirmations/t" + std::to_string(i) + ".json",
-                     std::ios::binary);
-    const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (got != Body(i, size)) Die("object " + std::to_string(i) + " did not arrive intact");
+  for (const Variant& v : variants) {
+    if (v.copied != n)
+      Die(v.name + ": copied " + std::to_string(v.copied) + " of " + std::to_string(n));
+    for (int i = 0; i < n; ++i) {
+      std::ifstream in(v.root + "/dst/confirmations/t" + std::to_string(i) + ".json",
+                       std::ios::binary);
+      const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (got != Body(i, size)) Die(v.name + ": object " + std::to_string(i) + " is not intact");
+    }
   }
-  if (copied != n) Die("copied " + std::to_string(copied) + " of " + std::to_string(n));
-  const double total = cpu.user + cpu.sys;
-  std::printf(
-      "%s: objects %d x %d B, %d per pass (%lld full scans): CPU user %.3f s sys %.3f s = "
-      "%.1f us/object; wall %.1f us/object\n",
-      sidecar ? "sidecar files" : "default", n, size, burst, static_cast<long long>(full_scans),
-      cpu.user, cpu.sys, 1e6 * total / n, 1e6 * wall / n);
+
+  std::printf("objects %d x %d B per variant, %d rounds of %d (one pass each)\n", n, size, round,
+              burst);
+  for (const Variant& v : variants) {
+    std::printf(
+        "%-24s CPU %7.3f s  %7.1f us/object  (rounds: median %6.1f, min %6.1f, max %6.1f)\n",
+        v.name.c_str(), v.cpu, 1e6 * v.cpu / static_cast<double>(v.copied), Median(v.round_us),
+        *std::min_element(v.round_us.begin(), v.round_us.end()),
+        *std::max_element(v.round_us.begin(), v.round_us.end()));
+  }
+  if (kHaveBaseline) {
+    const Variant& base = variants[0];
+    for (size_t k = 1; k < variants.size(); ++k) {
+      const Variant& v = variants[k];
+      std::vector<double> ratios;
+      for (size_t r = 0; r < std::min(v.round_us.size(), base.round_us.size()); ++r) {
+        ratios.push_back(v.round_us[r] / base.round_us[r]);
+      }
+      std::printf("%s / before: total %.2f, median of the rounds' ratios %.2f\n", v.name.c_str(),
+                  v.cpu / base.cpu, Median(ratios));
+    }
+  }
   if (std::getenv("PL_BENCH_KEEP_FILES") == nullptr) fs::remove_all(root);
   return 0;
 }

@@ -524,8 +524,8 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         // reverse direction's own copy): record it, do not copy it again. The
         // object may be another replicator's source: its metadata goes to a
         // sidecar, the object is left untouched.
-        if (struct stat d {}; attempt == 1 && stat(dst.c_str(), &d) == 0 && S_ISREG(d.st_mode) &&
-                              d.st_size == before.st_size) {
+        if (struct stat d{}; attempt == 1 && stat(dst.c_str(), &d) == 0 && S_ISREG(d.st_mode) &&
+                             d.st_size == before.st_size) {
           Result<std::string> a = HashFd(in.get(), buf);
           Result<std::string> b = Sha256File(dst);
           if (a.ok() && b.ok() && *a == *b && stat(src.c_str(), &after) == 0 &&
@@ -599,7 +599,8 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
             xattrs_ = false;
             LogWarn("objects " + options_.dest_dir +
                     ": the file system refuses extended attributes; replicas' metadata goes "
-                    "to sidecar files in " + internal + "/meta");
+                    "to sidecar files in " +
+                    internal + "/meta");
           }
         }
         if (out.Close() != 0) return fail("cannot write");

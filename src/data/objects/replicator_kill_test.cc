@@ -89,8 +89,7 @@ TEST_F(ReplicatorKillTest, SigkillMidCopyThenRestartLosesAndDuplicatesNothing) {
   EXPECT_TRUE(fs::is_empty(options_.dest_dir + "/.pilotlight/tmp"));
   PassStats s = Pass(*r);
   EXPECT_TRUE(s.alarms.empty());
-  EXPECT_EQ(s.copied + s.already_in_place,
-            kObjects - static_cast<int64_t>(recorded->size()));
+  EXPECT_EQ(s.copied + s.already_in_place, kObjects - static_cast<int64_t>(recorded->size()));
   EXPECT_EQ(s.deleted, 0);
 
   int64_t found = 0;

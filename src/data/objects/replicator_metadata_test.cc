@@ -47,14 +47,17 @@ ssize_t XattrSize(const std::string& path) {
 // A sidecar as the previous release wrote it.
 std::string OldSidecar(const std::string& key, const std::string& content,
                        const std::string& origin) {
-  return "key=" + key + "\nsha256=" + Sha256Hex(content) + "\nsize=" +
-         std::to_string(content.size()) + "\nsource_mtime_ns=1700000000123456789\norigin=" +
-         origin + "\nreplicated_at=2026-11-01T10:00:00.000Z\n";
+  return "key=" + key + "\nsha256=" + Sha256Hex(content) +
+         "\nsize=" + std::to_string(content.size()) +
+         "\nsource_mtime_ns=1700000000123456789\norigin=" + origin +
+         "\nreplicated_at=2026-11-01T10:00:00.000Z\n";
 }
 
 class ReplicatorMetadataTest : public testing::ReplicatorFixture {
  protected:
-  std::string Meta(const std::string& key) { return options_.dest_dir + "/.pilotlight/meta/" + key; }
+  std::string Meta(const std::string& key) {
+    return options_.dest_dir + "/.pilotlight/meta/" + key;
+  }
   ReplicaMetadata MetadataOf(const std::string& key) {
     Result<std::optional<ReplicaMetadata>> m = ReadReplicaMetadata(options_.dest_dir, key);
     EXPECT_TRUE(m.ok()) << m.status().ToString();
@@ -91,8 +94,8 @@ TEST_F(ReplicatorMetadataTest, MetadataIsAnAttributeOfTheObjectAndNoOtherFileIsL
   EXPECT_FALSE(m.from_sidecar);
   EXPECT_EQ(m.sha256, Sha256Hex(body));
   EXPECT_EQ(m.size, 300);
-  EXPECT_EQ(m.source_mtime_ns, static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                                   st.st_mtim.tv_nsec);
+  EXPECT_EQ(m.source_mtime_ns,
+            static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
   EXPECT_EQ(m.origin, "primary");
   EXPECT_EQ(m.replicated_at, FormatTime(clock_.Now()));
   // Small enough to live inside an ext4 inode (about 60 bytes of value).
@@ -172,8 +175,7 @@ TEST_P(ReplicatorSidecarTest, MetadataGoesToSidecarFilesAndTheSweepReadsThem) {
     EXPECT_FALSE(r->metadata_in_xattrs());
   }
   for (const char* key : {"a/1", "a/2", "deleted-while-down"}) {
-    EXPECT_NE(ReadAll(Meta(key)).find("sha256=" + Sha256Hex(ReadAll(Src(key)))),
-              std::string::npos)
+    EXPECT_NE(ReadAll(Meta(key)).find("sha256=" + Sha256Hex(ReadAll(Src(key)))), std::string::npos)
         << key;
     const ReplicaMetadata m = MetadataOf(key);
     EXPECT_TRUE(m.from_sidecar);
