@@ -1,7 +1,8 @@
 // What the bucket replicator costs per object copied, for the trader's
-// confirmations: small objects written as the trader writes them (temporary
-// file, then rename, all in one directory), replicated by the change feed's
-// passes as they arrive.
+// confirmations: small objects written as the trader writes them (a temporary
+// file in the bucket's .pilotlight/incoming, then a rename to
+// trade-<20 digits>.json at the top of the bucket), replicated by the change
+// feed's passes as they arrive.
 //
 //   pl_bench_objects_copy [OBJECTS=20000] [SIZE=300] [BURST=500]
 //
@@ -46,6 +47,13 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// As trader::ConfirmationWriter::ObjectName.
+std::string Name(int i) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "trade-%020d.json", i);
+  return buf;
 }
 
 std::string Body(int i, int size) {
@@ -107,7 +115,7 @@ int main(int argc, char** argv) {
     Variant v;
     v.name = name;
     v.root = root + "/" + dir;
-    fs::create_directories(v.root + "/src/confirmations");
+    fs::create_directories(v.root + "/src/.pilotlight/incoming");
     std::string error;
     v.runner = baseline ? pilotlight::bench::MakeBaselineRunner(v.root, sidecar, &error)
                         : pilotlight::bench::MakeCurrentRunner(v.root, sidecar, &error);
@@ -124,11 +132,10 @@ int main(int argc, char** argv) {
     const int end = std::min(n, start + burst);
     for (int i = start; i < end; ++i) {
       for (const Variant& v : variants) {
-        const std::string dir = v.root + "/src/confirmations/";
-        const std::string name = "t" + std::to_string(i) + ".json";
-        std::ofstream(dir + "." + name + ".tmp", std::ios::binary) << Body(i, size);
-        if (std::rename((dir + "." + name + ".tmp").c_str(), (dir + name).c_str()) != 0) {
-          Die("cannot rename into " + dir);
+        const std::string tmp = v.root + "/src/.pilotlight/incoming/" + Name(i) + ".tmp";
+        std::ofstream(tmp, std::ios::binary) << Body(i, size);
+        if (std::rename(tmp.c_str(), (v.root + "/src/" + Name(i)).c_str()) != 0) {
+          Die("cannot rename " + tmp);
         }
       }
     }
@@ -148,8 +155,7 @@ int main(int argc, char** argv) {
     if (v.copied != n)
       Die(v.name + ": copied " + std::to_string(v.copied) + " of " + std::to_string(n));
     for (int i = 0; i < n; ++i) {
-      std::ifstream in(v.root + "/dst/confirmations/t" + std::to_string(i) + ".json",
-                       std::ios::binary);
+      std::ifstream in(v.root + "/dst/" + Name(i), std::ios::binary);
       const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       if (got != Body(i, size)) Die(v.name + ": object " + std::to_string(i) + " is not intact");
     }

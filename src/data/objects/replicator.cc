@@ -594,13 +594,17 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
           } else {
             rc = fsetxattr(out.get(), kMetadataXattr, value.data(), value.size(), 0);
           }
-          if (rc != 0 && errno != ENOTSUP) return fail("cannot set the metadata attribute of");
-          if (rc != 0) {
+          // Refused (no attributes on this file system, or none this large: an
+          // origin name of kilobytes), not failed (ENOSPC, EIO...): sidecars.
+          const bool refused = rc != 0 && (errno == ENOTSUP || errno == EOPNOTSUPP ||
+                                           errno == E2BIG || errno == ERANGE || errno == EPERM);
+          if (rc != 0 && !refused) return fail("cannot set the metadata attribute of");
+          if (refused) {
+            const std::string why = Errno();
             xattrs_ = false;
-            LogWarn("objects " + options_.dest_dir +
-                    ": the file system refuses extended attributes; replicas' metadata goes "
-                    "to sidecar files in " +
-                    internal + "/meta");
+            LogWarn("objects " + options_.dest_dir + ": the file system refuses the attribute " +
+                    kMetadataXattr + " (" + why + "); replicas' metadata goes to sidecar " +
+                    "files in " + internal + "/meta from now on");
           }
         }
         if (out.Close() != 0) return fail("cannot write");
