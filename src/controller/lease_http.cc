@@ -13,6 +13,7 @@
 
 #include "core/duration.h"
 #include "core/log.h"
+#include "sys/whole_file.h"
 
 namespace pilotlight::controller {
 
@@ -42,30 +43,14 @@ Status LeaseService::Load() {
   return Status::OK();
 }
 
-namespace {
-
-Status WriteDurably(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError("cannot write " + tmp);
-  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::IOError("cannot write " + path);
-  }
-  return Status::OK();
-}
-
-}  // namespace
-
 LeaseAnswer LeaseService::Renew(const std::string& holder) {
   std::lock_guard<std::mutex> lock(mu_);
   LeaseGrantor before = grantor_;
   LeaseAnswer a = grantor_.Renew(holder, clock_.Now());
   if (a.granted && !state_file_.empty()) {
     const int64_t expiry = grantor_.ExpiresAt()->time_since_epoch().count();
-    Status st = WriteDurably(state_file_, std::to_string(expiry) + "\n");
+    Status st =
+        sys::WriteFileAtomically(state_file_, std::to_string(expiry) + "\n", /*durable=*/true);
     if (!st.ok()) {
       // Unrecorded, the grant could be forgotten by a restart: do not give it.
       grantor_ = before;

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/duration.h"
+#include "sys/whole_file.h"
 
 namespace pilotlight::controller {
 
@@ -73,15 +74,8 @@ const char* RequestName(Request r) {
 Status PostRequest(const std::string& dir, Request r, const std::string& note, WallTime at) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  const std::string path = dir + "/" + RequestName(r);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << FormatTime(at) << " " << note << "\n";
-    if (!out) return Status::IOError("cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("cannot write " + path);
-  return Status::OK();
+  return sys::WriteFileAtomically(dir + "/" + RequestName(r),
+                                  FormatTime(at) + " " + note + "\n");
 }
 
 bool RequestPending(const std::string& dir, Request r) {

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "sys/whole_file.h"
+
 namespace pilotlight::sys {
 namespace {
 
@@ -251,16 +253,7 @@ Result<pid_t> ReadPidFile(const std::string& path) {
 }
 
 Status WritePidFile(const std::string& path, pid_t pid) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << pid << "\n";
-    if (!out) return Status::IOError("cannot write " + tmp);
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::IOError("cannot rename " + tmp + ": " + Errno(errno));
-  }
-  return Status::OK();
+  return WriteFileAtomically(path, std::to_string(pid) + "\n");
 }
 
 bool UserCanReach(const RunAs& user, const std::string& dir) {

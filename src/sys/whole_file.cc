@@ -31,24 +31,32 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return text;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
+Status WriteFileAtomically(const std::string& path, const std::string& text, bool durable) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
-    out << text;
-    out.flush();
-    if (!out) {
-      const std::string err = std::strerror(errno);
-      ::unlink(tmp.c_str());
-      return Status::IOError("cannot write " + tmp + ": " + err);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
+  auto fail = [&](const std::string& what, int err) {
     ::unlink(tmp.c_str());
-    return Status::IOError("cannot replace " + path + ": " + err);
+    return Status::IOError(what + ": " + std::strerror(err));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return fail("cannot write " + tmp, err);
+    }
+    done += static_cast<size_t>(n);
   }
+  if (durable && ::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return fail("cannot fsync " + tmp, err);
+  }
+  if (::close(fd) != 0) return fail("cannot write " + tmp, errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot replace " + path, errno);
   return Status::OK();
 }
 

@@ -17,9 +17,13 @@ Result<std::string> ReadWholeFile(const std::string& path);
 
 // Replaces `path` with `text` atomically: written to a temporary file beside it
 // (named with this process's pid, so two writers do not share one) and renamed
-// over it, so a reader sees the old content or the new, never half. No fsync:
-// for files that are rewritten often and matter while processes run. On failure
-// the temporary file is removed and the error names the file and the OS's reason.
-Status WriteFileAtomically(const std::string& path, const std::string& text);
+// over it, so a reader sees the old content or the new, never half. Without
+// `durable`, no fsync: for files that are rewritten often and matter while
+// processes run. With it, the content is fsynced before the rename, so after a
+// crash the file holds the old content or the new (for state that must outlive
+// the host, e.g. a lease's expiry). On failure the temporary file is removed and
+// the error names the file and the OS's reason.
+Status WriteFileAtomically(const std::string& path, const std::string& text,
+                           bool durable = false);
 
 }  // namespace pilotlight::sys

@@ -30,5 +30,27 @@ TEST(ReadWholeFileTest, ErrorIsTheOsReason) {
   EXPECT_EQ(dir.status().message(), "Is a directory");
 }
 
+TEST(WriteFileAtomicallyTest, ReplacesTheContentAndLeavesNoTemporaryFile) {
+  char tmpl[] = "/tmp/pilotlight-file-test-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string path = dir + "/status";
+  ASSERT_TRUE(WriteFileAtomically(path, "first\n").ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "second, durable\n", /*durable=*/true).ok());
+  Result<std::string> r = ReadWholeFile(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "second, durable\n");
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) entries += !e.path().empty();
+  EXPECT_EQ(entries, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WriteFileAtomicallyTest, ErrorNamesTheFileAndTheOsReason) {
+  Status st = WriteFileAtomically("/nonexistent/dir/status", "x", /*durable=*/true);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("/nonexistent/dir/status"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("No such file or directory"), std::string::npos) << st.ToString();
+}
+
 }  // namespace
 }  // namespace pilotlight::sys
