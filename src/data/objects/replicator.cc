@@ -513,7 +513,9 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         checksum_failed = false;
         // What is read is what the descriptor's fstat describes; a stat by name
         // after the copy says whether the name still holds that, unchanged.
-        Fd in(open(src.c_str(), O_RDONLY | O_CLOEXEC));
+        // O_NONBLOCK: a FIFO swapped in since the scan must not block the open
+        // (it changes nothing for a regular file).
+        Fd in(open(src.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
         struct stat before {};
         if (!in.ok() || fstat(in.get(), &before) != 0 || !S_ISREG(before.st_mode)) {
           break;  // deleted since the scan: a later pass's delete handles it

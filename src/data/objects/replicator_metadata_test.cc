@@ -10,7 +10,9 @@
 #include <sys/xattr.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
 
 #include "core/duration.h"
@@ -243,6 +245,35 @@ TEST_F(ReplicatorMetadataTest, ASourceReplacedMidCopyByAnEqualLookingFileIsCopie
   EXPECT_EQ(s.changed_during_copy, 1);
   EXPECT_EQ(s.copied, 1);
   EXPECT_EQ(ReadAll(Dst("obj")), std::string(1000, 'b'));
+}
+
+TEST_F(ReplicatorMetadataTest, AFifoSwappedInForAnObjectDoesNotBlockThePass) {
+  // Copies go oldest first: while "a" is copied, "b" (found a regular file by the
+  // scan) becomes a FIFO that no one writes to. Opening it must not block.
+  Write(Src("a"), "first");
+  Write(Src("b"), "second");
+  struct stat st {};
+  ASSERT_EQ(stat(Src("a").c_str(), &st), 0);
+  const timespec later[2] = {{st.st_mtim.tv_sec + 1, 0}, {st.st_mtim.tv_sec + 1, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, Src("b").c_str(), later, 0), 0);
+  options_.full_rescan_every_pass = true;
+  options_.on_chunk = [&](const std::string& key, int, std::string&) {
+    if (key != "a" || !fs::is_regular_file(Src("b"))) return;
+    fs::remove(Src("b"));
+    ASSERT_EQ(mkfifo(Src("b").c_str(), 0644), 0);
+  };
+  auto r = Open();
+  auto pass = std::async(std::launch::async, [&] { return r->RunPass(); });
+  if (pass.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "the pass blocked opening a FIFO";
+    const int w = open(Src("b").c_str(), O_WRONLY | O_NONBLOCK);  // lets it go
+    if (w >= 0) close(w);
+  }
+  Result<PassStats> s = pass.get();
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->copied, 1);
+  EXPECT_EQ(ReadAll(Dst("a")), "first");
+  EXPECT_FALSE(fs::exists(Dst("b")));
 }
 
 }  // namespace
