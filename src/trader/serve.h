@@ -20,7 +20,7 @@ struct ServeOptions {
   std::string instance;    // a name for logs and /healthz, e.g. "trader-2"
   int port = 0;            // 0 = the node group's port
   int db_connections = 8;
-  int order_batches = 2;  // order batches with the database at once (service.h)
+  int order_batches = 1;  // order batches with the database at once (service.h)
   std::string session_ttl = "8h";
 };
 

@@ -79,7 +79,7 @@ struct ServiceOptions {
   int db_connections = 8;
   // Order batches with the database at once (each on its own connection), and the
   // most orders in one batch.
-  int order_batches = 2;
+  int order_batches = 1;
   int max_batch = 64;
 };
 
