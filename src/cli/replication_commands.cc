@@ -273,7 +273,8 @@ void Register(CLI::App& root, Context& context) {
   run_objects->add_option("--dest", objects->dest, "Destination bucket directory")->required();
   run_objects->add_option("--state", objects->state, "Directory for the durable checkpoint")
       ->required();
-  run_objects->add_option("--origin", objects->origin, "Source region name (in each replica's metadata)")
+  run_objects->add_option("--origin", objects->origin,
+                          "Source region name (in each replica's metadata)")
       ->capture_default_str();
   run_objects->add_option("--interval", objects->interval, "Time between passes")
       ->capture_default_str();

@@ -147,7 +147,8 @@ BEGIN
     WITH o AS (INSERT INTO orders (account, client_order_id, symbol, side, price, qty, filled_qty,
                                    status)
                VALUES (v_account, p_client_order_ids[v_i], v_symbol, v_side, v_price, v_qty,
-                       v_qty - v_left, CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END)
+                       v_qty - v_left,
+                       CASE WHEN v_left = 0 THEN 'filled' ELSE 'partially_filled' END)
                RETURNING orders.order_id, orders.created_at),
     rest AS (INSERT INTO book (order_id, symbol, side, price, remaining)
              SELECT o.order_id, v_symbol, v_side, v_price, v_left FROM o WHERE v_left > 0),

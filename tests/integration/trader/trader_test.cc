@@ -393,7 +393,9 @@ TEST_F(TraderTest, OneBatchOfSeveralSymbolsAnswersEachOrderOnItsOwn) {
        {"batch-a", order("b-1", "BATCHM", trader::Side::kSell, "410.00", 5)},
        {"batch-b", order("b-5", "BATCHA", trader::Side::kBuy, "190.00", 6)}});
   ASSERT_EQ(r.size(), 6u);
-  for (size_t i : {0u, 1u, 3u, 4u, 5u}) ASSERT_TRUE(r[i].ok()) << i << ": " << r[i].status().ToString();
+  for (size_t i : {0u, 1u, 3u, 4u, 5u}) {
+    ASSERT_TRUE(r[i].ok()) << i << ": " << r[i].status().ToString();
+  }
   EXPECT_EQ(r[2].status().code(), Status::Code::kInvalidArgument) << r[2].status().ToString();
   // b-4 bought 3 of b-1's 5 on BATCHM; b-5 bought all 4 of b-2 on BATCHA and rests with 2.
   ASSERT_EQ(r[3]->order.fills.size(), 1u);
