@@ -21,7 +21,6 @@
 // read is the median over rounds of each round's ratio to "before". Then checks
 // that every object arrived intact, and removes the files unless
 // PL_BENCH_KEEP_FILES is set. Works under $TMPDIR (default /tmp).
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,18 +35,12 @@
 
 #include "core/log.h"
 #include "objects_copy_runner.h"
+#include "process_cpu.h"
 
 namespace fs = std::filesystem;
 using pilotlight::bench::CopyRunner;
 
 namespace {
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 // As trader::ConfirmationWriter::ObjectName.
 std::string Name(int i) {
@@ -142,9 +135,9 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < variants.size(); ++k) {
       Variant& v = variants[(k + static_cast<size_t>(round)) % variants.size()];
       std::string error;
-      const double c0 = CpuSeconds();
+      const double c0 = pilotlight::bench::ProcessCpuSeconds();
       const int64_t copied = v.runner->Pass(&error);
-      const double cpu = CpuSeconds() - c0;
+      const double cpu = pilotlight::bench::ProcessCpuSeconds() - c0;
       if (copied < 0) Die(v.name + ": " + error);
       v.cpu += cpu;
       v.copied += copied;

@@ -11,7 +11,6 @@
 // replicator still running, writes SAMPLES objects the way the trader does
 // (temporary file, then rename) and prints how long each took from its rename to
 // its copy appearing in the DR bucket (polled every 200 us).
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +27,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "data/objects/replicator.h"
+#include "process_cpu.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -36,13 +36,6 @@ using pilotlight::objects::BucketReplicator;
 using pilotlight::objects::ReplicatorOptions;
 
 namespace {
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 struct ModeResult {
   double cpu = 0;
@@ -64,10 +57,10 @@ ModeResult RunMode(const ReplicatorOptions& options, int idle_seconds, int sampl
   }
   std::atomic<bool> stop{false};
   ModeResult out;
-  const double cpu0 = CpuSeconds();
+  const double cpu0 = pilotlight::bench::ProcessCpuSeconds();
   std::thread runner([&] { (*r)->Run(stop, 200ms); });
   std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));
-  out.cpu = CpuSeconds() - cpu0;
+  out.cpu = pilotlight::bench::ProcessCpuSeconds() - cpu0;
 
   for (int i = 0; i < samples; ++i) {
     const std::string key = "latency/" + tag + "-" + std::to_string(i) + ".json";
