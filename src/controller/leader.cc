@@ -1,21 +1,15 @@
 #include "controller/leader.h"
 
 #include <algorithm>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "controller/http_call.h"
 #include "core/duration.h"
 #include "core/log.h"
 
 namespace pilotlight::controller {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 
 // ---- LeaderIdentity --------------------------------------------------------------
@@ -262,53 +256,21 @@ Result<Url> ParseUrl(const std::string& text) {
 
 Result<std::string> HttpPost(const Url& url, const std::string& path, const std::string& body,
                              Duration timeout) {
-  const std::string where = "http://" + url.host + ":" + std::to_string(url.port) + path;
-  try {
-    asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::error_code ec;
-    const auto results = resolver.resolve(url.host, std::to_string(url.port), ec);
-    if (ec)
-      return Status::Unavailable(where + ": cannot resolve " + url.host + ": " + ec.message());
-    beast::tcp_stream stream(ioc);
-    http::request<http::string_body> req{http::verb::post, path, 11};
-    req.set(http::field::host, url.host);
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(1 << 20);
-    beast::flat_buffer buffer;
-    beast::error_code result = asio::error::timed_out;
-    stream.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
-    stream.async_connect(results, [&](beast::error_code e, const tcp::endpoint&) {
-      if (e) {
-        result = e;
-        return;
-      }
-      http::async_write(stream, req, [&](beast::error_code e2, size_t) {
-        if (e2) {
-          result = e2;
-          return;
-        }
-        http::async_read(stream, buffer, parser,
-                         [&](beast::error_code e3, size_t) { result = e3; });
-      });
-    });
-    ioc.run();
-    if (result == beast::error::timeout || result == asio::error::timed_out) {
-      return Status::Timeout(where + ": no answer within " + FormatDuration(timeout));
-    }
-    if (result) return Status::Unavailable(where + ": " + result.message());
-    const auto& res = parser.get();
-    if (res.result_int() != 200) {
-      return Status::Unavailable(where + ": HTTP " + std::to_string(res.result_int()) + ": " +
-                                 res.body().substr(0, 300));
-    }
-    return res.body();
-  } catch (const std::exception& e) {
-    return Status::Unavailable(where + ": " + e.what());
+  HttpRequestSpec request;
+  request.method = "POST";
+  request.target = path;
+  request.body = body;
+  request.headers = {{"Content-Type", "application/json"}};
+  request.resolve_names = true;  // etcd endpoints may be names
+  request.body_limit = 1 << 20;
+  Result<HttpReply> reply = HttpCall(url.host, url.port, request, timeout);
+  if (!reply.ok()) return reply.status();
+  if (reply->status != 200) {
+    return Status::Unavailable("http://" + url.host + ":" + std::to_string(url.port) + path +
+                               ": HTTP " + std::to_string(reply->status) + ": " +
+                               reply->body.substr(0, 300));
   }
+  return std::move(reply->body);
 }
 
 // The keepalive gateway streams {"result": {...}} objects; we send one request

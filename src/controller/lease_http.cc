@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "controller/http_call.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "sys/whole_file.h"
@@ -269,44 +270,21 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) 
 Result<LeaseAnswer> RequestRenewal(const std::string& address, uint16_t port,
                                    const std::string& holder, Duration timeout) {
   const std::string where = address + ":" + std::to_string(port);
+  HttpRequestSpec request;
+  request.method = "POST";
+  request.target = "/v1/lease";
+  request.body = json{{"holder", holder}}.dump();
+  request.headers = {{"Content-Type", "application/json"}};
+  request.resolve_names = false;  // the controller is named by its IP address
+  request.body_limit = 8u << 20;  // Beast's default for a response, as before
+  request.label = "lease renewal to " + where;
+  Result<HttpReply> res = HttpCall(address, port, request, timeout);
+  if (!res.ok()) return res.status();
   try {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    beast::error_code ec;
-    const asio::ip::address addr = asio::ip::make_address(address, ec);
-    if (ec) return Status::InvalidArgument("controller address \"" + address + "\": " + ec.message());
-    http::request<http::string_body> req{http::verb::post, "/v1/lease", 11};
-    req.set(http::field::host, address);
-    req.set(http::field::content_type, "application/json");
-    req.body() = json{{"holder", holder}}.dump();
-    req.prepare_payload();
-    http::response<http::string_body> res;
-    beast::flat_buffer buffer;
-    beast::error_code result = asio::error::timed_out;
-    stream.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
-    stream.async_connect(tcp::endpoint(addr, port), [&](beast::error_code e) {
-      if (e) {
-        result = e;
-        return;
-      }
-      http::async_write(stream, req, [&](beast::error_code e2, size_t) {
-        if (e2) {
-          result = e2;
-          return;
-        }
-        http::async_read(stream, buffer, res, [&](beast::error_code e3, size_t) { result = e3; });
-      });
-    });
-    ioc.run();
-    if (result == beast::error::timeout || result == asio::error::timed_out) {
-      return Status::Timeout("lease renewal to " + where + ": no answer within " +
-                             FormatDuration(timeout));
-    }
-    if (result) return Status::Unavailable("lease renewal to " + where + ": " + result.message());
-    json body = json::parse(res.body(), nullptr, /*allow_exceptions=*/false);
+    json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
     if (!body.is_object() || !body.contains("granted") || !body["granted"].is_boolean()) {
       return Status::Unavailable("lease renewal to " + where + ": HTTP " +
-                                 std::to_string(res.result_int()) + " without a lease answer");
+                                 std::to_string(res->status) + " without a lease answer");
     }
     LeaseAnswer a;
     a.granted = body["granted"].get<bool>();
