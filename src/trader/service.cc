@@ -300,6 +300,12 @@ HttpResponse Service::Readyz() {
                           {"role", db.role}, {"detail", db.detail}}},
             {"redis", {{"reachable", redis}}},
             {"message", why}};
+  // How orders have been batched since the instance started (service.h).
+  const auto batches = batches_.stats();
+  j["order_batches"] = {{"batches", batches.batches},
+                        {"orders", batches.items},
+                        {"largest", batches.largest},
+                        {"in_flight_limit", std::max(1, options_.order_batches)}};
   return Json(ready ? 200 : 503, j.dump());
 }
 

@@ -414,6 +414,16 @@ TEST_F(TraderTest, OneBatchOfSeveralSymbolsAnswersEachOrderOnItsOwn) {
   EXPECT_EQ(Trades() - trades_before, 2);
   EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders WHERE client_order_id LIKE 'b-%'"), 4);
   EXPECT_EQ(Count(*db_, "SELECT count(*) FROM orders WHERE symbol = 'NOPE'"), 0);
+  // The one-symbol form the previous release calls (an untyped symbol, as its
+  // query sends it) still trades: it is the same function underneath.
+  Result<pg::Rows> legacy = db_->Query(
+      "SELECT r_outcome, r_trade_id FROM pl_place_orders($1, ARRAY['batch-c'], "
+      "ARRAY['b-6'], ARRAY['sell'], ARRAY[190.00]::numeric[], ARRAY[2]::bigint[])",
+      {"BATCHA"});
+  ASSERT_TRUE(legacy.ok()) << legacy.status().ToString();
+  ASSERT_EQ(legacy->rows.size(), 1u);
+  EXPECT_EQ(legacy->Get(0, "r_outcome"), "placed");
+  EXPECT_TRUE(legacy->Get(0, "r_trade_id").has_value()) << "b-5 rests with 2 to buy at 190.00";
 }
 
 TEST_F(TraderTest, BadInputIs400NamingTheFieldAndWritesNothing) {
@@ -601,6 +611,17 @@ TEST_F(TraderTest, BookInvariantsHoldAfterTenThousandConcurrentOrders) {
     }
     EXPECT_EQ(Body(live)["bids"], bids);
     EXPECT_FALSE(book.Crossed());
+  }
+  // Under 16 concurrent clients the instance that answers has sent orders to the
+  // database in shared batches (GroupCommit), and says so.
+  {
+    Client c = Primary();
+    HttpResult ready = c.Call("GET", "/readyz");
+    ASSERT_EQ(ready.status, 200) << ready.body;
+    const json batches = Body(ready)["order_batches"];
+    EXPECT_GE(batches["orders"].get<int64_t>(), batches["batches"].get<int64_t>()) << batches;
+    EXPECT_GT(batches["batches"].get<int64_t>(), 0) << batches;
+    EXPECT_GT(batches["largest"].get<int64_t>(), 1) << batches;
   }
   // One confirmation object per trade, once the instances' queues have drained.
   const int64_t trades = Trades();
