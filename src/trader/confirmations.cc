@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/log.h"
+#include "data/objects/replicator.h"  // kInternalDir
 #include "trader/matching.h"
 #include "trader/schema.h"
 
@@ -55,6 +56,10 @@ std::optional<pid_t> TempFileWriter(const std::string& file) {
 ConfirmationWriter::ConfirmationWriter(std::string dir, std::string region)
     : dir_(std::move(dir)), region_(std::move(region)) {}
 
+std::string ConfirmationWriter::staging_dir() const {
+  return dir_ + "/" + objects::kInternalDir + "/incoming";
+}
+
 std::string ConfirmationWriter::ObjectName(int64_t trade_id) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "trade-%020lld.json", static_cast<long long>(trade_id));
@@ -89,11 +94,10 @@ Status ConfirmationWriter::WriteBatch(
     std::string final_path;
     int fd = -1;
   };
-  const std::string staging = dir_ + "/" + kStagingDir;
+  const std::string staging = staging_dir();
   // The staging directory, made on first use inside the bucket, which must exist
   // (a missing bucket is the operator's to fix, not ours to create).
-  for (const std::string& d : {dir_ + "/" + kStagingParent,
-                               staging}) {
+  for (const std::string& d : {dir_ + "/" + objects::kInternalDir, staging}) {
     if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
       return Status::IOError("cannot create " + d + ": " + std::strerror(errno) +
                              "; check that the confirmations bucket exists and is writable");
@@ -179,7 +183,7 @@ Result<size_t> ConfirmationWriter::SweepAbandoned(Duration max_age) const {
   namespace fs = std::filesystem;
   const auto now = fs::file_time_type::clock::now();
   size_t removed = 0;
-  for (const std::string& dir : {dir_ + "/" + kStagingDir, dir_}) {
+  for (const std::string& dir : {staging_dir(), dir_}) {
     std::error_code ec;
     fs::directory_iterator it(dir, ec);
     if (ec == std::errc::no_such_file_or_directory && dir != dir_) continue;  // nothing staged yet

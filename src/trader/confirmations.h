@@ -15,7 +15,7 @@
 // memory.
 //
 // Each object is written atomically and idempotently: a temporary file in the
-// bucket's staging directory (kStagingDir), fsync, rename to
+// bucket's staging directory (staging_dir()), fsync, rename to
 // "trade-<trade_id zero-padded to 20>.json" in the bucket (the name is the trade
 // id, so writing it twice leaves one object), then, once per batch, fsync of the
 // bucket directory so the renames survive a power loss; only after that are the
@@ -43,11 +43,6 @@
 
 namespace pilotlight::trader {
 
-// Where writers stage their temporary files, relative to the bucket (see above;
-// ".pilotlight" is the replicator's kInternalDir, data/objects/replicator.h).
-inline constexpr char kStagingParent[] = ".pilotlight";
-inline constexpr char kStagingDir[] = ".pilotlight/incoming";
-
 // Renders and writes confirmation objects into one bucket directory.
 // Thread-safe: no shared state beyond the directory.
 class ConfirmationWriter {
@@ -74,6 +69,9 @@ class ConfirmationWriter {
   std::string Render(const Execution& trade, const std::string& taker_account) const;
   bool enabled() const { return !dir_.empty(); }
   const std::string& dir() const { return dir_; }
+  // Where temporary files are written: "<dir>/.pilotlight/incoming", inside the
+  // replicator's internal directory (objects::kInternalDir), see above.
+  std::string staging_dir() const;
 
   // "trade-00000000000000000042.json"
   static std::string ObjectName(int64_t trade_id);

@@ -39,7 +39,9 @@ class ConfirmationWriterTest : public ::testing::Test {
   // The bucket's entries, but for the replicator's (and the staging) directory.
   std::vector<std::string> Names() const { return List(dir_, ".pilotlight"); }
   // What is left in the staging directory.
-  std::vector<std::string> Staged() const { return List(dir_ + "/" + kStagingDir, ""); }
+  std::vector<std::string> Staged() const {
+    return List(ConfirmationWriter(dir_, "primary").staging_dir(), "");
+  }
   static std::vector<std::string> List(const std::string& dir, const std::string& skip) {
     std::vector<std::string> out;
     std::error_code ec;
@@ -84,7 +86,8 @@ TEST_F(ConfirmationWriterTest, WritingATradeTwiceLeavesOneObject) {
   EXPECT_EQ(Names(), (std::vector<std::string>{"trade-00000000000000000007.json",
                                                "trade-00000000000000000008.json"}));
   EXPECT_EQ(Read(dir_ + "/trade-00000000000000000007.json"), w.Render(Trade(7), "alice"));
-  EXPECT_TRUE(fs::is_directory(dir_ + "/" + kStagingDir));
+  EXPECT_EQ(w.staging_dir(), dir_ + "/.pilotlight/incoming");
+  EXPECT_TRUE(fs::is_directory(w.staging_dir()));
   EXPECT_EQ(Staged(), std::vector<std::string>{});
 }
 
@@ -124,7 +127,7 @@ TEST_F(ConfirmationWriterTest, SweepRemovesTemporaryFilesOfDeadWritersAndOldOnes
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ConfirmationWriter w(dir_, "primary");
-  const std::string staging = dir_ + "/" + kStagingDir;
+  const std::string staging = w.staging_dir();
   fs::create_directories(staging);
   auto touch = [&](const std::string& dir, const std::string& name) {
     std::ofstream(dir + "/" + name) << "{";

@@ -60,6 +60,7 @@ class GroupCommit {
     }
   }
 
+  size_t max_in_flight() const { return max_in_flight_; }
   Stats stats() const {
     std::lock_guard<std::mutex> lock(mu_);
     return stats_;

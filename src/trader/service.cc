@@ -305,7 +305,7 @@ HttpResponse Service::Readyz() {
   j["order_batches"] = {{"batches", batches.batches},
                         {"orders", batches.items},
                         {"largest", batches.largest},
-                        {"in_flight_limit", std::max(1, options_.order_batches)}};
+                        {"in_flight_limit", batches_.max_in_flight()}};
   return Json(ready ? 200 : 503, j.dump());
 }
 

@@ -1,8 +1,9 @@
 // Service: the trading service's HTTP API, independent of the HTTP library.
 //
 // Handle() takes a parsed request and returns the response; http_server.cc owns
-// the sockets (Boost.Beast) and calls it from one thread per connection. Each
-// call borrows a Backend (one PostgreSQL connection in an OrderStore and one
+// the sockets (Boost.Beast) and calls it from one thread per connection. A call
+// that needs the database or Redis (an order's session and ticks are usually
+// cached) borrows a Backend (one PostgreSQL connection in an OrderStore and one
 // Redis connection in a SessionStore) from a fixed pool, so an instance holds at
 // most `db_connections` database connections whatever its client count. Orders go
 // to the database in batches (GroupCommit, group_commit.h): the orders that
