@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -55,11 +54,6 @@ class GatedAction final : public runbook::StepAction {
   runbook::StepAction* inner_;
   const Leadership* leadership_;
 };
-
-}  // namespace
-
-
-namespace {
 
 json StepEventJson(const runbook::StepEvent& e, const std::string& runbook) {
   const runbook::StepReport& s = *e.step;
