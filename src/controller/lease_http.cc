@@ -1,12 +1,8 @@
 #include "controller/lease_http.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
