@@ -178,13 +178,32 @@ Result<std::vector<std::string>> RestoreApplicationLogins(Connection& admin) {
 // Tries to commit a write as the application would if it wanted to get past a
 // read-only default: BEGIN READ WRITE, a temporary table (TEMP is granted to
 // every role by default, so the attempt needs no grant), an INSERT, COMMIT.
-// OK when the write committed.
-Status ApplicationWrite(Connection& app) {
+// OK when the write committed; otherwise `sqlstate` (when given) is the
+// server's reason, "" when it gave none (the connection was lost).
+Status ApplicationWrite(Connection& app, std::string* sqlstate = nullptr) {
   Status s = app.Exec(
       "BEGIN READ WRITE; CREATE TEMP TABLE IF NOT EXISTS pilotlight_fence_probe (at timestamptz); "
       "INSERT INTO pilotlight_fence_probe VALUES (clock_timestamp()); COMMIT");
+  if (sqlstate != nullptr) *sqlstate = s.ok() ? "" : app.last_sqlstate();
   if (!s.ok()) (void)app.Exec("ROLLBACK");
   return s;
+}
+
+// After a promotion, no sequence of the application database may hand out an
+// id the old primary could have handed out past what replicated (an
+// acknowledged order lost with the asynchronous tail keeps its id; a new order
+// must not take it). Each bigint sequence jumps to the new timeline's range,
+// timeline * 2^40: the old primary, on an earlier timeline, issued ids below it
+// (unless it issued 2^40 of them in one timeline). Returns the sequences moved.
+Result<int> MoveSequencesToTimeline(Connection& db, int timeline) {
+  const std::string start = std::to_string(static_cast<int64_t>(timeline) << 40);
+  Result<Rows> moved = db.Query(
+      "SELECT count(setval(format('%I.%I', schemaname, sequencename), $1::bigint, false))::text "
+      "AS n FROM pg_sequences WHERE data_type = 'bigint'::regtype "
+      "AND coalesce(last_value, 0) < $1::bigint AND max_value >= $1::bigint",
+      {start});
+  if (!moved.ok()) return moved.status();
+  return std::atoi(moved->Get(0, "n").value_or("0").c_str());
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -243,6 +262,10 @@ std::string PromoteOutcome::ToString() const {
          std::to_string(timeline_after) + " in " + FormatDuration(took) +
          (lifted_fence ? "; lifted an old fence" : "") +
          (restored_logins.empty() ? "" : "; LOGIN restored to " + JoinNames(restored_logins)) +
+         (sequences_moved == 0 ? ""
+                               : "; " + std::to_string(sequences_moved) +
+                                     " id sequence(s) moved to timeline " +
+                                     std::to_string(timeline_after) + "'s range") +
          "; writes verified";
 }
 
@@ -326,6 +349,15 @@ Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const 
     return Status::Internal("PostgreSQL " + standby.ToString() + " was promoted but stayed on timeline " +
                             std::to_string(out.timeline_after));
   }
+  // Idempotent (a sequence already in the range is left alone), so it runs for
+  // an already-promoted server too: a promotion interrupted before it.
+  {
+    Result<std::unique_ptr<Connection>> db = Connection::Open(standby);
+    if (!db.ok()) return db.status().Annotate("promote: moving the id sequences");
+    Result<int> moved = MoveSequencesToTimeline(**db, out.timeline_after);
+    if (!moved.ok()) return moved.status().Annotate("promote: moving the id sequences");
+    out.sequences_moved = *moved;
+  }
   out.took = clock.Monotonic() - start;
   LogInfo("PostgreSQL " + standby.ToString() + ": " + out.ToString());
   return out;
@@ -385,9 +417,10 @@ FenceState ReadFenceState(const Endpoint& server) {
   }
   if (server.has_application_role()) {
     // The application's own attempt, the way a client past the default would.
-    Status write = ApplicationWrite(**app);
+    std::string sqlstate;
+    Status write = ApplicationWrite(**app, &sqlstate);
     st.application_write_accepted = write.ok();
-    st.write_refused = !write.ok() && (*app)->last_sqlstate() == kSqlStateReadOnlyTransaction;
+    st.write_refused = !write.ok() && sqlstate == kSqlStateReadOnlyTransaction;
     st.detail = write.ok() ? "a BEGIN READ WRITE transaction of " + server.application_user +
                                  " committed"
                            : write.message();
@@ -413,9 +446,10 @@ WriteAttempt AttemptApplicationWrite(const Endpoint& server) {
     out.detail = (out.refused ? "refused: " : "unreachable: ") + m;
     return out;
   }
-  Status write = ApplicationWrite(**conn);
+  std::string sqlstate;
+  Status write = ApplicationWrite(**conn, &sqlstate);
   out.committed = write.ok();
-  out.refused = !write.ok() && !(*conn)->last_sqlstate().empty();
+  out.refused = !write.ok() && !sqlstate.empty();
   out.detail = write.ok() ? "BEGIN READ WRITE as " + app.user + " committed"
                           : (out.refused ? "refused: " : "failed: ") + write.message();
   return out;

@@ -73,13 +73,19 @@ struct PromoteOutcome {
   // Application roles whose LOGIN the old primary's fence revoked (the
   // revocation replicated here) and the promotion gave back.
   std::vector<std::string> restored_logins;
+  // Bigint sequences of the database moved to the new timeline's id range
+  // (timeline * 2^40), so no id the old primary issued is issued again.
+  int sequences_moved = 0;
   Duration took{};
   std::string ToString() const;
 };
 
 // Promotes the standby at `standby` (pg_promote(wait => true)) and verifies the
 // new primary is on a new timeline and takes writes from a fresh connection. A
-// fence left on the server (from an earlier life as a fenced primary) is lifted.
+// fence left on the server (from an earlier life as a fenced primary) is lifted,
+// the application's LOGIN a fence of the old primary revoked is given back, and
+// every bigint sequence of `standby.database` jumps to the new timeline's id
+// range, so an id the old primary issued (and lost) is never issued again.
 // Promoting a primary is a no-op reported as already_primary (its writability is
 // still verified). Fails with Timeout when not done by `timeout`.
 Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const Clock& clock);

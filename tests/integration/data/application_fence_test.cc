@@ -167,5 +167,42 @@ TEST_F(ApplicationFenceTest, EveryConnectionSlotHeldByTheApplicationDoesNotLockT
   EXPECT_EQ(committed, 0);
 }
 
+TEST_F(ApplicationFenceTest, AnIdTheOldPrimaryIssuedIsNeverIssuedAgainAfterPromotion) {
+  // DR stops receiving WAL: what the primary does next is the asynchronous tail
+  // a region outage loses.
+  auto dr_admin = MustConnect(dr_);
+  ASSERT_NE(dr_admin, nullptr);
+  ASSERT_TRUE(dr_admin->Exec("ALTER SYSTEM SET primary_conninfo = ''").ok());
+  ASSERT_TRUE(dr_admin->Exec("SELECT pg_reload_conf()").ok());
+  ASSERT_TRUE(WaitFor(20s, [&] {
+    auto p = MustConnect(primary_);
+    return p && QueryValue(*p, "SELECT count(*) FROM pg_stat_replication") == "0";
+  }));
+  // The old primary hands out order and trade ids DR never hears of.
+  auto app = MustConnect(primary_.AsApplication());
+  ASSERT_NE(app, nullptr);
+  const std::string old_order = QueryValue(
+      *app, "SELECT max(nextval('orders_order_id_seq'))::text FROM generate_series(1, 500)");
+  const std::string old_trade = QueryValue(
+      *app, "SELECT max(nextval('trades_trade_id_seq'))::text FROM generate_series(1, 500)");
+  ASSERT_GE(std::stoll(old_order), 500) << old_order;
+
+  Result<pg::PromoteOutcome> promoted = pg::Promote(dr_, 60s, clock_);
+  ASSERT_TRUE(promoted.ok()) << promoted.status().ToString();
+  EXPECT_GE(promoted->sequences_moved, 2) << promoted->ToString();
+  auto on_dr = MustConnect(dr_.AsApplication());
+  ASSERT_NE(on_dr, nullptr);
+  const long long new_order = std::stoll(QueryValue(*on_dr, "SELECT nextval('orders_order_id_seq')::text"));
+  const long long new_trade = std::stoll(QueryValue(*on_dr, "SELECT nextval('trades_trade_id_seq')::text"));
+  EXPECT_GT(new_order, std::stoll(old_order));
+  EXPECT_GT(new_trade, std::stoll(old_trade));
+  // Promoting again moves nothing (idempotent) and ids keep increasing.
+  Result<pg::PromoteOutcome> again = pg::Promote(dr_, 60s, clock_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->already_primary);
+  EXPECT_EQ(again->sequences_moved, 0);
+  EXPECT_GT(std::stoll(QueryValue(*on_dr, "SELECT nextval('orders_order_id_seq')::text")), new_order);
+}
+
 }  // namespace
 }  // namespace pilotlight
