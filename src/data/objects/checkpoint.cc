@@ -154,10 +154,18 @@ std::optional<std::string> UnescapeKey(std::string_view quoted) {
     }
     if (++i >= quoted.size()) return std::nullopt;
     switch (quoted[i]) {
-      case '\\': out += '\\'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '\\':
+        out += '\\';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'x': {
         if (i + 2 >= quoted.size()) return std::nullopt;
         const int hi = hex(quoted[i + 1]);

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 namespace pilotlight::objects {
@@ -103,8 +103,12 @@ TEST(CheckpointTest, KeysAreRelativePathsWithoutNul) {
 }
 
 TEST(CheckpointTest, EscapedKeysPrintOnOneLineAndComeBack) {
-  const std::string keys[] = {"plain/key.json", "line\nbreak", "cr\r", "tab\tand\\slash",
-                              std::string("\x01\x1b[31m\x7f", 7), "\\x41 stays four bytes"};
+  const std::string keys[] = {"plain/key.json",
+                              "line\nbreak",
+                              "cr\r",
+                              "tab\tand\\slash",
+                              std::string("\x01\x1b[31m\x7f", 7),
+                              "\\x41 stays four bytes"};
   for (const std::string& key : keys) {
     const std::string e = EscapeKey(key);
     EXPECT_FALSE(HasControlCharacter(e)) << e;

@@ -82,9 +82,9 @@ std::atomic<bool> g_no_openat2{false};
 // Opens `key` beneath the directory `root` without following a symbolic link
 // anywhere on its path (the last component included: ELOOP), so that what is
 // opened is inside the bucket. `flags` are open(2)'s; O_NOFOLLOW is added.
-int OpenBeneath(int root, const std::string& key, int flags) {
+int OpenBeneath(int root, const std::string& key, int flags, bool by_components) {
   flags |= O_NOFOLLOW | O_CLOEXEC;
-  if (!g_no_openat2.load(std::memory_order_relaxed)) {
+  if (!by_components && !g_no_openat2.load(std::memory_order_relaxed)) {
     const int fd = OpenAt2(root, key.c_str(), flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
     // ENOSYS: an older kernel; EPERM: a seccomp filter that does not know it.
     if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return fd;
@@ -97,17 +97,17 @@ int OpenBeneath(int root, const std::string& key, int flags) {
     const size_t slash = key.find('/', at);
     if (slash == std::string::npos) break;
     const std::string part = key.substr(at, slash - at);
-    const int next =
-        openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int next = openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     const int saved = errno;
     if (dir != root) close(dir);
     if (next < 0) {
       // A link where a directory should be: O_DIRECTORY | O_NOFOLLOW says ENOTDIR.
       struct stat st {};
-      errno = saved == ENOTDIR && fstatat(root, key.substr(0, slash).c_str(), &st,
-                                          AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)
-                  ? ELOOP
-                  : saved;
+      const std::string prefix = key.substr(0, slash);
+      const bool link = saved == ENOTDIR &&
+                        fstatat(root, prefix.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISLNK(st.st_mode);
+      errno = link ? ELOOP : saved;
       return -1;
     }
     dir = next;
@@ -127,8 +127,8 @@ struct KeyState {
   std::optional<SourceEntry> object;
   std::optional<SkipReason> skipped;
 };
-KeyState StatKey(int root, const std::string& key) {
-  const int fd = OpenBeneath(root, key, O_PATH);
+KeyState StatKey(int root, const std::string& key, bool by_components) {
+  const int fd = OpenBeneath(root, key, O_PATH, by_components);
   if (fd < 0) return {};
   struct stat st {};
   const int rc = fstat(fd, &st);
@@ -226,8 +226,8 @@ class BucketScanner {
           continue;
         }
         if (errno == ENOENT) continue;  // gone meanwhile
-        status = Status::IOError("cannot list bucket " + root_ + ": " + EscapeKey(sub_rel) +
-                                 ": " + Errno());
+        status = Status::IOError("cannot list bucket " + root_ + ": " + EscapeKey(sub_rel) + ": " +
+                                 Errno());
         break;
       }
       status = ScanDir(sub, sub_rel);
@@ -621,9 +621,8 @@ void BucketReplicator::NoteSkipped(const std::string& key, std::optional<Skipped
   // New, or skipped for another reason than before: said once, here.
   const std::string what = "'" + EscapeKey(key) + "' in " + options_.source_dir;
   if (entry->reason == SkipReason::kTooLarge) {
-    stats.alarms.push_back("object " + what + " is not replicated: " +
-                           std::to_string(entry->size) + " B is over the limit of " +
-                           std::to_string(options_.max_object_bytes) +
+    stats.alarms.push_back("object " + what + " is not replicated: " + std::to_string(entry->size) +
+                           " B is over the limit of " + std::to_string(options_.max_object_bytes) +
                            " B (max_object_bytes); DR lacks it until it is made smaller or the "
                            "limit is raised");
   } else if (++logged_this_pass_ <= kSkipLogsPerPass) {
@@ -680,7 +679,8 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
     return Status::IOError("cannot open bucket " + options_.source_dir + ": " + Errno());
   }
   // Over the size limit: an object, refused.
-  auto too_large = [&](const std::string& key, const SourceEntry& e) -> std::optional<SkippedEntry> {
+  auto too_large = [&](const std::string& key,
+                       const SourceEntry& e) -> std::optional<SkippedEntry> {
     if (options_.max_object_bytes <= 0 || e.size <= options_.max_object_bytes) return std::nullopt;
     return SkippedEntry{key, SkipReason::kTooLarge, e.size};
   };
@@ -725,7 +725,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         continue;
       }
       ++stats.scanned;
-      const KeyState k = StatKey(root.get(), key);
+      const KeyState k = StatKey(root.get(), key, options_.open_by_components);
       std::optional<SkippedEntry> skip;
       if (k.skipped) skip = SkippedEntry{key, *k.skipped, 0};
       if (k.object) {
@@ -781,7 +781,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         // since the scan is refused, never read through), O_NONBLOCK: a FIFO
         // swapped in must not block the open (it changes nothing for a regular
         // file); what was opened must be a regular file.
-        Fd in(OpenBeneath(root.get(), key, O_RDONLY | O_NONBLOCK));
+        Fd in(OpenBeneath(root.get(), key, O_RDONLY | O_NONBLOCK, options_.open_by_components));
         struct stat before {};
         if (!in.ok() && errno == ELOOP) {
           NoteSkipped(key, SkippedEntry{key, SkipReason::kSymlink, 0}, stats);
@@ -834,15 +834,17 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         // The data extents only (SEEK_DATA / SEEK_HOLE): a hole is hashed as the
         // zeros it reads as and left a hole in the copy, so DR uses about the
         // blocks the source does. A file system without extent lookup reports the
-        // whole file as one extent.
+        // whole file as one extent. A file with as many blocks as bytes has no
+        // hole to look for (the common case: no lseek, no ftruncate).
         Sha256 hash;
         const int64_t size = before.st_size;
+        const bool sparse = static_cast<int64_t>(before.st_blocks) * 512 < size;
         int64_t total = 0;  // bytes accounted for, holes included
         bool short_read = false;
         while (total < size && !short_read) {
-          off_t data = lseek(in.get(), total, SEEK_DATA);
+          off_t data = sparse ? lseek(in.get(), total, SEEK_DATA) : total;
           if (data < 0) data = errno == ENXIO ? size : total;  // ENXIO: a hole to the end
-          off_t hole = data < size ? lseek(in.get(), data, SEEK_HOLE) : size;
+          off_t hole = sparse && data < size ? lseek(in.get(), data, SEEK_HOLE) : size;
           if (hole < 0 || hole > size) hole = size;
           for (int64_t zeros = std::min<int64_t>(data, size) - total; zeros > 0;) {
             const size_t n = static_cast<size_t>(std::min<int64_t>(zeros, kChunk));
@@ -872,8 +874,8 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
             total += n;
           }
         }
-        // The trailing hole (and the size of an empty object).
-        if (ftruncate(out.get(), size) != 0) return fail("cannot size", " (disk full?)");
+        // The trailing hole.
+        if (sparse && ftruncate(out.get(), size) != 0) return fail("cannot size", " (disk full?)");
         const std::string want = hash.Final();
         if (short_read || total != size || !still_there()) {
           // Written to (or replaced) while we read it: copy it again.
@@ -927,9 +929,9 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       }
       if (!done) {
         if (checksum_failed) {
-          stats.alarms.push_back("object '" + EscapeKey(key) + "': checksum mismatch on arrival in " +
-                                 options_.dest_dir + " after " +
-                                 std::to_string(options_.verify_attempts) +
+          stats.alarms.push_back("object '" + EscapeKey(key) +
+                                 "': checksum mismatch on arrival in " + options_.dest_dir +
+                                 " after " + std::to_string(options_.verify_attempts) +
                                  " attempts; the DR copy was left as it was; check the disks "
                                  "and the network path");
         }
@@ -953,8 +955,8 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         if (!s.ok()) return s.Annotate("cannot write the sidecar of " + EscapeKey(r.key));
       } else if (sidecars_present_ && unlink(meta_path(r.key).c_str()) != 0 && errno != ENOENT &&
                  errno != ENOTDIR) {
-        return Status::IOError("cannot remove the stale sidecar " + EscapeKey(meta_path(r.key)) + ": " +
-                               Errno());
+        return Status::IOError("cannot remove the stale sidecar " + EscapeKey(meta_path(r.key)) +
+                               ": " + Errno());
       }
     }
     PL_RETURN_IF_ERROR(SyncFilesystem(options_.dest_dir));

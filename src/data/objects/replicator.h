@@ -129,6 +129,9 @@ struct ReplicatorOptions {
   // Keep replicas' metadata in sidecar files (the previous release's layout)
   // rather than in an extended attribute on each object (see above).
   bool sidecar_metadata = false;
+  // Test seam: objects are opened one path component at a time (O_NOFOLLOW each),
+  // as on a kernel without openat2, instead of by openat2 RESOLVE_NO_SYMLINKS.
+  bool open_by_components = false;
   // Test seam: the destination behaves as a file system without extended
   // attributes (setting one fails with ENOTSUP).
   bool refuse_xattrs = false;
@@ -145,8 +148,8 @@ enum class SkipReason {
   kSymlink,  // a symbolic link (or a link on its path): never followed
   kFifo,
   kSocket,
-  kDevice,   // a character or block device
-  kOther,    // any other file type that is not a regular file
+  kDevice,    // a character or block device
+  kOther,     // any other file type that is not a regular file
   kTooLarge,  // an object over ReplicatorOptions::max_object_bytes
 };
 // "symbolic link" | "FIFO" | "socket" | "device" | "not a regular file" | "too large".

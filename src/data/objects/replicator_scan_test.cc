@@ -55,8 +55,8 @@ TEST(ReplicatorScanTest, FindsRegularFilesOnlyAndCountsTheLinksItSkips) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->scanned, 4);
   EXPECT_EQ(s->copied, 4);
-  for (const char* key : {"top", "a/b/c/deep", "a/.pilotlight/nested-is-an-object",
-                          "linked/target"}) {
+  for (const char* key :
+       {"top", "a/b/c/deep", "a/.pilotlight/nested-is-an-object", "linked/target"}) {
     EXPECT_TRUE(fs::is_regular_file(o.dest_dir + "/" + key)) << key;
   }
   for (const char* key : {"a/link-to-file", "a/link-to-dir", "a/dangling"}) {

@@ -30,10 +30,13 @@ namespace fs = std::filesystem;
 
 constexpr char kSecret[] = "root:$y$j9T$not-for-the-dr-bucket:19000:0:99999:7:::";
 
-class ReplicatorSecurityTest : public testing::ReplicatorFixture {
+// Run with openat2 (false) and with the one-component-at-a-time fallback (true).
+class ReplicatorSecurityTest : public testing::ReplicatorFixture,
+                               public ::testing::WithParamInterface<bool> {
  protected:
   void SetUp() override {
     ReplicatorFixture::SetUp();
+    options_.open_by_components = GetParam();
     outside_ = root_ + "/outside";
     Write(outside_ + "/shadow", kSecret);
     fs::create_directories(options_.source_dir);
@@ -74,7 +77,7 @@ class ReplicatorSecurityTest : public testing::ReplicatorFixture {
   std::string outside_;
 };
 
-TEST_F(ReplicatorSecurityTest, LinksToFilesOutsideTheBucketAreNotReplicated) {
+TEST_P(ReplicatorSecurityTest, LinksToFilesOutsideTheBucketAreNotReplicated) {
   fs::create_symlink(outside_ + "/shadow", Src("absolute"));
   fs::create_directories(Src("reports/2026"));
   fs::create_symlink("../../../outside/shadow", Src("reports/2026/relative"));
@@ -105,19 +108,32 @@ TEST_F(ReplicatorSecurityTest, LinksToFilesOutsideTheBucketAreNotReplicated) {
   ::testing::internal::CaptureStderr();
   PassStats again = Pass(*r);
   const std::string second_log = ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(again.skipped, s.skipped);  // still counted
+  EXPECT_EQ(again.skipped, s.skipped);                                      // still counted
   EXPECT_EQ(second_log.find("absolute"), std::string::npos) << second_log;  // not logged again
+
+  // Planted later: found by the change feed's incremental pass just the same.
+  fs::create_symlink(outside_ + "/shadow", Src("reports/late"));
+  PassStats late = Pass(*r);
+  if (r->has_change_feed()) {
+    EXPECT_FALSE(late.full_scan);
+  }
+  EXPECT_EQ(SecretsInDr(), std::vector<std::string>{});
+  EXPECT_EQ(Keys(late.skipped, SkipReason::kSymlink),
+            (std::vector<std::string>{"absolute", "linked-dir", "reports/2026/relative",
+                                      "reports/late"}));
 }
 
 // Replaced by a link between the scan and the copy: the copy's open does not
 // follow it, and a FIFO swapped in is refused by the fstat of what was opened.
-TEST_F(ReplicatorSecurityTest, ALinkOrFifoSwappedInAfterTheScanIsRefused) {
+TEST_P(ReplicatorSecurityTest, ALinkOrFifoSwappedInAfterTheScanIsRefused) {
   Write(Src("a-first"), "copied first");
   Write(Src("b-becomes-link"), "innocent");
   Write(Src("c-becomes-fifo"), "innocent too");
+  Write(Src("d-becomes-link/shadow"), "a directory's object");
   SetMtime(Src("a-first"), 1'000);  // copied in order of modification
   SetMtime(Src("b-becomes-link"), 2'000);
   SetMtime(Src("c-becomes-fifo"), 3'000);
+  SetMtime(Src("d-becomes-link/shadow"), 4'000);
   bool swapped = false;
   options_.on_chunk = [&](const std::string& key, int, std::string&) {
     if (key != "a-first" || swapped) return;
@@ -126,6 +142,9 @@ TEST_F(ReplicatorSecurityTest, ALinkOrFifoSwappedInAfterTheScanIsRefused) {
     fs::create_symlink(outside_ + "/shadow", Src("b-becomes-link"));
     fs::remove(Src("c-becomes-fifo"));
     ASSERT_EQ(mkfifo(Src("c-becomes-fifo").c_str(), 0644), 0);
+    // A directory on the object's path becomes a link to one outside the bucket.
+    fs::rename(Src("d-becomes-link"), root_ + "/moved-away");
+    fs::create_symlink(outside_, Src("d-becomes-link"));
   };
   options_.full_rescan_every_pass = true;
   auto r = Open();
@@ -134,16 +153,24 @@ TEST_F(ReplicatorSecurityTest, ALinkOrFifoSwappedInAfterTheScanIsRefused) {
   EXPECT_EQ(SecretsInDr(), std::vector<std::string>{});
   EXPECT_FALSE(fs::exists(Dst("b-becomes-link")));
   EXPECT_FALSE(fs::exists(Dst("c-becomes-fifo")));
-  EXPECT_EQ(Keys(s.skipped, SkipReason::kSymlink), std::vector<std::string>{"b-becomes-link"});
+  EXPECT_FALSE(fs::exists(Dst("d-becomes-link/shadow")));
+  EXPECT_EQ(Keys(s.skipped, SkipReason::kSymlink),
+            (std::vector<std::string>{"b-becomes-link", "d-becomes-link/shadow"}));
   EXPECT_EQ(Keys(s.skipped, SkipReason::kFifo), std::vector<std::string>{"c-becomes-fifo"});
+  // The next scan sees the link itself, and what it points to is never an object.
+  PassStats next = Pass(*r);
+  EXPECT_EQ(SecretsInDr(), std::vector<std::string>{});
+  EXPECT_EQ(Keys(next.skipped, SkipReason::kSymlink),
+            (std::vector<std::string>{"b-becomes-link", "d-becomes-link"}));
 }
 
-TEST_F(ReplicatorSecurityTest, AFifoDoesNotHangThePassAndIsReported) {
+TEST_P(ReplicatorSecurityTest, AFifoDoesNotHangThePassAndIsReported) {
   ASSERT_EQ(mkfifo(Src("pipe").c_str(), 0644), 0);
   fs::create_symlink("pipe", Src("link-to-pipe"));
   Write(Src("after-the-pipe"), "x");
   auto r = Open();
-  std::future<Result<PassStats>> pass = std::async(std::launch::async, [&] { return r->RunPass(); });
+  std::future<Result<PassStats>> pass =
+      std::async(std::launch::async, [&] { return r->RunPass(); });
   if (pass.wait_for(std::chrono::seconds(120)) != std::future_status::ready) {
     // Blocked on the FIFO: a writer's open and close releases it, and the test fails.
     const int w = open(Src("pipe").c_str(), O_WRONLY | O_NONBLOCK);
@@ -160,13 +187,13 @@ TEST_F(ReplicatorSecurityTest, AFifoDoesNotHangThePassAndIsReported) {
   EXPECT_EQ(Keys(s->skipped, SkipReason::kSymlink), std::vector<std::string>{"link-to-pipe"});
   Result<Backlog> b = ReadBacklog(options_.source_dir, options_.state_dir, clock_.Now());
   ASSERT_TRUE(b.ok());
-  EXPECT_EQ(b->skipped, (std::map<SkipReason, int64_t>{{SkipReason::kSymlink, 1},
-                                                       {SkipReason::kFifo, 1}}));
+  EXPECT_EQ(b->skipped,
+            (std::map<SkipReason, int64_t>{{SkipReason::kSymlink, 1}, {SkipReason::kFifo, 1}}));
 }
 
 // 256 MiB of which 3 MiB are data: DR's copy holds the same bytes in about as
 // many blocks, not 256 MiB of zeros.
-TEST_F(ReplicatorSecurityTest, ASparseObjectKeepsItsHoles) {
+TEST_P(ReplicatorSecurityTest, ASparseObjectKeepsItsHoles) {
   constexpr off_t kMiB = 1 << 20;
   constexpr off_t kSize = 256 * kMiB;
   {
@@ -185,7 +212,8 @@ TEST_F(ReplicatorSecurityTest, ASparseObjectKeepsItsHoles) {
   PassStats s = Pass(*r);
   EXPECT_EQ(s.copied, 2);
   EXPECT_EQ(s.bytes_copied, kSize);
-  struct stat src {}, dst {};
+  struct stat src {
+  }, dst{};
   ASSERT_EQ(stat(Src("sparse.img").c_str(), &src), 0);
   ASSERT_EQ(stat(Dst("sparse.img").c_str(), &dst), 0);
   EXPECT_EQ(dst.st_size, kSize);
@@ -205,7 +233,7 @@ TEST_F(ReplicatorSecurityTest, ASparseObjectKeepsItsHoles) {
 
 // An object over the size limit is not copied, and says so: an alarm (once), the
 // pass's result, and the backlog (replication status: breaching, not "within").
-TEST_F(ReplicatorSecurityTest, AnObjectOverTheSizeLimitIsReportedNotReplicated) {
+TEST_P(ReplicatorSecurityTest, AnObjectOverTheSizeLimitIsReportedNotReplicated) {
   options_.max_object_bytes = 10;
   Write(Src("big\nname"), "eleven byte");
   Write(Src("small"), "ten bytes!");
@@ -240,7 +268,7 @@ TEST_F(ReplicatorSecurityTest, AnObjectOverTheSizeLimitIsReportedNotReplicated) 
 
 // A name cannot write a line of its own into the log: what Run() logs about a
 // skipped entry or an alarm has the name's control characters escaped.
-TEST_F(ReplicatorSecurityTest, NamesAreEscapedInLogLines) {
+TEST_P(ReplicatorSecurityTest, NamesAreEscapedInLogLines) {
   const std::string forged = "2026-12-08T00:00:00.000 error objects: FORGED";
   fs::create_symlink(outside_ + "/shadow", Src("link\n" + forged));
   options_.max_object_bytes = 4;
@@ -266,6 +294,11 @@ TEST_F(ReplicatorSecurityTest, NamesAreEscapedInLogLines) {
     EXPECT_EQ(log.substr(at, nl - at).find('\r'), std::string::npos) << log;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(OpenBeneath, ReplicatorSecurityTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "ByComponents" : "Openat2";
+                         });
 
 }  // namespace
 }  // namespace pilotlight::objects
