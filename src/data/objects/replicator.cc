@@ -346,10 +346,22 @@ std::string NotReplicatedPath(const std::string& state_dir) {
 }
 
 // SHA-256 of everything `fd` holds, read from its start with pread into `buf`.
+// The holes of a sparse file are hashed as the zeros they read as, not read.
 Result<std::string> HashFd(int fd, std::string& buf) {
   Sha256 hash;
   off_t offset = 0;
+  struct stat st {};
+  const bool sparse = fstat(fd, &st) == 0 && static_cast<int64_t>(st.st_blocks) * 512 < st.st_size;
   for (;;) {
+    if (sparse && offset < st.st_size) {
+      off_t data = lseek(fd, offset, SEEK_DATA);
+      if (data < 0) data = errno == ENXIO ? st.st_size : offset;  // ENXIO: a hole to the end
+      for (data = std::min<off_t>(data, st.st_size); offset < data;) {
+        const size_t n = static_cast<size_t>(std::min<off_t>(data - offset, kChunk));
+        hash.Update(std::string_view(ZeroChunk(), n));
+        offset += static_cast<off_t>(n);
+      }
+    }
     const ssize_t n = pread(fd, buf.data(), buf.size(), offset);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::IOError("cannot read back: " + Errno());
