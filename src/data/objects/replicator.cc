@@ -633,6 +633,10 @@ void BucketReplicator::NoteSkipped(const std::string& key, std::optional<Skipped
   // New, or skipped for another reason than before: said once, here.
   const std::string what = "'" + EscapeKey(key) + "' in " + options_.source_dir;
   if (entry->reason == SkipReason::kTooLarge) {
+    if (++alarmed_this_pass_ > kSkipLogsPerPass) {
+      skipped_[key] = std::move(*entry);
+      return;
+    }
     stats.alarms.push_back("object " + what + " is not replicated: " + std::to_string(entry->size) +
                            " B is over the limit of " + std::to_string(options_.max_object_bytes) +
                            " B (max_object_bytes); DR lacks it until it is made smaller or the "
@@ -685,6 +689,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
   Result<SourceMap> source = SourceMap{};
   std::set<std::string> checked;  // keys stat'ed on an incremental pass
   logged_this_pass_ = 0;
+  alarmed_this_pass_ = 0;
   // The source's root for this pass: every object is opened beneath it.
   Fd root(open(options_.source_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.ok()) {
@@ -1033,6 +1038,12 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       PL_RETURN_IF_ERROR(SyncFilesystem(options_.dest_dir));
       PL_RETURN_IF_ERROR(checkpoint_->Commit());
     }
+  }
+  if (alarmed_this_pass_ > kSkipLogsPerPass) {
+    stats.alarms.push_back(std::to_string(alarmed_this_pass_ - kSkipLogsPerPass) +
+                           " more objects of " + options_.source_dir +
+                           " are not replicated: over the size limit (max_object_bytes); see " +
+                           NotReplicatedPath(options_.state_dir));
   }
   if (logged_this_pass_ > kSkipLogsPerPass) {
     LogWarn("objects: " + std::to_string(logged_this_pass_ - kSkipLogsPerPass) +

@@ -253,15 +253,17 @@ class BucketReplicator {
   // that each is logged once, and what <state dir>/not-replicated holds.
   std::map<std::string, SkippedEntry> skipped_;
 
-  // Records what a pass found about `key`: skipped for `reason`, or (nullopt)
-  // replicated normally; logs and alarms what is new.
+  // Records what a pass found about `key`: skipped (`entry`), or (nullopt)
+  // replicated normally; logs or alarms what is new.
   void NoteSkipped(const std::string& key, std::optional<SkippedEntry> entry, PassStats& stats);
   // Writes <state dir>/not-replicated when the objects among skipped_ changed.
   Status SaveNotReplicated();
   std::string saved_not_replicated_;  // the file's content as last written
-  // Skipped entries logged by this pass: beyond kSkipLogsPerPass, one summary line
-  // (a bucket of a million planted links is not a million log lines a pass).
+  // Skipped entries logged, and refused objects alarmed, by this pass: beyond
+  // kSkipLogsPerPass of each, one summary line (a bucket of a million planted
+  // links is not a million log lines).
   int logged_this_pass_ = 0;
+  int alarmed_this_pass_ = 0;
   static constexpr int kSkipLogsPerPass = 20;
 };
 
@@ -288,7 +290,9 @@ Result<std::optional<ReplicaMetadata>> ReadReplicaMetadata(const std::string& de
 // Where a replicator with `state_dir` keeps its checkpoint.
 std::string CheckpointPath(const std::string& state_dir);
 
-// The backlog of a source bucket against a replicator's checkpoint, at `now`.
+// The backlog of a source bucket against a replicator's checkpoint, at `now`:
+// what is pending, what of it the replicator refused (as it last listed in
+// <state dir>/not-replicated), and the entries that are not objects.
 Result<Backlog> ReadBacklog(const std::string& source_dir, const std::string& state_dir,
                             WallTime now);
 

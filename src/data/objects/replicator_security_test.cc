@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -121,6 +122,29 @@ TEST_P(ReplicatorSecurityTest, LinksToFilesOutsideTheBucketAreNotReplicated) {
   EXPECT_EQ(Keys(late.skipped, SkipReason::kSymlink),
             (std::vector<std::string>{"absolute", "linked-dir", "reports/2026/relative",
                                       "reports/late"}));
+}
+
+// A bucket full of planted links: a bounded number of log lines, once, while the
+// pass's result still counts every one.
+TEST_P(ReplicatorSecurityTest, ManyPlantedLinksAreLoggedBoundedAndOnce) {
+  for (int i = 0; i < 100; ++i) {
+    fs::create_symlink(outside_ + "/shadow", Src("link-" + std::to_string(i)));
+  }
+  options_.full_rescan_every_pass = true;
+  auto r = Open();
+  auto lines = [](const std::string& log) { return std::count(log.begin(), log.end(), '\n'); };
+  ::testing::internal::CaptureStderr();
+  PassStats s = Pass(*r);
+  const std::string first = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.skipped.size(), 100u);
+  EXPECT_LE(lines(first), 30) << first;
+  EXPECT_NE(first.find("80 more entries"), std::string::npos) << first;
+  ::testing::internal::CaptureStderr();
+  s = Pass(*r);
+  const std::string second = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.skipped.size(), 100u);
+  EXPECT_EQ(lines(second), 0) << second;
+  EXPECT_EQ(SecretsInDr(), std::vector<std::string>{});
 }
 
 // Replaced by a link between the scan and the copy: the copy's open does not
