@@ -67,7 +67,12 @@ int RunObjects(const ObjectsOptions& o) {
     if (!pass.ok()) return ExitCode(false, pass.status().ToString());
     for (const std::string& a : pass->alarms) std::cerr << "ALARM: " << a << "\n";
     std::cout << "copied " << pass->copied << " (" << pass->bytes_copied << " B), already in place "
-              << pass->already_in_place << ", deleted " << pass->deleted << "\n";
+              << pass->already_in_place << ", deleted " << pass->deleted << ", skipped "
+              << pass->skipped.size() << "\n";
+    for (const objects::SkippedEntry& e : pass->skipped) {
+      std::cout << "skipped: " << objects::EscapeKey(e.key) << ": "
+                << objects::SkipReasonName(e.reason) << "\n";
+    }
     return pass->alarms.empty() ? 0 : 1;
   }
   (*r)->Run(g_stop, *interval);

@@ -68,6 +68,22 @@ LagReading BucketReading(const std::string& bucket, const std::string& source,
   r.lag = b->lag;
   r.detail = std::to_string(b->objects) + " objects (" + std::to_string(b->bytes) +
              " B) and " + std::to_string(b->deletes) + " deletes pending";
+  if (b->not_replicated > 0) {
+    r.data_missing = true;
+    r.detail += "; " + std::to_string(b->not_replicated) + " of them (" +
+                std::to_string(b->not_replicated_bytes) +
+                " B) not replicated: too large, see the replicator's log";
+  }
+  if (!b->skipped.empty()) {
+    int64_t n = 0;
+    std::string kinds;
+    for (const auto& [reason, count] : b->skipped) {
+      n += count;
+      kinds += (kinds.empty() ? "" : ", ") + std::to_string(count) + " " +
+               objects::SkipReasonName(reason);
+    }
+    r.detail += "; " + std::to_string(n) + " entries skipped, not regular files (" + kinds + ")";
+  }
   return r;
 }
 
