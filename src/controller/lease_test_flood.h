@@ -1,0 +1,134 @@
+// ConnectionFlood: a child process that holds `n` idle TCP connections to
+// 127.0.0.1:port (it never sends a byte), opening a new one whenever the server
+// closes one, until it is killed. Test-only.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace pilotlight::testing {
+
+class ConnectionFlood {
+ public:
+  // Forks the flooding child; `ready()` tells when it first held all `n` at once.
+  ConnectionFlood(uint16_t port, int n) {
+    int p[2];
+    if (pipe(p) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(p[0]);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      Run(port, n, p[1]);
+      _exit(0);
+    }
+    close(p[1]);
+    report_ = p[0];
+    fcntl(report_, F_SETFL, O_NONBLOCK);
+  }
+  ~ConnectionFlood() { Stop(); }
+  bool started() const { return pid_ > 0; }
+
+  // True once the child reported it held all `n` connections at the same time.
+  bool ready() {
+    char c;
+    if (!ready_ && report_ >= 0 && read(report_, &c, 1) == 1) ready_ = true;
+    return ready_;
+  }
+
+  // Stops the child; returns how many connections the server closed on it.
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (report_ >= 0) close(report_);
+    report_ = -1;
+  }
+
+ private:
+  static void Run(uint16_t port, int n, int report) {
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, static_cast<rlim_t>(n) + 256);
+    setrlimit(RLIMIT_NOFILE, &rl);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct Conn {
+      int fd;
+      bool connected;
+    };
+    std::vector<Conn> conns;
+    std::vector<pollfd> pfds;
+    bool reported = false;
+    for (;;) {
+      while (static_cast<int>(conns.size()) < n) {
+        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd < 0) break;
+        const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        if (rc != 0 && errno != EINPROGRESS) {
+          close(fd);
+          break;
+        }
+        conns.push_back({fd, rc == 0});
+      }
+      int connected = 0;
+      for (const Conn& c : conns) connected += c.connected ? 1 : 0;
+      if (!reported && connected >= n) {
+        reported = write(report, "r", 1) == 1;
+      }
+      pfds.resize(conns.size());
+      for (size_t i = 0; i < conns.size(); ++i) {
+        pfds[i] = {conns[i].fd, static_cast<short>(conns[i].connected ? POLLIN : POLLOUT), 0};
+      }
+      if (poll(pfds.data(), pfds.size(), 100) < 0 && errno != EINTR) return;
+      std::vector<Conn> kept;
+      kept.reserve(conns.size());
+      for (size_t i = 0; i < conns.size(); ++i) {
+        Conn c = conns[i];
+        const short ev = pfds[i].revents;
+        bool drop = false;
+        if (!c.connected && (ev & (POLLOUT | POLLERR | POLLHUP))) {
+          int err = 0;
+          socklen_t len = sizeof err;
+          getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+          if (err == 0)
+            c.connected = true;
+          else
+            drop = true;
+        } else if (c.connected && (ev & (POLLIN | POLLERR | POLLHUP))) {
+          char buf[256];
+          const ssize_t r = read(c.fd, buf, sizeof buf);
+          if (r <= 0) drop = true;  // the server closed it: open another
+        }
+        if (drop) {
+          close(c.fd);
+        } else {
+          kept.push_back(c);
+        }
+      }
+      conns.swap(kept);
+    }
+  }
+
+  pid_t pid_ = -1;
+  int report_ = -1;
+  bool ready_ = false;
+};
+
+}  // namespace pilotlight::testing
