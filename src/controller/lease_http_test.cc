@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -614,7 +615,12 @@ TEST_F(LeaseHttpTest, AConnectionFloodNeverMakesTheAgentFenceAHealthyPrimary) {
   std::this_thread::sleep_for(3 * kLease);
   const WallTime expiry_during_flood = *service.ExpiresAt();
   const int fences_during_flood = fences.load();
+  const uint64_t closed = flood.closed_by_server();
   flood.Stop();
+  std::cout << "flood: 1500 idle connections held, " << closed
+            << " of them closed by the server and re-opened; agent fences: " << fences_during_flood
+            << "; last grant " << FormatDuration(expiry_during_flood - kLease - flood_at)
+            << " after the flood began\n";
   stop = true;
   keeper.join();
   EXPECT_TRUE(held) << "the flood never held its 1,500 connections at once";

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 namespace pilotlight::testing {
@@ -43,14 +44,19 @@ class ConnectionFlood {
 
   // True once the child reported it held all `n` connections at the same time.
   bool ready() {
-    char c;
-    if (!ready_ && report_ >= 0 && read(report_, &c, 1) == 1) ready_ = true;
+    Drain();
     return ready_;
   }
+  // How many of its connections the server had closed by the child's last report.
+  uint64_t closed_by_server() {
+    Drain();
+    return closed_;
+  }
 
-  // Stops the child; returns how many connections the server closed on it.
+  // Stops the child (its last report stays readable through the accessors).
   void Stop() {
     if (pid_ <= 0) return;
+    Drain();
     kill(pid_, SIGKILL);
     int status = 0;
     waitpid(pid_, &status, 0);
@@ -60,6 +66,18 @@ class ConnectionFlood {
   }
 
  private:
+  // Reports are 8-byte records: the top bit says all `n` were held at once, the
+  // rest counts the connections the server closed.
+  static constexpr uint64_t kHeldAll = uint64_t{1} << 63;
+
+  void Drain() {
+    uint64_t record;
+    while (report_ >= 0 && read(report_, &record, sizeof record) == sizeof record) {
+      ready_ = ready_ || (record & kHeldAll) != 0;
+      closed_ = record & ~kHeldAll;
+    }
+  }
+
   static void Run(uint16_t port, int n, int report) {
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
@@ -75,7 +93,9 @@ class ConnectionFlood {
     };
     std::vector<Conn> conns;
     std::vector<pollfd> pfds;
-    bool reported = false;
+    bool held_all = false;
+    uint64_t closed = 0;
+    timespec last_report{};
     for (;;) {
       while (static_cast<int>(conns.size()) < n) {
         const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -89,8 +109,15 @@ class ConnectionFlood {
       }
       int connected = 0;
       for (const Conn& c : conns) connected += c.connected ? 1 : 0;
-      if (!reported && connected >= n) {
-        reported = write(report, "r", 1) == 1;
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      const bool first = !held_all && connected >= n;
+      held_all = held_all || connected >= n;
+      if (first || (now.tv_sec - last_report.tv_sec) * 1000 +
+                           (now.tv_nsec - last_report.tv_nsec) / 1'000'000 >=
+                       100) {
+        const uint64_t record = (held_all ? kHeldAll : 0) | closed;
+        if (write(report, &record, sizeof record) == sizeof record) last_report = now;
       }
       pfds.resize(conns.size());
       for (size_t i = 0; i < conns.size(); ++i) {
@@ -114,7 +141,10 @@ class ConnectionFlood {
         } else if (c.connected && (ev & (POLLIN | POLLERR | POLLHUP))) {
           char buf[256];
           const ssize_t r = read(c.fd, buf, sizeof buf);
-          if (r <= 0) drop = true;  // the server closed it: open another
+          if (r <= 0) {
+            drop = true;  // the server closed it: open another
+            ++closed;
+          }
         }
         if (drop) {
           close(c.fd);
@@ -129,6 +159,7 @@ class ConnectionFlood {
   pid_t pid_ = -1;
   int report_ = -1;
   bool ready_ = false;
+  uint64_t closed_ = 0;
 };
 
 }  // namespace pilotlight::testing
