@@ -25,9 +25,9 @@
 // request arrives whole within milliseconds of its connect, so a flood of idle
 // connections pushes out only its own); a whole request must arrive within
 // request_deadline of the accept; when the process runs out of descriptors the
-// server closes the oldest reading session, or spends a reserved descriptor,
-// rather than spin on accept (kReserve descriptors: the agent's connection
-// and the write of its grant).
+// server closes the oldest reading session, or spends the few descriptors it
+// keeps in reserve (the agent's connection and the write of its grant), rather
+// than spin on accept.
 //
 // LeaseService is the thread-safe owner of the LeaseGrantor: the server thread
 // renews, the controller loop sets the policy and reads the expiry. Every grant
@@ -38,12 +38,11 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-
-#include <map>
 #include <string_view>
 
 #include "controller/lease.h"
@@ -160,10 +159,10 @@ Result<std::string> RequestLeaseState(const std::string& address, uint16_t port,
 Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
 
 struct LeaseKeeperOptions {
-  std::string controller;  // "host:port" of the controller's lease server
-  std::string holder;      // this region's name
+  std::string controller;   // "host:port" of the controller's lease server
+  std::string holder;       // this region's name
   std::string secret_file;  // the lease secret shared with the controller (lease_auth.h)
-  pg::Endpoint database;   // the region's application database (fenced on loss)
+  pg::Endpoint database;    // the region's application database (fenced on loss)
   Duration request_timeout = std::chrono::seconds(1);
   Duration fence_timeout = std::chrono::seconds(5);
   LeaseKeeper::Options keeper;
@@ -179,8 +178,10 @@ LeaseEffects PostgresLeaseEffects(const LeaseKeeperOptions& options, const Clock
 
 // The agent's loop: renew every duration/3, fence the database when the lease is
 // lost (refused, or not renewed `duration/6` before it ends), lift that fence
-// when the lease is granted again. Runs until `stop` is set; logs each change of
-// state. Call it from the agent's main thread or a thread of its own.
+// when the lease is granted again. Signs with the keys of options.secret_file
+// (re-read when it changes; without a valid one nothing can be renewed, which
+// counts as no answer). Runs until `stop` is set; logs each change of state.
+// Call it from the agent's main thread or a thread of its own.
 void RunLeaseKeeper(const LeaseKeeperOptions& options, const LeaseEffects& effects,
                     Clock& clock, const std::atomic<bool>& stop);
 

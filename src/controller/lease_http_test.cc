@@ -577,7 +577,14 @@ TEST_F(LeaseHttpTest, RotatingTheSecretNeverFencesTheAgent) {
 // which the old server ran out and the agent, unable to renew, fenced its own
 // healthy PostgreSQL. The real server, the real keeper loop in the same
 // process (it needs descriptors too), the attacker in a child process.
-TEST_F(LeaseHttpTest, AConnectionFloodNeverMakesTheAgentFenceAHealthyPrimary) {
+class LeaseFloodTest : public LeaseHttpTest {
+ protected:
+  // Floods the real server with 1,500 connections that each send `opening`,
+  // while the real keeper renews; expects no fence and renewals throughout.
+  void FloodAndExpectNoFence(const std::string& opening);
+};
+
+void LeaseFloodTest::FloodAndExpectNoFence(const std::string& opening) {
   rlimit saved{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
   rlimit low = saved;
@@ -606,7 +613,7 @@ TEST_F(LeaseHttpTest, AConnectionFloodNeverMakesTheAgentFenceAHealthyPrimary) {
   std::thread keeper([&] { RunLeaseKeeper(o, effects, clock_, stop); });
   ASSERT_TRUE(WaitFor(5s, [&] { return service.ExpiresAt().has_value(); }));
 
-  testing::ConnectionFlood flood(server->port(), 1500);
+  testing::ConnectionFlood flood(server->port(), 1500, opening);
   ASSERT_TRUE(flood.started());
   const bool held = WaitFor(20s, [&] { return flood.ready(); });
   // The attack lasts three lease durations: without renewals the agent would
@@ -617,7 +624,8 @@ TEST_F(LeaseHttpTest, AConnectionFloodNeverMakesTheAgentFenceAHealthyPrimary) {
   const int fences_during_flood = fences.load();
   const uint64_t closed = flood.closed_by_server();
   flood.Stop();
-  std::cout << "flood: 1500 idle connections held, " << closed
+  std::cout << "flood: 1500 " << (opening.empty() ? "idle" : "slow") << " connections held, "
+            << closed
             << " of them closed by the server and re-opened; agent fences: " << fences_during_flood
             << "; last grant " << FormatDuration(expiry_during_flood - kLease - flood_at)
             << " after the flood began\n";
@@ -628,6 +636,17 @@ TEST_F(LeaseHttpTest, AConnectionFloodNeverMakesTheAgentFenceAHealthyPrimary) {
   // Renewals got through until the end: the last grant came in the attack's
   // final lease duration.
   EXPECT_GT(expiry_during_flood, flood_at + 2 * kLease) << "no renewal got through the flood";
+}
+
+TEST_F(LeaseFloodTest, IdleConnectionsNeverMakeTheAgentFenceAHealthyPrimary) {
+  FloodAndExpectNoFence("");
+}
+
+// Slow clients: each connection sends the start of a request and then nothing
+// (a session that is "busy" reading until its deadline). The oldest one still
+// reading is pushed out all the same.
+TEST_F(LeaseFloodTest, SlowRequestsNeverMakeTheAgentFenceAHealthyPrimary) {
+  FloodAndExpectNoFence("POST /v1/lease HTTP/1.1\r\nHost: x\r\n");
 }
 
 // When the controller's process has no descriptor left (its other parts hold

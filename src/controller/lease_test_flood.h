@@ -1,6 +1,7 @@
-// ConnectionFlood: a child process that holds `n` idle TCP connections to
-// 127.0.0.1:port (it never sends a byte), opening a new one whenever the server
-// closes one, until it is killed. Test-only.
+// ConnectionFlood: a child process that holds `n` TCP connections to
+// 127.0.0.1:port, opening a new one whenever the server closes one, until it is
+// killed. Each connection sends `opening` once connected (none: idle; the start
+// of a request: a slow client) and nothing more. Test-only.
 #pragma once
 
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <string>
 #include <vector>
 
 namespace pilotlight::testing {
@@ -25,14 +27,14 @@ namespace pilotlight::testing {
 class ConnectionFlood {
  public:
   // Forks the flooding child; `ready()` tells when it first held all `n` at once.
-  ConnectionFlood(uint16_t port, int n) {
+  ConnectionFlood(uint16_t port, int n, std::string opening = "") : opening_(std::move(opening)) {
     int p[2];
     if (pipe(p) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       close(p[0]);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
-      Run(port, n, p[1]);
+      Run(port, n, opening_, p[1]);
       _exit(0);
     }
     close(p[1]);
@@ -78,7 +80,7 @@ class ConnectionFlood {
     }
   }
 
-  static void Run(uint16_t port, int n, int report) {
+  static void Run(uint16_t port, int n, const std::string& opening, int report) {
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, static_cast<rlim_t>(n) + 256);
@@ -105,6 +107,7 @@ class ConnectionFlood {
           close(fd);
           break;
         }
+        if (rc == 0 && !opening.empty()) (void)!write(fd, opening.data(), opening.size());
         conns.push_back({fd, rc == 0});
       }
       int connected = 0;
@@ -134,10 +137,12 @@ class ConnectionFlood {
           int err = 0;
           socklen_t len = sizeof err;
           getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-          if (err == 0)
+          if (err == 0) {
             c.connected = true;
-          else
+            if (!opening.empty()) (void)!write(c.fd, opening.data(), opening.size());
+          } else {
             drop = true;
+          }
         } else if (c.connected && (ev & (POLLIN | POLLERR | POLLHUP))) {
           char buf[256];
           const ssize_t r = read(c.fd, buf, sizeof buf);
@@ -156,6 +161,7 @@ class ConnectionFlood {
     }
   }
 
+  std::string opening_;
   pid_t pid_ = -1;
   int report_ = -1;
   bool ready_ = false;
