@@ -1,8 +1,10 @@
 // The region agent: it writes the replication heartbeat and keeps the primary's
 // write lease. Once a controller runs for the lab (it publishes its lease
-// endpoint in <lab dir>/controller/lease.endpoint), the agent renews the lease
-// and fences its own PostgreSQL when it cannot: the half of "never two writable
-// primaries" that still works when the primary region is cut off from everyone.
+// endpoint in <lab dir>/controller/lease.endpoint), the agent renews the lease,
+// signed with the lab's lease secret (<lab dir>/controller/lease.secret, written
+// by the lab before it starts an agent), and fences its own PostgreSQL when it
+// cannot: the half of "never two writable primaries" that still works when the
+// primary region is cut off from everyone.
 // It is also the region's local supervisor: a node-group instance that crashed
 // is started again (Lab::RestartCrashedInstances), the way an auto-scaling
 // group replaces a failed instance.
@@ -48,8 +50,8 @@ std::string ReadEndpoint(const std::string& path) {
 // Keeps the write lease with whichever controller endpoint the lab publishes;
 // restarts the keeper when a restarted controller publishes a new one. Without
 // any controller (a bare `lab up`) there is no lease to keep and nothing fenced.
-void KeepLease(const std::string& endpoint_file, const std::string& region,
-               const pg::Endpoint& database) {
+void KeepLease(const std::string& endpoint_file, const std::string& secret_file,
+               const std::string& region, const pg::Endpoint& database) {
   std::string current;
   std::atomic<bool> keeper_stop{false};
   std::thread keeper;
@@ -69,6 +71,7 @@ void KeepLease(const std::string& endpoint_file, const std::string& region,
       controller::LeaseKeeperOptions options;
       options.controller = endpoint;
       options.holder = region;
+      options.secret_file = secret_file;
       options.database = database;
       keeper = std::thread([options, &keeper_stop] {
         controller::LeaseEffects effects =
@@ -118,7 +121,8 @@ int RunAgent(const config::Config& config, const std::string& region_name,
   LogInfo("agent for region " + region_name + ": heartbeat every " + FormatDuration(interval) +
           " to " + endpoint.ToString());
 
-  std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint", region_name, endpoint);
+  std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint",
+                    lab_dir + "/controller/lease.secret", region_name, endpoint);
   std::thread supervisor(Supervise, std::cref(config), region_name, lab_dir);
 
   std::unique_ptr<pg::Connection> conn;

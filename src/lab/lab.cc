@@ -18,8 +18,9 @@
 #include <functional>
 #include <thread>
 
-#include "data/postgres/region_database.h"
+#include "controller/lease_auth.h"
 #include "core/log.h"
+#include "data/postgres/region_database.h"
 #include "lab/partition.h"
 #include "trader/schema.h"
 
@@ -536,6 +537,11 @@ Status Lab::StartPilotlightProcess(const config::RegionSpec& region, const Compo
   if (RunningPid(c)) return Status::OK();
   std::vector<std::string> argv = {self_exe_, "lab", "agent", "--region", region.name};
   if (c.name == "replicator") argv = {self_exe_, "replication", "run"};
+  // The agent signs its lease renewals with the lab's secret (0600), which a
+  // controller of this lab reads from its state directory.
+  if (c.name == "agent") {
+    PL_RETURN_IF_ERROR(controller::EnsureLeaseSecret(dir_ + "/controller/lease.secret"));
+  }
   argv.insert(argv.end(), {"--dir", dir_, "--config", dir_ + "/config.yaml"});
   const std::string log = RegionDir(region) + "/" + c.name + ".log";
   Result<pid_t> pid = SpawnDaemon({argv, log, std::nullopt});
