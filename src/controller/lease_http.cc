@@ -7,6 +7,8 @@
 #include <boost/beast/http.hpp>
 
 #include <fstream>
+#include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -613,11 +615,38 @@ Result<std::string> RequestLeaseState(const std::string& address, uint16_t port,
 
 // ---- The keeper loop ------------------------------------------------------------
 
-LeaseEffects PostgresLeaseEffects(const LeaseKeeperOptions& options, const Clock& clock) {
+LeaseEffects PostgresLeaseEffects(const LeaseKeeperOptions& options, Clock& clock) {
   LeaseEffects e;
-  e.fence = [options, &clock] {
-    return pg::Fence(options.database, pg::FenceMode::kReadOnly, options.fence_timeout, clock)
-        .status();
+  e.fence = [options, &clock]() -> Status {
+    if (!options.local_server) {
+      return pg::Fence(options.database, pg::FenceMode::kReadOnly, options.fence_timeout, clock)
+          .status();
+    }
+    // The SQL fence on a thread of its own, so a connection or a query that
+    // hangs cannot hold the server's end past the lease; the thread finishes by
+    // itself (its connections fail once the server is gone).
+    auto outcome = std::make_shared<std::promise<Result<pg::FenceOutcome>>>();
+    std::future<Result<pg::FenceOutcome>> done = outcome->get_future();
+    const pg::Endpoint database = options.database;
+    const Duration budget = options.sql_fence_budget;
+    std::thread([outcome, database, budget, &clock] {
+      outcome->set_value(pg::Fence(database, pg::FenceMode::kReadOnly, budget, clock));
+    }).detach();
+    std::string why = "it did not finish within " + FormatDuration(budget);
+    if (done.wait_for(budget) == std::future_status::ready) {
+      Result<pg::FenceOutcome> sql = done.get();
+      if (sql.ok()) {
+        LogInfo("lease keeper: fenced through SQL: " + sql->ToString());
+        return Status::OK();
+      }
+      why = sql.status().message();
+    }
+    LogWarn("lease keeper: the SQL fence of " + database.ToString() + " failed (" + why +
+            "); killing the server instead");
+    std::string how;
+    Status killed = pg::KillServer(*options.local_server, clock, &how);
+    if (killed.ok()) LogWarn("lease keeper: fenced by stopping PostgreSQL: " + how);
+    return killed;
   };
   e.unfence = [options, &clock] {
     return pg::Unfence(options.database, options.fence_timeout, clock);

@@ -165,16 +165,25 @@ struct LeaseKeeperOptions {
   pg::Endpoint database;    // the region's application database (fenced on loss)
   Duration request_timeout = std::chrono::seconds(1);
   Duration fence_timeout = std::chrono::seconds(5);
+  // The server itself, when the keeper runs on its host (the region agent).
+  // Then the SQL fence gets `sql_fence_budget` (well inside the lease's last
+  // duration/6, when the keeper fences); a fence that failed or did not finish
+  // by then (the server's slots are full, its backends are frozen) is replaced
+  // by killing the server (pg::KillServer), so the lease's expiry means
+  // "fenced" by construction. Without it, only the SQL fence.
+  std::optional<pg::LocalServer> local_server;
+  Duration sql_fence_budget = std::chrono::milliseconds(500);
   LeaseKeeper::Options keeper;
 };
 
 // What the keeper loop does to the database; the real one fences with
-// pg::Fence(kReadOnly) and lifts it with pg::Unfence. Tests may count calls.
+// pg::Fence(kReadOnly) (and, with a local server, kills it when that fails in
+// its budget) and lifts it with pg::Unfence. Tests may count calls.
 struct LeaseEffects {
   std::function<Status()> fence;
   std::function<Status()> unfence;
 };
-LeaseEffects PostgresLeaseEffects(const LeaseKeeperOptions& options, const Clock& clock);
+LeaseEffects PostgresLeaseEffects(const LeaseKeeperOptions& options, Clock& clock);
 
 // The agent's loop: renew every duration/3, fence the database when the lease is
 // lost (refused, or not renewed `duration/6` before it ends), lift that fence

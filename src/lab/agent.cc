@@ -51,7 +51,8 @@ std::string ReadEndpoint(const std::string& path) {
 // restarts the keeper when a restarted controller publishes a new one. Without
 // any controller (a bare `lab up`) there is no lease to keep and nothing fenced.
 void KeepLease(const std::string& endpoint_file, const std::string& secret_file,
-               const std::string& region, const pg::Endpoint& database) {
+               const std::string& region, const pg::Endpoint& database,
+               const std::optional<pg::LocalServer>& local_server) {
   std::string current;
   std::atomic<bool> keeper_stop{false};
   std::thread keeper;
@@ -73,6 +74,10 @@ void KeepLease(const std::string& endpoint_file, const std::string& secret_file,
       options.holder = region;
       options.secret_file = secret_file;
       options.database = database;
+      // On the server's own host: a SQL fence that cannot finish well inside
+      // the lease (slots full, backends frozen) is replaced by killing it.
+      options.local_server = local_server;
+      options.sql_fence_budget = std::chrono::milliseconds(800);
       keeper = std::thread([options, &keeper_stop] {
         controller::LeaseEffects effects =
             controller::PostgresLeaseEffects(options, SystemClock::Instance());
@@ -121,8 +126,26 @@ int RunAgent(const config::Config& config, const std::string& region_name,
   LogInfo("agent for region " + region_name + ": heartbeat every " + FormatDuration(interval) +
           " to " + endpoint.ToString());
 
+  std::optional<pg::LocalServer> local;
+  {
+    std::error_code ec;
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    Result<std::optional<sys::RunAs>> user = sys::ServerUser("postgres");
+    if (!ec && user.ok()) {
+      Lab lab(config, lab_dir, self);
+      local.emplace();
+      local->data_dir = lab.PostgresDataDir(*region);
+      local->pid_file = lab.PostgresPidFile(*region);
+      local->log_file = lab.PostgresLogFile(*region);
+      local->user = *user;
+      local->endpoint = endpoint;
+    } else {
+      LogWarn("agent: cannot describe the region's PostgreSQL server; a lost lease is fenced "
+              "through SQL only");
+    }
+  }
   std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint",
-                    lab_dir + "/controller/lease.secret", region_name, endpoint);
+                    lab_dir + "/controller/lease.secret", region_name, endpoint, local);
   std::thread supervisor(Supervise, std::cref(config), region_name, lab_dir);
 
   std::unique_ptr<pg::Connection> conn;

@@ -8,9 +8,14 @@
 // fence of earlier releases, is shown to be talked past.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <optional>
 #include <vector>
 
+#include "controller/lease_http.h"
 #include "core/clock.h"
+#include "core/duration.h"
 #include "data/postgres/failover.h"
 #include "data/postgres/region_database.h"
 #include "data/postgres/replication.h"
@@ -202,6 +207,36 @@ TEST_F(ApplicationFenceTest, AnIdTheOldPrimaryIssuedIsNeverIssuedAgainAfterPromo
   EXPECT_TRUE(again->already_primary);
   EXPECT_EQ(again->sequences_moved, 0);
   EXPECT_GT(std::stoll(QueryValue(*on_dr, "SELECT nextval('orders_order_id_seq')::text")), new_order);
+}
+
+TEST_F(ApplicationFenceTest, AnAgentWhoseSqlFenceCannotFinishKillsTheServerInsideItsBudget) {
+  // A session of the application, open before the fault.
+  auto before = MustConnect(primary_.AsApplication());
+  ASSERT_NE(before, nullptr);
+  ASSERT_TRUE(before->Exec(kBeginReadWrite).ok());
+  pg::LocalServer server = testing::RegionServer(lab_, config_, /*primary=*/true);
+  std::optional<pid_t> postmaster = pg::RunningPostmaster(server);
+  ASSERT_TRUE(postmaster.has_value());
+  // The postmaster is frozen: no connection gets in, so no SQL fence can.
+  ASSERT_EQ(kill(*postmaster, SIGSTOP), 0);
+
+  controller::LeaseKeeperOptions options;
+  options.database = primary_;
+  options.database.connect_timeout = 1s;
+  options.local_server = server;
+  options.sql_fence_budget = 800ms;
+  const controller::LeaseEffects effects = controller::PostgresLeaseEffects(options, clock_);
+  const MonoTime start = clock_.Monotonic();
+  Status fenced = effects.fence();
+  const Duration took = clock_.Monotonic() - start;
+  ASSERT_TRUE(fenced.ok()) << fenced.ToString();
+  // Inside the lease's last sixth (1 s of a 6 s lease) plus the kill, with room
+  // for a busy machine: far below the 5 s the SQL fence alone could take.
+  EXPECT_LT(took, 3s) << FormatDuration(took);
+  EXPECT_FALSE(pg::RunningPostmaster(server).has_value());
+  // No process of the server survived, and the old session commits nothing.
+  EXPECT_FALSE(before->Exec(kBeginReadWrite).ok());
+  EXPECT_FALSE(pg::AttemptApplicationWrite(primary_).committed);
 }
 
 }  // namespace
