@@ -776,6 +776,10 @@ int VerifyCmd(const Options& o, const Context& context) {
   const controller::DatabaseObservation old = controller::ObserveDatabase(s.primary_db);
   check("old primary refuses writes", !old.writable(),
         old.reachable ? old.detail : "unreachable: " + old.detail);
+  if (old.reachable) {
+    const pg::WriteAttempt app = pg::AttemptApplicationWrite(s.primary_db);
+    check("old primary refuses the application's BEGIN READ WRITE", !app.committed, app.detail);
+  }
   for (const compute::NodeGroupSpec& g : s.node_groups) {
     if (g.region != s.dr_region) continue;
     Result<compute::GroupReadiness> ready =

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "data/postgres/region_database.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/log.h"
@@ -128,13 +129,7 @@ int RunAll(const LabOptions& o) {
   return ExitCode(st.ok(), st.ToString());
 }
 
-pg::Endpoint PgOf(const config::RegionSpec& r) {
-  pg::Endpoint e;
-  e.host = r.address;
-  e.port = r.postgres.port;
-  e.database = r.postgres.database;
-  return e;
-}
+pg::Endpoint PgOf(const config::RegionSpec& r) { return pg::RegionDatabase(r); }
 
 const config::RegionSpec& Other(const config::Config& c, const config::RegionSpec& r) {
   return &r == &c.Primary() ? c.Dr() : c.Primary();

@@ -39,6 +39,8 @@ inline constexpr NamePattern kDatabaseName{"a-z_", "a-z0-9_", 62,
 inline constexpr NamePattern kInstanceType{
     "a-zA-Z0-9", "a-zA-Z0-9._-", 63,
     "an instance type such as m5.large, matching [A-Za-z0-9][A-Za-z0-9._-]{0,63}"};
+inline constexpr NamePattern kPostgresUser{"a-z_", "a-z0-9_", 62,
+                                           "a PostgreSQL user matching [a-z_][a-z0-9_]{0,62}"};
 inline constexpr NamePattern kCheckName{"a-z", "a-z0-9_.-", 62,
                                         "a check name matching [a-z][a-z0-9_.-]{0,62}"};
 inline constexpr NamePattern kTopicName{"a-z", "a-z0-9_.-", 62,

@@ -29,9 +29,19 @@ enum class RegionRole { kPrimary, kDr };
 
 const char* RoleName(RegionRole role);  // "primary" | "dr"
 
+// A region's PostgreSQL: where it listens, the application database, and the
+// two roles pilotlight tells apart. `user` is pilotlight's admin role (promote,
+// fence, replication status; a superuser). `app_user` is the role the
+// application (the trading service, its checks) logs in as: never a superuser,
+// so that a fence (which revokes its LOGIN) holds. Passwords live in files
+// (paths relative to the config file), never in the config.
 struct PostgresSpec {
   uint16_t port = 5432;
   std::string database = "trading";  // the application database
+  std::string user = "postgres";
+  std::string password_file;      // empty: no password
+  std::string app_user = "trader";
+  std::string app_password_file;  // empty: no password
 };
 
 struct RedisSpec {

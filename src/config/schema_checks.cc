@@ -79,8 +79,6 @@ constexpr std::string_view kVantageKeys[] = {"name", "host", "port", "source_add
 constexpr int64_t kMaxThreshold = 100;  // consecutive probe results
 constexpr NamePattern kVantageName{"a-z0-9", "a-z0-9_.-", 31,
                                    "a vantage point name matching [a-z0-9][a-z0-9_.-]{0,31}"};
-constexpr NamePattern kPostgresUser{"a-z_", "a-z0-9_", 62,
-                                    "a PostgreSQL user matching [a-z_][a-z0-9_]{0,62}"};
 
 }  // namespace
 

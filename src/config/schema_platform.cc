@@ -29,7 +29,8 @@ constexpr std::string_view kTaskKinds[] = {"manual",     "region-outage",     "d
 constexpr size_t kMaxTaskChars = 100;
 constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",     "postgres",
                                             "redis", "buckets", "node_groups", "resources"};
-constexpr std::string_view kPostgresKeys[] = {"port", "database"};
+constexpr std::string_view kPostgresKeys[] = {"port",          "database", "user",
+                                              "password_file", "app_user", "app_password_file"};
 constexpr std::string_view kRedisKeys[] = {"port"};
 constexpr std::string_view kBucketKeys[] = {"name", "path"};
 constexpr std::string_view kNodeGroupKeys[] = {"name", "pilot_light_size", "production_size",
@@ -210,6 +211,27 @@ void ConfigReader::ReadPostgres(const Field& f, PostgresSpec& out) {
   ListenOn(*m, port, out.port);
   if (const Field* d = m->Find("database")) {
     if (std::optional<std::string> name = ReadName(*d, kDatabaseName)) out.database = *name;
+  }
+  for (const auto& [key, role] : {std::pair<const char*, std::string*>{"user", &out.user},
+                                  {"app_user", &out.app_user}}) {
+    if (const Field* u = m->Find(key)) {
+      if (std::optional<std::string> name = ReadName(*u, kPostgresUser)) *role = *name;
+    }
+  }
+  constexpr std::string_view kPasswordFile =
+      "the path of a file holding the password (relative to the config file; mode 0600)";
+  for (const auto& [key, file] :
+       {std::pair<const char*, std::string*>{"password_file", &out.password_file},
+        {"app_password_file", &out.app_password_file}}) {
+    if (const Field* pf = m->Find(key)) {
+      if (std::optional<std::string> path = ReadScalar(*pf, kPasswordFile)) {
+        if (path->empty()) {
+          Report(At(*pf), pf->path, std::string(kPasswordFile), "''");
+        } else {
+          *file = ResolvePath(*path);
+        }
+      }
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "data/postgres/region_database.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "controller/lease_http.h"
@@ -112,10 +113,7 @@ int RunAgent(const config::Config& config, const std::string& region_name,
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  pg::Endpoint endpoint;
-  endpoint.host = region->address;
-  endpoint.port = region->postgres.port;
-  endpoint.database = region->postgres.database;
+  const pg::Endpoint endpoint = pg::RegionDatabase(*region);
   const Duration interval = config.replication.heartbeat_interval;
   LogInfo("agent for region " + region_name + ": heartbeat every " + FormatDuration(interval) +
           " to " + endpoint.ToString());

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "data/postgres/region_database.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "data/objects/replicator.h"
@@ -13,13 +14,7 @@ namespace pilotlight::rpo {
 namespace fs = std::filesystem;
 namespace {
 
-pg::Endpoint PgOf(const config::RegionSpec& r) {
-  pg::Endpoint e;
-  e.host = r.address;
-  e.port = r.postgres.port;
-  e.database = r.postgres.database;
-  return e;
-}
+pg::Endpoint PgOf(const config::RegionSpec& r) { return pg::RegionDatabase(r); }
 
 sessions::SessionEndpoint SessionsOf(const config::RegionSpec& r) {
   return {r.name, {r.address, r.redis.port}};
