@@ -174,7 +174,9 @@ std::vector<ConfigError> WalkYaml(std::string_view text, const std::string& file
     walk(doc.root);
     errors = reader.TakeErrors();
   } catch (const std::exception& e) {
-    errors = {{{file, 0, 0}, "", std::string(internal_expected),
+    errors = {{{file, 0, 0},
+               "",
+               std::string(internal_expected),
                std::string("an internal error: ") + e.what()}};
   }
   SortByLocation(errors);
@@ -250,6 +252,13 @@ std::optional<std::string> SchemaReader::ReadScalar(const Field& f, std::string_
     Report(At(f), f.path, std::string(expected), Describe(f.value));
     return std::nullopt;
   }
+  if (f.value.Scalar().size() > kMaxScalarBytes) {
+    Report(At(f), f.path,
+           "a value of at most " + std::to_string(kMaxScalarBytes) + " bytes (" +
+               std::string(expected) + ")",
+           std::to_string(f.value.Scalar().size()) + " bytes");
+    return std::nullopt;
+  }
   return f.value.Scalar();
 }
 
@@ -258,6 +267,12 @@ std::optional<std::string> SchemaReader::ReadFreeName(const Field& f, std::strin
   if (!text) return std::nullopt;
   if (text->empty()) {
     Report(At(f), f.path, std::string(expected), "''");
+    return std::nullopt;
+  }
+  if (text->size() > kMaxNameBytes) {
+    Report(At(f), f.path,
+           std::string(expected) + " of at most " + std::to_string(kMaxNameBytes) + " bytes",
+           "a name of " + std::to_string(text->size()) + " bytes");
     return std::nullopt;
   }
   return text;

@@ -5,7 +5,8 @@
 // A SchemaReader records a ConfigError (file:line:col, the field's path, what
 // was expected and what was found) for every problem and carries on, so one run
 // reports everything. Unknown keys are errors, with a did-you-mean; duplicate
-// keys too. A value that quotes the file is shortened and its control bytes escaped, so a hostile
+// keys too. Every scalar the walk reads is bounded (kMaxScalarBytes); a value
+// that quotes the file is shortened and its control bytes escaped, so a hostile
 // file cannot flood or drive the operator's terminal.
 //
 // Thread-safety: a reader is single use and single threaded; the free helpers
@@ -29,6 +30,11 @@
 #include "core/status.h"
 
 namespace pilotlight::config {
+
+// Any scalar the walk reads: longer is an error naming the field.
+inline constexpr size_t kMaxScalarBytes = 64 * 1024;
+// Free-form names (a platform, a runbook step): longer is an error.
+inline constexpr size_t kMaxNameBytes = 253;
 
 // ---------------------------------------------------------------------------
 // Pure helpers: no YAML here.
@@ -120,9 +126,9 @@ class SchemaReader {
   // Reports a missing required key; returns the field when present.
   const Field* Require(const Mapping& m, std::string_view key, std::string_view expected);
 
-  // A scalar, or reports what the value is instead.
+  // A scalar of at most kMaxScalarBytes.
   std::optional<std::string> ReadScalar(const Field& f, std::string_view expected);
-  // A non-empty scalar; `expected` says what it names.
+  // A non-empty scalar of at most kMaxNameBytes; `expected` says what it names.
   std::optional<std::string> ReadFreeName(const Field& f, std::string_view expected);
   std::optional<std::string> ReadName(const Field& f, const NamePattern& pattern);
   std::optional<int64_t> ReadInteger(const Field& f, int64_t min, int64_t max,

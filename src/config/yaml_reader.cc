@@ -2,12 +2,17 @@
 #include "config/yaml_reader.h"
 
 #include "config/schema_reader.h"  // Quote
-#include "sys/whole_file.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <sstream>
 
@@ -83,11 +88,78 @@ DocumentScan ScanDocuments(const std::string& text) {
   return scan;
 }
 
+// The offset of the first byte that is not part of well-formed UTF-8 (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or npos.
+size_t FirstInvalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;  // the allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) low = 0xa0;
+      if (c == 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) low = 0x90;
+      if (c == 0xf4) high = 0x8f;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      const unsigned char lo = k == 1 ? low : 0x80;
+      const unsigned char hi = k == 1 ? high : 0xbf;
+      if (next < lo || next > hi) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// 1-based line and column (in characters) of byte `offset` of valid UTF-8 `text`.
+SourceLocation LocationOf(const std::string& file, std::string_view text, size_t offset) {
+  SourceLocation where{file, 1, 1};
+  for (size_t i = 0; i < offset; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++where.line;
+      where.column = 1;
+    } else if ((c & 0xc0) != 0x80) {
+      ++where.column;
+    }
+  }
+  return where;
+}
+
+std::string Hex(unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  return std::string("0x") + kHex[c >> 4] + kHex[c & 0xf];
+}
+
 YamlDocument Failed(ConfigError error, std::string message) {
   YamlDocument doc;
   doc.error = std::move(error);
   doc.message = std::move(message);
   return doc;
+}
+
+// What a file that is not regular is, for the refusal.
+std::string KindOf(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
 }
 
 }  // namespace
@@ -146,6 +218,18 @@ YamlNode YamlNode::Get(std::string_view key) const {
 }
 
 YamlDocument ParseYaml(std::string_view yaml_text, const std::string& file) {
+  if (yaml_text.size() > kMaxYamlFileBytes) {
+    const std::string found = std::to_string(yaml_text.size()) + " bytes";
+    return Failed({{file, 0, 0}, "", "a text of at most 4 MiB", found},
+                  "larger than 4 MiB (" + found + ")");
+  }
+  const size_t bad = FirstInvalidUtf8(yaml_text);
+  if (bad != std::string_view::npos) {
+    const std::string found = "the byte " + Hex(static_cast<unsigned char>(yaml_text[bad])) +
+                              ", which is not valid UTF-8 (save the file as UTF-8)";
+    return Failed({LocationOf(file, yaml_text, bad), "", "UTF-8 text", found},
+                  "expected UTF-8 text, found " + found);
+  }
   const std::string text(yaml_text);
   YamlDocument doc;
   YAML::Node root;
@@ -171,6 +255,51 @@ YamlDocument ParseYaml(std::string_view yaml_text, const std::string& file) {
   return doc;
 }
 
-Result<std::string> ReadYamlFile(const std::string& path) { return sys::ReadWholeFile(path); }
+Result<std::string> ReadYamlFile(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::IOError(std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::IOError(std::strerror(err));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Status::IOError(std::strerror(EISDIR));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::IOError(KindOf(st.st_mode) +
+                           ", not a regular file (only regular files are read: give the path "
+                           "of the YAML file itself, or copy the stream to a file first)");
+  }
+  const std::string too_large =
+      "more than 4 MiB, the limit for a YAML file read here (is it the right file?)";
+  if (static_cast<uint64_t>(st.st_size) > kMaxYamlFileBytes) {
+    ::close(fd);
+    return Status::IOError(too_large);
+  }
+  // A regular file may still grow while it is read (or lie about its size, as
+  // /proc files do): read at most one byte past the limit.
+  std::string text;
+  char buffer[16 * 1024];
+  while (text.size() <= kMaxYamlFileBytes) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      const int err = errno;
+      ::close(fd);
+      return Status::IOError(std::strerror(err));
+    }
+  }
+  ::close(fd);
+  if (text.size() > kMaxYamlFileBytes) return Status::IOError(too_large);
+  return text;
+}
 
 }  // namespace pilotlight::config

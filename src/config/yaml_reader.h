@@ -1,6 +1,12 @@
 // The one adapter of yaml-cpp: reading an operator-written YAML file (a config,
-// a price list, a zone file), parsing it, and a node type the
+// a price list, a zone file) within bounds, parsing it, and a node type the
 // readers walk without seeing yaml-cpp.
+//
+// Bounds, the same for every file read through here: only regular files are
+// read (a FIFO, a device or a socket is refused before a byte is read, so
+// `/dev/zero` or a pipe cannot exhaust memory or hang the reader), at most
+// kMaxYamlFileBytes, and the text must be UTF-8. Scalar lengths are bounded by
+// the schema walk (config/schema_reader.h), which knows the field's name.
 //
 // Parsing counts documents with a bound (yaml-cpp 0.7 loops forever on some
 // stray tokens at a document start) and keeps only the first. Every yaml-cpp
@@ -25,6 +31,10 @@
 #include "core/status.h"
 
 namespace pilotlight::config {
+
+// A file larger than this is refused (a config is a few KiB; a price list or a
+// zone file a few hundred).
+inline constexpr size_t kMaxYamlFileBytes = 4 * 1024 * 1024;
 
 // A position in the text as the parser reports it: 0-based, -1 when unknown.
 struct YamlMark {
@@ -70,8 +80,9 @@ class YamlNode {
 
 // The first document of a YAML text, or why the text is no YAML.
 struct YamlDocument {
-  // Set when the text cannot be read: a syntax error or a stuck parser. field
-  // is empty, expected "valid YAML", found says what is wrong.
+  // Set when the text cannot be read: invalid UTF-8, too large, a syntax error
+  // or a stuck parser. field is empty, expected "valid YAML" (or "UTF-8 text",
+  // "a text of at most 4 MiB"), found says what is wrong.
   std::optional<ConfigError> error;
   // The parser's own words for `error` ("end of map not found"), for readers
   // that word their errors as "file:line:col: message".
@@ -84,9 +95,11 @@ struct YamlDocument {
 // Parses `text`; `file` is used in error locations.
 YamlDocument ParseYaml(std::string_view text, const std::string& file);
 
-// The file's bytes. On failure an IOError whose message is exactly the OS's
-// reason ("No such file or directory", "Is a directory"), without the path
-// (callers name the file).
+// The bytes of a regular file of at most kMaxYamlFileBytes. On failure an
+// IOError whose message says what was found, without the path (callers name the
+// file): the OS's reason ("No such file or directory", "Is a directory"), "a
+// FIFO, not a regular file (...)", or "more than 4 MiB (...)". The file is
+// opened with O_NONBLOCK, so opening a FIFO nobody writes does not block.
 Result<std::string> ReadYamlFile(const std::string& path);
 
 }  // namespace pilotlight::config

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/schema_reader.h"  // kMaxScalarBytes
 #include "config/yaml_reader.h"
 #include "sys/whole_file.h"
 
@@ -65,6 +66,9 @@ class YamlReader {
 
   std::string Str(const YamlNode& n, const std::string& what) const {
     if (!n.IsScalar()) Fail(n, what + ": expected a string");
+    if (n.Scalar().size() > config::kMaxScalarBytes) {
+      Fail(n, what + ": longer than " + std::to_string(config::kMaxScalarBytes) + " bytes");
+    }
     return n.Scalar();
   }
 
@@ -81,7 +85,8 @@ class YamlReader {
 
   std::vector<std::string> Values(const YamlNode& set, const std::string& where) const {
     std::vector<std::string> out;
-    if (Has(set, "value") && Has(set, "values")) Fail(set, where + ": give `value` or `values`, not both");
+    if (Has(set, "value") && Has(set, "values"))
+      Fail(set, where + ": give `value` or `values`, not both");
     if (Has(set, "value")) out.push_back(Str(set.Get("value"), where + " value"));
     if (Has(set, "values")) {
       const YamlNode& vs = set.Get("values");
@@ -99,7 +104,8 @@ class YamlReader {
       AllowKeys(n, {"health_check", "value", "values"}, where);
     }
     RecordSetSpec s;
-    if (Has(n, "health_check")) s.health_check = Str(n.Get("health_check"), where + " health_check");
+    if (Has(n, "health_check"))
+      s.health_check = Str(n.Get("health_check"), where + " health_check");
     if (weighted) {
       if (!Has(n, "id")) Fail(n, where + ": each weighted set needs an `id`");
       s.id = Str(n.Get("id"), where + " id");
@@ -118,8 +124,8 @@ class YamlReader {
     r.type = Str(n.Get("type"), "record type");
     const std::string where = "record " + r.name + " " + r.type;
     if (Has(n, "ttl")) r.ttl = U32(n.Get("ttl"), where + " ttl");
-    const int forms = (Has(n, "value") || Has(n, "values")) + (Has(n, "failover")) +
-                      (Has(n, "weighted"));
+    const int forms =
+        (Has(n, "value") || Has(n, "values")) + Has(n, "failover") + Has(n, "weighted");
     if (forms != 1) {
       Fail(n, where + ": give exactly one of `values` (simple), `failover` or `weighted`");
     }
@@ -242,8 +248,8 @@ Result<std::vector<ZoneSpec>> ParseZoneFile(std::string_view text, const std::st
   const config::YamlDocument doc = config::ParseYaml(text, file);
   if (doc.error) {
     const config::SourceLocation& w = doc.error->where;
-    return Status::InvalidArgument(
-        w.line > 0 ? At(file, {0, w.line - 1, w.column - 1}, doc.message) : file + ": " + doc.message);
+    return Status::InvalidArgument(w.line > 0 ? At(file, {0, w.line - 1, w.column - 1}, doc.message)
+                                              : file + ": " + doc.message);
   }
   try {
     const YamlNode& root = doc.root;
