@@ -17,19 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include "config/config_error.h"  // SourceLocation, ConfigError
 #include "core/clock.h"
 #include "dns/update/publisher.h"
 #include "dns/zone/zone_spec.h"
 #include "health/detector.h"
 
 namespace pilotlight::config {
-
-// A position in a config file; line and column are 1-based (0 = unknown).
-struct SourceLocation {
-  std::string file;
-  int line = 0;
-  int column = 0;
-};
 
 enum class RegionRole { kPrimary, kDr };
 
@@ -304,16 +298,6 @@ struct Config {
   const RegionSpec* FindRegion(const std::string& name) const;
   // nullptr when no runbook has that name.
   const RunbookConfig* FindRunbook(const std::string& name) const;
-};
-
-// One problem found in a config file.
-struct ConfigError {
-  SourceLocation where;
-  std::string field;     // path of the field, e.g. "regions[1].postgres.port"
-  std::string expected;  // what was expected, e.g. "an integer port 1-65535"
-  std::string found;     // what was found, e.g. "'abc'"
-  // "lab.yaml:12:7: regions[1].postgres.port: expected an integer port 1-65535, found 'abc'"
-  std::string ToString() const;
 };
 
 }  // namespace pilotlight::config
