@@ -11,20 +11,20 @@
 #include <optional>
 
 #include "cli/command.h"
-#include "data/postgres/region_database.h"
+#include "config/loader.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/log.h"
-#include "config/loader.h"
 #include "data/objects/replicator.h"
 #include "data/postgres/failover.h"
 #include "data/postgres/promotion_gate.h"
+#include "data/postgres/region_database.h"
 #include "data/postgres/rejoin.h"
 #include "data/postgres/replication.h"
-#include "lab/lab.h"
-#include "sys/process.h"
 #include "data/rpo/lag_readers.h"
 #include "data/rpo/rpo.h"
+#include "lab/lab.h"
+#include "sys/process.h"
 
 namespace pilotlight::cli {
 namespace {

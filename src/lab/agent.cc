@@ -15,11 +15,11 @@
 #include <fstream>
 #include <thread>
 
-#include "data/postgres/region_database.h"
+#include "controller/lease_http.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "controller/lease_http.h"
 #include "core/log.h"
+#include "data/postgres/region_database.h"
 #include "lab/lab.h"
 
 namespace pilotlight::lab {
@@ -140,8 +140,9 @@ int RunAgent(const config::Config& config, const std::string& region_name,
       local->user = *user;
       local->endpoint = endpoint;
     } else {
-      LogWarn("agent: cannot describe the region's PostgreSQL server; a lost lease is fenced "
-              "through SQL only");
+      LogWarn(
+          "agent: cannot describe the region's PostgreSQL server; a lost lease is fenced "
+          "through SQL only");
     }
   }
   std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint",

@@ -406,7 +406,8 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
   // superuser, so a fence (which revokes its LOGIN) holds against it.
   const std::string app_role = region.postgres.app_user;
   if (!app_role.empty() && app_role != region.postgres.user) {
-    Result<pg::Rows> role = (*admin)->Query("SELECT 1 FROM pg_roles WHERE rolname = $1", {app_role});
+    Result<pg::Rows> role =
+        (*admin)->Query("SELECT 1 FROM pg_roles WHERE rolname = $1", {app_role});
     if (!role.ok()) return role.status();
     if (role->empty()) {
       PL_RETURN_IF_ERROR((*admin)->Exec("CREATE ROLE \"" + app_role +
@@ -461,9 +462,8 @@ Status Lab::FenceIfSuperseded(const config::RegionSpec& region, const std::strin
     if (!r.ok() || r->Get(0, "rec") != "false" || r->Get(0, "ro") == "on") continue;
     const std::string auto_conf = data + "/postgresql.auto.conf";
     LogWarn("region " + region.name + ": region " + other.name +
-            " has been promoted and takes writes; starting this PostgreSQL demoted (a standby "
-            "of " + other.name + ", read-only) until it is rejoined (pilotlight replication "
-            "rejoin)");
+            " has been promoted and takes writes; starting this PostgreSQL demoted (a standby, "
+            "read-only) until it is rejoined (pilotlight replication rejoin)");
     if (ReadFile(auto_conf).find("default_transaction_read_only") == std::string::npos) {
       std::ofstream out(auto_conf, std::ios::app);
       out << "default_transaction_read_only = 'on'\n";

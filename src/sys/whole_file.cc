@@ -73,9 +73,12 @@ Status WriteFileAtomically(const std::string& path, const std::string& text, boo
   // The rename is a change of the directory: until the directory is synced, a
   // power loss may bring the old name (and content) back.
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Status::IOError("cannot open " + dir + " to sync it: " + std::strerror(errno));
+  if (dfd < 0)
+    return Status::IOError("cannot open " + dir + " to sync it: " + std::strerror(errno));
   Record("fsync-dir", dir);
   const int rc = ::fsync(dfd);
   const int err = errno;

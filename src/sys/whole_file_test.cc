@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <vector>
 #include <fstream>
+#include <vector>
 
 namespace pilotlight::sys {
 namespace {

@@ -241,7 +241,8 @@ TEST_F(LabFailoverTest, KilledOldPrimaryComesBackFencedUntilRejoined) {
   EXPECT_FALSE(write.ok()) << "the old primary took a write after DR was promoted";
   EXPECT_NE(write.message().find("read-only"), std::string::npos) << write.message();
   // Nor past the default: BEGIN READ WRITE, as the superuser and as the application.
-  Status past = (*old_primary)->Exec("BEGIN READ WRITE; INSERT INTO lab_failover VALUES (4); COMMIT");
+  Status past =
+      (*old_primary)->Exec("BEGIN READ WRITE; INSERT INTO lab_failover VALUES (4); COMMIT");
   EXPECT_FALSE(past.ok()) << "BEGIN READ WRITE committed on the old primary";
   pg::Endpoint app = lab_.Pg(true);
   app.application_user = "trader";

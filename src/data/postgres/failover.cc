@@ -125,7 +125,8 @@ Result<int> RevokeApplicationLogin(Connection& admin, const std::string& role) {
   PL_RETURN_IF_ERROR(EnsureFencedRolesTable(admin));
   Result<Rows> can = admin.Query(
       "SELECT rolcanlogin::text AS login, rolsuper::text AS super FROM pg_roles "
-      "WHERE rolname = $1", {role});
+      "WHERE rolname = $1",
+      {role});
   if (!can.ok()) return can.status();
   if (can->empty()) {
     return Status::NotFound("the application role '" + role + "' does not exist on " +
@@ -134,27 +135,27 @@ Result<int> RevokeApplicationLogin(Connection& admin, const std::string& role) {
                             "logs in as");
   }
   if (can->Get(0, "super").value_or("") == "true") {
-    return Status::FailedPrecondition(
-        "the application role '" + role + "' is a superuser: no fence can keep it from "
-        "writing; give the application a role without SUPERUSER");
+    return Status::FailedPrecondition("the application role '" + role +
+                                      "' is a superuser: no fence can keep it from "
+                                      "writing; give the application a role without SUPERUSER");
   }
   if (can->Get(0, "login").value_or("") == "true") {
-    PL_RETURN_IF_ERROR(admin.Exec(
-        "BEGIN; INSERT INTO " + std::string(kFencedRolesTable) + " VALUES (" +
-        QuoteLiteral(role) + ", now()) ON CONFLICT (role) DO NOTHING; ALTER ROLE " +
-        QuoteIdent(role) + " NOLOGIN; COMMIT"));
+    PL_RETURN_IF_ERROR(admin.Exec("BEGIN; INSERT INTO " + std::string(kFencedRolesTable) +
+                                  " VALUES (" + QuoteLiteral(role) +
+                                  ", now()) ON CONFLICT (role) DO NOTHING; ALTER ROLE " +
+                                  QuoteIdent(role) + " NOLOGIN; COMMIT"));
   }
   Result<Rows> ended = admin.Query(
       "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::text AS n "
-      "FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", {role});
+      "FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()",
+      {role});
   if (!ended.ok()) return ended.status();
   return std::atoi(ended->Get(0, "n").value_or("0").c_str());
 }
 
 // Gives LOGIN back to the roles a fence took it from. Returns them.
 Result<std::vector<std::string>> RestoreApplicationLogins(Connection& admin) {
-  Result<Rows> exists = admin.Query("SELECT to_regclass($1) IS NOT NULL AS e",
-                                    {kFencedRolesTable});
+  Result<Rows> exists = admin.Query("SELECT to_regclass($1) IS NOT NULL AS e", {kFencedRolesTable});
   if (!exists.ok()) return exists.status();
   std::vector<std::string> restored;
   if (exists->Get(0, "e").value_or("f") != "t") return restored;
@@ -167,8 +168,8 @@ Result<std::vector<std::string>> RestoreApplicationLogins(Connection& admin) {
     if (!r.ok()) return r.status();
     std::string sql = "BEGIN; ";
     if (!r->empty()) sql += "ALTER ROLE " + QuoteIdent(role) + " LOGIN; ";
-    sql += "DELETE FROM " + std::string(kFencedRolesTable) + " WHERE role = " +
-           QuoteLiteral(role) + "; COMMIT";
+    sql += "DELETE FROM " + std::string(kFencedRolesTable) + " WHERE role = " + QuoteLiteral(role) +
+           "; COMMIT";
     PL_RETURN_IF_ERROR(admin.Exec(sql));
     restored.push_back(role);
   }
@@ -262,10 +263,10 @@ std::string PromoteOutcome::ToString() const {
          std::to_string(timeline_after) + " in " + FormatDuration(took) +
          (lifted_fence ? "; lifted an old fence" : "") +
          (restored_logins.empty() ? "" : "; LOGIN restored to " + JoinNames(restored_logins)) +
-         (sequences_moved == 0 ? ""
-                               : "; " + std::to_string(sequences_moved) +
-                                     " id sequence(s) moved to timeline " +
-                                     std::to_string(timeline_after) + "'s range") +
+         (sequences_moved == 0
+              ? ""
+              : "; " + std::to_string(sequences_moved) + " id sequence(s) moved to timeline " +
+                    std::to_string(timeline_after) + "'s range") +
          "; writes verified";
 }
 
@@ -421,9 +422,9 @@ FenceState ReadFenceState(const Endpoint& server) {
     Status write = ApplicationWrite(**app, &sqlstate);
     st.application_write_accepted = write.ok();
     st.write_refused = !write.ok() && sqlstate == kSqlStateReadOnlyTransaction;
-    st.detail = write.ok() ? "a BEGIN READ WRITE transaction of " + server.application_user +
-                                 " committed"
-                           : write.message();
+    st.detail = write.ok()
+                    ? "a BEGIN READ WRITE transaction of " + server.application_user + " committed"
+                    : write.message();
     return st;
   }
   Status write = ProbeWrite(**app, "fence-check");
@@ -528,8 +529,8 @@ Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration time
     }
     if (server.has_application_role()) {
       if (!st.fenced()) return false;
-      out.verified = "the application role " + server.application_user +
-                     " cannot commit (" + st.detail + ")";
+      out.verified =
+          "the application role " + server.application_user + " cannot commit (" + st.detail + ")";
       return true;
     }
     if (!st.write_refused) return false;

@@ -60,8 +60,7 @@ Endpoint Endpoint::AsApplication() const {
 Result<std::string> ReadPasswordFile(const std::string& file) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    return Status::NotFound("cannot open the password file " + file + ": " +
-                            std::strerror(errno));
+    return Status::NotFound("cannot open the password file " + file + ": " + std::strerror(errno));
   }
   struct stat st {};
   std::string text;
@@ -70,15 +69,17 @@ Result<std::string> ReadPasswordFile(const std::string& file) {
     bad = Status::InvalidArgument("the password file " + file + " is not a regular file");
   } else if ((st.st_mode & 077) != 0) {
     bad = Status::FailedPrecondition("the password file " + file +
-                                   " is readable by its group or others; chmod 600 it");
+                                     " is readable by its group or others; chmod 600 it");
   } else if (st.st_size > 1024) {
     bad = Status::InvalidArgument("the password file " + file +
                                   " is over 1 KiB: it should hold one password");
   } else {
     char buf[1025];
     const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) bad = Status::IOError("cannot read the password file " + file);
-    else text.assign(buf, static_cast<size_t>(n));
+    if (n < 0)
+      bad = Status::IOError("cannot read the password file " + file);
+    else
+      text.assign(buf, static_cast<size_t>(n));
   }
   ::close(fd);
   if (!bad.ok()) return bad;

@@ -13,8 +13,7 @@ namespace pilotlight::pg {
 
 // The region's `database` (empty: its application database), as the admin
 // role, with the application role that fences revoke and verify as.
-inline Endpoint RegionDatabase(const config::RegionSpec& region,
-                               const std::string& database = "") {
+inline Endpoint RegionDatabase(const config::RegionSpec& region, const std::string& database = "") {
   Endpoint e;
   e.host = region.address;
   e.port = region.postgres.port;

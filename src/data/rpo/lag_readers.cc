@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "data/postgres/region_database.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "data/objects/replicator.h"
+#include "data/postgres/region_database.h"
 #include "data/postgres/replication.h"
 #include "data/sessions/global_table.h"
 

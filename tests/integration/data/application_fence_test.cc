@@ -90,8 +90,7 @@ TEST_F(ApplicationFenceTest, NoApplicationClientCommitsAfterTheFenceAndPromotion
   ASSERT_NE(before, nullptr);
   ASSERT_TRUE(before->Exec(kBeginReadWrite).ok());
 
-  Result<pg::FenceOutcome> fence =
-      pg::Fence(primary_, pg::FenceMode::kReadOnly, 30s, clock_);
+  Result<pg::FenceOutcome> fence = pg::Fence(primary_, pg::FenceMode::kReadOnly, 30s, clock_);
   ASSERT_TRUE(fence.ok()) << fence.status().ToString();
   EXPECT_EQ(fence->revoked_login, "trader") << fence->ToString();
   EXPECT_GE(fence->terminated_sessions, 1) << fence->ToString();
@@ -143,8 +142,9 @@ TEST_F(ApplicationFenceTest, UnfenceRestoresExactlyWhatTheFenceChanged) {
   auto app = MustConnect(primary_.AsApplication());
   ASSERT_NE(app, nullptr);
   EXPECT_TRUE(app->Exec(kBeginReadWrite).ok());
-  EXPECT_EQ(QueryValue(*admin, "SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'reporting'"),
-            "false");
+  EXPECT_EQ(
+      QueryValue(*admin, "SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'reporting'"),
+      "false");
   EXPECT_FALSE(pg::ReadFenceState(primary_).fenced());
   // Lifting twice is a no-op.
   EXPECT_TRUE(pg::Unfence(primary_, 30s, clock_).ok());
@@ -197,8 +197,10 @@ TEST_F(ApplicationFenceTest, AnIdTheOldPrimaryIssuedIsNeverIssuedAgainAfterPromo
   EXPECT_GE(promoted->sequences_moved, 2) << promoted->ToString();
   auto on_dr = MustConnect(dr_.AsApplication());
   ASSERT_NE(on_dr, nullptr);
-  const long long new_order = std::stoll(QueryValue(*on_dr, "SELECT nextval('orders_order_id_seq')::text"));
-  const long long new_trade = std::stoll(QueryValue(*on_dr, "SELECT nextval('trades_trade_id_seq')::text"));
+  const long long new_order =
+      std::stoll(QueryValue(*on_dr, "SELECT nextval('orders_order_id_seq')::text"));
+  const long long new_trade =
+      std::stoll(QueryValue(*on_dr, "SELECT nextval('trades_trade_id_seq')::text"));
   EXPECT_GT(new_order, std::stoll(old_order));
   EXPECT_GT(new_trade, std::stoll(old_trade));
   // Promoting again moves nothing (idempotent) and ids keep increasing.
@@ -206,7 +208,8 @@ TEST_F(ApplicationFenceTest, AnIdTheOldPrimaryIssuedIsNeverIssuedAgainAfterPromo
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(again->already_primary);
   EXPECT_EQ(again->sequences_moved, 0);
-  EXPECT_GT(std::stoll(QueryValue(*on_dr, "SELECT nextval('orders_order_id_seq')::text")), new_order);
+  EXPECT_GT(std::stoll(QueryValue(*on_dr, "SELECT nextval('orders_order_id_seq')::text")),
+            new_order);
 }
 
 TEST_F(ApplicationFenceTest, AnAgentWhoseSqlFenceCannotFinishKillsTheServerInsideItsBudget) {
