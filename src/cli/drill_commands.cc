@@ -701,7 +701,15 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
   // must still be sent to DR.
   if (scenario.expect == drill::Expect::kFailover && in.run.outcome == "succeeded") {
     if (scenario.name == "gray-failure") {
-      PL_RETURN_IF_ERROR(lab.SignalComponents(primary.name, "postgres", SIGCONT));
+      Status resumed = lab.SignalComponents(primary.name, "postgres", SIGCONT);
+      if (!resumed.ok()) {
+        // The region's agent killed the frozen server when its SQL fence could
+        // not get in before the lease ran out (the lease's last resort).
+        Progress("the primary's PostgreSQL is gone (its agent killed it to fence it: " +
+                 resumed.message() + "); starting the region again");
+        Status started = lab.StartRegion(primary.name);
+        if (!started.ok()) Progress("start-region " + primary.name + ": " + started.ToString());
+      }
     } else if (scenario.name != "network-partition") {
       Status started = lab.StartRegion(primary.name);
       if (!started.ok()) Progress("start-region " + primary.name + ": " + started.ToString());
@@ -777,8 +785,8 @@ int DrillRun(const DrillOptions& o, const Context& context) {
     result = RunScenario(*scenario, o, config, lab, lab_dir, out, children, clock, inputs);
     if (scenario->name == "gray-failure") {
       // A frozen PostgreSQL would ignore the stop signals of `down`.
-      Status resumed = lab.SignalComponents(config.Primary().name, "postgres", SIGCONT);
-      if (!resumed.ok()) Progress("resuming the primary's PostgreSQL: " + resumed.ToString());
+      // Nothing to resume when the agent killed it (see above).
+      (void)lab.SignalComponents(config.Primary().name, "postgres", SIGCONT);
     }
     if (scenario->name == "network-partition") {
       Status healed = lab.HealPartition(config.Primary().name);
