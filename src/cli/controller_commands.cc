@@ -335,8 +335,15 @@ int ControllerRun(const Options& o, const Context& context) {
     auto hp = controller::ParseHostPort(r.spec.lease_listen);
     if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--lease-listen").ToString());
     // Only holders of the lease secret may renew or read the lease (lease_auth.h).
-    auto keys = controller::LeaseKeyring::Open(
-        o.lease_secret.empty() ? r.spec.state_dir + "/lease.secret" : o.lease_secret);
+    // The state directory's own secret is made when missing (0600; the lab's
+    // agent signs with the same file); one named by --lease-secret must exist.
+    const std::string secret_file =
+        o.lease_secret.empty() ? r.spec.state_dir + "/lease.secret" : o.lease_secret;
+    if (o.lease_secret.empty()) {
+      Status made = controller::EnsureLeaseSecret(secret_file);
+      if (!made.ok()) return ExitCode(false, made.Annotate("lease secret").ToString());
+    }
+    auto keys = controller::LeaseKeyring::Open(secret_file);
     if (!keys.ok()) return ExitCode(false, keys.status().Annotate("--lease-secret").ToString());
     auto server = controller::LeaseServer::Start(hp->first, hp->second, *r.lease, *keys);
     if (!server.ok() && leadership && hp->second != 0) {
@@ -926,7 +933,7 @@ void Register(CLI::App& root, Context& context) {
       ->each(typed("--lease-listen"));
   run->add_option("--lease-secret", o->lease_secret,
                   "The write lease's secret, shared with the primary's agent (mode 0600, one key "
-                  "per line; default <state dir>/lease.secret)");
+                  "per line; default <state dir>/lease.secret, made when missing)");
   run->add_option("--webhook", o->webhook, "Also POST controller events to this URL");
   run->add_option("--metrics-listen", o->metrics_listen,
                   "Serve Prometheus /metrics (check states, alarm states, probe latencies) and "
