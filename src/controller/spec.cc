@@ -403,9 +403,6 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
                                  [](const health::VantageSpec& v) { return !v.site.empty(); });
   primary_check.vantages = health::EffectiveVantages(primary_check);
   if (!sited) {
-    if (primary_check.vantages.size() == 1 && primary_check.vantages[0].name == "local") {
-      primary_check.vantages[0].name = s.site;
-    }
     primary_check.vantages.push_back({dr.name, "", 0, dr.address, dr.name});
   }
   for (health::VantageSpec& v : primary_check.vantages) {
