@@ -128,7 +128,6 @@ std::vector<VantageObservation> ObserveVotes(const ControllerSpec& spec, const C
 Observation LiveObserver::Observe() {
   Observation o;
   o.at = clock_.Now();
-  o.vantage = ObserveVotes(spec_, clock_, detector_, o.at);
   o.replication = pg::ReadReplicationStatus(spec_.primary_db, spec_.dr_db, spec_.standby_name);
   o.old_primary = ObserveDatabase(spec_.primary_db);
   o.dr = ObserveDatabase(spec_.dr_db);
@@ -161,6 +160,10 @@ Observation LiveObserver::Observe() {
                                         std::to_string(g.production_size)};
   }
   o.dns_secondary_exists = DnsSecondaryExists(spec_.dns, o.at);
+  // The votes last, and "now" with them: the databases above may have taken
+  // seconds (connect timeouts), and a decision must not act on votes that old.
+  o.at = clock_.Now();
+  o.vantage = ObserveVotes(spec_, clock_, detector_, o.at);
   if (lease_ != nullptr) o.primary_lease_expires_at = lease_->ExpiresAt();
   return o;
 }

@@ -905,6 +905,8 @@ LabStatus Lab::GetStatus() const {
       if (!cs.up) {
         cs.detail = fs::exists(c.pid_file) ? "down (stale pid file)" : "down";
         st.all_up = false;
+      } else if (c.name == "probe-agent") {
+        cs.detail = "votes for site " + region.name + " at http://" + cs.address + "/observations";
       }
       rs.components.push_back(std::move(cs));
     }
