@@ -90,7 +90,13 @@ std::vector<VantageObservation> ObserveVotes(const ControllerSpec& spec, const C
     o.in_primary_region = v.site == spec.primary_region;
     if (v.site == spec.site) {
       o.source = "in process";
-      if (detector == nullptr) continue;  // one-shot status: no probes of its own
+      if (detector == nullptr) {
+        // One-shot status: this command makes no probes of its own, but the site
+        // still counts (as no vote), so the quorum is not understated.
+        o.detail = "the controller's own probes: not made by this one-shot command";
+        out.push_back(std::move(o));
+        continue;
+      }
       for (const health::CheckState& c : local) {
         if (c.name != check->name) continue;
         for (const health::VantageState& vs : c.vantages) {

@@ -49,7 +49,7 @@ class LiveObserver final : public Observer {
 Result<health::SiteReport> FetchSiteReport(const ProbeAgentTarget& agent, Duration timeout);
 
 // Every vantage point of the primary check, in the spec's order: those of
-// spec.site from `detector` (left out when it is null), the others from their
+// spec.site from `detector` (unknown when it is null), the others from their
 // agents. `at` is the observation's time.
 std::vector<VantageObservation> ObserveVotes(const ControllerSpec& spec, const Clock& clock,
                                              const health::Detector* detector, WallTime at);

@@ -58,14 +58,17 @@ TEST(ObserveVotesTest, ASiteVotesThroughItsAgent) {
   spec.probe_agents = {{"dr", "127.0.0.1", agent->port()}};
   const std::vector<VantageObservation> v =
       ObserveVotes(spec, SystemClock::Instance(), nullptr, SystemClock::Instance().Now());
-  // Without a detector (one-shot status) the controller's own site is left out.
-  ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].site, "dr");
-  EXPECT_EQ(v[0].status, HealthStatus::kUnhealthy);
-  ASSERT_TRUE(v[0].age);
-  EXPECT_GE(*v[0].age, 100ms) << "the fetch's time is added to the agent's age";
-  EXPECT_EQ(v[0].detail, "connection refused");
-  EXPECT_EQ(v[0].source, "agent 127.0.0.1:" + std::to_string(agent->port()));
+  ASSERT_EQ(v.size(), 2u);
+  // Without a detector (one-shot status) the controller's own site is no vote,
+  // but it is there: the quorum still counts it.
+  EXPECT_EQ(v[0].site, "witness");
+  EXPECT_EQ(v[0].status, HealthStatus::kUnknown);
+  EXPECT_EQ(v[1].site, "dr");
+  EXPECT_EQ(v[1].status, HealthStatus::kUnhealthy);
+  ASSERT_TRUE(v[1].age);
+  EXPECT_GE(*v[1].age, 100ms) << "the fetch's time is added to the agent's age";
+  EXPECT_EQ(v[1].detail, "connection refused");
+  EXPECT_EQ(v[1].source, "agent 127.0.0.1:" + std::to_string(agent->port()));
 }
 
 TEST(ObserveVotesTest, AnAgentThatIsGoneSilentOrConfusedIsNoVote) {
@@ -73,11 +76,11 @@ TEST(ObserveVotesTest, AnAgentThatIsGoneSilentOrConfusedIsNoVote) {
   auto expect_no_vote = [&](const std::string& what, const std::string& detail) {
     const std::vector<VantageObservation> v =
         ObserveVotes(spec, SystemClock::Instance(), nullptr, SystemClock::Instance().Now());
-    ASSERT_EQ(v.size(), 1u) << what;
-    EXPECT_EQ(v[0].status, HealthStatus::kUnknown) << what;
-    EXPECT_FALSE(v[0].age) << what;
-    EXPECT_EQ(VoteOf(v[0], decide::Policy{}), decide::Vote::kUnknown) << what;
-    EXPECT_NE(v[0].detail.find(detail), std::string::npos) << what << ": " << v[0].detail;
+    ASSERT_EQ(v.size(), 2u) << what;
+    EXPECT_EQ(v[1].status, HealthStatus::kUnknown) << what;
+    EXPECT_FALSE(v[1].age) << what;
+    EXPECT_EQ(VoteOf(v[1], decide::Policy{}), decide::Vote::kUnknown) << what;
+    EXPECT_NE(v[1].detail.find(detail), std::string::npos) << what << ": " << v[1].detail;
   };
 
   spec.probe_agents = {{"dr", "127.0.0.1", health::testing::ClosedPort()}};
