@@ -946,7 +946,8 @@ void Register(CLI::App& root, Context& context) {
   policy(run);
   run->add_option("--interval", o->interval, "Probe interval of the health checks")
       ->capture_default_str();
-  run->add_option("--vantages", o->vantages, "Vantage points per check (majority quorum)")
+  run->add_option("--vantages", o->vantages, "In-process vantage points of each derived check (together one site's vote; "
+                  "DR's probe agent is the other site)")
       ->capture_default_str();
   run->add_option("--failure-threshold", o->failure_threshold, "Consecutive failures to fail")
       ->capture_default_str();

@@ -34,9 +34,10 @@ std::vector<health::CheckSpec> ControllerSpec::LocalChecks() const {
     for (const health::VantageSpec& v : c.vantages) {
       if (v.site.empty() || v.site == site) local.push_back(v);
     }
+    if (local.size() == c.vantages.size()) continue;
     if (local.empty()) local.push_back({"local", "", 0, "", site});
     c.vantages = std::move(local);
-    c.unhealthy_quorum = 0;  // the config's applies to all of its vantage points
+    c.unhealthy_quorum = 0;  // the config's counted the vantage points left out too
   }
   return out;
 }

@@ -155,6 +155,14 @@ controller:
   EXPECT_EQ(s->LocalChecks()[0].vantages[0].name, "witness");
   EXPECT_EQ(ChecksProbedFrom(s->checks, "elsewhere", s->site)[0].vantages[0].name, "third");
   EXPECT_TRUE(ChecksProbedFrom(s->checks, "nowhere", s->site).empty());
+  // A check probed only here keeps its own vantage quorum.
+  health::CheckSpec local_only = s->checks[0];
+  local_only.name = "local-only";
+  local_only.vantages = {{"a", "", 0, "", ""}, {"b", "", 0, "", ""}, {"c", "", 0, "", ""}};
+  local_only.unhealthy_quorum = 3;
+  s->checks.push_back(local_only);
+  EXPECT_EQ(s->LocalChecks().back().unhealthy_quorum, 3);
+  EXPECT_EQ(s->LocalChecks().back().vantages.size(), 3u);
 }
 
 TEST(SpecTest, ControllerSectionSetsPolicyChecksDnsAndLease) {
