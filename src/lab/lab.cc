@@ -520,13 +520,21 @@ Status Lab::StartPilotlightProcess(const config::RegionSpec& region, const Compo
   if (RunningPid(c)) return Status::OK();
   std::vector<std::string> argv = {self_exe_, "lab", "agent", "--region", region.name};
   if (c.name == "replicator") argv = {self_exe_, "replication", "run"};
-  const bool probe = c.name == "probe-agent";
-  if (probe) {
-    PL_RETURN_IF_ERROR(CheckFree(region, c));
-    argv = {self_exe_, "probe", "run", "--site", region.name, "--listen",
-            c.address + ":" + std::to_string(c.port)};
-  }
   argv.insert(argv.end(), {"--dir", dir_, "--config", dir_ + "/config.yaml"});
+  const std::string log = RegionDir(region) + "/" + c.name + ".log";
+  Result<pid_t> pid = SpawnDaemon({argv, log, std::nullopt});
+  if (!pid.ok()) return pid.status();
+  LogInfo("region " + region.name + ": " + c.name + " pid " + std::to_string(*pid));
+  return WritePidFile(c.pid_file, *pid);
+}
+
+// The region's probe agent: its site's vote on the primary (controller/observer.h).
+Status Lab::StartProbeAgent(const config::RegionSpec& region, const Component& c) {
+  if (RunningPid(c)) return Status::OK();
+  PL_RETURN_IF_ERROR(CheckFree(region, c));
+  const std::vector<std::string> argv = {
+      self_exe_, "probe", "run", "--site", region.name, "--listen",
+      c.address + ":" + std::to_string(c.port), "--dir", dir_, "--config", dir_ + "/config.yaml"};
   const std::string log = RegionDir(region) + "/" + c.name + ".log";
   std::error_code ec;
   const uintmax_t log_start = fs::exists(log) ? fs::file_size(log, ec) : 0;
@@ -534,7 +542,6 @@ Status Lab::StartPilotlightProcess(const config::RegionSpec& region, const Compo
   if (!pid.ok()) return pid.status();
   LogInfo("region " + region.name + ": " + c.name + " pid " + std::to_string(*pid));
   PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));
-  if (!probe) return Status::OK();
   return WaitReady("the probe agent of region " + region.name, *pid, log, [&] {
     const std::string text = ReadFile(log);
     return text.size() > log_start && text.find("serving http://", log_start) != std::string::npos;
@@ -656,9 +663,8 @@ Status Lab::StartRegionComponents(const config::RegionSpec& region) {
     Status st;
     if (c.name == "postgres") st = StartPostgres(region, c);
     if (c.name == "redis") st = StartRedis(region, c);
-    if (c.name == "agent" || c.name == "replicator" || c.name == "probe-agent") {
-      st = StartPilotlightProcess(region, c);
-    }
+    if (c.name == "agent" || c.name == "replicator") st = StartPilotlightProcess(region, c);
+    if (c.name == "probe-agent") st = StartProbeAgent(region, c);
     if (!c.node_group.empty() && !c.surplus) st = StartInstance(region, c);
     PL_RETURN_IF_ERROR(st);
   }
