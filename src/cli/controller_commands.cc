@@ -61,6 +61,7 @@ struct Options {
   std::string hold_down = "10m";
   std::string lease_listen = "127.0.0.1:0";
   std::string lease_duration = "6s";
+  std::string lease_secret;  // default: <state dir>/lease.secret (run), the lab's (keeper)
   std::string webhook;
   std::string metrics_listen;  // controller run: serve /metrics here; empty = not served
   std::string duration;
@@ -362,13 +363,17 @@ int ControllerRun(const Options& o, const Context& context) {
   if (!r.spec.lease_listen.empty()) {
     auto hp = controller::ParseHostPort(r.spec.lease_listen);
     if (!hp.ok()) return ExitCode(false, hp.status().Annotate("--lease-listen").ToString());
-    auto server = controller::LeaseServer::Start(hp->first, hp->second, *r.lease);
+    // Only holders of the lease secret may renew or read the lease (lease_auth.h).
+    auto keys = controller::LeaseKeyring::Open(
+        o.lease_secret.empty() ? r.spec.state_dir + "/lease.secret" : o.lease_secret);
+    if (!keys.ok()) return ExitCode(false, keys.status().Annotate("--lease-secret").ToString());
+    auto server = controller::LeaseServer::Start(hp->first, hp->second, *r.lease, *keys);
     if (!server.ok() && leadership && hp->second != 0) {
       // Another controller on this host holds the configured port: the agents
       // find the leader's renewals through lease.endpoint, any port serves.
       std::cerr << "write lease: " << server.status().message() << "; listening on "
                 << hp->first << ", any free port, instead\n";
-      server = controller::LeaseServer::Start(hp->first, 0, *r.lease);
+      server = controller::LeaseServer::Start(hp->first, 0, *r.lease, *keys);
     }
     if (!server.ok()) return ExitCode(false, server.status().ToString());
     lease_server = std::move(*server);
@@ -482,6 +487,7 @@ int LeaseKeeper(const Options& o) {
     }
   }
   k.holder = region;
+  k.secret_file = o.lease_secret.empty() ? o.dir + "/controller/lease.secret" : o.lease_secret;
   k.database.host = r->address;
   k.database.port = r->postgres.port;
   k.database.database = r->postgres.database;
@@ -816,6 +822,10 @@ int VerifyCmd(const Options& o, const Context& context) {
   const controller::DatabaseObservation old = controller::ObserveDatabase(s.primary_db);
   check("old primary refuses writes", !old.writable(),
         old.reachable ? old.detail : "unreachable: " + old.detail);
+  if (old.reachable) {
+    const pg::WriteAttempt app = pg::AttemptApplicationWrite(s.primary_db);
+    check("old primary refuses the application's BEGIN READ WRITE", !app.committed, app.detail);
+  }
   for (const compute::NodeGroupSpec& g : s.node_groups) {
     if (g.region != s.dr_region) continue;
     Result<compute::GroupReadiness> ready =
@@ -955,6 +965,9 @@ void Register(CLI::App& root, Context& context) {
                   "Where the primary's agent renews its write lease (HOST:PORT, port 0: any)")
       ->capture_default_str()
       ->each(typed("--lease-listen"));
+  run->add_option("--lease-secret", o->lease_secret,
+                  "The write lease's secret, shared with the primary's agent (mode 0600, one key "
+                  "per line; default <state dir>/lease.secret)");
   run->add_option("--webhook", o->webhook, "Also POST controller events to this URL");
   run->add_option("--metrics-listen", o->metrics_listen,
                   "Serve Prometheus /metrics (check states, alarm states, probe latencies) and "
@@ -979,6 +992,8 @@ void Register(CLI::App& root, Context& context) {
   keeper->add_option("--region", o->region, "The region (default: the primary)");
   keeper->add_option("--controller", o->controller,
                      "HOST:PORT of the controller (default: <dir>/controller/lease.endpoint)");
+  keeper->add_option("--lease-secret", o->lease_secret,
+                     "The write lease's secret (default: <dir>/controller/lease.secret)");
   keeper->callback([o, &context] { context.exit_code = LeaseKeeper(*o); });
 
   CLI::App* status = root.add_subcommand(

@@ -338,13 +338,10 @@ std::string WriteRefusal(lab::Lab& lab, const config::RegionSpec& region, bool* 
   *refused = false;
   pg::Endpoint e = lab.PostgresEndpoint(region, region.postgres.database);
   e.connect_timeout = 2s;
-  Result<std::unique_ptr<pg::Connection>> db = pg::Connection::Open(e);
-  if (!db.ok()) return "not reachable: " + db.status().message();
-  // No row matches; a writable database runs it, a read-only one refuses it.
-  Status st = (*db)->Exec("UPDATE orders SET qty = qty WHERE false");
-  if (st.ok()) return "accepted an UPDATE";
-  *refused = st.message().find("read-only") != std::string::npos;
-  return st.message();
+  // As the application, past any default: BEGIN READ WRITE and a write.
+  const pg::WriteAttempt attempt = pg::AttemptApplicationWrite(e);
+  *refused = attempt.refused;
+  return attempt.committed ? "accepted " + attempt.detail : attempt.detail;
 }
 
 // --failback, after a passed failover: `pilotlight failback` against the

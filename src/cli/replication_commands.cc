@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "data/postgres/region_database.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/log.h"
@@ -66,7 +67,12 @@ int RunObjects(const ObjectsOptions& o) {
     if (!pass.ok()) return ExitCode(false, pass.status().ToString());
     for (const std::string& a : pass->alarms) std::cerr << "ALARM: " << a << "\n";
     std::cout << "copied " << pass->copied << " (" << pass->bytes_copied << " B), already in place "
-              << pass->already_in_place << ", deleted " << pass->deleted << "\n";
+              << pass->already_in_place << ", deleted " << pass->deleted << ", skipped "
+              << pass->skipped.size() << "\n";
+    for (const objects::SkippedEntry& e : pass->skipped) {
+      std::cout << "skipped: " << objects::EscapeKey(e.key) << ": "
+                << objects::SkipReasonName(e.reason) << "\n";
+    }
     return pass->alarms.empty() ? 0 : 1;
   }
   (*r)->Run(g_stop, *interval);
@@ -128,13 +134,7 @@ int RunAll(const LabOptions& o) {
   return ExitCode(st.ok(), st.ToString());
 }
 
-pg::Endpoint PgOf(const config::RegionSpec& r) {
-  pg::Endpoint e;
-  e.host = r.address;
-  e.port = r.postgres.port;
-  e.database = r.postgres.database;
-  return e;
-}
+pg::Endpoint PgOf(const config::RegionSpec& r) { return pg::RegionDatabase(r); }
 
 const config::RegionSpec& Other(const config::Config& c, const config::RegionSpec& r) {
   return &r == &c.Primary() ? c.Dr() : c.Primary();

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/config_error.h"  // SourceLocation, ConfigError
 #include "core/clock.h"
 #include "dns/update/publisher.h"
 #include "dns/zone/zone_spec.h"
@@ -24,20 +25,23 @@
 
 namespace pilotlight::config {
 
-// A position in a config file; line and column are 1-based (0 = unknown).
-struct SourceLocation {
-  std::string file;
-  int line = 0;
-  int column = 0;
-};
-
 enum class RegionRole { kPrimary, kDr };
 
 const char* RoleName(RegionRole role);  // "primary" | "dr"
 
+// A region's PostgreSQL: where it listens, the application database, and the
+// two roles pilotlight tells apart. `user` is pilotlight's admin role (promote,
+// fence, replication status; a superuser). `app_user` is the role the
+// application (the trading service, its checks) logs in as: never a superuser,
+// so that a fence (which revokes its LOGIN) holds. Passwords live in files
+// (paths relative to the config file), never in the config.
 struct PostgresSpec {
   uint16_t port = 5432;
   std::string database = "trading";  // the application database
+  std::string user = "postgres";
+  std::string password_file;      // empty: no password
+  std::string app_user = "trader";
+  std::string app_password_file;  // empty: no password
 };
 
 struct RedisSpec {
@@ -313,15 +317,5 @@ struct Config {
 };
 
 inline constexpr uint16_t kDefaultProbeAgentPort = 7410;
-
-// One problem found in a config file.
-struct ConfigError {
-  SourceLocation where;
-  std::string field;     // path of the field, e.g. "regions[1].postgres.port"
-  std::string expected;  // what was expected, e.g. "an integer port 1-65535"
-  std::string found;     // what was found, e.g. "'abc'"
-  // "lab.yaml:12:7: regions[1].postgres.port: expected an integer port 1-65535, found 'abc'"
-  std::string ToString() const;
-};
 
 }  // namespace pilotlight::config

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "compute/exec_node_groups.h"
+#include "config/runbook_steps.h"
 #include "controller/dns_switch.h"
 #include "controller/failback_actions.h"
 #include "controller/state.h"
@@ -22,10 +23,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A step's parameter; when absent or empty, `fallback`, else the default the
+// step table gives it (config/runbook_steps.h).
 std::string Param(const runbook::StepSpec& step, const std::string& key,
                   const std::string& fallback = "") {
   auto it = step.params.find(key);
-  return it == step.params.end() || it->second.empty() ? fallback : it->second;
+  if (it != step.params.end() && !it->second.empty()) return it->second;
+  return fallback.empty() ? std::string(config::StepParamDefault(step.kind, key)) : fallback;
 }
 
 Duration Left(const Clock& clock, MonoTime deadline) {
@@ -95,9 +99,9 @@ class ScaleAction final : public ActionBase {
       return Status::InvalidArgument("step '" + step.name + "': no node group '" +
                                      Param(step, "group") + "' in region " + region);
     }
-    Result<int> size = compute::ResolveSize(*g, Param(step, "size", "production"));
+    Result<int> size = compute::ResolveSize(*g, Param(step, "size"));
     if (!size.ok()) return size.status();
-    Result<compute::ReadyWhen> when = compute::ParseReadyWhen(Param(step, "until", "ready"));
+    Result<compute::ReadyWhen> when = compute::ParseReadyWhen(Param(step, "until"));
     if (!when.ok()) return when.status();
     return std::make_pair(*size, *when);
   }
@@ -231,17 +235,17 @@ class DnsAction final : public ActionBase {
   Status Precondition(const runbook::StepSpec& step) override {
     DnsTarget t = Target();
     t.record = Param(step, "record", t.record);
-    return RecordRoutedAs(t, Param(step, "to", "secondary"), clock().Now()).status();
+    return RecordRoutedAs(t, Param(step, "to"), clock().Now()).status();
   }
   Result<bool> AlreadyDone(const runbook::StepSpec& step) override {
     DnsTarget t = Target();
     t.record = Param(step, "record", t.record);
-    return RecordRoutedAs(t, Param(step, "to", "secondary"), clock().Now());
+    return RecordRoutedAs(t, Param(step, "to"), clock().Now());
   }
   Status Run(const runbook::StepSpec& step, MonoTime) override {
     DnsTarget t = Target();
     t.record = Param(step, "record", t.record);
-    return SwitchRecord(t, Param(step, "to", "secondary"), clock().Now());
+    return SwitchRecord(t, Param(step, "to"), clock().Now());
   }
 
  private:
@@ -361,6 +365,19 @@ ActionSet::ActionSet(Adapters a) : adapters_(std::move(a)) {
   actions_["replicate"] = std::make_unique<ReplicateAction>(adapters_);
   actions_["approve"] = std::make_unique<ApproveAction>(adapters_);
   for (auto& [kind, action] : MakeFailbackActions(adapters_)) actions_[kind] = std::move(action);
+  // The step table is what the loader accepts: each of its kinds needs an action
+  // here, and an action outside it could never run.
+  for (const config::StepKind& k : config::StepKinds()) {
+    if (actions_.count(std::string(k.name)) == 0) {
+      LogError("no action for the step kind '" + std::string(k.name) +
+               "' of config/runbook_steps.h");
+      std::abort();
+    }
+  }
+  if (actions_.size() != config::StepKinds().size()) {
+    LogError("an action's kind is missing from the step table (config/runbook_steps.h)");
+    std::abort();
+  }
 }
 
 ActionSet::~ActionSet() = default;

@@ -13,18 +13,10 @@
 // refuses to call an unreachable primary fenced unless its lease has expired or
 // an operator forced the failover.
 //
-// Parameters (StepSpec::params):
-//   scale         region, group, size (production | pilot_light | N), until (ready | answering)
-//   wait_healthy  region + group (every instance ready), or url (http://host:port/path → 2xx)
-//   fence         region (the old primary; default: the spec's primary)
-//   promote       region (default: the spec's DR)
-//   dns           record (default: the spec's), to (secondary | primary | auto | weights:ID=N,..)
-//   replicate     replicator, action (reverse | pause | resume), command; done_check optional
-//   notify        topic (default: the spec's events topic), message
-//   exec          command (/bin/sh), done_check (optional: exit 0 = already done)
-//   approve       (none): waits for `pilotlight approve`
-//   rejoin, sync_objects, validate_standby, switchover, dns_shift: the failback's
-//                 (failback_actions.h)
+// Parameters (StepSpec::params): the step table, config/runbook_steps.h, says
+// which each kind reads, which are required and their defaults; the loader
+// checked them against it, and an absent parameter takes the table's default.
+// ActionSet has an action for exactly the table's kinds (it aborts otherwise).
 // Used by the controller's thread only.
 #pragma once
 

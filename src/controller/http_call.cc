@@ -113,6 +113,9 @@ Result<HttpReply> HttpCall(const std::string& host, uint16_t port, const HttpReq
     HttpReply reply;
     reply.status = static_cast<int>(parser.get().result_int());
     reply.body = std::move(parser.get().body());
+    for (const auto& field : parser.get()) {
+      reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
     return reply;
   } catch (const std::exception& e) {
     return Status::Unavailable(where + ": " + e.what());

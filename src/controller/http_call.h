@@ -49,6 +49,8 @@ struct HttpRequestSpec {
 struct HttpReply {
   int status = 0;    // 200, 409, 503...
   std::string body;  // the whole body (chunked answers are reassembled)
+  // The answer's header fields as sent (names in the server's case), in order.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 Result<HttpReply> HttpCall(const std::string& host, uint16_t port, const HttpRequestSpec& request,

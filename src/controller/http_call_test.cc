@@ -115,6 +115,24 @@ TEST(HttpCallTest, NormalExchangeSendsTheRequestAndReturnsStatusAndBody) {
   EXPECT_EQ(got.host, "127.0.0.1");
 }
 
+TEST(HttpCallTest, TheReplyCarriesTheAnswersHeaderFieldsAsSent) {
+  OneShotServer server([&](tcp::socket& s) {
+    ReadRequest(s);
+    WriteRaw(s,
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pilotlight-Lease-Mac: 0a1b\r\n"
+             "X-Twice: 1\r\nX-Twice: 2\r\n\r\n{}");
+  });
+  HttpRequestSpec get;
+  get.resolve_names = false;
+  Result<HttpReply> r = HttpCall("127.0.0.1", server.port(), get, 2s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  using Field = std::pair<std::string, std::string>;
+  EXPECT_EQ(r->headers, (std::vector<Field>{{"Content-Length", "2"},
+                                            {"X-Pilotlight-Lease-Mac", "0a1b"},
+                                            {"X-Twice", "1"},
+                                            {"X-Twice", "2"}}));
+}
+
 TEST(HttpCallTest, AnyHttpStatusIsAReplyAndChunkedBodiesAreReassembled) {
   OneShotServer server([&](tcp::socket& s) {
     ReadRequest(s);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <vector>
 
 #include "controller/lease_http.h"
@@ -244,15 +245,23 @@ TEST(LeaseServingGate, AFollowerAnswersNoRenewalAndGrantsNothing) {
   LeaseService service(LeaseGrantor("primary", 6s), clock, "");
   std::atomic<bool> leading{false};
   service.SetServingGate([&leading] { return leading.load(); });
-  Result<std::unique_ptr<LeaseServer>> server = LeaseServer::Start("127.0.0.1", 0, service);
+  char dir[] = "/tmp/pilotlight-leader-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string secret = std::string(dir) + "/lease.secret";
+  ASSERT_TRUE(EnsureLeaseSecret(secret).ok());
+  Result<std::shared_ptr<LeaseKeyring>> keys = LeaseKeyring::Open(secret);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  LeaseSigner signer(*keys, "primary", clock);
+  Result<std::unique_ptr<LeaseServer>> server = LeaseServer::Start("127.0.0.1", 0, service, *keys);
   ASSERT_TRUE(server.ok()) << server.status().ToString();
-  Result<LeaseAnswer> a = RequestRenewal("127.0.0.1", (*server)->port(), "primary", 2s);
+  Result<LeaseAnswer> a = RequestRenewal("127.0.0.1", (*server)->port(), signer, 2s);
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
   EXPECT_NE(a.status().message().find("HTTP 503"), std::string::npos) << a.status().message();
   EXPECT_FALSE(service.ExpiresAt().has_value());
   leading = true;
-  Result<LeaseAnswer> b = RequestRenewal("127.0.0.1", (*server)->port(), "primary", 2s);
+  Result<LeaseAnswer> b = RequestRenewal("127.0.0.1", (*server)->port(), signer, 2s);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_TRUE(b->granted);
   EXPECT_EQ(*service.ExpiresAt(), clock.Now() + 6s);

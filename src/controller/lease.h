@@ -40,6 +40,10 @@ struct LeaseAnswer {
   // Refused for good (the controller failed over): the holder must stop writes
   // even if it holds no lease now (e.g. an old primary restarted after a failover).
   bool fence_now = false;
+  // Not a decision but a failure of the controller (it could not record the
+  // grant): the transport answers it as "no answer" (503), so the keeper keeps
+  // the lease it holds until it runs out instead of fencing at once.
+  bool unrecorded = false;
 };
 
 class LeaseGrantor {

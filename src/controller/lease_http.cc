@@ -1,11 +1,17 @@
 #include "controller/lease_http.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
 #include <fstream>
+#include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "controller/http_call.h"
 #include "core/duration.h"
@@ -23,20 +29,38 @@ using json = nlohmann::json;
 // ---- LeaseService -------------------------------------------------------------
 
 LeaseService::LeaseService(LeaseGrantor grantor, const Clock& clock, std::string state_file)
-    : grantor_(std::move(grantor)), clock_(clock), state_file_(std::move(state_file)) {}
+    : grantor_(std::move(grantor)),
+      clock_(clock),
+      state_file_(std::move(state_file)),
+      clock_window_(grantor_.duration()) {}
+
+namespace {
+
+bool AllDigits(const std::string& s, size_t max) {
+  return !s.empty() && s.size() <= max && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+}  // namespace
 
 Status LeaseService::Load() {
   if (state_file_.empty()) return Status::OK();
   std::ifstream in(state_file_);
   if (!in) return Status::OK();
-  std::string line;
+  // Line 1: the latest expiry granted (ns since the epoch); line 2 (absent in
+  // files of older versions): the last sequence accepted from the holder.
+  std::string line, seq;
   std::getline(in, line);
-  if (line.empty() || line.size() > 20 || line.find_first_not_of("0123456789") != std::string::npos) {
+  std::getline(in, seq);
+  if (!AllDigits(line, 20) || (!seq.empty() && !AllDigits(seq, 20))) {
     return Status::Corruption("lease state file " + state_file_ + " holds \"" + line.substr(0, 40) +
                               "\", not an expiry; if no lease can be outstanding, delete it");
   }
   std::lock_guard<std::mutex> lock(mu_);
   grantor_.Restore(WallTime(Duration(std::stoll(line))));
+  if (!seq.empty()) {
+    uint64_t& last = last_seq_[grantor_.holder()];
+    last = std::max<uint64_t>(last, std::stoull(seq));
+  }
   return Status::OK();
 }
 
@@ -46,16 +70,82 @@ LeaseAnswer LeaseService::Renew(const std::string& holder) {
   LeaseAnswer a = grantor_.Renew(holder, clock_.Now());
   if (a.granted && !state_file_.empty()) {
     const int64_t expiry = grantor_.ExpiresAt()->time_since_epoch().count();
-    Status st =
-        sys::WriteFileAtomically(state_file_, std::to_string(expiry) + "\n", /*durable=*/true);
+    const auto seq = last_seq_.find(grantor_.holder());
+    Status st = sys::WriteFileAtomically(
+        state_file_,
+        std::to_string(expiry) + "\n" +
+            std::to_string(seq == last_seq_.end() ? uint64_t{0} : seq->second) + "\n",
+        /*durable=*/true);
     if (!st.ok()) {
       // Unrecorded, the grant could be forgotten by a restart: do not give it.
       grantor_ = before;
-      return LeaseAnswer{false, Duration(0), 0, "the controller cannot record the lease: " +
-                                                     st.message()};
+      LeaseAnswer unrecorded;
+      unrecorded.reason = "the controller cannot record the lease: " + st.message();
+      unrecorded.unrecorded = true;
+      return unrecorded;
     }
   }
   return a;
+}
+
+LeaseService::Checked LeaseService::Authenticate(std::string_view method, const LeaseCredential& c,
+                                                 const LeaseKeyring& keys) const {
+  Checked r;
+  if (!keys.Verify(LeaseRequestMessage(method, kLeaseTarget, c), c.mac)) {
+    r.verdict = Verdict::kBadMac;
+    r.why = "the credential's MAC does not verify with the controller's lease secret";
+    return r;
+  }
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+          .count();
+  Duration window;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    window = clock_window_;
+  }
+  const int64_t window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(window).count();
+  const int64_t off_ms = c.ts_ms - now_ms;
+  if (off_ms > window_ms || off_ms < -window_ms) {
+    r.verdict = Verdict::kStale;
+    r.why = "the credential's timestamp is " + FormatDuration(std::chrono::milliseconds(off_ms)) +
+            " off the controller's clock (allowed: ±" + FormatDuration(window) +
+            "); check both hosts' clocks (NTP)";
+    return r;
+  }
+  r.verdict = Verdict::kAccepted;
+  return r;
+}
+
+LeaseService::Checked LeaseService::RenewSigned(const LeaseCredential& c,
+                                                const LeaseKeyring& keys) {
+  Checked r = Authenticate("POST", c, keys);
+  if (r.verdict != Verdict::kAccepted) return r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t& last = last_seq_[c.holder];
+    if (c.seq <= last) {
+      r.verdict = Verdict::kReplayed;
+      r.why = "replayed renewal: sequence " + std::to_string(c.seq) +
+              " is not above the last one accepted from " + c.holder + " (" + std::to_string(last) +
+              ")";
+      return r;
+    }
+    last = c.seq;
+  }
+  r.answer = Renew(c.holder);
+  return r;
+}
+
+void LeaseService::SetClockWindow(Duration window) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clock_window_ = window;
+}
+
+uint64_t LeaseService::last_sequence(const std::string& holder) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = last_seq_.find(holder);
+  return it == last_seq_.end() ? 0 : it->second;
 }
 
 void LeaseService::SetGranting(bool granting, const std::string& why) {
@@ -116,22 +206,63 @@ std::string LeaseService::refusal() const {
 
 namespace {
 
-http::response<http::string_body> Handle(const http::request<http::string_body>& req,
-                                         LeaseService& service) {
-  http::response<http::string_body> res;
+using Response = http::response<http::string_body>;
+
+// The answer to one request. `keys` signs the answers to requests whose MAC
+// verified; `note` receives what the log should say (a refused credential).
+Response Handle(const http::request<http::string_body>& req, LeaseService& service,
+                LeaseKeyring& keys, std::string* note) {
+  Response res;
   res.version(11);
   res.set(http::field::content_type, "application/json");
   res.keep_alive(false);
+  std::optional<LeaseCredential> signer;  // set once the MAC verified...
+  size_t signer_key = 0;                  // ... under this key, which signs the answer
   auto reply = [&](http::status status, const json& body) {
     res.result(status);
     res.body() = body.dump();
+    if (signer) {
+      res.set(kLeaseAnswerMacHeader,
+              keys.SignWith(signer_key,
+                            LeaseAnswerMessage(*signer, static_cast<int>(status), res.body())));
+    }
     res.prepare_payload();
     return res;
   };
-  if (req.target() != "/v1/lease") {
+  if (req.target() != kLeaseTarget) {
     return reply(http::status::not_found, {{"error", "no such endpoint; use /v1/lease"}});
   }
+  if (req.method() != http::verb::get && req.method() != http::verb::post) {
+    res.set(http::field::allow, "GET, POST");
+    return reply(http::status::method_not_allowed, {{"error", "use GET or POST"}});
+  }
+  auto refuse = [&](http::status status, const std::string& why) {
+    *note = std::string(req.method_string()) + " /v1/lease refused (" +
+            std::to_string(static_cast<int>(status)) + "): " + why;
+    res.set(http::field::www_authenticate, kLeaseAuthScheme);
+    return reply(status, {{"error", why}});
+  };
+  const auto auth = req.find(http::field::authorization);
+  if (auth == req.end()) {
+    return refuse(http::status::unauthorized,
+                  std::string("the write lease needs a signed request (Authorization: ") +
+                      kLeaseAuthScheme + ", lease_auth.h)");
+  }
+  Result<LeaseCredential> credential =
+      ParseLeaseAuthorization(std::string_view(auth->value().data(), auth->value().size()));
+  if (!credential.ok()) return refuse(http::status::unauthorized, credential.status().message());
+  const LeaseCredential& c = *credential;
+  Status refreshed = keys.Refresh();
+  if (!refreshed.ok()) LogWarn("lease server: " + refreshed.message() + "; using the keys it has");
   if (req.method() == http::verb::get) {
+    const LeaseService::Checked checked = service.Authenticate("GET", c, keys);
+    if (checked.verdict != LeaseService::Verdict::kAccepted) {
+      return refuse(checked.verdict == LeaseService::Verdict::kBadMac ? http::status::unauthorized
+                                                                      : http::status::forbidden,
+                    checked.why);
+    }
+    signer = c;
+    signer_key = keys.Match(LeaseRequestMessage("GET", kLeaseTarget, c), c.mac).value_or(0);
     const std::optional<WallTime> exp = service.ExpiresAt();
     return reply(http::status::ok, {{"holder", service.holder()},
                                     {"granting", service.granting()},
@@ -139,21 +270,38 @@ http::response<http::string_body> Handle(const http::request<http::string_body>&
                                     {"expires_at", exp ? FormatTime(*exp) : ""},
                                     {"reason", service.refusal()}});
   }
-  if (req.method() != http::verb::post) {
-    res.set(http::field::allow, "GET, POST");
-    return reply(http::status::method_not_allowed, {{"error", "use GET or POST"}});
+  const std::optional<size_t> key = keys.Match(LeaseRequestMessage("POST", kLeaseTarget, c), c.mac);
+  if (!key) {
+    return refuse(http::status::unauthorized,
+                  "the credential's MAC does not verify with the controller's lease secret");
   }
+  signer = c;  // from here on the answers are signed for this very request
+  signer_key = *key;
   json body = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
   if (!body.is_object() || !body.contains("holder") || !body["holder"].is_string()) {
     return reply(http::status::bad_request,
                  {{"error", "expected a JSON object with a string \"holder\""}});
+  }
+  if (body["holder"].get<std::string>() != c.holder) {
+    return reply(http::status::bad_request,
+                 {{"error", "the body's holder is not the one the credential signs for"}});
   }
   if (!service.serving()) {
     return reply(http::status::service_unavailable,
                  {{"error", "this controller does not lead; renew with the leader's endpoint "
                             "(lease.endpoint)"}});
   }
-  const LeaseAnswer a = service.Renew(body["holder"].get<std::string>());
+  const LeaseService::Checked checked = service.RenewSigned(c, keys);
+  if (checked.verdict != LeaseService::Verdict::kAccepted) {
+    return refuse(checked.verdict == LeaseService::Verdict::kBadMac ? http::status::unauthorized
+                                                                    : http::status::forbidden,
+                  checked.why);
+  }
+  const LeaseAnswer& a = checked.answer;
+  if (a.unrecorded) {
+    *note = "POST /v1/lease: " + a.reason;
+    return reply(http::status::service_unavailable, {{"error", a.reason}});
+  }
   if (!a.granted) {
     return reply(http::status::conflict,
                  {{"granted", false}, {"reason", a.reason}, {"fence", a.fence_now}});
@@ -165,48 +313,150 @@ http::response<http::string_body> Handle(const http::request<http::string_body>&
                 {"epoch", a.epoch}});
 }
 
+class Session;
+
+// What the sessions share with the server; lives on the server's one thread.
+struct SessionTable {
+  LeaseService* service = nullptr;
+  std::shared_ptr<LeaseKeyring> keys;
+  LeaseServerOptions options;
+  uint64_t next_id = 0;
+  size_t open = 0;  // sessions whose socket is open (each holds a descriptor)
+  // Sessions still reading their request, oldest first: the ones a new
+  // connection may push out.
+  std::map<uint64_t, std::weak_ptr<Session>> reading;
+  std::string last_note;           // the last refusal logged, so a flood logs it once
+  std::function<void()> on_close;  // a descriptor came free
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, LeaseService& service)
-      : stream_(std::move(socket)), service_(service) {}
+  Session(tcp::socket socket, SessionTable& table)
+      : stream_(std::move(socket)), table_(table), id_(table.next_id++) {
+    ++table_.open;
+  }
+  ~Session() { Close(); }
+
   void Start() {
-    stream_.expires_after(std::chrono::seconds(2));
+    table_.reading.emplace(id_, weak_from_this());
+    stream_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        table_.options.request_deadline));
     parser_.body_limit(4096);
     parser_.header_limit(4096);
-    http::async_read(stream_, buffer_, parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (ec) return;
-                       self->res_ = Handle(self->parser_.get(), self->service_);
-                       http::async_write(self->stream_, self->res_,
-                                         [self](beast::error_code, size_t) {
-                                           beast::error_code ignored;
-                                           self->stream_.socket().shutdown(
-                                               tcp::socket::shutdown_send, ignored);
-                                         });
-                     });
+    http::async_read(
+        stream_, buffer_, parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  // Closes the connection (its pending read ends with an error).
+  void Close() {
+    table_.reading.erase(id_);
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    --table_.open;
+    if (table_.on_close) table_.on_close();
   }
 
  private:
+  void OnRead(beast::error_code ec) {
+    table_.reading.erase(id_);
+    if (ec || closed_) return;  // the deadline, the client, or a newer connection ended it
+    std::string note;
+    res_ = Handle(parser_.get(), *table_.service, *table_.keys, &note);
+    if (!note.empty() && note != table_.last_note) LogWarn("lease server: " + note);
+    table_.last_note = note;
+    stream_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        table_.options.answer_deadline));
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, size_t) {
+      beast::error_code ignored;
+      if (!self->closed_) self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
-  http::response<http::string_body> res_;
-  LeaseService& service_;
+  Response res_;
+  SessionTable& table_;
+  const uint64_t id_;
+  bool closed_ = false;
 };
 
 }  // namespace
 
 struct LeaseServer::Impl {
+  // Declared before the io_context: sessions still pending when it is destroyed
+  // unregister themselves from the table.
+  SessionTable table;
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
-  LeaseService* service = nullptr;
+  asio::steady_timer retry{ioc};
   std::thread thread;
   uint16_t port = 0;
+  // Descriptors kept for the moment the process runs out: enough to accept the
+  // agent's connection and record its grant (a temporary file, its directory).
+  static constexpr size_t kReserve = 4;
+  std::vector<int> reserve;
+  bool stopping = false;
+
+  ~Impl() {
+    table.on_close = nullptr;  // sessions the io_context still holds end after this
+    for (int fd : reserve) close(fd);
+  }
+
+  void RefillReserve() {
+    while (reserve.size() < kReserve) {
+      const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return;
+      reserve.push_back(fd);
+    }
+  }
+
+  // Pushes out the oldest session still reading; false if there is none.
+  bool EvictOldestReading() {
+    while (!table.reading.empty()) {
+      std::shared_ptr<Session> oldest = table.reading.begin()->second.lock();
+      table.reading.erase(table.reading.begin());
+      if (oldest) {
+        oldest->Close();
+        return true;
+      }
+    }
+    return false;
+  }
 
   void Accept() {
+    if (stopping) return;
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), *service)->Start();
+      if (ec == asio::error::operation_aborted || stopping) return;
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+        // Out of descriptors: free one (the oldest reading session, else the
+        // reserve) and accept again at once; with neither, wait a little
+        // rather than spin on a queue the kernel keeps for us.
+        if (EvictOldestReading()) return Accept();
+        if (!reserve.empty()) {
+          LogWarn("lease server: the process has no descriptor left; using its reserve");
+          for (int fd : reserve) close(fd);
+          reserve.clear();
+          return Accept();
+        }
+        retry.expires_after(std::chrono::milliseconds(20));
+        retry.async_wait([this](beast::error_code e) {
+          if (!e) Accept();
+        });
+        return;
+      }
+      if (!ec) {
+        if (table.open >= table.options.max_connections && !EvictOldestReading()) {
+          // Every session is answering (a matter of milliseconds): refuse this one.
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          std::make_shared<Session>(std::move(socket), table)->Start();
+        }
+      }
       Accept();
     });
   }
@@ -217,9 +467,20 @@ LeaseServer::LeaseServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LeaseServer::~LeaseServer() { Stop(); }
 
 Result<std::unique_ptr<LeaseServer>> LeaseServer::Start(const std::string& address, uint16_t port,
-                                                        LeaseService& service) {
+                                                        LeaseService& service,
+                                                        std::shared_ptr<LeaseKeyring> keys,
+                                                        LeaseServerOptions options) {
+  if (!keys) {
+    return Status::InvalidArgument("the lease server needs the lease secret (lease_auth.h)");
+  }
+  if (options.max_connections == 0) options.max_connections = 1;
   auto impl = std::make_unique<Impl>();
-  impl->service = &service;
+  impl->table.service = &service;
+  impl->table.keys = std::move(keys);
+  impl->table.options = options;
+  Impl* raw = impl.get();
+  impl->RefillReserve();
+  impl->table.on_close = [raw] { raw->RefillReserve(); };
   beast::error_code ec;
   const asio::ip::address addr = asio::ip::make_address(address, ec);
   if (ec) return Status::InvalidArgument("lease listen address \"" + address + "\": " + ec.message());
@@ -234,7 +495,6 @@ Result<std::unique_ptr<LeaseServer>> LeaseServer::Start(const std::string& addre
   }
   impl->port = impl->acceptor.local_endpoint().port();
   impl->Accept();
-  Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->ioc.run(); });
   return std::unique_ptr<LeaseServer>(new LeaseServer(std::move(impl)));
 }
@@ -244,8 +504,12 @@ uint16_t LeaseServer::port() const { return impl_->port; }
 void LeaseServer::Stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   asio::post(impl_->ioc, [impl = impl_.get()] {
+    impl->stopping = true;
     beast::error_code ec;
     impl->acceptor.close(ec);
+    impl->retry.cancel();
+    while (impl->EvictOldestReading()) {
+    }
     impl->ioc.stop();
   });
   impl_->thread.join();
@@ -263,18 +527,56 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) 
   return std::make_pair(text.substr(0, colon), static_cast<uint16_t>(std::stoul(port)));
 }
 
-Result<LeaseAnswer> RequestRenewal(const std::string& address, uint16_t port,
-                                   const std::string& holder, Duration timeout) {
-  const std::string where = address + ":" + std::to_string(port);
+namespace {
+
+// One signed exchange with the lease server; the answer's MAC is verified. A
+// refused credential (401/403) is an error here, never a lease answer.
+Result<HttpReply> SignedLeaseCall(const std::string& address, uint16_t port, LeaseSigner& signer,
+                                  const std::string& method, const std::string& body,
+                                  const std::string& label, Duration timeout) {
+  const LeaseCredential c = signer.Sign(method);
+  if (c.mac.empty()) return Status::Internal(label + ": no key to sign with");
   HttpRequestSpec request;
-  request.method = "POST";
-  request.target = "/v1/lease";
-  request.body = json{{"holder", holder}}.dump();
-  request.headers = {{"Content-Type", "application/json"}};
+  request.method = method;
+  request.target = kLeaseTarget;
+  request.body = body;
+  request.headers = {{"Authorization", FormatLeaseAuthorization(c)}};
+  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.resolve_names = false;  // the controller is named by its IP address
-  request.body_limit = 8u << 20;  // Beast's default for a response, as before
-  request.label = "lease renewal to " + where;
+  request.body_limit = 64u << 10;
+  request.label = label;
   Result<HttpReply> res = HttpCall(address, port, request, timeout);
+  if (!res.ok()) return res.status();
+  if (res->status == 401 || res->status == 403) {
+    json j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    const std::string why = j.is_object() && j.contains("error") && j["error"].is_string()
+                                ? j["error"].get<std::string>()
+                                : "no reason given";
+    return Status::Unavailable(label + ": HTTP " + std::to_string(res->status) +
+                               ": the controller refused the credential: " + why);
+  }
+  const std::string* mac = nullptr;
+  for (const auto& [name, value] : res->headers) {
+    if (beast::iequals(name, kLeaseAnswerMacHeader)) mac = &value;
+  }
+  if (mac == nullptr ||
+      !signer.keys().Verify(LeaseAnswerMessage(c, res->status, res->body), *mac)) {
+    return Status::Unavailable(label + ": HTTP " + std::to_string(res->status) +
+                               (mac == nullptr ? " without an" : " with a wrong") +
+                               " answer MAC: not an answer of the controller (or another lease "
+                               "secret); ignored");
+  }
+  return res;
+}
+
+}  // namespace
+
+Result<LeaseAnswer> RequestRenewal(const std::string& address, uint16_t port, LeaseSigner& signer,
+                                   Duration timeout) {
+  const std::string where = address + ":" + std::to_string(port);
+  Result<HttpReply> res =
+      SignedLeaseCall(address, port, signer, "POST", json{{"holder", signer.holder()}}.dump(),
+                      "lease renewal to " + where, timeout);
   if (!res.ok()) return res.status();
   try {
     json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
@@ -300,13 +602,51 @@ Result<LeaseAnswer> RequestRenewal(const std::string& address, uint16_t port,
   }
 }
 
+Result<std::string> RequestLeaseState(const std::string& address, uint16_t port,
+                                      LeaseSigner& signer, Duration timeout) {
+  const std::string label = "lease state from " + address + ":" + std::to_string(port);
+  Result<HttpReply> res = SignedLeaseCall(address, port, signer, "GET", "", label, timeout);
+  if (!res.ok()) return res.status();
+  if (res->status != 200) {
+    return Status::Unavailable(label + ": HTTP " + std::to_string(res->status) + ": " + res->body);
+  }
+  return std::move(res->body);
+}
+
 // ---- The keeper loop ------------------------------------------------------------
 
-LeaseEffects PostgresLeaseEffects(const LeaseKeeperOptions& options, const Clock& clock) {
+LeaseEffects PostgresLeaseEffects(const LeaseKeeperOptions& options, Clock& clock) {
   LeaseEffects e;
-  e.fence = [options, &clock] {
-    return pg::Fence(options.database, pg::FenceMode::kReadOnly, options.fence_timeout, clock)
-        .status();
+  e.fence = [options, &clock]() -> Status {
+    if (!options.local_server) {
+      return pg::Fence(options.database, pg::FenceMode::kReadOnly, options.fence_timeout, clock)
+          .status();
+    }
+    // The SQL fence on a thread of its own, so a connection or a query that
+    // hangs cannot hold the server's end past the lease; the thread finishes by
+    // itself (its connections fail once the server is gone).
+    auto outcome = std::make_shared<std::promise<Result<pg::FenceOutcome>>>();
+    std::future<Result<pg::FenceOutcome>> done = outcome->get_future();
+    const pg::Endpoint database = options.database;
+    const Duration budget = options.sql_fence_budget;
+    std::thread([outcome, database, budget, &clock] {
+      outcome->set_value(pg::Fence(database, pg::FenceMode::kReadOnly, budget, clock));
+    }).detach();
+    std::string why = "it did not finish within " + FormatDuration(budget);
+    if (done.wait_for(budget) == std::future_status::ready) {
+      Result<pg::FenceOutcome> sql = done.get();
+      if (sql.ok()) {
+        LogInfo("lease keeper: fenced through SQL: " + sql->ToString());
+        return Status::OK();
+      }
+      why = sql.status().message();
+    }
+    LogWarn("lease keeper: the SQL fence of " + database.ToString() + " failed (" + why +
+            "); killing the server instead");
+    std::string how;
+    Status killed = pg::KillServer(*options.local_server, clock, &how);
+    if (killed.ok()) LogWarn("lease keeper: fenced by stopping PostgreSQL: " + how);
+    return killed;
   };
   e.unfence = [options, &clock] {
     return pg::Unfence(options.database, options.fence_timeout, clock);
@@ -324,6 +664,20 @@ void RunLeaseKeeper(const LeaseKeeperOptions& options, const LeaseEffects& effec
   LeaseKeeper keeper(options.keeper);
   LeaseKeeper::State logged = keeper.state();
   std::string last_error;
+  // The secret is read at the first renewal and re-read when its file changes;
+  // without it no renewal can be sent, which counts as no answer (a held lease
+  // runs out and the database is fenced).
+  std::shared_ptr<LeaseKeyring> keyring;
+  std::unique_ptr<LeaseSigner> signer;
+  std::string key_error;
+  auto sign_with = [&]() -> Status {
+    if (keyring) return keyring->Refresh();
+    Result<std::shared_ptr<LeaseKeyring>> keys = LeaseKeyring::Open(options.secret_file);
+    if (!keys.ok()) return keys.status();
+    keyring = *keys;
+    signer = std::make_unique<LeaseSigner>(keyring, options.holder, clock);
+    return Status::OK();
+  };
   LogInfo("lease keeper for region " + options.holder + ": asking " + options.controller +
           " for the write lease; fencing " + options.database.ToString() + " if it is lost");
   while (!stop.load()) {
@@ -338,8 +692,15 @@ void RunLeaseKeeper(const LeaseKeeperOptions& options, const LeaseEffects& effec
                                                             keeper.fence_lead() - sent),
                                      std::chrono::milliseconds(50))
                 : options.request_timeout;
-        Result<LeaseAnswer> a = RequestRenewal(controller->first, controller->second,
-                                               options.holder, timeout);
+        Status keys = sign_with();
+        if (!keys.ok() && keys.message() != key_error) {
+          LogError("lease keeper: " + keys.message() +
+                   (signer ? "; signing with the keys read before" : "; cannot renew"));
+        }
+        key_error = keys.ok() ? "" : keys.message();
+        Result<LeaseAnswer> a =
+            signer ? RequestRenewal(controller->first, controller->second, *signer, timeout)
+                   : Result<LeaseAnswer>(keys);
         if (a.ok()) {
           if (!a->granted && a->reason != last_error) LogWarn("lease keeper: refused: " + a->reason);
           last_error = a->granted ? "" : a->reason;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "data/postgres/region_database.h"
+
 namespace pilotlight::controller {
 
 using namespace std::chrono_literals;
@@ -327,10 +329,7 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
   s.dr_region = dr.name;
   s.standby_name = dr.name;
   auto db = [](const config::RegionSpec& r) {
-    pg::Endpoint e;
-    e.host = r.address;
-    e.port = r.postgres.port;
-    e.database = r.postgres.database;
+    pg::Endpoint e = pg::RegionDatabase(r);
     e.connect_timeout = 1s;
     return e;
   };

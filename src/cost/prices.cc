@@ -1,30 +1,29 @@
-// The YAML adapter of the price file: the only file of src/cost that includes
-// yaml-cpp.
-//
-// It follows config/loader.cc: yaml-cpp parses the text into a node tree, a
-// PriceReader walks that tree along the schema, recording an error (with the
-// field path and file:line:col) for every problem and carrying on. Every
-// yaml-cpp exception stops here. The helpers below are small copies of the
-// loader's (they are private to loader.cc); the walk only descends as deep as
-// the schema, so self-referencing aliases cannot make it loop.
+// The price file's schema: a PriceReader walks the parsed YAML along it
+// (config/schema_reader.h, the loader's walk), recording an error (with the
+// field path and file:line:col) for every problem and carrying on. Reading and
+// parsing the file, with its bounds, is config/yaml_reader.h's; yaml-cpp stays
+// there.
 #include "cost/prices.h"
-#include "sys/whole_file.h"
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <exception>
 #include <span>
-#include <sstream>
 #include <utility>
 
+#include "config/schema_reader.h"
+#include "config/yaml_reader.h"
 
 namespace pilotlight::cost {
 namespace {
 
 using config::ConfigError;
+using config::Field;
+using config::JoinKeys;
+using config::Mapping;
+using config::ParseInteger;
+using config::Quote;
 using config::SourceLocation;
+using config::YamlNode;
 
 constexpr std::string_view kTopKeys[] = {"source",    "currency",         "hours_per_month",
                                          "instances", "storage_gb_month", "transfer_gb",
@@ -36,22 +35,17 @@ constexpr std::string_view kDnsKeys[] = {"hosted_zone", "health_check"};
 
 constexpr Micros kMaxPrice = 10'000 * kMicrosPerUnit;
 constexpr int kMaxDecimals = 6;
-constexpr size_t kMaxShownChars = 40;
-constexpr int kMaxScannedDocuments = 16;
 constexpr char kPriceExpected[] = "a price such as 0.096 (0 to 10000, at most 6 decimals)";
 constexpr char kInstanceTypeExpected[] =
     "an instance type such as m5.large, matching [A-Za-z0-9][A-Za-z0-9._-]{0,63}";
 
 // ---------------------------------------------------------------------------
-// Pure helpers (as in config/loader.cc).
+// Pure helpers.
 
 bool IsInstanceType(std::string_view s) {
-  const auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (s.empty() || s.size() > 64 || !alnum(s[0])) return false;
-  return std::all_of(s.begin() + 1, s.end(),
-                     [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+  constexpr config::NamePattern kInstanceType{"a-zA-Z0-9", "a-zA-Z0-9._-", 63,
+                                              kInstanceTypeExpected};
+  return config::Matches(s, kInstanceType);
 }
 
 // "0.096" -> 96'000. Plain decimals only: no sign, exponent or leading '.'.
@@ -78,79 +72,6 @@ std::optional<Micros> ParsePrice(std::string_view s) {
   return value;
 }
 
-std::optional<int64_t> ParseInteger(std::string_view s) {
-  if (s.empty() || s.size() > 9) return std::nullopt;
-  int64_t value = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  return value;
-}
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// The closest of `known` within edit distance 2 of `word`, or "".
-std::string_view Suggest(std::string_view word, std::span<const std::string_view> known) {
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view k : known) {
-    const size_t gap = word.size() > k.size() ? word.size() - k.size() : k.size() - word.size();
-    if (gap >= best_distance) continue;
-    const size_t d = EditDistance(word, k);
-    if (d < best_distance) {
-      best = k;
-      best_distance = d;
-    }
-  }
-  return best;
-}
-
-std::string JoinKeys(std::span<const std::string_view> keys) {
-  std::string out;
-  for (std::string_view k : keys) {
-    if (!out.empty()) out += ", ";
-    out += k;
-  }
-  return out;
-}
-
-// `text` shortened, with control bytes escaped.
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i == kMaxShownChars) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-std::string Quote(std::string_view text) { return "'" + Escape(text) + "'"; }
-
 // 96'000 -> "0.096": exact, without trailing zeros.
 std::string FormatPrice(Micros price) {
   std::string fraction = std::to_string(price % kMicrosPerUnit);
@@ -162,142 +83,25 @@ std::string FormatPrice(Micros price) {
 // ---------------------------------------------------------------------------
 // The schema walk.
 
-struct Field {
-  std::string path;  // "instances.m5.large.on_demand_hourly"
-  YAML::Node key;
-  YAML::Node value;
-};
-
-struct Mapping {
-  std::string path;
-  YAML::Mark mark;
-  std::vector<Field> fields;
-
-  const Field* Find(std::string_view key) const {
-    for (const Field& f : fields) {
-      if (f.key.Scalar() == key) return &f;
-    }
-    return nullptr;
-  }
-};
-
-std::string Child(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-SourceLocation WhereIn(const std::string& file, const YAML::Mark& m) {
-  if (m.line < 0 || m.column < 0) return {file, 0, 0};
-  return {file, m.line + 1, m.column + 1};
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return Quote(node.Scalar());
-    case YAML::NodeType::Sequence:
-      return "a sequence";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Null:
-      return "null";
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
 // Walks one price document, filling Prices and recording errors. Single use.
-class PriceReader {
+class PriceReader : public config::SchemaReader {
  public:
-  explicit PriceReader(const std::string& file) : file_(file) {}
+  explicit PriceReader(const std::string& file) : SchemaReader(file) {}
 
-  Prices Read(const YAML::Node& root);
-  std::vector<ConfigError> TakeErrors() { return std::move(errors_); }
-
-  SourceLocation Where(const YAML::Mark& mark) const { return WhereIn(file_, mark); }
-  void Report(const YAML::Mark& at, std::string field, std::string expected, std::string found) {
-    errors_.push_back({Where(at), std::move(field), std::move(expected), std::move(found)});
-  }
+  Prices Read(const YamlNode& root);
 
  private:
-  static YAML::Mark At(const Field& f) { return f.value.IsNull() ? f.key.Mark() : f.value.Mark(); }
-
   // A mapping whose keys are all in `allowed` (when given) and unique; with no
   // `allowed`, any key is accepted (instance types), still once each.
-  std::optional<Mapping> AsMapping(const YAML::Node& node, const YAML::Mark& at,
-                                   const std::string& path, std::string_view what,
-                                   std::span<const std::string_view> allowed);
-  std::optional<Mapping> FieldMapping(const Field& f, std::span<const std::string_view> allowed) {
+  std::optional<Mapping> RatesMapping(const Field& f, std::span<const std::string_view> allowed) {
     const std::string what = "a mapping with the keys " + JoinKeys(allowed);
     return AsMapping(f.value, At(f), f.path, what, allowed);
   }
-  const Field* Require(const Mapping& m, std::string_view key, std::string_view expected);
-  std::optional<std::string> ReadScalar(const Field& f, std::string_view expected);
   std::optional<Micros> ReadPrice(const Field& f);
   // Reads each of `keys` from `m` as a required price into its target.
   void ReadPrices(const Mapping& m, std::span<const std::pair<std::string_view, Micros*>> keys);
   void ReadInstances(const Field& f, Prices& out);
-
-  std::string file_;
-  std::vector<ConfigError> errors_;
 };
-
-std::optional<Mapping> PriceReader::AsMapping(const YAML::Node& node, const YAML::Mark& at,
-                                              const std::string& path, std::string_view what,
-                                              std::span<const std::string_view> allowed) {
-  if (!node.IsMap()) {
-    Report(at, path, std::string(what), Describe(node));
-    return std::nullopt;
-  }
-  Mapping m{path, node.Mark(), {}};
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node key = it->first;
-    const YAML::Node value = it->second;
-    if (!key.IsScalar()) {
-      Report(key.Mark(), path,
-             allowed.empty() ? std::string(kInstanceTypeExpected) + " as a key"
-                             : "a plain key such as '" + std::string(allowed.front()) + "'",
-             Describe(key) + " as a key");
-      continue;
-    }
-    const std::string& name = key.Scalar();
-    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      std::string expected = "one of the keys " + JoinKeys(allowed);
-      const std::string_view hint = Suggest(name, allowed);
-      if (!hint.empty()) expected += " (did you mean '" + std::string(hint) + "'?)";
-      Report(key.Mark(), Child(path, Escape(name)), std::move(expected),
-             "unknown key " + Quote(name));
-      continue;
-    }
-    const std::string field_path = Child(path, Escape(name));
-    if (const Field* first = m.Find(name)) {
-      Report(key.Mark(), field_path,
-             "each key at most once (first '" + Escape(name) + "' at line " +
-                 std::to_string(Where(first->key.Mark()).line) + ")",
-             "a second '" + Escape(name) + "'");
-      continue;
-    }
-    m.fields.push_back({field_path, key, value});
-  }
-  return m;
-}
-
-const Field* PriceReader::Require(const Mapping& m, std::string_view key,
-                                  std::string_view expected) {
-  const Field* f = m.Find(key);
-  if (f == nullptr) {
-    Report(m.mark, Child(m.path, key), std::string(expected), "no '" + std::string(key) + "' key");
-  }
-  return f;
-}
-
-std::optional<std::string> PriceReader::ReadScalar(const Field& f, std::string_view expected) {
-  if (!f.value.IsScalar()) {
-    Report(At(f), f.path, std::string(expected), Describe(f.value));
-    return std::nullopt;
-  }
-  return f.value.Scalar();
-}
 
 std::optional<Micros> PriceReader::ReadPrice(const Field& f) {
   const std::optional<std::string> text = ReadScalar(f, kPriceExpected);
@@ -317,9 +121,9 @@ void PriceReader::ReadPrices(const Mapping& m,
 }
 
 void PriceReader::ReadInstances(const Field& f, Prices& out) {
-  const std::optional<Mapping> m =
-      AsMapping(f.value, At(f), f.path,
-                "a mapping from instance type to {on_demand_hourly, reserved_hourly}", {});
+  const std::optional<Mapping> m = AsMapping(
+      f.value, At(f), f.path, "a mapping from instance type to {on_demand_hourly, reserved_hourly}",
+      {}, kInstanceTypeExpected);
   if (!m) return;
   for (const Field& entry : m->fields) {
     const std::string& type = entry.key.Scalar();
@@ -327,7 +131,7 @@ void PriceReader::ReadInstances(const Field& f, Prices& out) {
       Report(entry.key.Mark(), entry.path, kInstanceTypeExpected, Quote(type));
       continue;
     }
-    const std::optional<Mapping> rates = FieldMapping(entry, kInstanceKeys);
+    const std::optional<Mapping> rates = RatesMapping(entry, kInstanceKeys);
     if (!rates) continue;
     InstancePrice price;
     price.where = Where(entry.key.Mark());
@@ -355,7 +159,7 @@ void PriceReader::ReadInstances(const Field& f, Prices& out) {
   }
 }
 
-Prices PriceReader::Read(const YAML::Node& root) {
+Prices PriceReader::Read(const YamlNode& root) {
   Prices prices;
   prices.file = file_;
   const std::optional<Mapping> top =
@@ -399,7 +203,7 @@ Prices PriceReader::Read(const YAML::Node& root) {
   }
   if (const Field* f =
           Require(*top, "storage_gb_month", "a mapping with the keys " + JoinKeys(kStorageKeys))) {
-    if (const std::optional<Mapping> m = FieldMapping(*f, kStorageKeys)) {
+    if (const std::optional<Mapping> m = RatesMapping(*f, kStorageKeys)) {
       const std::pair<std::string_view, Micros*> keys[] = {
           {"database", &prices.database_storage_gb_month},
           {"objects", &prices.object_storage_gb_month},
@@ -410,7 +214,7 @@ Prices PriceReader::Read(const YAML::Node& root) {
   }
   if (const Field* f =
           Require(*top, "transfer_gb", "a mapping with the key " + JoinKeys(kTransferKeys))) {
-    if (const std::optional<Mapping> m = FieldMapping(*f, kTransferKeys)) {
+    if (const std::optional<Mapping> m = RatesMapping(*f, kTransferKeys)) {
       const std::pair<std::string_view, Micros*> keys[] = {
           {"inter_region", &prices.inter_region_transfer_gb}};
       ReadPrices(*m, keys);
@@ -418,7 +222,7 @@ Prices PriceReader::Read(const YAML::Node& root) {
   }
   if (const Field* f =
           Require(*top, "dns_month", "a mapping with the keys " + JoinKeys(kDnsKeys))) {
-    if (const std::optional<Mapping> m = FieldMapping(*f, kDnsKeys)) {
+    if (const std::optional<Mapping> m = RatesMapping(*f, kDnsKeys)) {
       const std::pair<std::string_view, Micros*> keys[] = {
           {"hosted_zone", &prices.hosted_zone_month},
           {"health_check", &prices.health_check_month},
@@ -435,101 +239,22 @@ PricesResult Failure(ConfigError error) {
   return result;
 }
 
-// Records where each document starts and ignores everything else.
-class DocumentStarts final : public YAML::EventHandler {
- public:
-  YAML::Mark start;
-
-  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-struct DocumentScan {
-  int documents = 0;
-  YAML::Mark second;
-  std::optional<YAML::Mark> stuck;
-};
-
-// As in config/loader.cc: counts documents with a bound, because yaml-cpp 0.7
-// can loop forever on a stray ',' at a document start. Throws YAML::Exception.
-DocumentScan ScanDocuments(const std::string& text) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentScan scan;
-  std::optional<int> previous_start;
-  for (int i = 0; i < kMaxScannedDocuments; ++i) {
-    DocumentStarts handler;
-    if (!parser.HandleNextDocument(handler)) break;
-    if (previous_start == handler.start.pos) {
-      scan.stuck = handler.start;
-      break;
-    }
-    previous_start = handler.start.pos;
-    if (++scan.documents == 2) scan.second = handler.start;
-  }
-  return scan;
-}
-
 }  // namespace
 
 PricesResult ParsePrices(std::string_view yaml_text, const std::string& file) {
-  const std::string text(yaml_text);
-  DocumentScan scan;
-  YAML::Node root;
-  try {
-    scan = ScanDocuments(text);
-    if (scan.stuck) {
-      const size_t pos = static_cast<size_t>(std::max(scan.stuck->pos, 0));
-      const std::string token = pos < text.size() ? Quote(text.substr(pos, 1)) : "a token";
-      return Failure(
-          {WhereIn(file, *scan.stuck), "", "valid YAML", "a syntax error: unexpected " + token});
-    }
-    if (scan.documents == 0) {
-      return Failure(
-          {{file, 1, 1}, "", "a price file with the keys " + JoinKeys(kTopKeys), "an empty file"});
-    }
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return Failure({WhereIn(file, e.mark), "", "valid YAML", "a syntax error: " + e.msg});
-  } catch (const std::exception& e) {
-    return Failure({{file, 1, 1}, "", "valid YAML", std::string("a parser failure: ") + e.what()});
-  }
-
+  PriceReader reader(file);
+  Prices prices;
   PricesResult result;
-  try {
-    PriceReader reader(file);
-    if (scan.documents > 1) {
-      reader.Report(scan.second, "", "a single YAML document", "a second document");
-    }
-    Prices prices = reader.Read(root);
-    result.errors = reader.TakeErrors();
-    if (result.errors.empty()) result.prices = std::move(prices);
-  } catch (const std::exception& e) {
-    result.prices.reset();
-    result.errors.push_back({{file, 0, 0},
-                             "",
-                             "a price file the reader can read",
-                             std::string("an internal error: ") + e.what()});
-  }
-  std::stable_sort(
-      result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
-        return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
-      });
+  result.errors = config::WalkYaml(yaml_text, file,
+                                   "a price file with the keys " + JoinKeys(kTopKeys),
+                                   "a price file the reader can read", reader,
+                                   [&](const YamlNode& root) { prices = reader.Read(root); });
+  if (result.errors.empty()) result.prices = std::move(prices);
   return result;
 }
 
 PricesResult LoadPricesFile(const std::string& path) {
-  Result<std::string> text = sys::ReadWholeFile(path);
+  Result<std::string> text = config::ReadYamlFile(path);
   if (!text.ok()) {
     return Failure({{path, 0, 0}, "", "a readable price file", text.status().message()});
   }

@@ -216,6 +216,27 @@ TEST(PricesTest, MissingFileIsOneErrorNamingIt) {
             "directory");
 }
 
+// The price list is read through the config's YAML reader, with its bounds.
+TEST(PricesTest, InputLimitsAreTheConfigLoaders) {
+  const PricesResult device = LoadPricesFile("/dev/zero");
+  ASSERT_EQ(device.errors.size(), 1u) << AllErrors(device);
+  EXPECT_NE(device.errors[0].found.find("a character device, not a regular file"),
+            std::string::npos)
+      << device.errors[0].ToString();
+
+  const PricesResult utf8 = ParsePrices(With(1, "source: caf\xff"), "p.yaml");
+  ASSERT_EQ(utf8.errors.size(), 1u) << AllErrors(utf8);
+  EXPECT_EQ(utf8.errors[0].where.line, 1);
+  EXPECT_EQ(utf8.errors[0].where.column, 12);
+  EXPECT_EQ(utf8.errors[0].expected, "UTF-8 text");
+
+  const PricesResult big =
+      ParsePrices(With(1, "source: " + std::string(64 * 1024 + 1, 's')), "p.yaml");
+  ASSERT_EQ(big.errors.size(), 1u) << AllErrors(big);
+  EXPECT_EQ(big.errors[0].field, "source");
+  EXPECT_EQ(big.errors[0].found, "65537 bytes");
+}
+
 TEST(PricesTest, SurvivesHostileInput) {
   const std::string inputs[] = {
       "&a [*a]\n",

@@ -1,8 +1,10 @@
 // The region agent: it writes the replication heartbeat and keeps the primary's
 // write lease. Once a controller runs for the lab (it publishes its lease
-// endpoint in <lab dir>/controller/lease.endpoint), the agent renews the lease
-// and fences its own PostgreSQL when it cannot: the half of "never two writable
-// primaries" that still works when the primary region is cut off from everyone.
+// endpoint in <lab dir>/controller/lease.endpoint), the agent renews the lease,
+// signed with the lab's lease secret (<lab dir>/controller/lease.secret, written
+// by the lab before it starts an agent), and fences its own PostgreSQL when it
+// cannot: the half of "never two writable primaries" that still works when the
+// primary region is cut off from everyone.
 // It is also the region's local supervisor: a node-group instance that crashed
 // is started again (Lab::RestartCrashedInstances), the way an auto-scaling
 // group replaces a failed instance.
@@ -13,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "data/postgres/region_database.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "controller/lease_http.h"
@@ -47,8 +50,9 @@ std::string ReadEndpoint(const std::string& path) {
 // Keeps the write lease with whichever controller endpoint the lab publishes;
 // restarts the keeper when a restarted controller publishes a new one. Without
 // any controller (a bare `lab up`) there is no lease to keep and nothing fenced.
-void KeepLease(const std::string& endpoint_file, const std::string& region,
-               const pg::Endpoint& database) {
+void KeepLease(const std::string& endpoint_file, const std::string& secret_file,
+               const std::string& region, const pg::Endpoint& database,
+               const std::optional<pg::LocalServer>& local_server) {
   std::string current;
   std::atomic<bool> keeper_stop{false};
   std::thread keeper;
@@ -68,7 +72,12 @@ void KeepLease(const std::string& endpoint_file, const std::string& region,
       controller::LeaseKeeperOptions options;
       options.controller = endpoint;
       options.holder = region;
+      options.secret_file = secret_file;
       options.database = database;
+      // On the server's own host: a SQL fence that cannot finish well inside
+      // the lease (slots full, backends frozen) is replaced by killing it.
+      options.local_server = local_server;
+      options.sql_fence_budget = std::chrono::milliseconds(800);
       keeper = std::thread([options, &keeper_stop] {
         controller::LeaseEffects effects =
             controller::PostgresLeaseEffects(options, SystemClock::Instance());
@@ -112,15 +121,31 @@ int RunAgent(const config::Config& config, const std::string& region_name,
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  pg::Endpoint endpoint;
-  endpoint.host = region->address;
-  endpoint.port = region->postgres.port;
-  endpoint.database = region->postgres.database;
+  const pg::Endpoint endpoint = pg::RegionDatabase(*region);
   const Duration interval = config.replication.heartbeat_interval;
   LogInfo("agent for region " + region_name + ": heartbeat every " + FormatDuration(interval) +
           " to " + endpoint.ToString());
 
-  std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint", region_name, endpoint);
+  std::optional<pg::LocalServer> local;
+  {
+    std::error_code ec;
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    Result<std::optional<sys::RunAs>> user = sys::ServerUser("postgres");
+    if (!ec && user.ok()) {
+      Lab lab(config, lab_dir, self);
+      local.emplace();
+      local->data_dir = lab.PostgresDataDir(*region);
+      local->pid_file = lab.PostgresPidFile(*region);
+      local->log_file = lab.PostgresLogFile(*region);
+      local->user = *user;
+      local->endpoint = endpoint;
+    } else {
+      LogWarn("agent: cannot describe the region's PostgreSQL server; a lost lease is fenced "
+              "through SQL only");
+    }
+  }
+  std::thread lease(KeepLease, lab_dir + "/controller/lease.endpoint",
+                    lab_dir + "/controller/lease.secret", region_name, endpoint, local);
   std::thread supervisor(Supervise, std::cref(config), region_name, lab_dir);
 
   std::unique_ptr<pg::Connection> conn;

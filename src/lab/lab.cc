@@ -18,7 +18,9 @@
 #include <functional>
 #include <thread>
 
+#include "controller/lease_auth.h"
 #include "core/log.h"
+#include "data/postgres/region_database.h"
 #include "lab/partition.h"
 #include "trader/schema.h"
 
@@ -177,12 +179,7 @@ std::string Lab::PostgresLogFile(const config::RegionSpec& region) const {
 
 pg::Endpoint Lab::PostgresEndpoint(const config::RegionSpec& region,
                                    const std::string& database) const {
-  pg::Endpoint e;
-  e.host = region.address;
-  e.port = region.postgres.port;
-  e.user = "postgres";
-  e.database = database;
-  return e;
+  return pg::RegionDatabase(region, database);
 }
 
 std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) const {
@@ -317,7 +314,10 @@ Status Lab::WritePostgresConf(const config::RegionSpec& region, const std::strin
       "logging_collector = off\n"
       "log_line_prefix = '%m [%p] '\n";
   if (standby) {
-    const config::RegionSpec& primary = config_.Primary();
+    // A standby follows the other region: the DR replica the configured
+    // primary, and a demoted old primary (FenceIfSuperseded) the promoted DR.
+    const config::RegionSpec& primary =
+        &region == &config_.Primary() ? config_.Dr() : config_.Primary();
     conf += "primary_conninfo = 'host=" + primary.address +
             " port=" + std::to_string(primary.postgres.port) +
             " user=postgres application_name=" + region.name + "'\n";
@@ -410,8 +410,23 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
   Result<pg::Rows> db = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1",
                                         {region.postgres.database});
   if (!db.ok()) return db.status();
+  // The application's role: it logs in, owns the trading schema, and is no
+  // superuser, so a fence (which revokes its LOGIN) holds against it.
+  const std::string app_role = region.postgres.app_user;
+  if (!app_role.empty() && app_role != region.postgres.user) {
+    Result<pg::Rows> role = (*admin)->Query("SELECT 1 FROM pg_roles WHERE rolname = $1", {app_role});
+    if (!role.ok()) return role.status();
+    if (role->empty()) {
+      PL_RETURN_IF_ERROR((*admin)->Exec("CREATE ROLE \"" + app_role +
+                                        "\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"));
+    }
+  }
   if (db->empty()) {
-    PL_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE \"" + region.postgres.database + "\""));
+    std::string create = "CREATE DATABASE \"" + region.postgres.database + "\"";
+    if (!app_role.empty() && app_role != region.postgres.user) {
+      create += " OWNER \"" + app_role + "\"";
+    }
+    PL_RETURN_IF_ERROR((*admin)->Exec(create));
   }
   Result<pg::Rows> slot = (*admin)->Query(
       "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {config_.replication.slot});
@@ -421,20 +436,28 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
                                             {config_.replication.slot});
     if (!made.ok()) return made.status();
   }
-  Result<std::unique_ptr<pg::Connection>> app =
-      pg::Connection::Open(PostgresEndpoint(region, region.postgres.database));
+  const pg::Endpoint app_db = PostgresEndpoint(region, region.postgres.database);
+  Result<std::unique_ptr<pg::Connection>> app = pg::Connection::Open(app_db);
   if (!app.ok()) return app.status();
   PL_RETURN_IF_ERROR(pg::EnsureHeartbeatTable(**app));
-  PL_RETURN_IF_ERROR(trader::EnsureSchema(**app));
+  {
+    // The trading schema belongs to the application's role.
+    Result<std::unique_ptr<pg::Connection>> trader_conn =
+        pg::Connection::Open(app_db.AsApplication());
+    if (!trader_conn.ok()) return trader_conn.status();
+    PL_RETURN_IF_ERROR(trader::EnsureSchema(**trader_conn));
+  }
   return pg::WriteHeartbeat(**app, region.name);
 }
 
 Status Lab::FenceIfSuperseded(const config::RegionSpec& region, const std::string& data) {
   // The old primary coming back after a failover must not take writes until it
   // is rejoined as a standby: if another region's PostgreSQL now accepts writes,
-  // start this one fenced. The fence is the same setting pg::Fence writes with
-  // ALTER SYSTEM (so pg::Unfence lifts it), written while the server is down, so
-  // no client can write in the moment between start and fence.
+  // start this one demoted, as a standby of that region (standby.signal, written
+  // while the server is down, so no client can write in the moment between
+  // start and fence). A server in recovery refuses every write, BEGIN READ WRITE
+  // included; it streams only if it has not diverged (pilotlight replication
+  // rejoin rewinds it otherwise), and the read-only default is kept as well.
   for (const config::RegionSpec& other : config_.regions) {
     if (&other == &region) continue;
     Result<std::unique_ptr<pg::Connection>> conn =
@@ -445,17 +468,19 @@ Status Lab::FenceIfSuperseded(const config::RegionSpec& region, const std::strin
         "current_setting('default_transaction_read_only') AS ro");
     if (!r.ok() || r->Get(0, "rec") != "false" || r->Get(0, "ro") == "on") continue;
     const std::string auto_conf = data + "/postgresql.auto.conf";
-    if (ReadFile(auto_conf).find("default_transaction_read_only") != std::string::npos) {
-      return Status::OK();  // already fenced
-    }
     LogWarn("region " + region.name + ": region " + other.name +
-            " has been promoted and takes writes; starting this PostgreSQL fenced (read-only) "
-            "until it is rejoined (pilotlight replication rejoin)");
-    std::ofstream out(auto_conf, std::ios::app);
-    out << "default_transaction_read_only = 'on'\n";
-    out.close();
-    if (!out) return Status::IOError("cannot fence " + auto_conf);
-    return Status::OK();
+            " has been promoted and takes writes; starting this PostgreSQL demoted (a standby "
+            "of " + other.name + ", read-only) until it is rejoined (pilotlight replication "
+            "rejoin)");
+    if (ReadFile(auto_conf).find("default_transaction_read_only") == std::string::npos) {
+      std::ofstream out(auto_conf, std::ios::app);
+      out << "default_transaction_read_only = 'on'\n";
+      out.close();
+      if (!out) return Status::IOError("cannot fence " + auto_conf);
+    }
+    PL_RETURN_IF_ERROR(WriteFile(data + "/standby.signal", ""));
+    PL_RETURN_IF_ERROR(Chown(data + "/standby.signal", pg_user_));
+    return WritePostgresConf(region, data, /*standby=*/true);
   }
   return Status::OK();
 }
@@ -520,6 +545,11 @@ Status Lab::StartPilotlightProcess(const config::RegionSpec& region, const Compo
   if (RunningPid(c)) return Status::OK();
   std::vector<std::string> argv = {self_exe_, "lab", "agent", "--region", region.name};
   if (c.name == "replicator") argv = {self_exe_, "replication", "run"};
+  // The agent signs its lease renewals with the lab's secret (0600), which a
+  // controller of this lab reads from its state directory.
+  if (c.name == "agent") {
+    PL_RETURN_IF_ERROR(controller::EnsureLeaseSecret(dir_ + "/controller/lease.secret"));
+  }
   argv.insert(argv.end(), {"--dir", dir_, "--config", dir_ + "/config.yaml"});
   const std::string log = RegionDir(region) + "/" + c.name + ".log";
   Result<pid_t> pid = SpawnDaemon({argv, log, std::nullopt});

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "sys/whole_file.h"
 
@@ -195,7 +196,51 @@ bool GroupHasLiveMember(pid_t pgid) {
   return found;
 }
 
+// The parent of `pid` from /proc/PID/stat, or 0.
+pid_t ParentOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');  // the command name may hold spaces and parens
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string state;
+  long ppid = 0;
+  rest >> state >> ppid;
+  return static_cast<pid_t>(ppid);
+}
+
+// The live children of `parent`.
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return out;
+  while (struct dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    if (ParentOf(static_cast<pid_t>(pid)) == parent) out.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(dir);
+  return out;
+}
+
 }  // namespace
+
+int KillProcessTree(pid_t pid) {
+  if (pid <= 0 || !ProcessAlive(pid)) return 0;
+  // Freeze breadth first: a stopped parent forks no more children.
+  std::vector<pid_t> tree = {pid};
+  kill(pid, SIGSTOP);
+  for (size_t i = 0; i < tree.size(); ++i) {
+    for (pid_t child : ChildrenOf(tree[i])) {
+      kill(child, SIGSTOP);
+      tree.push_back(child);
+    }
+  }
+  int killed = 0;
+  for (pid_t p : tree) killed += kill(p, SIGKILL) == 0 ? 1 : 0;
+  return killed;
+}
 
 bool WaitGroupGone(pid_t pgid, Duration timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -52,6 +52,13 @@ std::string ProcessCommandLine(pid_t pid);
 // Sends `sig` to the process group `pid` (and to pid itself).
 void SignalGroup(pid_t pid, int sig);
 
+// SIGKILLs `pid` and every process descended from it, wherever their process
+// groups (PostgreSQL puts each backend in a session of its own): the tree is
+// frozen first (SIGSTOP, parents before children, so none forks a child that is
+// missed), then killed. Returns how many processes were killed; 0 when `pid` is
+// gone. For a fence that must not leave one backend committing.
+int KillProcessTree(pid_t pid);
+
 // Waits until no process of group `pgid` is alive, up to `timeout`.
 bool WaitGroupGone(pid_t pgid, Duration timeout);
 

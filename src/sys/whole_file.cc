@@ -30,6 +30,15 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return text;
 }
 
+namespace {
+DurabilityHook g_durability_hook = nullptr;
+void Record(const char* call, const std::string& path) {
+  if (g_durability_hook != nullptr) g_durability_hook(call, path);
+}
+}  // namespace
+
+void SetDurabilityHookForTesting(DurabilityHook hook) { g_durability_hook = hook; }
+
 Status WriteFileAtomically(const std::string& path, const std::string& text, bool durable) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
   auto fail = [&](const std::string& what, int err) {
@@ -49,13 +58,29 @@ Status WriteFileAtomically(const std::string& path, const std::string& text, boo
     }
     done += static_cast<size_t>(n);
   }
-  if (durable && ::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return fail("cannot fsync " + tmp, err);
+  if (durable) {
+    Record("fsync", tmp);
+    if (::fsync(fd) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail("cannot fsync " + tmp, err);
+    }
   }
   if (::close(fd) != 0) return fail("cannot write " + tmp, errno);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot replace " + path, errno);
+  if (!durable) return Status::OK();
+  Record("rename", path);
+  // The rename is a change of the directory: until the directory is synced, a
+  // power loss may bring the old name (and content) back.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Status::IOError("cannot open " + dir + " to sync it: " + std::strerror(errno));
+  Record("fsync-dir", dir);
+  const int rc = ::fsync(dfd);
+  const int err = errno;
+  ::close(dfd);
+  if (rc != 0) return Status::IOError("cannot fsync " + dir + ": " + std::strerror(err));
   return Status::OK();
 }
 

@@ -19,10 +19,16 @@ Result<std::string> ReadWholeFile(const std::string& path);
 // (named with this process's pid, so two writers do not share one) and renamed
 // over it, so a reader sees the old content or the new, never half. Without
 // `durable`, no fsync: for files that are rewritten often and matter while
-// processes run. With it, the content is fsynced before the rename, so after a
-// crash the file holds the old content or the new (for state that must outlive
-// the host, e.g. a lease's expiry). On failure the temporary file is removed and
+// processes run. With it, the content is fsynced before the rename and the
+// directory after it, so after a power loss the file holds the old content or
+// the new, and the rename itself is on disk (for state that must outlive the
+// host, e.g. a lease's expiry: a restarted controller must not read an older one). On failure the temporary file is removed and
 // the error names the file and the OS's reason.
+// The file-system calls a durable write makes, in order, for tests of that
+// order (an empty hook: nothing recorded). Not thread-safe to set while writes run.
+using DurabilityHook = void (*)(const char* call, const std::string& path);
+void SetDurabilityHookForTesting(DurabilityHook hook);
+
 Status WriteFileAtomically(const std::string& path, const std::string& text,
                            bool durable = false);
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <vector>
 #include <fstream>
 
 namespace pilotlight::sys {
@@ -50,6 +51,30 @@ TEST(WriteFileAtomicallyTest, ErrorNamesTheFileAndTheOsReason) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("/nonexistent/dir/status"), std::string::npos) << st.ToString();
   EXPECT_NE(st.message().find("No such file or directory"), std::string::npos) << st.ToString();
+}
+
+std::vector<std::string>* g_calls = nullptr;
+
+TEST(WriteFileAtomicallyTest, ADurableWriteSyncsTheFileThenRenamesThenSyncsTheDirectory) {
+  char tmpl[] = "/tmp/pilotlight-file-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::vector<std::string> calls;
+  g_calls = &calls;
+  SetDurabilityHookForTesting(
+      [](const char* call, const std::string& path) { g_calls->push_back(call + (" " + path)); });
+  Status fast = WriteFileAtomically(dir + "/lease", "a\n");
+  Status durable = WriteFileAtomically(dir + "/lease", "b\n", /*durable=*/true);
+  SetDurabilityHookForTesting(nullptr);
+  g_calls = nullptr;
+  ASSERT_TRUE(fast.ok()) << fast.ToString();
+  ASSERT_TRUE(durable.ok()) << durable.ToString();
+  // Only the durable write syncs; its directory sync comes after the rename.
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].rfind("fsync " + dir + "/lease.tmp.", 0), 0u) << calls[0];
+  EXPECT_EQ(calls[1], "rename " + dir + "/lease");
+  EXPECT_EQ(calls[2], "fsync-dir " + dir);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "trader/serve.h"
 
+#include "data/postgres/region_database.h"
+
 #include <openssl/evp.h>
 
 #include <fstream>
@@ -80,9 +82,8 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
   so.region = region->name;
   so.region_role = config::RoleName(region->role);
   so.instance = o.instance.empty() ? "trader" : o.instance;
-  so.database.host = region->address;
-  so.database.port = region->postgres.port;
-  so.database.database = region->postgres.database;
+  // The application's own role, never the admin: a fence revokes its LOGIN.
+  so.database = pg::RegionDatabase(*region).AsApplication();
   so.redis_host = region->address;
   so.redis_port = region->redis.port;
   so.session_ttl = *ttl;

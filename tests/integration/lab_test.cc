@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "data/postgres/failover.h"
 #include "data/postgres/pg_client.h"
 #include "lab_fixture.h"
 
@@ -233,12 +234,20 @@ TEST_F(LabFailoverTest, KilledOldPrimaryComesBackFencedUntilRejoined) {
 
   CommandResult start = RunPilotlight(lab_.Args({"start-region", "primary"}));
   ASSERT_EQ(start.exit_code, 0) << start.err;
-  EXPECT_NE(start.err.find("starting this PostgreSQL fenced"), std::string::npos) << start.err;
+  EXPECT_NE(start.err.find("starting this PostgreSQL demoted"), std::string::npos) << start.err;
   auto old_primary = pg::Connection::Open(lab_.Pg(true));
   ASSERT_TRUE(old_primary.ok()) << old_primary.status().ToString();
   Status write = (*old_primary)->Exec("INSERT INTO lab_failover VALUES (3)");
   EXPECT_FALSE(write.ok()) << "the old primary took a write after DR was promoted";
   EXPECT_NE(write.message().find("read-only"), std::string::npos) << write.message();
+  // Nor past the default: BEGIN READ WRITE, as the superuser and as the application.
+  Status past = (*old_primary)->Exec("BEGIN READ WRITE; INSERT INTO lab_failover VALUES (4); COMMIT");
+  EXPECT_FALSE(past.ok()) << "BEGIN READ WRITE committed on the old primary";
+  pg::Endpoint app = lab_.Pg(true);
+  app.application_user = "trader";
+  const pg::WriteAttempt attempt = pg::AttemptApplicationWrite(app);
+  EXPECT_FALSE(attempt.committed) << attempt.detail;
+  EXPECT_TRUE(attempt.refused) << attempt.detail;
 
   CommandResult rejoin = RunPilotlight(Rep({"rejoin"}));
   ASSERT_EQ(rejoin.exit_code, 0) << rejoin.err;

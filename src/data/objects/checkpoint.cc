@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -31,9 +32,17 @@ Status Parse(const std::string& path, const std::string& text, VersionMap& entri
                                 "'); remove the file and the replicator re-verifies every object "
                                 "against the DR bucket without copying any twice");
     };
-    if (line.rfind("D ", 0) == 0) {
-      entries.erase(line.substr(2));
-    } else if (line.rfind("P ", 0) == 0) {
+    // Q and R are P and D with a quoted key (see checkpoint.h).
+    const bool quoted = line.rfind("Q ", 0) == 0 || line.rfind("R ", 0) == 0;
+    auto key_at = [&](size_t at) -> std::optional<std::string> {
+      if (!quoted) return line.substr(at);
+      return UnescapeKey(std::string_view(line).substr(at));
+    };
+    if (line.rfind("D ", 0) == 0 || line.rfind("R ", 0) == 0) {
+      std::optional<std::string> key = key_at(2);
+      if (!key) return bad();
+      entries.erase(*key);
+    } else if (line.rfind("P ", 0) == 0 || line.rfind("Q ", 0) == 0) {
       const size_t a = line.find(' ', 2);
       const size_t b = a == std::string::npos ? a : line.find(' ', a + 1);
       const size_t c = b == std::string::npos ? b : line.find(' ', b + 1);
@@ -45,7 +54,9 @@ Status Parse(const std::string& path, const std::string& text, VersionMap& entri
       if (end != line.c_str() + b) return bad();
       v.mtime_ns = std::strtoll(line.c_str() + b + 1, &end, 10);
       if (end != line.c_str() + c || v.sha256.size() != 64 || c + 1 >= line.size()) return bad();
-      entries[line.substr(c + 1)] = v;
+      std::optional<std::string> key = key_at(c + 1);
+      if (!key) return bad();
+      entries[*key] = v;
     } else {
       return bad();
     }
@@ -56,9 +67,16 @@ Status Parse(const std::string& path, const std::string& text, VersionMap& entri
 }
 
 std::string PutLine(const std::string& key, const ObjectVersion& v) {
-  return "P " + v.sha256 + " " + std::to_string(v.size) + " " + std::to_string(v.mtime_ns) + " " +
-         key + "\n";
+  const bool quote = HasControlCharacter(key);
+  return (quote ? "Q " : "P ") + v.sha256 + " " + std::to_string(v.size) + " " +
+         std::to_string(v.mtime_ns) + " " + (quote ? EscapeKey(key) : key) + "\n";
 }
+
+std::string DeleteLine(const std::string& key) {
+  return HasControlCharacter(key) ? "R " + EscapeKey(key) + "\n" : "D " + key + "\n";
+}
+
+bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
 Status WriteAll(int fd, const std::string& data, const std::string& path) {
   size_t off = 0;
@@ -83,14 +101,85 @@ Status SyncDir(const std::string& dir) {
 }  // namespace
 
 bool ValidObjectKey(const std::string& key) {
-  if (key.empty() || key.front() == '/' || key.find('\n') != std::string::npos ||
-      key.find('\r') != std::string::npos || key.find('\0') != std::string::npos) {
-    return false;
-  }
+  if (key.empty() || key.front() == '/' || key.find('\0') != std::string::npos) return false;
   for (const auto& part : fs::path(key)) {
     if (part == ".." || part == ".") return false;
   }
   return true;
+}
+
+bool HasControlCharacter(std::string_view key) {
+  return std::any_of(key.begin(), key.end(), [](char c) { return IsControl(c); });
+}
+
+std::string EscapeKey(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(key.size());
+  for (const char ch : key) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (IsControl(c)) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> UnescapeKey(std::string_view quoted) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(quoted.size());
+  for (size_t i = 0; i < quoted.size(); ++i) {
+    const char c = quoted[i];
+    if (IsControl(static_cast<unsigned char>(c))) return std::nullopt;
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i >= quoted.size()) return std::nullopt;
+    switch (quoted[i]) {
+      case '\\':
+        out += '\\';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'x': {
+        if (i + 2 >= quoted.size()) return std::nullopt;
+        const int hi = hex(quoted[i + 1]);
+        const int lo = hex(quoted[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out += static_cast<char>(hi << 4 | lo);
+        i += 2;
+        break;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+  return out;
 }
 
 Result<VersionMap> Checkpoint::Load(const std::string& path) {
@@ -154,7 +243,7 @@ void Checkpoint::RecordPut(const std::string& key, const ObjectVersion& version)
 
 void Checkpoint::RecordDelete(const std::string& key) {
   entries_.erase(key);
-  pending_ += "D " + key + "\n";
+  pending_ += DeleteLine(key);
 }
 
 Status Checkpoint::Commit() {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -91,13 +92,71 @@ TEST(CheckpointTest, CompactsAJournalMostlyOfDeadRecords) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(CheckpointTest, KeysMustBeRelativePathsWithoutNewlines) {
+TEST(CheckpointTest, KeysAreRelativePathsWithoutNul) {
   EXPECT_TRUE(ValidObjectKey("a/b/c.pdf"));
   EXPECT_TRUE(ValidObjectKey("with space"));
+  EXPECT_TRUE(ValidObjectKey("line\nbreak"));  // S3 allows it; the journal quotes it
   EXPECT_FALSE(ValidObjectKey(""));
   EXPECT_FALSE(ValidObjectKey("/abs"));
   EXPECT_FALSE(ValidObjectKey("a/../b"));
-  EXPECT_FALSE(ValidObjectKey("line\nbreak"));
+  EXPECT_FALSE(ValidObjectKey(std::string("nul\0byte", 8)));
+}
+
+TEST(CheckpointTest, EscapedKeysPrintOnOneLineAndComeBack) {
+  const std::string keys[] = {"plain/key.json",
+                              "line\nbreak",
+                              "cr\r",
+                              "tab\tand\\slash",
+                              std::string("\x01\x1b[31m\x7f", 7),
+                              "\\x41 stays four bytes"};
+  for (const std::string& key : keys) {
+    const std::string e = EscapeKey(key);
+    EXPECT_FALSE(HasControlCharacter(e)) << e;
+    ASSERT_TRUE(UnescapeKey(e).has_value()) << e;
+    EXPECT_EQ(*UnescapeKey(e), key) << e;
+  }
+  EXPECT_EQ(EscapeKey("a\nb"), "a\\nb");
+  EXPECT_EQ(EscapeKey("\x1b"), "\\x1b");
+  for (const char* bad : {"trailing\\", "\\q", "\\x4", "\\xzz", "raw\nnewline"}) {
+    EXPECT_FALSE(UnescapeKey(bad).has_value()) << bad;
+  }
+}
+
+TEST(CheckpointTest, KeysWithControlCharactersSurviveTheJournal) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/checkpoint.log";
+  const ObjectVersion v{std::string(64, 'a'), 3, 7};
+  // A key that looks like a record of its own once its newline is taken literally.
+  const std::string forged = "x\nP " + std::string(64, 'b') + " 1 1 forged";
+  {
+    auto cp = Checkpoint::Open(path);
+    ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+    (*cp)->RecordPut(forged, v);
+    (*cp)->RecordPut("cr\rkey", v);
+    (*cp)->RecordPut("back\\slash", v);  // no control character: written as it is
+    (*cp)->RecordPut("gone\n", v);
+    (*cp)->RecordDelete("gone\n");
+    ASSERT_TRUE((*cp)->Commit().ok());
+  }
+  Result<VersionMap> loaded = Checkpoint::Load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(*loaded, (VersionMap{{forged, v}, {"cr\rkey", v}, {"back\\slash", v}}));
+  const std::string text = ReadAll(path);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5) << text;  // one line per record
+  EXPECT_EQ(text.find('\r'), std::string::npos);
+  EXPECT_NE(text.find(" back\\slash\n"), std::string::npos) << text;
+  auto reopened = Checkpoint::Open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->entries(), *loaded);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CheckpointTest, AQuotedRecordThatDoesNotUnquoteIsDamage) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/checkpoint.log";
+  std::ofstream(path) << "Q " << std::string(64, 'a') << " 1 1 bad\\qescape\n";
+  EXPECT_FALSE(Checkpoint::Load(path).ok());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -31,22 +33,122 @@ using SourceMap = std::map<std::string, SourceEntry>;
 
 std::string Errno() { return std::strerror(errno); }
 
-std::optional<SourceEntry> StatFile(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+// Why an entry of type `mode` is not an object; nullopt for a regular file.
+std::optional<SkipReason> NotAnObject(mode_t mode) {
+  if (S_ISREG(mode)) return std::nullopt;
+  if (S_ISLNK(mode)) return SkipReason::kSymlink;
+  if (S_ISFIFO(mode)) return SkipReason::kFifo;
+  if (S_ISSOCK(mode)) return SkipReason::kSocket;
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return SkipReason::kDevice;
+  return SkipReason::kOther;
+}
+
+std::optional<SkipReason> NotAnObjectType(unsigned char d_type) {
+  switch (d_type) {
+    case DT_LNK:
+      return SkipReason::kSymlink;
+    case DT_FIFO:
+      return SkipReason::kFifo;
+    case DT_SOCK:
+      return SkipReason::kSocket;
+    case DT_CHR:
+    case DT_BLK:
+      return SkipReason::kDevice;
+    default:
+      return SkipReason::kOther;
+  }
+}
+
+SourceEntry EntryOf(const struct stat& st) {
   return SourceEntry{static_cast<int64_t>(st.st_size),
                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
-// Every regular file under `dir` except pilotlight's own directory; `invalid`
-// collects names that cannot be object keys. Symbolic links count as what they
-// point to when that is a regular file; linked directories are not followed.
-// Walks with directory descriptors (readdir + fstatat): one path component to
-// resolve per stat, and no path objects per entry.
+// openat2(2) where the kernel has it (Linux 5.6), else -1 with errno ENOSYS.
+int OpenAt2(int dirfd, const char* path, int flags, uint64_t resolve) {
+#ifdef SYS_openat2
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags);
+  how.resolve = resolve;
+  return static_cast<int>(syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+std::atomic<bool> g_no_openat2{false};
+
+// Opens `key` beneath the directory `root` without following a symbolic link
+// anywhere on its path (the last component included: ELOOP), so that what is
+// opened is inside the bucket. `flags` are open(2)'s; O_NOFOLLOW is added.
+int OpenBeneath(int root, const std::string& key, int flags, bool by_components) {
+  flags |= O_NOFOLLOW | O_CLOEXEC;
+  if (!by_components && !g_no_openat2.load(std::memory_order_relaxed)) {
+    const int fd = OpenAt2(root, key.c_str(), flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    // ENOSYS: an older kernel; EPERM: a seccomp filter that does not know it.
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return fd;
+    g_no_openat2.store(true, std::memory_order_relaxed);
+  }
+  // One component at a time, each without following a link.
+  int dir = root;
+  size_t at = 0;
+  for (;;) {
+    const size_t slash = key.find('/', at);
+    if (slash == std::string::npos) break;
+    const std::string part = key.substr(at, slash - at);
+    const int next = openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int saved = errno;
+    if (dir != root) close(dir);
+    if (next < 0) {
+      // A link where a directory should be: O_DIRECTORY | O_NOFOLLOW says ENOTDIR.
+      struct stat st {};
+      const std::string prefix = key.substr(0, slash);
+      const bool link = saved == ENOTDIR &&
+                        fstatat(root, prefix.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISLNK(st.st_mode);
+      errno = link ? ELOOP : saved;
+      return -1;
+    }
+    dir = next;
+    at = slash + 1;
+  }
+  const int fd = openat(dir, key.c_str() + at, flags);
+  const int saved = errno;
+  if (dir != root) close(dir);
+  errno = saved;
+  return fd;
+}
+
+// What `key` of the bucket open at `root` is, not following links: a regular
+// file (its entry), an entry that is not an object (its reason), or neither
+// (gone; a link on its path makes it not inside the bucket, so gone too).
+struct KeyState {
+  std::optional<SourceEntry> object;
+  std::optional<SkipReason> skipped;
+};
+KeyState StatKey(int root, const std::string& key, bool by_components) {
+  const int fd = OpenBeneath(root, key, O_PATH, by_components);
+  if (fd < 0) return {};
+  struct stat st {};
+  const int rc = fstat(fd, &st);
+  close(fd);
+  if (rc != 0) return {};
+  if (std::optional<SkipReason> why = NotAnObject(st.st_mode)) return {std::nullopt, why};
+  return {EntryOf(st), std::nullopt};
+}
+
+// Every regular file under `dir` except pilotlight's own directory; `skipped`
+// collects the entries that are not (symbolic links, FIFOs, sockets, devices:
+// never followed, never opened) and `invalid` names that cannot be object keys.
+// Linked directories are not descended into (they are skipped links). Walks
+// with directory descriptors (readdir + fstatat): one path component to resolve
+// per stat, and no path objects per entry.
 class BucketScanner {
  public:
-  BucketScanner(std::string root, std::vector<std::string>* invalid)
-      : root_(std::move(root)), invalid_(invalid) {}
+  BucketScanner(std::string root, std::vector<SkippedEntry>* skipped,
+                std::vector<std::string>* invalid)
+      : root_(std::move(root)), skipped_(skipped), invalid_(invalid) {}
 
   Result<SourceMap> Scan() {
     const int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -56,12 +158,17 @@ class BucketScanner {
   }
 
  private:
+  void Skip(const std::string& key, SkipReason reason) {
+    if (skipped_) skipped_->push_back({key, reason, 0});
+  }
+
   // Takes ownership of `fd`.
   Status ScanDir(int fd, const std::string& rel) {
     DIR* d = fdopendir(fd);
     if (d == nullptr) {
       close(fd);
-      return Status::IOError("cannot list bucket " + root_ + ": " + rel + ": " + Errno());
+      return Status::IOError("cannot list bucket " + root_ + ": " + EscapeKey(rel) + ": " +
+                             Errno());
     }
     std::vector<std::string> subdirs;
     int read_error = 0;
@@ -75,30 +182,34 @@ class BucketScanner {
       const char* name = e->d_name;
       if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
       if (rel.empty() && std::strcmp(name, kInternalDir) == 0) continue;
-      unsigned char type = e->d_type;
-      struct stat st {};
-      if (type == DT_UNKNOWN) {
-        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone
-        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_REG;
-      }
       const std::string key = rel.empty() ? std::string(name) : rel + "/" + name;
-      if (type == DT_DIR) {
+      if (e->d_type == DT_DIR) {
         subdirs.push_back(name);
         continue;
       }
-      if (type != DT_REG && type != DT_LNK) continue;
-      if (fstatat(dirfd(d), name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) {
+        Skip(key, *NotAnObjectType(e->d_type));
+        continue;
+      }
+      struct stat st {};
+      if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone
+      if (S_ISDIR(st.st_mode)) {
+        subdirs.push_back(name);
+        continue;
+      }
+      if (std::optional<SkipReason> why = NotAnObject(st.st_mode)) {
+        Skip(key, *why);
+        continue;
+      }
       if (!ValidObjectKey(key)) {
         if (invalid_) invalid_->push_back(key);
         continue;
       }
-      out_[key] =
-          SourceEntry{static_cast<int64_t>(st.st_size),
-                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+      out_[key] = EntryOf(st);
     }
     Status status = Status::OK();
     if (read_error != 0) {
-      status = Status::IOError("cannot list bucket " + root_ + ": " + rel + ": " +
+      status = Status::IOError("cannot list bucket " + root_ + ": " + EscapeKey(rel) + ": " +
                                std::strerror(read_error));
     }
     for (size_t i = 0; status.ok() && i < subdirs.size(); ++i) {
@@ -106,8 +217,17 @@ class BucketScanner {
           openat(dirfd(d), subdirs[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       const std::string sub_rel = rel.empty() ? subdirs[i] : rel + "/" + subdirs[i];
       if (sub < 0) {
-        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;  // gone meanwhile
-        status = Status::IOError("cannot list bucket " + root_ + ": " + sub_rel + ": " + Errno());
+        if (errno == ELOOP || errno == ENOTDIR) {
+          // Replaced since it was listed: a link is skipped, a file is seen next scan.
+          struct stat st {};
+          if (fstatat(dirfd(d), subdirs[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (std::optional<SkipReason> why = NotAnObject(st.st_mode)) Skip(sub_rel, *why);
+          }
+          continue;
+        }
+        if (errno == ENOENT) continue;  // gone meanwhile
+        status = Status::IOError("cannot list bucket " + root_ + ": " + EscapeKey(sub_rel) + ": " +
+                                 Errno());
         break;
       }
       status = ScanDir(sub, sub_rel);
@@ -117,12 +237,14 @@ class BucketScanner {
   }
 
   std::string root_;
+  std::vector<SkippedEntry>* skipped_;
   std::vector<std::string>* invalid_;
   SourceMap out_;
 };
 
-Result<SourceMap> ScanBucket(const std::string& dir, std::vector<std::string>* invalid) {
-  return BucketScanner(dir, invalid).Scan();
+Result<SourceMap> ScanBucket(const std::string& dir, std::vector<SkippedEntry>* skipped,
+                             std::vector<std::string>* invalid) {
+  return BucketScanner(dir, skipped, invalid).Scan();
 }
 
 bool Pending(const SourceEntry& s, const VersionMap& done, const std::string& key) {
@@ -182,11 +304,64 @@ bool WriteAll(int fd, const char* data, size_t size) {
   return true;
 }
 
+bool PwriteAll(int fd, const char* data, size_t size, int64_t offset) {
+  while (size > 0) {
+    const ssize_t n = pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+// kChunk zero bytes: what a hole reads as.
+const char* ZeroChunk() {
+  static const std::string zeros(kChunk, '\0');
+  return zeros.data();
+}
+
+// The content of a small file; "" when it cannot be read.
+std::string ReadSmallFile(const std::string& path) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  std::string text;
+  char buf[4096];
+  while (fd.ok()) {
+    const ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+// Where a replicator lists the objects it refuses (see replicator.h): one line
+// per object, "<reason> <size> <escaped key>".
+std::string NotReplicatedPath(const std::string& state_dir) {
+  return state_dir + "/not-replicated";
+}
+
 // SHA-256 of everything `fd` holds, read from its start with pread into `buf`.
+// The holes of a sparse file are hashed as the zeros they read as, not read.
 Result<std::string> HashFd(int fd, std::string& buf) {
   Sha256 hash;
   off_t offset = 0;
+  struct stat st {};
+  const bool sparse = fstat(fd, &st) == 0 && static_cast<int64_t>(st.st_blocks) * 512 < st.st_size;
   for (;;) {
+    if (sparse && offset < st.st_size) {
+      off_t data = lseek(fd, offset, SEEK_DATA);
+      if (data < 0) data = errno == ENXIO ? st.st_size : offset;  // ENXIO: a hole to the end
+      for (data = std::min<off_t>(data, st.st_size); offset < data;) {
+        const size_t n = static_cast<size_t>(std::min<off_t>(data - offset, kChunk));
+        hash.Update(std::string_view(ZeroChunk(), n));
+        offset += static_cast<off_t>(n);
+      }
+    }
     const ssize_t n = pread(fd, buf.data(), buf.size(), offset);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::IOError("cannot read back: " + Errno());
@@ -216,12 +391,12 @@ Status RenameIntoPlace(const std::string& from, const std::string& to) {
     fs::create_directories(fs::path(to).parent_path(), ec);
     if (rename(from.c_str(), to.c_str()) == 0) return Status::OK();
   }
-  return Status::IOError("cannot move " + from + " to " + to + ": " + Errno());
+  return Status::IOError("cannot move " + from + " to " + EscapeKey(to) + ": " + Errno());
 }
 
 std::string Sidecar(const std::string& key, const ObjectVersion& v, const std::string& origin,
                     WallTime now) {
-  return "key=" + key + "\nsha256=" + v.sha256 + "\nsize=" + std::to_string(v.size) +
+  return "key=" + EscapeKey(key) + "\nsha256=" + v.sha256 + "\nsize=" + std::to_string(v.size) +
          "\nsource_mtime_ns=" + std::to_string(v.mtime_ns) + "\norigin=" + origin +
          "\nreplicated_at=" + FormatTime(now) + "\n";
 }
@@ -367,9 +542,31 @@ bool HoldsAFile(const std::string& dir) {
 
 }  // namespace
 
+const char* SkipReasonName(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::kSymlink:
+      return "symbolic link";
+    case SkipReason::kFifo:
+      return "FIFO";
+    case SkipReason::kSocket:
+      return "socket";
+    case SkipReason::kDevice:
+      return "device";
+    case SkipReason::kOther:
+      return "not a regular file";
+    case SkipReason::kTooLarge:
+      return "too large";
+  }
+  return "not a regular file";
+}
+
+bool LeavesObjectMissing(SkipReason reason) { return reason == SkipReason::kTooLarge; }
+
 Result<std::optional<ReplicaMetadata>> ReadReplicaMetadata(const std::string& dest_dir,
                                                            const std::string& key) {
-  if (!ValidObjectKey(key)) return Status::InvalidArgument("not an object key: " + key);
+  if (!ValidObjectKey(key)) {
+    return Status::InvalidArgument("not an object key: " + EscapeKey(key));
+  }
   return ReadMetadata(dest_dir, key, /*sidecars=*/true);
 }
 
@@ -418,7 +615,56 @@ Result<std::unique_ptr<BucketReplicator>> BucketReplicator::Open(ReplicatorOptio
   std::unique_ptr<BucketReplicator> r(
       new BucketReplicator(std::move(options), clock, std::move(*cp), std::move(feed)));
   r->sidecars_present_ = sidecars;
+  r->saved_not_replicated_ = ReadSmallFile(NotReplicatedPath(r->options_.state_dir));
   return r;
+}
+
+void BucketReplicator::NoteSkipped(const std::string& key, std::optional<SkippedEntry> entry,
+                                   PassStats& stats) {
+  auto it = skipped_.find(key);
+  if (!entry) {
+    if (it != skipped_.end()) skipped_.erase(it);
+    return;
+  }
+  if (it != skipped_.end() && it->second.reason == entry->reason) {
+    it->second = std::move(*entry);
+    return;
+  }
+  // New, or skipped for another reason than before: said once, here.
+  const std::string what = "'" + EscapeKey(key) + "' in " + options_.source_dir;
+  if (entry->reason == SkipReason::kTooLarge) {
+    if (++alarmed_this_pass_ > kSkipLogsPerPass) {
+      skipped_[key] = std::move(*entry);
+      return;
+    }
+    stats.alarms.push_back("object " + what + " is not replicated: " + std::to_string(entry->size) +
+                           " B is over the limit of " + std::to_string(options_.max_object_bytes) +
+                           " B (max_object_bytes); DR lacks it until it is made smaller or the "
+                           "limit is raised");
+  } else if (++logged_this_pass_ <= kSkipLogsPerPass) {
+    LogWarn("objects: " + what + " is not replicated: a " + SkipReasonName(entry->reason) +
+            ", not a regular file (only regular files are objects)");
+  }
+  skipped_[key] = std::move(*entry);
+}
+
+Status BucketReplicator::SaveNotReplicated() {
+  std::string text;
+  for (const auto& [key, e] : skipped_) {
+    if (!LeavesObjectMissing(e.reason)) continue;
+    text += std::string(e.reason == SkipReason::kTooLarge ? "too-large" : "other") + " " +
+            std::to_string(e.size) + " " + EscapeKey(key) + "\n";
+  }
+  if (text == saved_not_replicated_) return Status::OK();
+  // Advisory (a crash loses nothing: the next full pass writes it again), so no sync.
+  const std::string path = NotReplicatedPath(options_.state_dir);
+  const std::string tmp = path + ".tmp";
+  PL_RETURN_IF_ERROR(WriteSmallFile(tmp, text));
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::IOError("cannot move " + tmp + " to " + path + ": " + Errno());
+  }
+  saved_not_replicated_ = std::move(text);
+  return Status::OK();
 }
 
 Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
@@ -442,12 +688,38 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
   need_full_scan_ = true;
   Result<SourceMap> source = SourceMap{};
   std::set<std::string> checked;  // keys stat'ed on an incremental pass
+  logged_this_pass_ = 0;
+  alarmed_this_pass_ = 0;
+  // The source's root for this pass: every object is opened beneath it.
+  Fd root(open(options_.source_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.ok()) {
+    return Status::IOError("cannot open bucket " + options_.source_dir + ": " + Errno());
+  }
+  // Over the size limit: an object, refused.
+  auto too_large = [&](const std::string& key,
+                       const SourceEntry& e) -> std::optional<SkippedEntry> {
+    if (options_.max_object_bytes <= 0 || e.size <= options_.max_object_bytes) return std::nullopt;
+    return SkippedEntry{key, SkipReason::kTooLarge, e.size};
+  };
   if (stats.full_scan) {
     last_full_scan_ = now;
     recheck_.clear();
-    source = ScanBucket(options_.source_dir, &invalid);
+    std::vector<SkippedEntry> found;
+    source = ScanBucket(options_.source_dir, &found, &invalid);
     if (!source.ok()) return source.status();
     stats.scanned = static_cast<int64_t>(source->size());
+    for (const auto& [key, e] : *source) {
+      if (std::optional<SkippedEntry> big = too_large(key, e)) found.push_back(std::move(*big));
+    }
+    std::set<std::string> now_skipped;
+    for (SkippedEntry& f : found) {
+      now_skipped.insert(f.key);
+      const std::string key = f.key;
+      NoteSkipped(key, std::move(f), stats);
+    }
+    for (auto it = skipped_.begin(); it != skipped_.end();) {
+      it = now_skipped.count(it->first) ? std::next(it) : skipped_.erase(it);
+    }
   } else {
     checked = std::move(recheck_);
     recheck_.clear();
@@ -459,6 +731,10 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
            ++it) {
         checked.insert(it->first);
       }
+      for (auto it = skipped_.lower_bound(prefix);
+           it != skipped_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+        checked.insert(it->first);
+      }
     }
     for (const std::string& key : checked) {
       if (!ValidObjectKey(key)) {
@@ -466,13 +742,18 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         continue;
       }
       ++stats.scanned;
-      if (std::optional<SourceEntry> e = StatFile(options_.source_dir + "/" + key)) {
-        (*source)[key] = *e;
+      const KeyState k = StatKey(root.get(), key, options_.open_by_components);
+      std::optional<SkippedEntry> skip;
+      if (k.skipped) skip = SkippedEntry{key, *k.skipped, 0};
+      if (k.object) {
+        skip = too_large(key, *k.object);
+        (*source)[key] = *k.object;
       }
+      NoteSkipped(key, std::move(skip), stats);
     }
   }
   for (const std::string& key : invalid) {
-    stats.alarms.push_back("object '" + key + "' in " + options_.source_dir +
+    stats.alarms.push_back("object '" + EscapeKey(key) + "' in " + options_.source_dir +
                            " has a name that cannot be replicated; rename it");
   }
   const std::string internal = options_.dest_dir + "/" + kInternalDir;
@@ -482,6 +763,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
   // Objects to copy, oldest change first: the lag falls fastest that way.
   std::vector<std::pair<int64_t, std::string>> todo;
   for (const auto& [key, e] : *source) {
+    if (skipped_.count(key)) continue;  // over the size limit
     if (Pending(e, checkpoint_->entries(), key)) todo.emplace_back(e.mtime_ns, key);
   }
   std::sort(todo.begin(), todo.end());
@@ -499,7 +781,6 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
     const size_t stop_at = std::min(todo.size(), start + options_.batch_size);
     for (size_t i = start; i < stop_at && !stopping(); ++i) {
       const std::string& key = todo[i].second;
-      const std::string src = options_.source_dir + "/" + key;
       const std::string dst = options_.dest_dir + "/" + key;
       Ready r{key, "", "", {}};
       auto write_sidecar = [&]() -> Status {
@@ -513,25 +794,43 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         checksum_failed = false;
         // What is read is what the descriptor's fstat describes; a stat by name
         // after the copy says whether the name still holds that, unchanged.
-        // O_NONBLOCK: a FIFO swapped in since the scan must not block the open
-        // (it changes nothing for a regular file).
-        Fd in(open(src.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        // Opened beneath the bucket without following a link (a link swapped in
+        // since the scan is refused, never read through), O_NONBLOCK: a FIFO
+        // swapped in must not block the open (it changes nothing for a regular
+        // file); what was opened must be a regular file.
+        Fd in(OpenBeneath(root.get(), key, O_RDONLY | O_NONBLOCK, options_.open_by_components));
         struct stat before {};
-        if (!in.ok() || fstat(in.get(), &before) != 0 || !S_ISREG(before.st_mode)) {
+        if (!in.ok() && errno == ELOOP) {
+          NoteSkipped(key, SkippedEntry{key, SkipReason::kSymlink, 0}, stats);
+          break;
+        }
+        if (!in.ok() || fstat(in.get(), &before) != 0) {
           break;  // deleted since the scan: a later pass's delete handles it
         }
+        if (std::optional<SkipReason> why = NotAnObject(before.st_mode)) {
+          NoteSkipped(key, SkippedEntry{key, *why, 0}, stats);
+          break;
+        }
+        if (std::optional<SkippedEntry> big = too_large(key, EntryOf(before))) {
+          NoteSkipped(key, std::move(big), stats);  // grew over the limit since the scan
+          break;
+        }
         struct stat after {};
+        // The name, not followed: a link swapped in is another file.
+        auto still_there = [&] {
+          return fstatat(root.get(), key.c_str(), &after, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 SameVersion(before, after);
+        };
 
         // Already identical at the destination (a crash after the rename, or the
         // reverse direction's own copy): record it, do not copy it again. The
         // object may be another replicator's source: its metadata goes to a
         // sidecar, the object is left untouched.
-        if (struct stat d{}; attempt == 1 && stat(dst.c_str(), &d) == 0 && S_ISREG(d.st_mode) &&
+        if (struct stat d{}; attempt == 1 && lstat(dst.c_str(), &d) == 0 && S_ISREG(d.st_mode) &&
                              d.st_size == before.st_size) {
           Result<std::string> a = HashFd(in.get(), buf);
           Result<std::string> b = Sha256File(dst);
-          if (a.ok() && b.ok() && *a == *b && stat(src.c_str(), &after) == 0 &&
-              SameVersion(before, after)) {
+          if (a.ok() && b.ok() && *a == *b && still_there()) {
             r.version = {*a, before.st_size, MtimeNs(before)};
             PL_RETURN_IF_ERROR(write_sidecar());
             batch.push_back(std::move(r));
@@ -549,28 +848,53 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
           unlink(tmp.c_str());
           return s;
         };
+        // The data extents only (SEEK_DATA / SEEK_HOLE): a hole is hashed as the
+        // zeros it reads as and left a hole in the copy, so DR uses about the
+        // blocks the source does. A file system without extent lookup reports the
+        // whole file as one extent. A file with as many blocks as bytes has no
+        // hole to look for (the common case: no lseek, no ftruncate).
         Sha256 hash;
-        int64_t total = 0;
-        for (;;) {
-          const ssize_t n = read(in.get(), buf.data(), buf.size());
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) break;  // a read error is a short copy: "changed" below
-          const std::string_view chunk(buf.data(), static_cast<size_t>(n));
-          hash.Update(chunk);
-          total += n;
-          bool written;
-          if (options_.on_chunk) {
-            piece.assign(chunk);
-            options_.on_chunk(key, attempt, piece);
-            written = WriteAll(out.get(), piece.data(), piece.size());
-          } else {
-            written = WriteAll(out.get(), chunk.data(), chunk.size());
+        const int64_t size = before.st_size;
+        const bool sparse = static_cast<int64_t>(before.st_blocks) * 512 < size;
+        int64_t total = 0;  // bytes accounted for, holes included
+        bool short_read = false;
+        while (total < size && !short_read) {
+          off_t data = sparse ? lseek(in.get(), total, SEEK_DATA) : total;
+          if (data < 0) data = errno == ENXIO ? size : total;  // ENXIO: a hole to the end
+          off_t hole = sparse && data < size ? lseek(in.get(), data, SEEK_HOLE) : size;
+          if (hole < 0 || hole > size) hole = size;
+          for (int64_t zeros = std::min<int64_t>(data, size) - total; zeros > 0;) {
+            const size_t n = static_cast<size_t>(std::min<int64_t>(zeros, kChunk));
+            hash.Update(std::string_view(ZeroChunk(), n));
+            zeros -= static_cast<int64_t>(n);
+            total += static_cast<int64_t>(n);
           }
-          if (!written) return fail("cannot write", " (disk full?)");
+          while (total < hole) {
+            const size_t want_n = static_cast<size_t>(std::min<int64_t>(hole - total, kChunk));
+            const ssize_t n = pread(in.get(), buf.data(), want_n, total);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {  // shrunk, or a read error: a short copy, "changed" below
+              short_read = true;
+              break;
+            }
+            const std::string_view chunk(buf.data(), static_cast<size_t>(n));
+            hash.Update(chunk);
+            bool written;
+            if (options_.on_chunk) {
+              piece.assign(chunk);
+              options_.on_chunk(key, attempt, piece);
+              written = PwriteAll(out.get(), piece.data(), piece.size(), total);
+            } else {
+              written = PwriteAll(out.get(), chunk.data(), chunk.size(), total);
+            }
+            if (!written) return fail("cannot write", " (disk full?)");
+            total += n;
+          }
         }
+        // The trailing hole.
+        if (sparse && ftruncate(out.get(), size) != 0) return fail("cannot size", " (disk full?)");
         const std::string want = hash.Final();
-        if (stat(src.c_str(), &after) != 0 || !SameVersion(before, after) ||
-            total != before.st_size) {
+        if (short_read || total != size || !still_there()) {
           // Written to (or replaced) while we read it: copy it again.
           ++stats.changed_during_copy;
           unlink(tmp.c_str());
@@ -580,7 +904,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         if (!got.ok() || *got != want) {
           checksum_failed = true;
           ++stats.checksum_retries;
-          LogWarn("object " + key + ": checksum mismatch on arrival (attempt " +
+          LogWarn("object " + EscapeKey(key) + ": checksum mismatch on arrival (attempt " +
                   std::to_string(attempt) + " of " + std::to_string(options_.verify_attempts) +
                   ")");
           unlink(tmp.c_str());
@@ -622,9 +946,9 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       }
       if (!done) {
         if (checksum_failed) {
-          stats.alarms.push_back("object '" + key + "': checksum mismatch on arrival in " +
-                                 options_.dest_dir + " after " +
-                                 std::to_string(options_.verify_attempts) +
+          stats.alarms.push_back("object '" + EscapeKey(key) +
+                                 "': checksum mismatch on arrival in " + options_.dest_dir +
+                                 " after " + std::to_string(options_.verify_attempts) +
                                  " attempts; the DR copy was left as it was; check the disks "
                                  "and the network path");
         }
@@ -645,11 +969,11 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       }
       if (!r.sidecar.empty()) {
         Status s = RenameIntoPlace(r.sidecar, meta_path(r.key));
-        if (!s.ok()) return s.Annotate("cannot write the sidecar of " + r.key);
+        if (!s.ok()) return s.Annotate("cannot write the sidecar of " + EscapeKey(r.key));
       } else if (sidecars_present_ && unlink(meta_path(r.key).c_str()) != 0 && errno != ENOENT &&
                  errno != ENOTDIR) {
-        return Status::IOError("cannot remove the stale sidecar " + meta_path(r.key) + ": " +
-                               Errno());
+        return Status::IOError("cannot remove the stale sidecar " + EscapeKey(meta_path(r.key)) +
+                               ": " + Errno());
       }
     }
     PL_RETURN_IF_ERROR(SyncFilesystem(options_.dest_dir));
@@ -676,7 +1000,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       // source nor the checkpoint knows.
       // A destination that cannot be listed is swept on a later full scan.
       std::set<std::string> candidates;
-      Result<SourceMap> held = ScanBucket(options_.dest_dir, nullptr);
+      Result<SourceMap> held = ScanBucket(options_.dest_dir, nullptr, nullptr);
       if (!held.ok()) LogWarn("objects: no orphan sweep yet: " + held.status().message());
       for (const auto& [key, e] : held.ok() ? *held : SourceMap{}) {
         if (!source->count(key) && !checkpoint_->entries().count(key)) candidates.insert(key);
@@ -696,7 +1020,7 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
         Result<std::optional<ReplicaMetadata>> m =
             ReadMetadata(options_.dest_dir, key, sidecars_present_);
         if (!m.ok()) {
-          LogWarn("objects: " + m.status().message() + "; " + key + " is not swept");
+          LogWarn("objects: " + m.status().message() + "; " + EscapeKey(key) + " is not swept");
           continue;
         }
         if (*m && (*m)->origin == options_.origin) gone.push_back(key);
@@ -715,6 +1039,20 @@ Result<PassStats> BucketReplicator::RunPass(const std::atomic<bool>* stop) {
       PL_RETURN_IF_ERROR(checkpoint_->Commit());
     }
   }
+  if (alarmed_this_pass_ > kSkipLogsPerPass) {
+    stats.alarms.push_back(std::to_string(alarmed_this_pass_ - kSkipLogsPerPass) +
+                           " more objects of " + options_.source_dir +
+                           " are not replicated: over the size limit (max_object_bytes); see " +
+                           NotReplicatedPath(options_.state_dir));
+  }
+  if (logged_this_pass_ > kSkipLogsPerPass) {
+    LogWarn("objects: " + std::to_string(logged_this_pass_ - kSkipLogsPerPass) +
+            " more entries of " + options_.source_dir +
+            " are not replicated (not regular files); `replication status` counts them");
+  }
+  stats.skipped.reserve(skipped_.size());
+  for (const auto& [key, e] : skipped_) stats.skipped.push_back(e);
+  PL_RETURN_IF_ERROR(SaveNotReplicated());
   // Interrupted: what it did not get to is only known to a full scan.
   if (!stopping()) need_full_scan_ = false;
   return stats;
@@ -763,18 +1101,42 @@ void BucketReplicator::Run(const std::atomic<bool>& stop, Duration interval) {
 
 Result<Backlog> ReadBacklog(const std::string& source_dir, const std::string& state_dir,
                             WallTime now) {
-  Result<SourceMap> source = ScanBucket(source_dir, nullptr);
+  std::vector<SkippedEntry> skipped;
+  std::vector<std::string> invalid;
+  Result<SourceMap> source = ScanBucket(source_dir, &skipped, &invalid);
   if (!source.ok()) return source.status();
   Result<VersionMap> done = Checkpoint::Load(CheckpointPath(state_dir));
   if (!done.ok()) return done.status();
+  // The objects the replicator refused, as it last listed them.
+  std::set<std::string> refused;
+  const std::string listed = ReadSmallFile(NotReplicatedPath(state_dir));
+  for (size_t at = 0; at < listed.size();) {
+    size_t end = listed.find('\n', at);
+    if (end == std::string::npos) end = listed.size();
+    const std::string_view line(listed.data() + at, end - at);
+    at = end + 1;
+    const size_t a = line.find(' ');
+    const size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+    if (b == std::string_view::npos) continue;
+    if (std::optional<std::string> key = UnescapeKey(line.substr(b + 1))) refused.insert(*key);
+  }
   Backlog b;
   for (const auto& [key, e] : *source) {
     if (!Pending(e, *done, key)) continue;
     ++b.objects;
     b.bytes += e.size;
+    if (refused.count(key)) {
+      ++b.not_replicated;
+      b.not_replicated_bytes += e.size;
+    }
     const WallTime changed{std::chrono::nanoseconds(e.mtime_ns)};
     if (!b.oldest_change || changed < *b.oldest_change) b.oldest_change = changed;
   }
+  // A name that cannot be a key (none that a directory listing can produce) is an
+  // object DR lacks.
+  b.objects += static_cast<int64_t>(invalid.size());
+  b.not_replicated += static_cast<int64_t>(invalid.size());
+  for (const SkippedEntry& s : skipped) ++b.skipped[s.reason];
   for (const auto& [key, v] : *done) {
     if (!source->count(key)) ++b.deletes;
   }

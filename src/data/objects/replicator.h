@@ -39,6 +39,26 @@
 // key's older sidecar. The destination's directories are made when a rename
 // finds one missing, not checked for every object.
 //
+// Only regular files are objects. An entry of the source that is not one (a
+// symbolic link, a FIFO, a socket, a device) is never read and never replicated:
+// the scan classifies entries without following links (a linked directory is not
+// descended into), and a copy opens its object beneath the bucket without
+// following a link anywhere on its path (openat2 RESOLVE_NO_SYMLINKS, else one
+// O_NOFOLLOW component at a time), O_NONBLOCK, and checks what it opened with
+// fstat, so an entry swapped for a link or a FIFO after the scan is refused too.
+// A link planted in the primary bucket (to /etc/shadow, or ../../anything) thus
+// never brings what it points to into the DR bucket. An object larger than
+// `max_object_bytes` is not copied either. Each such entry is reported: counted
+// in PassStats::skipped with its reason on every pass, logged once (when first
+// found, or found again with another reason), and the objects among them
+// (SkipReason::kTooLarge) raise an alarm once and are written to
+// <state dir>/not-replicated, so that ReadBacklog (replication status) counts
+// them as missing from DR. Sparse objects keep their holes: a copy reads the
+// source's data extents (SEEK_DATA / SEEK_HOLE) and leaves the holes unwritten,
+// so DR uses about the blocks the source does. Keys may hold any byte but NUL and
+// '/' (a newline too: the checkpoint quotes such keys); every key that goes into
+// a log line, an alarm or a message is escaped (EscapeKey, checkpoint.h).
+//
 // Run the reverse direction (DR back to primary, after a failover) as another
 // BucketReplicator with its own state directory; objects already identical on
 // the other side are recorded without a copy, so the two never ping-pong.
@@ -63,6 +83,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -79,6 +100,11 @@ namespace pilotlight::objects {
 // The directory inside a bucket that holds pilotlight's own files; never replicated.
 inline constexpr char kInternalDir[] = ".pilotlight";
 
+// The default of ReplicatorOptions::max_object_bytes: 16 GiB, far above any
+// object of the trading platform (confirmations, reports, release bundles), far
+// below what would fill a DR volume by itself.
+inline constexpr int64_t kDefaultMaxObjectBytes = int64_t{16} << 30;
+
 struct ReplicatorOptions {
   std::string source_dir;
   std::string dest_dir;
@@ -87,6 +113,9 @@ struct ReplicatorOptions {
   int verify_attempts = 3;
   size_t batch_size = 256;  // objects made durable together (one sync per batch)
   bool replicate_deletes = true;
+  // Objects larger than this (their size, holes included) are not copied; each is
+  // reported (SkipReason::kTooLarge). 0: no limit.
+  int64_t max_object_bytes = kDefaultMaxObjectBytes;
   // A whole-bucket scan at least this often even when the change feed reports
   // nothing (see above for why).
   Duration full_rescan_interval = std::chrono::seconds(60);
@@ -100,6 +129,9 @@ struct ReplicatorOptions {
   // Keep replicas' metadata in sidecar files (the previous release's layout)
   // rather than in an extended attribute on each object (see above).
   bool sidecar_metadata = false;
+  // Test seam: objects are opened one path component at a time (O_NOFOLLOW each),
+  // as on a kernel without openat2, instead of by openat2 RESOLVE_NO_SYMLINKS.
+  bool open_by_components = false;
   // Test seam: the destination behaves as a file system without extended
   // attributes (setting one fails with ENOTSUP).
   bool refuse_xattrs = false;
@@ -111,6 +143,28 @@ struct ReplicatorOptions {
   std::function<bool(const std::string& key)> drop_change_event;
 };
 
+// Why an entry of a source bucket is not replicated.
+enum class SkipReason {
+  kSymlink,  // a symbolic link (or a link on its path): never followed
+  kFifo,
+  kSocket,
+  kDevice,    // a character or block device
+  kOther,     // any other file type that is not a regular file
+  kTooLarge,  // an object over ReplicatorOptions::max_object_bytes
+};
+// "symbolic link" | "FIFO" | "socket" | "device" | "not a regular file" | "too large".
+const char* SkipReasonName(SkipReason reason);
+// True when the entry is an object (data) that DR lacks because of it; false for
+// an entry that is not an object at all (not a regular file).
+bool LeavesObjectMissing(SkipReason reason);
+
+struct SkippedEntry {
+  std::string key;  // raw; print it with EscapeKey
+  SkipReason reason = SkipReason::kOther;
+  int64_t size = 0;  // for kTooLarge
+  bool operator==(const SkippedEntry&) const = default;
+};
+
 struct PassStats {
   int64_t copied = 0;  // objects written to the destination
   int64_t bytes_copied = 0;
@@ -120,13 +174,25 @@ struct PassStats {
   int64_t changed_during_copy = 0;
   bool full_scan = false;           // the whole source was scanned (else only reported changes)
   int64_t scanned = 0;              // source objects stat'ed to find the pass's work
+  // Every entry of the source known not to be replicated (see above), as of this
+  // pass: all of them after a full scan; an incremental pass updates the keys it
+  // looked at. Sorted by key.
+  std::vector<SkippedEntry> skipped;
   std::vector<std::string> alarms;  // what an operator must look at
 };
 
 struct Backlog {
-  int64_t objects = 0;  // new or changed objects not yet replicated
+  int64_t objects = 0;  // new or changed objects not yet replicated (not_replicated included)
   int64_t bytes = 0;
   int64_t deletes = 0;  // deletions not yet replicated
+  // Of `objects`, those the replicator refused (over its size limit: see
+  // <state dir>/not-replicated) and their bytes: they stay missing from DR until
+  // an operator acts, however young they are.
+  int64_t not_replicated = 0;
+  int64_t not_replicated_bytes = 0;
+  // Entries of the source that are not objects (not regular files), by reason;
+  // never replicated, not counted in `objects`.
+  std::map<SkipReason, int64_t> skipped;
   // Age of the oldest change not yet replicated (zero when there is none).
   Duration lag{};
   std::optional<WallTime> oldest_change;
@@ -183,6 +249,22 @@ class BucketReplicator {
   // changed while copied, vanished): looked at again on the next pass, as a full
   // scan would.
   std::set<std::string> recheck_;
+  // Entries known not to be replicated (see above), by key: what was logged, so
+  // that each is logged once, and what <state dir>/not-replicated holds.
+  std::map<std::string, SkippedEntry> skipped_;
+
+  // Records what a pass found about `key`: skipped (`entry`), or (nullopt)
+  // replicated normally; logs or alarms what is new.
+  void NoteSkipped(const std::string& key, std::optional<SkippedEntry> entry, PassStats& stats);
+  // Writes <state dir>/not-replicated when the objects among skipped_ changed.
+  Status SaveNotReplicated();
+  std::string saved_not_replicated_;  // the file's content as last written
+  // Skipped entries logged, and refused objects alarmed, by this pass: beyond
+  // kSkipLogsPerPass of each, one summary line (a bucket of a million planted
+  // links is not a million log lines).
+  int logged_this_pass_ = 0;
+  int alarmed_this_pass_ = 0;
+  static constexpr int kSkipLogsPerPass = 20;
 };
 
 // The extended attribute that holds a replica's metadata.
@@ -208,7 +290,9 @@ Result<std::optional<ReplicaMetadata>> ReadReplicaMetadata(const std::string& de
 // Where a replicator with `state_dir` keeps its checkpoint.
 std::string CheckpointPath(const std::string& state_dir);
 
-// The backlog of a source bucket against a replicator's checkpoint, at `now`.
+// The backlog of a source bucket against a replicator's checkpoint, at `now`:
+// what is pending, what of it the replicator refused (as it last listed in
+// <state dir>/not-replicated), and the entries that are not objects.
 Result<Backlog> ReadBacklog(const std::string& source_dir, const std::string& state_dir,
                             WallTime now);
 

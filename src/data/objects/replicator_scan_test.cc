@@ -1,12 +1,15 @@
 // What a full scan of a source bucket counts as an object (the walk with
 // directory descriptors must find exactly what the recursive_directory_iterator
-// walk it replaced found): regular files at any depth, symbolic links to regular
-// files; not linked directories, dangling links or the bucket's own .pilotlight.
+// walk it replaced found, less the links it followed): regular files at any
+// depth; no symbolic link (to a file or a directory, dangling or not), each
+// counted as skipped; not the bucket's own .pilotlight.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <vector>
 
 #include "data/objects/replicator.h"
 
@@ -20,7 +23,7 @@ void Write(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
 }
 
-TEST(ReplicatorScanTest, FindsRegularFilesAndLinksToThemOnly) {
+TEST(ReplicatorScanTest, FindsRegularFilesOnlyAndCountsTheLinksItSkips) {
   char tmpl[] = "/tmp/pilotlight-objscan-XXXXXX";
   const std::string root = mkdtemp(tmpl);
   const std::string src = root + "/primary";
@@ -41,21 +44,27 @@ TEST(ReplicatorScanTest, FindsRegularFilesAndLinksToThemOnly) {
   o.full_rescan_every_pass = true;
   Result<Backlog> before = ReadBacklog(src, o.state_dir, WallTime{});
   ASSERT_TRUE(before.ok()) << before.status().ToString();
-  EXPECT_EQ(before->objects, 5);
-  EXPECT_EQ(before->bytes, 1 + 2 + 3 + 4 + 1);
+  EXPECT_EQ(before->objects, 4);
+  EXPECT_EQ(before->bytes, 1 + 2 + 3 + 4);
+  EXPECT_EQ(before->skipped, (std::map<SkipReason, int64_t>{{SkipReason::kSymlink, 3}}));
 
   FakeClock clock;
   auto r = BucketReplicator::Open(o, clock);
   ASSERT_TRUE(r.ok());
   Result<PassStats> s = (*r)->RunPass();
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->scanned, 5);
-  EXPECT_EQ(s->copied, 5);
-  for (const char* key : {"top", "a/b/c/deep", "a/.pilotlight/nested-is-an-object", "linked/target",
-                          "a/link-to-file"}) {
+  EXPECT_EQ(s->scanned, 4);
+  EXPECT_EQ(s->copied, 4);
+  for (const char* key :
+       {"top", "a/b/c/deep", "a/.pilotlight/nested-is-an-object", "linked/target"}) {
     EXPECT_TRUE(fs::is_regular_file(o.dest_dir + "/" + key)) << key;
   }
-  EXPECT_FALSE(fs::exists(o.dest_dir + "/a/link-to-dir"));
+  for (const char* key : {"a/link-to-file", "a/link-to-dir", "a/dangling"}) {
+    EXPECT_FALSE(fs::exists(fs::symlink_status(o.dest_dir + "/" + key))) << key;
+  }
+  EXPECT_EQ(s->skipped, (std::vector<SkippedEntry>{{"a/dangling", SkipReason::kSymlink, 0},
+                                                   {"a/link-to-dir", SkipReason::kSymlink, 0},
+                                                   {"a/link-to-file", SkipReason::kSymlink, 0}}));
   EXPECT_FALSE(fs::exists(o.dest_dir + "/.pilotlight/meta/.pilotlight"));
 
   Result<Backlog> missing = ReadBacklog(root + "/no-such-bucket", o.state_dir, WallTime{});

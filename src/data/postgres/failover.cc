@@ -42,6 +42,15 @@ std::string QuoteIdent(const std::string& name) {
   return out + "\"";
 }
 
+std::string QuoteLiteral(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
 constexpr char kHbaSaved[] = ".pilotlight-unfenced";
 
 std::string ReadText(const std::string& path) {
@@ -98,6 +107,111 @@ Status OpenHba(Connection& conn, const LocalServer& local) {
   return conn.Exec("SELECT pg_reload_conf()");
 }
 
+// The roles a fence revoked LOGIN from, so that lifting the fence (or promoting
+// the replica, which received the revocation by replication) restores exactly
+// those and no role an operator had locked on purpose. A table in the admin
+// database: it replicates with the revocation itself.
+constexpr char kFencedRolesTable[] = "pilotlight_fenced_roles";
+
+Status EnsureFencedRolesTable(Connection& admin) {
+  return admin.Exec(std::string("CREATE TABLE IF NOT EXISTS ") + kFencedRolesTable +
+                    " (role name PRIMARY KEY, fenced_at timestamptz NOT NULL)");
+}
+
+// Revokes LOGIN from `role` (recording it when it could log in) and ends its
+// sessions. Returns how many sessions were ended. The admin session must be
+// writable (default_transaction_read_only off).
+Result<int> RevokeApplicationLogin(Connection& admin, const std::string& role) {
+  PL_RETURN_IF_ERROR(EnsureFencedRolesTable(admin));
+  Result<Rows> can = admin.Query(
+      "SELECT rolcanlogin::text AS login, rolsuper::text AS super FROM pg_roles "
+      "WHERE rolname = $1", {role});
+  if (!can.ok()) return can.status();
+  if (can->empty()) {
+    return Status::NotFound("the application role '" + role + "' does not exist on " +
+                            admin.endpoint().ToString() +
+                            "; set the region's postgres.app_user to the role the application "
+                            "logs in as");
+  }
+  if (can->Get(0, "super").value_or("") == "true") {
+    return Status::FailedPrecondition(
+        "the application role '" + role + "' is a superuser: no fence can keep it from "
+        "writing; give the application a role without SUPERUSER");
+  }
+  if (can->Get(0, "login").value_or("") == "true") {
+    PL_RETURN_IF_ERROR(admin.Exec(
+        "BEGIN; INSERT INTO " + std::string(kFencedRolesTable) + " VALUES (" +
+        QuoteLiteral(role) + ", now()) ON CONFLICT (role) DO NOTHING; ALTER ROLE " +
+        QuoteIdent(role) + " NOLOGIN; COMMIT"));
+  }
+  Result<Rows> ended = admin.Query(
+      "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::text AS n "
+      "FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", {role});
+  if (!ended.ok()) return ended.status();
+  return std::atoi(ended->Get(0, "n").value_or("0").c_str());
+}
+
+// Gives LOGIN back to the roles a fence took it from. Returns them.
+Result<std::vector<std::string>> RestoreApplicationLogins(Connection& admin) {
+  Result<Rows> exists = admin.Query("SELECT to_regclass($1) IS NOT NULL AS e",
+                                    {kFencedRolesTable});
+  if (!exists.ok()) return exists.status();
+  std::vector<std::string> restored;
+  if (exists->Get(0, "e").value_or("f") != "t") return restored;
+  Result<Rows> roles = admin.Query(std::string("SELECT role::text AS role FROM ") +
+                                   kFencedRolesTable + " ORDER BY role");
+  if (!roles.ok()) return roles.status();
+  for (size_t i = 0; i < roles->rows.size(); ++i) {
+    const std::string role = roles->Get(i, "role").value_or("");
+    Result<Rows> r = admin.Query("SELECT 1 FROM pg_roles WHERE rolname = $1", {role});
+    if (!r.ok()) return r.status();
+    std::string sql = "BEGIN; ";
+    if (!r->empty()) sql += "ALTER ROLE " + QuoteIdent(role) + " LOGIN; ";
+    sql += "DELETE FROM " + std::string(kFencedRolesTable) + " WHERE role = " +
+           QuoteLiteral(role) + "; COMMIT";
+    PL_RETURN_IF_ERROR(admin.Exec(sql));
+    restored.push_back(role);
+  }
+  return restored;
+}
+
+// Tries to commit a write as the application would if it wanted to get past a
+// read-only default: BEGIN READ WRITE, a temporary table (TEMP is granted to
+// every role by default, so the attempt needs no grant), an INSERT, COMMIT.
+// OK when the write committed; otherwise `sqlstate` (when given) is the
+// server's reason, "" when it gave none (the connection was lost).
+Status ApplicationWrite(Connection& app, std::string* sqlstate = nullptr) {
+  Status s = app.Exec(
+      "BEGIN READ WRITE; CREATE TEMP TABLE IF NOT EXISTS pilotlight_fence_probe (at timestamptz); "
+      "INSERT INTO pilotlight_fence_probe VALUES (clock_timestamp()); COMMIT");
+  if (sqlstate != nullptr) *sqlstate = s.ok() ? "" : app.last_sqlstate();
+  if (!s.ok()) (void)app.Exec("ROLLBACK");
+  return s;
+}
+
+// After a promotion, no sequence of the application database may hand out an
+// id the old primary could have handed out past what replicated (an
+// acknowledged order lost with the asynchronous tail keeps its id; a new order
+// must not take it). Each bigint sequence jumps to the new timeline's range,
+// timeline * 2^40: the old primary, on an earlier timeline, issued ids below it
+// (unless it issued 2^40 of them in one timeline). Returns the sequences moved.
+Result<int> MoveSequencesToTimeline(Connection& db, int timeline) {
+  const std::string start = std::to_string(static_cast<int64_t>(timeline) << 40);
+  Result<Rows> moved = db.Query(
+      "SELECT count(setval(format('%I.%I', schemaname, sequencename), $1::bigint, false))::text "
+      "AS n FROM pg_sequences WHERE data_type = 'bigint'::regtype "
+      "AND coalesce(last_value, 0) < $1::bigint AND max_value >= $1::bigint",
+      {start});
+  if (!moved.ok()) return moved.status();
+  return std::atoi(moved->Get(0, "n").value_or("0").c_str());
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 int ParseTimelineFromWalFile(const std::string& walfile) {
   if (walfile.size() < 8) return 0;
   return static_cast<int>(std::strtol(walfile.substr(0, 8).c_str(), nullptr, 16));
@@ -146,7 +260,13 @@ std::string PromoteOutcome::ToString() const {
   }
   return "promoted from timeline " + std::to_string(timeline_before) + " to " +
          std::to_string(timeline_after) + " in " + FormatDuration(took) +
-         (lifted_fence ? "; lifted an old fence" : "") + "; writes verified";
+         (lifted_fence ? "; lifted an old fence" : "") +
+         (restored_logins.empty() ? "" : "; LOGIN restored to " + JoinNames(restored_logins)) +
+         (sequences_moved == 0 ? ""
+                               : "; " + std::to_string(sequences_moved) +
+                                     " id sequence(s) moved to timeline " +
+                                     std::to_string(timeline_after) + "'s range") +
+         "; writes verified";
 }
 
 Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const Clock& clock) {
@@ -194,6 +314,11 @@ Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const 
     PL_RETURN_IF_ERROR((*conn)->Exec("SELECT pg_reload_conf()"));
     out.lifted_fence = true;
   }
+  // A fence of the old primary revoked the application's LOGIN, and the
+  // revocation replicated here: the new primary's application must log in.
+  Result<std::vector<std::string>> restored = RestoreApplicationLogins(**conn);
+  if (!restored.ok()) return restored.status().Annotate("promote: restoring application logins");
+  out.restored_logins = *restored;
   // The end-of-recovery checkpoint makes pg_control carry the new timeline, which
   // pg_rewind reads when the old primary is later rewound from this server.
   if (!out.already_primary) PL_RETURN_IF_ERROR((*conn)->Exec("CHECKPOINT"));
@@ -207,6 +332,11 @@ Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const 
     }
     last = ProbeWrite(**fresh, "promote");
     if (!last.ok()) return false;
+    if (standby.has_application_role()) {
+      Result<std::unique_ptr<Connection>> app = Connection::Open(standby.AsApplication());
+      last = app.ok() ? ApplicationWrite(**app) : app.status();
+      if (!last.ok()) return false;
+    }
     Result<ServerRole> r = ReadServerRole(**fresh);
     if (r.ok()) out.timeline_after = r->timeline;
     return r.ok();
@@ -218,6 +348,15 @@ Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const 
   if (!out.already_primary && out.timeline_after <= out.timeline_before) {
     return Status::Internal("PostgreSQL " + standby.ToString() + " was promoted but stayed on timeline " +
                             std::to_string(out.timeline_after));
+  }
+  // Idempotent (a sequence already in the range is left alone), so it runs for
+  // an already-promoted server too: a promotion interrupted before it.
+  {
+    Result<std::unique_ptr<Connection>> db = Connection::Open(standby);
+    if (!db.ok()) return db.status().Annotate("promote: moving the id sequences");
+    Result<int> moved = MoveSequencesToTimeline(**db, out.timeline_after);
+    if (!moved.ok()) return moved.status().Annotate("promote: moving the id sequences");
+    out.sequences_moved = *moved;
   }
   out.took = clock.Monotonic() - start;
   LogInfo("PostgreSQL " + standby.ToString() + ": " + out.ToString());
@@ -238,6 +377,7 @@ Result<FenceMode> ParseFenceMode(const std::string& name) {
 std::string FenceOutcome::ToString() const {
   if (standby) return "the server is a standby: it refuses writes already";
   std::string s = already_fenced ? "already fenced" : "fenced";
+  if (!revoked_login.empty()) s += "; LOGIN revoked from " + revoked_login;
   s += "; terminated " + std::to_string(terminated_sessions) + " client session(s)";
   if (!closed_databases.empty()) {
     s += "; closed to connections:";
@@ -258,16 +398,73 @@ FenceState ReadFenceState(const Endpoint& server) {
     st.in_recovery = role->in_recovery;
     st.read_only_default = role->read_only_default;
   }
-  Result<std::unique_ptr<Connection>> app = Connection::Open(server);
+  if (server.has_application_role()) {
+    st.application_role = server.application_user;
+    Result<Rows> r = (*admin)->Query(
+        "SELECT (SELECT NOT rolcanlogin FROM pg_roles WHERE rolname = $1)::text AS revoked, "
+        "  (SELECT count(*) FROM pg_stat_activity WHERE usename = $1)::text AS sessions",
+        {server.application_user});
+    if (r.ok() && !r->empty()) {
+      st.application_login_revoked = r->Get(0, "revoked").value_or("") == "true";
+      st.application_sessions = std::atoi(r->Get(0, "sessions").value_or("0").c_str());
+    }
+  }
+  Result<std::unique_ptr<Connection>> app = Connection::Open(server.AsApplication());
   if (!app.ok()) {
     st.app_database_accepts_connections = false;
     st.detail = app.status().message();
     return st;
   }
+  if (server.has_application_role()) {
+    // The application's own attempt, the way a client past the default would.
+    std::string sqlstate;
+    Status write = ApplicationWrite(**app, &sqlstate);
+    st.application_write_accepted = write.ok();
+    st.write_refused = !write.ok() && sqlstate == kSqlStateReadOnlyTransaction;
+    st.detail = write.ok() ? "a BEGIN READ WRITE transaction of " + server.application_user +
+                                 " committed"
+                           : write.message();
+    return st;
+  }
   Status write = ProbeWrite(**app, "fence-check");
   st.write_refused = !write.ok() && (*app)->last_sqlstate() == kSqlStateReadOnlyTransaction;
+  st.application_write_accepted = write.ok();
   st.detail = write.ok() ? "a write was accepted" : write.message();
   return st;
+}
+
+WriteAttempt AttemptApplicationWrite(const Endpoint& server) {
+  WriteAttempt out;
+  const Endpoint app = server.AsApplication();
+  Result<std::unique_ptr<Connection>> conn = Connection::Open(app);
+  if (!conn.ok()) {
+    const std::string& m = conn.status().message();
+    out.refused = m.find("not permitted to log in") != std::string::npos ||
+                  m.find("pg_hba.conf rejects") != std::string::npos ||
+                  m.find("no pg_hba.conf entry") != std::string::npos ||
+                  m.find("database system is shutting down") != std::string::npos;
+    out.detail = (out.refused ? "refused: " : "unreachable: ") + m;
+    return out;
+  }
+  std::string sqlstate;
+  Status write = ApplicationWrite(**conn, &sqlstate);
+  out.committed = write.ok();
+  out.refused = !write.ok() && !sqlstate.empty();
+  out.detail = write.ok() ? "BEGIN READ WRITE as " + app.user + " committed"
+                          : (out.refused ? "refused: " : "failed: ") + write.message();
+  return out;
+}
+
+bool FenceState::fenced() const {
+  if (!reachable) return false;
+  if (in_recovery) return true;
+  if (!application_role.empty()) {
+    // No application client can commit: none can log in (or reach the
+    // database), none is still connected, and the attempt did not commit.
+    return !application_write_accepted && application_sessions == 0 &&
+           (application_login_revoked || !app_database_accepts_connections);
+  }
+  return write_refused || !app_database_accepts_connections;
 }
 
 Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration timeout,
@@ -291,6 +488,15 @@ Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration time
   const FenceState before = ReadFenceState(server);
   // Our own session must be able to change the catalog while the fence goes up.
   PL_RETURN_IF_ERROR(conn.Exec("SET default_transaction_read_only = off"));
+
+  // First the application's role loses LOGIN and its sessions end: a default
+  // is only a default (BEGIN READ WRITE talks past it), a permission is not.
+  if (server.has_application_role()) {
+    Result<int> ended = RevokeApplicationLogin(conn, server.application_user);
+    if (!ended.ok()) return ended.status().Annotate("fence");
+    out.revoked_login = server.application_user;
+    out.terminated_sessions += *ended;
+  }
 
   if (mode == FenceMode::kNoConnections) {
     Result<Rows> dbs = conn.Query(
@@ -320,6 +526,12 @@ Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration time
       out.verified = "a new connection to " + server.database + " is refused (" + st.detail + ")";
       return true;
     }
+    if (server.has_application_role()) {
+      if (!st.fenced()) return false;
+      out.verified = "the application role " + server.application_user +
+                     " cannot commit (" + st.detail + ")";
+      return true;
+    }
     if (!st.write_refused) return false;
     out.verified = "a write in the default transaction mode is refused (" + st.detail + ")";
     return true;
@@ -332,7 +544,7 @@ Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration time
         "FROM pg_stat_activity WHERE backend_type = 'client backend' "
         "AND pid <> pg_backend_pid()");
     if (!older.ok()) return older.status().Annotate("fence: terminating client sessions");
-    out.terminated_sessions = std::atoi(older->Get(0, "n").value_or("0").c_str());
+    out.terminated_sessions += std::atoi(older->Get(0, "n").value_or("0").c_str());
     const std::string pids = older->Get(0, "pids").value_or("");
     if (!pids.empty()) {
       verified = PollUntil(clock, deadline, [&] {
@@ -371,18 +583,27 @@ Status Unfence(const Endpoint& server, Duration timeout, const Clock& clock,
                                       " is a standby: promote it instead of lifting a fence");
   }
   if (local != nullptr) PL_RETURN_IF_ERROR(OpenHba(conn, *local));
+  PL_RETURN_IF_ERROR(conn.Exec("SET default_transaction_read_only = off"));
+  Result<std::vector<std::string>> restored = RestoreApplicationLogins(conn);
+  if (!restored.ok()) return restored.status().Annotate("unfence");
   PL_RETURN_IF_ERROR(conn.Exec("ALTER SYSTEM RESET default_transaction_read_only"));
   PL_RETURN_IF_ERROR(conn.Exec("SELECT pg_reload_conf()"));
   Status last;
   if (!PollUntil(clock, deadline, [&] {
         Result<std::unique_ptr<Connection>> fresh = Connection::Open(server);
         last = fresh.ok() ? ProbeWrite(**fresh, "unfence") : fresh.status();
+        if (last.ok() && server.has_application_role()) {
+          Result<std::unique_ptr<Connection>> app = Connection::Open(server.AsApplication());
+          last = app.ok() ? ApplicationWrite(**app) : app.status();
+        }
         return last.ok();
       })) {
     return Status::Timeout("lifted the fence of PostgreSQL " + server.ToString() +
                            " but it still refuses writes: " + last.message());
   }
-  LogInfo("PostgreSQL " + server.ToString() + ": fence lifted; writes verified");
+  LogInfo("PostgreSQL " + server.ToString() + ": fence lifted" +
+          (restored->empty() ? "" : "; LOGIN restored to " + JoinNames(*restored)) +
+          "; writes verified");
   return Status::OK();
 }
 

@@ -10,6 +10,13 @@
 // call opens its own connections.
 //
 // The fence, and its limits:
+//  * With an application role (Endpoint::application_user, not a superuser),
+//    every mode first revokes that role's LOGIN (recorded in a table of the
+//    admin database, so Unfence and a promotion of the replica, which receives
+//    the revocation by replication, restore exactly it) and ends its sessions,
+//    then sets the read-only default. The fence is verified by the
+//    application's own attempt, BEGIN READ WRITE and a write, which must not
+//    commit. This is the fence a client cannot talk past.
 //  * kReadOnly: ALTER SYSTEM SET default_transaction_read_only = on (persisted
 //    in postgresql.auto.conf, so it holds across restarts until lifted or the
 //    server is rewound), reload, then terminate every client backend so no
@@ -63,13 +70,22 @@ struct PromoteOutcome {
   int timeline_before = 0;
   int timeline_after = 0;
   bool lifted_fence = false;  // the promoted server carried a fence and it was lifted
+  // Application roles whose LOGIN the old primary's fence revoked (the
+  // revocation replicated here) and the promotion gave back.
+  std::vector<std::string> restored_logins;
+  // Bigint sequences of the database moved to the new timeline's id range
+  // (timeline * 2^40), so no id the old primary issued is issued again.
+  int sequences_moved = 0;
   Duration took{};
   std::string ToString() const;
 };
 
 // Promotes the standby at `standby` (pg_promote(wait => true)) and verifies the
 // new primary is on a new timeline and takes writes from a fresh connection. A
-// fence left on the server (from an earlier life as a fenced primary) is lifted.
+// fence left on the server (from an earlier life as a fenced primary) is lifted,
+// the application's LOGIN a fence of the old primary revoked is given back, and
+// every bigint sequence of `standby.database` jumps to the new timeline's id
+// range, so an id the old primary issued (and lost) is never issued again.
 // Promoting a primary is a no-op reported as already_primary (its writability is
 // still verified). Fails with Timeout when not done by `timeout`.
 Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const Clock& clock);
@@ -82,6 +98,7 @@ struct FenceOutcome {
   bool already_fenced = false;
   bool standby = false;          // the server is a standby: it refuses writes anyway
   int terminated_sessions = 0;   // client backends ended
+  std::string revoked_login;     // the application role that lost LOGIN, if any
   std::vector<std::string> closed_databases;  // kNoConnections: rejected in pg_hba.conf
   std::string verified;          // how the refusal was observed
   std::string ToString() const;
@@ -101,10 +118,33 @@ struct FenceState {
   bool read_only_default = false;
   bool app_database_accepts_connections = true;
   bool write_refused = false;  // a probe write in the default mode failed as read-only
+  // With an application role (Endpoint::application_user):
+  std::string application_role;
+  bool application_login_revoked = false;  // the role has NOLOGIN
+  int application_sessions = 0;            // its sessions still open
+  // A write committed: as the application (BEGIN READ WRITE) when it has a
+  // role of its own, else in the default transaction mode.
+  bool application_write_accepted = false;
   std::string detail;
-  bool fenced() const { return reachable && (write_refused || !app_database_accepts_connections); }
+  // No application client can commit a write: a standby; or, with an
+  // application role, that role can neither log in (or reach the database) nor
+  // has a session left, and its BEGIN READ WRITE attempt did not commit;
+  // without one, a write in the default mode is refused.
+  bool fenced() const;
 };
 FenceState ReadFenceState(const Endpoint& server);
+
+// The application's attempt to commit a write past any default: it connects as
+// the application role (Endpoint::AsApplication) and runs BEGIN READ WRITE, a
+// write to a temporary table and COMMIT. `refused` is true only when the server
+// said no (it is in recovery or read-only, the role may not log in, pg_hba
+// rejects it); an unreachable server is neither committed nor refused.
+struct WriteAttempt {
+  bool committed = false;
+  bool refused = false;
+  std::string detail;
+};
+WriteAttempt AttemptApplicationWrite(const Endpoint& server);
 
 // Lifts a fence: default_transaction_read_only reset and, given `local`, the
 // pg_hba.conf rules removed. Verifies a write succeeds. Idempotent.

@@ -1,5 +1,6 @@
 #include "data/postgres/local_server.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -127,6 +128,29 @@ Status StopServer(const LocalServer& server, Duration timeout) {
     Result<pid_t> tracked = sys::ReadPidFile(server.pid_file);
     std::error_code ec;
     if (tracked.ok() && *tracked == *pid) fs::remove(server.pid_file, ec);
+  }
+  return Status::OK();
+}
+
+Status KillServer(const LocalServer& server, Clock& clock, std::string* how) {
+  std::optional<pid_t> pid = RunningPostmaster(server);
+  if (!pid) {
+    if (how != nullptr) *how = "PostgreSQL " + server.data_dir + " is not running";
+    return Status::OK();
+  }
+  const int killed = sys::KillProcessTree(*pid);
+  // Reap it when it is our own child; the kill itself is immediate.
+  for (int i = 0; i < 100 && sys::ProcessAlive(*pid); ++i) {
+    (void)::waitpid(*pid, nullptr, WNOHANG);
+    clock.SleepFor(std::chrono::milliseconds(10));  // polling a dying process
+  }
+  if (sys::ProcessAlive(*pid)) {
+    return Status::Internal("PostgreSQL postmaster " + std::to_string(*pid) +
+                            " is still alive after SIGKILL");
+  }
+  if (how != nullptr) {
+    *how = "killed the postmaster " + std::to_string(*pid) + " of " + server.data_dir + " and " +
+           std::to_string(killed > 0 ? killed - 1 : 0) + " process(es) under it";
   }
   return Status::OK();
 }

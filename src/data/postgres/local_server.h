@@ -51,6 +51,12 @@ std::optional<pid_t> RunningPostmaster(const LocalServer& server);
 // it is not running.
 Status StopServer(const LocalServer& server, Duration timeout);
 
+// The last-resort fence of a server on this host: SIGKILLs the postmaster and
+// every process under it (backends included, each in a session of its own), so
+// no session commits another write. No shutdown checkpoint: the next start runs
+// crash recovery. OK when it is not running; `how` says what was done.
+Status KillServer(const LocalServer& server, Clock& clock, std::string* how = nullptr);
+
 // Starts the server and waits until it accepts connections. OK when it runs.
 Status StartServer(const LocalServer& server, Duration timeout);
 

@@ -1,8 +1,13 @@
 #include "data/postgres/pg_client.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 namespace pilotlight::pg {
 namespace {
@@ -43,6 +48,46 @@ std::string Endpoint::ConnInfo() const {
          " application_name=pilotlight";
 }
 
+Endpoint Endpoint::AsApplication() const {
+  Endpoint app = *this;
+  if (has_application_role()) {
+    app.user = application_user;
+    app.password_file = application_password_file;
+  }
+  return app;
+}
+
+Result<std::string> ReadPasswordFile(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    return Status::NotFound("cannot open the password file " + file + ": " +
+                            std::strerror(errno));
+  }
+  struct stat st {};
+  std::string text;
+  Status bad;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    bad = Status::InvalidArgument("the password file " + file + " is not a regular file");
+  } else if ((st.st_mode & 077) != 0) {
+    bad = Status::FailedPrecondition("the password file " + file +
+                                   " is readable by its group or others; chmod 600 it");
+  } else if (st.st_size > 1024) {
+    bad = Status::InvalidArgument("the password file " + file +
+                                  " is over 1 KiB: it should hold one password");
+  } else {
+    char buf[1025];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) bad = Status::IOError("cannot read the password file " + file);
+    else text.assign(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (!bad.ok()) return bad;
+  const size_t end = text.find_first_of("\r\n");
+  if (end != std::string::npos) text.resize(end);
+  if (text.empty()) return Status::InvalidArgument("the password file " + file + " is empty");
+  return text;
+}
+
 std::string Endpoint::ToString() const {
   return user + "@" + host + ":" + std::to_string(port) + "/" + database;
 }
@@ -57,7 +102,15 @@ std::optional<std::string> Rows::Get(size_t row, const std::string& column) cons
 Connection::~Connection() { PQfinish(static_cast<PGconn*>(conn_)); }
 
 Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint) {
-  PGconn* conn = PQconnectdb(endpoint.ConnInfo().c_str());
+  std::string conninfo = endpoint.ConnInfo();
+  if (!endpoint.password_file.empty()) {
+    Result<std::string> password = ReadPasswordFile(endpoint.password_file);
+    if (!password.ok()) {
+      return password.status().Annotate("cannot connect to PostgreSQL " + endpoint.ToString());
+    }
+    conninfo += " password=" + QuoteConnValue(*password);
+  }
+  PGconn* conn = PQconnectdb(conninfo.c_str());
   if (conn == nullptr) return Status::Internal("libpq could not allocate a connection");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string msg = TrimMessage(PQerrorMessage(conn));

@@ -18,11 +18,23 @@
 namespace pilotlight::pg {
 
 // Where a PostgreSQL server listens, and as whom and to what to connect.
+//
+// `user` is the role pilotlight connects as (an admin role for promote, fence
+// and replication status). `application_user` is the role the application's
+// clients (the trading service, its checks) log in as: a fence revokes its
+// LOGIN, and "the server refuses writes" is verified by a write attempted as it
+// (`BEGIN READ WRITE; ...`), never only as the admin. Empty: the application
+// connects as `user` (a server pilotlight cannot fence against its own clients).
+// Passwords are never inline: each *_password_file names a file holding the
+// password (its first line), read at connection time.
 struct Endpoint {
   std::string host;
   uint16_t port = 5432;
   std::string user = "postgres";
   std::string database = "postgres";
+  std::string password_file;              // empty: no password (peer, trust, certificates)
+  std::string application_user;           // empty: `user`
+  std::string application_password_file;  // the application role's password file
   Duration connect_timeout = std::chrono::seconds(2);
   // A connection whose peer stops answering (a partition drops its packets
   // after it was established) fails after this instead of hanging in a query
@@ -30,9 +42,20 @@ struct Endpoint {
   // keepalives (idle 2 s, every 1 s) so an idle wait for an answer notices too.
   Duration io_timeout = std::chrono::seconds(5);
 
-  std::string ConnInfo() const;  // libpq keyword/value string
+  std::string ConnInfo() const;  // libpq keyword/value string, without the password
   std::string ToString() const;  // "postgres@127.0.1.1:5432/trading"
+  // The same server and database, as the application role (itself when
+  // application_user is empty or the same role).
+  Endpoint AsApplication() const;
+  bool has_application_role() const {
+    return !application_user.empty() && application_user != user;
+  }
 };
+
+// The password in `file` (its first line, without the line end). Refused when the
+// file is readable by its group or by others (chmod 600 it), not a regular file,
+// or over 1 KiB; the message names the file, never its content.
+Result<std::string> ReadPasswordFile(const std::string& file);
 
 // A query result: rows of nullable text values.
 struct Rows {

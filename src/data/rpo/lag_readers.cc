@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "data/postgres/region_database.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "data/objects/replicator.h"
@@ -13,13 +14,7 @@ namespace pilotlight::rpo {
 namespace fs = std::filesystem;
 namespace {
 
-pg::Endpoint PgOf(const config::RegionSpec& r) {
-  pg::Endpoint e;
-  e.host = r.address;
-  e.port = r.postgres.port;
-  e.database = r.postgres.database;
-  return e;
-}
+pg::Endpoint PgOf(const config::RegionSpec& r) { return pg::RegionDatabase(r); }
 
 sessions::SessionEndpoint SessionsOf(const config::RegionSpec& r) {
   return {r.name, {r.address, r.redis.port}};
@@ -73,6 +68,22 @@ LagReading BucketReading(const std::string& bucket, const std::string& source,
   r.lag = b->lag;
   r.detail = std::to_string(b->objects) + " objects (" + std::to_string(b->bytes) +
              " B) and " + std::to_string(b->deletes) + " deletes pending";
+  if (b->not_replicated > 0) {
+    r.data_missing = true;
+    r.detail += "; " + std::to_string(b->not_replicated) + " of them (" +
+                std::to_string(b->not_replicated_bytes) +
+                " B) not replicated: too large, see the replicator's log";
+  }
+  if (!b->skipped.empty()) {
+    int64_t n = 0;
+    std::string kinds;
+    for (const auto& [reason, count] : b->skipped) {
+      n += count;
+      kinds += (kinds.empty() ? "" : ", ") + std::to_string(count) + " " +
+               objects::SkipReasonName(reason);
+    }
+    r.detail += "; " + std::to_string(n) + " entries skipped, not regular files (" + kinds + ")";
+  }
   return r;
 }
 

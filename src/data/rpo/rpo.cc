@@ -69,12 +69,17 @@ RpoState Evaluate(const std::optional<Duration>& lag, Duration objective) {
   return *lag > objective ? RpoState::kBreaching : RpoState::kWithin;
 }
 
+RpoState Evaluate(const LagReading& reading, Duration objective) {
+  if (reading.data_missing) return RpoState::kBreaching;
+  return Evaluate(reading.lag, objective);
+}
+
 std::vector<RpoRow> EvaluateAll(const std::vector<LagReading>& readings,
                                 const config::RpoObjectives& objectives) {
   std::vector<RpoRow> rows;
   for (const LagReading& r : readings) {
     const Duration objective = ObjectiveFor(r.type, objectives);
-    rows.push_back({r, objective, Evaluate(r.lag, objective)});
+    rows.push_back({r, objective, Evaluate(r, objective)});
   }
   return rows;
 }

@@ -3,8 +3,9 @@
 //
 // A LagReading is one measurement (database, sessions per direction, each
 // bucket of objects or artifacts); Evaluate compares it with its objective:
-// within, breaching (lag above the objective), or unknown (the lag cannot be
-// measured: a server is unreachable, nothing replicates). Evaluation and
+// within, breaching (lag above the objective, or data that will never arrive
+// without an operator: `data_missing`), or unknown (the lag cannot be measured: a
+// server is unreachable, nothing replicates). Evaluation and
 // formatting are pure; ReadLags (lag_readers.h) does the I/O. Thread-safe.
 #pragma once
 
@@ -31,6 +32,9 @@ struct LagReading {
   std::optional<Duration> lag;  // nullopt: unknown
   bool upper_bound = false;     // the lag is a bound, not a measurement
   std::string detail;           // backlog, state, or why the lag is unknown
+  // Some data is missing from the replica and waiting will not bring it (a bucket
+  // object the replicator refuses): breaching whatever the lag.
+  bool data_missing = false;
 };
 
 struct RpoRow {
@@ -41,6 +45,7 @@ struct RpoRow {
 
 Duration ObjectiveFor(DataType type, const config::RpoObjectives& objectives);
 RpoState Evaluate(const std::optional<Duration>& lag, Duration objective);
+RpoState Evaluate(const LagReading& reading, Duration objective);
 std::vector<RpoRow> EvaluateAll(const std::vector<LagReading>& readings,
                                 const config::RpoObjectives& objectives);
 

@@ -41,6 +41,19 @@ TEST(RpoTest, EvaluateAgainstEachTypesObjective) {
   EXPECT_TRUE(AllWithin({rows[0], rows[1], rows[4]}));
 }
 
+TEST(RpoTest, DataThatWillNotArriveBreachesWhateverTheLag) {
+  config::RpoObjectives o;
+  o.objects = seconds(900);
+  LagReading missing{DataType::kObjects, "reports", "primary", "dr", seconds(1), false, ""};
+  missing.data_missing = true;  // an object the replicator refuses (too large)
+  LagReading fresh = missing;
+  fresh.data_missing = false;
+  std::vector<RpoRow> rows = EvaluateAll({missing, fresh}, o);
+  EXPECT_EQ(rows[0].state, RpoState::kBreaching);
+  EXPECT_EQ(rows[1].state, RpoState::kWithin);
+  EXPECT_FALSE(AllWithin(rows));
+}
+
 TEST(RpoTest, TableAndJsonShowDirectionLagObjectiveAndState) {
   std::vector<RpoRow> rows = EvaluateAll(
       {{DataType::kSessions, "", "dr", "primary", milliseconds(7250), false, "3 changes pending"},

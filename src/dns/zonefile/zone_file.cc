@@ -1,7 +1,6 @@
 #include "dns/zonefile/zone_file.h"
 
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/schema_reader.h"  // kMaxScalarBytes
+#include "config/yaml_reader.h"
 #include "sys/whole_file.h"
 
 namespace pilotlight::dns {
@@ -23,21 +24,36 @@ class ParseError : public std::exception {
   std::string msg_;
 };
 
+using config::YamlNode;
+
+// "FILE:LINE:COL: message" for a 0-based mark.
+std::string At(const std::string& file, const config::YamlMark& m, const std::string& msg) {
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " + msg;
+}
+
+// Walks the zone file, failing at the first problem.
 class YamlReader {
  public:
   explicit YamlReader(std::string file) : file_(std::move(file)) {}
 
-  [[noreturn]] void Fail(const YAML::Node& at, const std::string& msg) const {
-    const YAML::Mark m = at.Mark();
-    throw ParseError(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
-                     ": " + msg);
+  [[noreturn]] void Fail(const YamlNode& at, const std::string& msg) const {
+    throw ParseError(At(file_, at.Mark(), msg));
   }
 
-  void AllowKeys(const YAML::Node& map, std::initializer_list<const char*> keys,
+  static bool Has(const YamlNode& map, std::string_view key) { return map.Get(key).IsDefined(); }
+
+  // A key as text: a scalar, or "null" for an empty one.
+  std::string KeyText(const YamlNode& key) const {
+    if (key.IsNull()) return "null";
+    if (!key.IsScalar()) Fail(key, "bad conversion");
+    return key.Scalar();
+  }
+
+  void AllowKeys(const YamlNode& map, std::initializer_list<const char*> keys,
                  const std::string& where) const {
     if (!map.IsMap()) Fail(map, where + ": expected a mapping");
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
+    for (const auto& kv : map.Entries()) {
+      const std::string key = KeyText(kv.first);
       bool known = false;
       for (const char* k : keys) known = known || key == k;
       if (!known) {
@@ -48,14 +64,17 @@ class YamlReader {
     }
   }
 
-  std::string Str(const YAML::Node& n, const std::string& what) const {
+  std::string Str(const YamlNode& n, const std::string& what) const {
     if (!n.IsScalar()) Fail(n, what + ": expected a string");
-    return n.as<std::string>();
+    if (n.Scalar().size() > config::kMaxScalarBytes) {
+      Fail(n, what + ": longer than " + std::to_string(config::kMaxScalarBytes) + " bytes");
+    }
+    return n.Scalar();
   }
 
-  uint32_t U32(const YAML::Node& n, const std::string& what) const {
+  uint32_t U32(const YamlNode& n, const std::string& what) const {
     if (!n.IsScalar()) Fail(n, what + ": expected a number");
-    const std::string s = n.as<std::string>();
+    const std::string s = n.Scalar();
     if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) {
       Fail(n, what + ": expected a whole number, found \"" + s + "\"");
     }
@@ -64,69 +83,71 @@ class YamlReader {
     return static_cast<uint32_t>(v);
   }
 
-  std::vector<std::string> Values(const YAML::Node& set, const std::string& where) const {
+  std::vector<std::string> Values(const YamlNode& set, const std::string& where) const {
     std::vector<std::string> out;
-    if (set["value"] && set["values"]) Fail(set, where + ": give `value` or `values`, not both");
-    if (set["value"]) out.push_back(Str(set["value"], where + " value"));
-    if (set["values"]) {
-      const YAML::Node& vs = set["values"];
+    if (Has(set, "value") && Has(set, "values"))
+      Fail(set, where + ": give `value` or `values`, not both");
+    if (Has(set, "value")) out.push_back(Str(set.Get("value"), where + " value"));
+    if (Has(set, "values")) {
+      const YamlNode& vs = set.Get("values");
       if (!vs.IsSequence()) Fail(vs, where + " values: expected a list");
-      for (const auto& v : vs) out.push_back(Str(v, where + " values"));
+      for (const YamlNode& v : vs.Items()) out.push_back(Str(v, where + " values"));
     }
     if (out.empty()) Fail(set, where + ": no `values`");
     return out;
   }
 
-  RecordSetSpec Set(const YAML::Node& n, const std::string& where, bool weighted) const {
+  RecordSetSpec Set(const YamlNode& n, const std::string& where, bool weighted) const {
     if (weighted) {
       AllowKeys(n, {"id", "weight", "health_check", "value", "values"}, where);
     } else {
       AllowKeys(n, {"health_check", "value", "values"}, where);
     }
     RecordSetSpec s;
-    if (n["health_check"]) s.health_check = Str(n["health_check"], where + " health_check");
+    if (Has(n, "health_check"))
+      s.health_check = Str(n.Get("health_check"), where + " health_check");
     if (weighted) {
-      if (!n["id"]) Fail(n, where + ": each weighted set needs an `id`");
-      s.id = Str(n["id"], where + " id");
-      s.weight = n["weight"] ? U32(n["weight"], where + " weight") : 1;
+      if (!Has(n, "id")) Fail(n, where + ": each weighted set needs an `id`");
+      s.id = Str(n.Get("id"), where + " id");
+      s.weight = Has(n, "weight") ? U32(n.Get("weight"), where + " weight") : 1;
     }
     s.values = Values(n, where);
     return s;
   }
 
-  RrsetSpec Record(const YAML::Node& n) const {
+  RrsetSpec Record(const YamlNode& n) const {
     AllowKeys(n, {"name", "type", "ttl", "value", "values", "failover", "weighted"}, "record");
-    if (!n["name"]) Fail(n, "record: missing `name`");
-    if (!n["type"]) Fail(n, "record: missing `type`");
+    if (!Has(n, "name")) Fail(n, "record: missing `name`");
+    if (!Has(n, "type")) Fail(n, "record: missing `type`");
     RrsetSpec r;
-    r.name = Str(n["name"], "record name");
-    r.type = Str(n["type"], "record type");
+    r.name = Str(n.Get("name"), "record name");
+    r.type = Str(n.Get("type"), "record type");
     const std::string where = "record " + r.name + " " + r.type;
-    if (n["ttl"]) r.ttl = U32(n["ttl"], where + " ttl");
-    const int forms = (n["value"] || n["values"]) + static_cast<bool>(n["failover"]) +
-                      static_cast<bool>(n["weighted"]);
+    if (Has(n, "ttl")) r.ttl = U32(n.Get("ttl"), where + " ttl");
+    const int forms =
+        (Has(n, "value") || Has(n, "values")) + Has(n, "failover") + Has(n, "weighted");
     if (forms != 1) {
       Fail(n, where + ": give exactly one of `values` (simple), `failover` or `weighted`");
     }
-    if (n["failover"]) {
-      const YAML::Node& f = n["failover"];
+    if (Has(n, "failover")) {
+      const YamlNode& f = n.Get("failover");
       AllowKeys(f, {"primary", "secondary"}, where + " failover");
-      if (!f["primary"] || !f["secondary"]) {
+      if (!Has(f, "primary") || !Has(f, "secondary")) {
         Fail(f, where + " failover: needs both `primary` and `secondary`");
       }
       r.policy = RoutingPolicy::kFailover;
-      RecordSetSpec p = Set(f["primary"], where + " failover primary", false);
+      RecordSetSpec p = Set(f.Get("primary"), where + " failover primary", false);
       p.id = "primary";
       p.role = FailoverRole::kPrimary;
-      RecordSetSpec s = Set(f["secondary"], where + " failover secondary", false);
+      RecordSetSpec s = Set(f.Get("secondary"), where + " failover secondary", false);
       s.id = "secondary";
       s.role = FailoverRole::kSecondary;
       r.sets = {p, s};
-    } else if (n["weighted"]) {
-      const YAML::Node& w = n["weighted"];
+    } else if (Has(n, "weighted")) {
+      const YamlNode& w = n.Get("weighted");
       if (!w.IsSequence() || w.size() == 0) Fail(w, where + " weighted: expected a list of sets");
       r.policy = RoutingPolicy::kWeighted;
-      for (const auto& s : w) r.sets.push_back(Set(s, where + " weighted set", true));
+      for (const YamlNode& s : w.Items()) r.sets.push_back(Set(s, where + " weighted set", true));
     } else {
       RecordSetSpec s;
       s.values = Values(n, where);
@@ -135,38 +156,38 @@ class YamlReader {
     return r;
   }
 
-  ZoneSpec Zone(const YAML::Node& n) const {
+  ZoneSpec Zone(const YamlNode& n) const {
     AllowKeys(n, {"origin", "ttl", "ns", "soa", "records"}, "zone");
     ZoneSpec z;
-    if (!n["origin"]) Fail(n, "zone: missing `origin` (e.g. origin: pilotlight.test.)");
-    z.origin = Str(n["origin"], "zone origin");
-    if (n["ttl"]) z.default_ttl = U32(n["ttl"], "zone ttl");
-    if (!n["ns"]) Fail(n, "zone " + z.origin + ": missing `ns` (its name servers)");
-    const YAML::Node& ns = n["ns"];
+    if (!Has(n, "origin")) Fail(n, "zone: missing `origin` (e.g. origin: pilotlight.test.)");
+    z.origin = Str(n.Get("origin"), "zone origin");
+    if (Has(n, "ttl")) z.default_ttl = U32(n.Get("ttl"), "zone ttl");
+    if (!Has(n, "ns")) Fail(n, "zone " + z.origin + ": missing `ns` (its name servers)");
+    const YamlNode& ns = n.Get("ns");
     if (ns.IsScalar()) {
       z.nameservers.push_back(Str(ns, "ns"));
     } else if (ns.IsSequence()) {
-      for (const auto& s : ns) z.nameservers.push_back(Str(s, "ns"));
+      for (const YamlNode& s : ns.Items()) z.nameservers.push_back(Str(s, "ns"));
     } else {
       Fail(ns, "ns: expected a name or a list of names");
     }
-    if (n["soa"]) {
-      const YAML::Node& s = n["soa"];
+    if (Has(n, "soa")) {
+      const YamlNode& s = n.Get("soa");
       AllowKeys(s, {"mname", "rname", "serial", "refresh", "retry", "expire", "minimum", "ttl"},
                 "soa");
-      if (s["mname"]) z.soa.mname = Str(s["mname"], "soa mname");
-      if (s["rname"]) z.soa.rname = Str(s["rname"], "soa rname");
-      if (s["serial"]) z.soa.serial = U32(s["serial"], "soa serial");
-      if (s["refresh"]) z.soa.refresh = U32(s["refresh"], "soa refresh");
-      if (s["retry"]) z.soa.retry = U32(s["retry"], "soa retry");
-      if (s["expire"]) z.soa.expire = U32(s["expire"], "soa expire");
-      if (s["minimum"]) z.soa.minimum = U32(s["minimum"], "soa minimum");
-      if (s["ttl"]) z.soa.ttl = U32(s["ttl"], "soa ttl");
+      if (Has(s, "mname")) z.soa.mname = Str(s.Get("mname"), "soa mname");
+      if (Has(s, "rname")) z.soa.rname = Str(s.Get("rname"), "soa rname");
+      if (Has(s, "serial")) z.soa.serial = U32(s.Get("serial"), "soa serial");
+      if (Has(s, "refresh")) z.soa.refresh = U32(s.Get("refresh"), "soa refresh");
+      if (Has(s, "retry")) z.soa.retry = U32(s.Get("retry"), "soa retry");
+      if (Has(s, "expire")) z.soa.expire = U32(s.Get("expire"), "soa expire");
+      if (Has(s, "minimum")) z.soa.minimum = U32(s.Get("minimum"), "soa minimum");
+      if (Has(s, "ttl")) z.soa.ttl = U32(s.Get("ttl"), "soa ttl");
     }
-    if (n["records"]) {
-      const YAML::Node& rs = n["records"];
+    if (Has(n, "records")) {
+      const YamlNode& rs = n.Get("records");
       if (!rs.IsSequence()) Fail(rs, "records: expected a list");
-      for (const auto& r : rs) z.rrsets.push_back(Record(r));
+      for (const YamlNode& r : rs.Items()) z.rrsets.push_back(Record(r));
     }
     return z;
   }
@@ -224,29 +245,32 @@ std::string OverrideKey(std::string name) {
 }  // namespace
 
 Result<std::vector<ZoneSpec>> ParseZoneFile(std::string_view text, const std::string& file) {
+  const config::YamlDocument doc = config::ParseYaml(text, file);
+  if (doc.error) {
+    const config::SourceLocation& w = doc.error->where;
+    return Status::InvalidArgument(w.line > 0 ? At(file, {0, w.line - 1, w.column - 1}, doc.message)
+                                              : file + ": " + doc.message);
+  }
   try {
-    YAML::Node root = YAML::Load(std::string(text));
+    const YamlNode& root = doc.root;
     YamlReader reader(file);
     if (!root.IsMap()) return Status::InvalidArgument(file + ": expected a mapping with `zones`");
     reader.AllowKeys(root, {"zones"}, "zone file");
-    const YAML::Node& zones = root["zones"];
-    if (!zones || !zones.IsSequence() || zones.size() == 0) {
+    const YamlNode zones = root.Get("zones");
+    if (!zones.IsSequence() || zones.size() == 0) {
       return Status::InvalidArgument(file + ": `zones` must list at least one zone");
     }
     std::vector<ZoneSpec> out;
-    for (const auto& z : zones) out.push_back(reader.Zone(z));
+    for (const YamlNode& z : zones.Items()) out.push_back(reader.Zone(z));
     return out;
   } catch (const ParseError& e) {
     return Status::InvalidArgument(e.what());
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                   std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
 }
 
 Result<std::vector<ZoneSpec>> LoadZoneFile(const std::string& path) {
-  Result<std::string> text = ReadFile(path, nullptr);
-  if (!text.ok()) return text.status();
+  Result<std::string> text = config::ReadYamlFile(path);
+  if (!text.ok()) return Status::IOError("cannot read " + path + ": " + text.status().message());
   return ParseZoneFile(*text, path);
 }
 

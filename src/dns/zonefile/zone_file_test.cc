@@ -1,6 +1,7 @@
 #include "dns/zonefile/zone_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -79,6 +80,46 @@ TEST(ZoneFileTest, ErrorsPointAtTheLine) {
     EXPECT_NE(r.status().message().find(c.expect), std::string::npos)
         << "got: " << r.status().message() << "\nwant: " << c.expect;
   }
+}
+
+// The zone file is read through the config's YAML reader, with its bounds.
+TEST(ZoneFileTest, InputLimitsAreTheConfigLoaders) {
+  char tmpl[] = "/tmp/pilotlight-zone-file-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string fifo = std::string(tmpl) + "/zone.yaml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  Result<std::vector<ZoneSpec>> pipe = LoadZoneFile(fifo);  // used to wait for a writer
+  unlink(fifo.c_str());
+  rmdir(tmpl);
+  ASSERT_FALSE(pipe.ok());
+  EXPECT_NE(pipe.status().message().find("cannot read " + fifo + ": a FIFO (named pipe), not a "
+                                         "regular file"),
+            std::string::npos)
+      << pipe.status().message();
+
+  Result<std::vector<ZoneSpec>> device = LoadZoneFile("/dev/zero");
+  ASSERT_FALSE(device.ok());
+  EXPECT_NE(device.status().message().find("a character device"), std::string::npos);
+
+  Result<std::vector<ZoneSpec>> utf8 = ParseZoneFile("zones:\n  - origin: x\xc0.\n", "z.yaml");
+  ASSERT_FALSE(utf8.ok());
+  EXPECT_NE(utf8.status().message().find("z.yaml:2:14: expected UTF-8 text, found the byte 0xc0"),
+            std::string::npos)
+      << utf8.status().message();
+
+  const std::string name(64 * 1024 + 1, 'a');
+  Result<std::vector<ZoneSpec>> big =
+      ParseZoneFile("zones:\n  - origin: " + name + "\n    ns: [ns1]\n", "z.yaml");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("z.yaml:2:13: zone origin: longer than 65536 bytes"),
+            std::string::npos)
+      << big.status().message().substr(0, 200);
+
+  // yaml-cpp 0.7 loops forever on a lone ',' at a document start.
+  Result<std::vector<ZoneSpec>> comma = ParseZoneFile(",\nzones: []\n", "z.yaml");
+  ASSERT_FALSE(comma.ok());
+  EXPECT_NE(comma.status().message().find("z.yaml:1:1: unexpected ','"), std::string::npos)
+      << comma.status().message();
 }
 
 TEST(HealthFileTest, ParsesVerdicts) {
