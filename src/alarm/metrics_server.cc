@@ -30,8 +30,25 @@ MetricsResponse Plain(int status, std::string body) {
 }  // namespace
 
 MetricsResponse RouteMetricsRequest(std::string_view method, std::string_view target,
-                                    const TextSource& source) {
+                                    const TextSource& source,
+                                    const std::vector<ExtraRoute>& routes) {
   const std::string_view path = target.substr(0, target.find('?'));
+  const ExtraRoute* extra = nullptr;
+  for (const ExtraRoute& r : routes) {
+    if (path == r.path) extra = &r;
+  }
+  if (extra != nullptr) {
+    if (method != "GET" && method != "HEAD") {
+      MetricsResponse r = Plain(405, "method not allowed; use GET\n");
+      r.headers.push_back({"Allow", "GET, HEAD"});
+      return r;
+    }
+    try {
+      return {200, extra->content_type, extra->source ? extra->source() : std::string(), {}};
+    } catch (const std::exception& e) {
+      return Plain(500, std::string("cannot render ") + extra->path + ": " + e.what() + "\n");
+    }
+  }
   const bool metrics = path == "/metrics";
   if (!metrics && path != "/healthz") {
     return Plain(404, "not found; this server answers GET /metrics and GET /healthz\n");
@@ -188,7 +205,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const http::request<http::string_body>& req = parser_->get();
     const std::string_view method = View(req.method_string());
-    Write(RouteMetricsRequest(method, View(req.target()), server_->source), req.version(),
+    Write(RouteMetricsRequest(method, View(req.target()), server_->source,
+                              server_->options.routes),
+          req.version(),
           req.keep_alive(), method == "HEAD");
   }
 

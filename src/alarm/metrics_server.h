@@ -2,6 +2,8 @@
 //
 //   GET /metrics   200, the exposition text (Content-Type: text/plain; version=0.0.4)
 //   GET /healthz   200 "ok"
+//   GET <path>     200, each of MetricsServerOptions::routes (e.g. a probe agent's
+//                  /observations JSON), same rules as /metrics
 //   other paths    404;  other methods 405 (Allow: GET, HEAD);  HEAD as GET without a body
 //   a malformed request 400, headers over the limit 431, a request body over the limit 413
 //   (each then closes the connection); an idle or slow connection is closed at its timeout.
@@ -37,11 +39,19 @@ inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4
 // Returns the current exposition text.
 using TextSource = std::function<std::string()>;
 
+// One more GET path the server answers from its own live source.
+struct ExtraRoute {
+  std::string path;          // "/observations"
+  std::string content_type;  // "application/json"
+  TextSource source;
+};
+
 struct MetricsServerOptions {
   size_t max_header_bytes = 8 * 1024;  // request line + headers
   size_t max_body_bytes = 1024;        // scrapes carry none
   size_t max_connections = 512;
   Duration idle_timeout = std::chrono::seconds(10);  // per read or write
+  std::vector<ExtraRoute> routes;  // beside /metrics and /healthz
 };
 
 // What the server answers to one parsed request. Pure apart from `source`.
@@ -52,7 +62,8 @@ struct MetricsResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Allow)
 };
 MetricsResponse RouteMetricsRequest(std::string_view method, std::string_view target,
-                                    const TextSource& source);
+                                    const TextSource& source,
+                                    const std::vector<ExtraRoute>& routes = {});
 
 // "127.0.0.1:9100", "[::1]:9100", "0.0.0.0:0" (port 0: any free port), ":9100"
 // (every interface). The error names what was expected.

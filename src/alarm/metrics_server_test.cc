@@ -21,6 +21,19 @@ using namespace std::chrono_literals;
 
 // ---- pure routing ---------------------------------------------------------------
 
+TEST(RouteMetricsRequestTest, ExtraRoutesAnswerFromTheirOwnSource) {
+  const TextSource metrics = [] { return std::string("up 1\n"); };
+  const std::vector<ExtraRoute> routes = {
+      {"/observations", "application/json", [] { return std::string("{}"); }}};
+  MetricsResponse r = RouteMetricsRequest("GET", "/observations", metrics, routes);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{}");
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(RouteMetricsRequest("POST", "/observations", metrics, routes).status, 405);
+  EXPECT_EQ(RouteMetricsRequest("GET", "/metrics", metrics, routes).body, "up 1\n");
+  EXPECT_EQ(RouteMetricsRequest("GET", "/observations", metrics).status, 404);
+}
+
 TEST(RouteMetricsRequestTest, Table) {
   const TextSource source = [] { return std::string("up 1\n"); };
   struct Case {

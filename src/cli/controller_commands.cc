@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <set>
 #include <fstream>
@@ -136,6 +137,31 @@ struct Runtime {
   }
 };
 
+// "witness (in process), dr (probe agent 127.0.2.1:7410)": the sites that vote
+// on the primary check, with a warning when they cannot make a quorum.
+std::string VotingSites(const controller::ControllerSpec& spec) {
+  std::string out;
+  std::set<std::string> seen;
+  int counted = 0;
+  for (const health::CheckSpec& c : spec.checks) {
+    if (c.name != spec.primary_check) continue;
+    for (const health::VantageSpec& v : c.vantages) {
+      if (!seen.insert(v.site).second) continue;
+      const controller::ProbeAgentTarget* agent = spec.FindProbeAgent(v.site);
+      out += (out.empty() ? "" : ", ") + v.site +
+             (v.site == spec.site ? " (in process)"
+                                  : " (probe agent " + (agent ? agent->ToString() : "?") + ")");
+      if (v.site == spec.primary_region) out += " (not counted: the primary region)";
+      else ++counted;
+    }
+  }
+  if (counted < 2 && !spec.policy.allow_single_site) {
+    out += "; WARNING: fewer than two sites outside the primary region vote, so no failover "
+           "will be automatic";
+  }
+  return out;
+}
+
 Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& context,
                                              bool with_detector) {
   auto rt = std::make_unique<Runtime>();
@@ -196,6 +222,9 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
       d.alarms = rt->config.detection.alarms;
       d.alarm_evaluation_interval = rt->config.detection.alarm_evaluation_interval;
     }
+    // Only this site's vantage points are probed here; other sites' come from
+    // their probe agents (observer.h).
+    d.checks = s.LocalChecks();
     Result<std::unique_ptr<health::Detector>> det = health::Detector::Create(clock, d);
     if (!det.ok()) return det.status();
     rt->detector = std::move(*det);
@@ -406,8 +435,9 @@ int ControllerRun(const Options& o, const Context& context) {
               << metrics->port() << "/metrics\n";
   }
   std::cerr << "controller for " << r.spec.platform << " (" << decide::ModeName(r.spec.policy.mode)
-            << "): " << r.spec.checks.size() << " checks from " << r.spec.checks[0].vantages.size()
-            << " vantage points; journal " << r.spec.JournalPath() << "; Ctrl-C to stop\n";
+            << "): " << r.spec.checks.size() << " checks; votes on " << r.spec.primary_check
+            << " from " << VotingSites(r.spec) << "; journal " << r.spec.JournalPath()
+            << "; Ctrl-C to stop\n";
   std::atomic<bool> stop{false};
   std::thread signals = StopOnSignal(stop_signals, stop, duration);
   r.controller->Run(stop, [&](const controller::CycleReport& c) {
@@ -482,7 +512,8 @@ int LeaseKeeper(const Options& o) {
 // ---- status / failover --plan ------------------------------------------------------
 
 // The controller's own view when it runs (its status file is fresh), else one
-// observation made here (no vantage points: those live in the controller).
+// observation made here (the probe agents' votes; the controller's own site's
+// probes live in the controller).
 Result<json> CurrentStatus(Runtime& r, bool* live) {
   std::error_code ec;
   const std::string path = r.spec.StatusPath();
@@ -501,8 +532,8 @@ Result<json> CurrentStatus(Runtime& r, bool* live) {
   Result<controller::CycleReport> c = r.controller->Evaluate();
   if (!c.ok()) return c.status();
   json j = json::parse(r.controller->StatusJson(*c), nullptr, false);
-  j["decision"]["note"] = "no controller is running: observed once by this command, without "
-                          "vantage points";
+  j["decision"]["note"] = "no controller is running: observed once by this command, with the "
+                          "probe agents' votes but without the controller's own probes";
   return j;
 }
 
@@ -532,12 +563,21 @@ void PrintStatus(const json& j, bool live) {
               << ": database " << (db["reachable"].get<bool>() ? str(db["detail"]) : "UNREACHABLE: " + str(db["detail"]))
               << "\n";
   }
-  std::cout << "\nchecks: " << str(j["primary_check"]) << "\n";
-  if (j["vantage"].empty()) std::cout << "  (no vantage reports)\n";
-  for (const auto& v : j["vantage"]) {
-    std::cout << "  " << str(v["vantage"]) << ": "
-              << (v["primary_healthy"].get<bool>() ? "healthy" : "UNHEALTHY") << " ("
-              << str(v["detail"]) << ")\n";
+  std::cout << "\nchecks: " << str(j["primary_check"]);
+  if (j.contains("votes") && j["votes"].is_object()) {
+    const json& t = j["votes"];
+    std::cout << " (one vote per site: " << str(t["down"]) << " of " << str(t["sites"])
+              << " down, quorum " << str(t["quorum"]) << ")";
+  }
+  std::cout << "\n";
+  const json sites = j.contains("sites") ? j["sites"] : json::array();
+  if (sites.empty()) std::cout << "  (no site votes)\n";
+  for (const auto& v : sites) {
+    std::string vote = str(v["vote"]);
+    for (char& ch : vote) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::cout << "  " << str(v["site"]) << ": " << vote
+              << (v["counted"].get<bool>() ? "" : " (the primary region's own view: not counted)")
+              << " - " << str(v["detail"]) << "\n";
   }
   const json& rep = j["replication"];
   std::cout << "\nreplication: " << (rep["streaming_now"].get<bool>() ? "streaming" : "not streaming")
@@ -923,7 +963,8 @@ void Register(CLI::App& root, Context& context) {
   policy(run);
   run->add_option("--interval", o->interval, "Probe interval of the health checks")
       ->capture_default_str();
-  run->add_option("--vantages", o->vantages, "Vantage points per check (majority quorum)")
+  run->add_option("--vantages", o->vantages, "In-process vantage points of each derived check (together one site's vote; "
+                  "DR's probe agent is the other site)")
       ->capture_default_str();
   run->add_option("--failure-threshold", o->failure_threshold, "Consecutive failures to fail")
       ->capture_default_str();

@@ -117,7 +117,7 @@ Result<health::DetectionSpec> DefaultDetection(const config::Config& config,
     c.failure_threshold = o.failure_threshold;
     c.success_threshold = o.success_threshold;
     for (int v = 1; v <= o.vantages && o.vantages > 1; ++v) {
-      c.vantages.push_back({"local-" + std::to_string(v), "", 0, ""});
+      c.vantages.push_back({"local-" + std::to_string(v), "", 0, "", ""});
     }
     c.topics = {topic};
     return c;
@@ -295,11 +295,16 @@ nlohmann::json ChecksJson(const health::Detector& d) {
     for (const health::VantageState& v : c.vantages) {
       j["vantages"].push_back(
           {{"name", v.name},
+           {"site", v.site},
            {"status", health::HealthStatusName(v.threshold.status)},
+           {"late_probes", v.late_probes},
            {"last", {{"ok", v.last.ok},
+                     {"verdict", health::ProbeVerdictName(health::VerdictOf(v.last))},
                      {"detail", v.last.detail},
                      {"latency_ms",
-                      std::chrono::duration<double, std::milli>(v.last.latency).count()}}}});
+                      std::chrono::duration<double, std::milli>(v.last.latency).count()},
+                     {"lateness_ms",
+                      std::chrono::duration<double, std::milli>(v.last.lateness).count()}}}});
     }
     out["checks"].push_back(j);
   }

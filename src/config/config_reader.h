@@ -80,6 +80,10 @@ class ConfigReader : public SchemaReader {
   void ListenOn(const Mapping& section, std::optional<uint16_t> port, uint16_t default_port);
   void CheckRoles(const Field& regions);
   void CheckListeners();
+  // Safety rule 3: the controller's primary check is voted on by two sites
+  // outside the primary region, and the quorum is not 1, unless the operator
+  // wrote controller.unsafe_single_vantage: true (schema_controller.cc).
+  void CheckVantageSites(const Config& config);
 
   // schema_cost.cc
   void ReadResources(const Field& f, RegionResources& out);
@@ -177,6 +181,12 @@ class ConfigReader : public SchemaReader {
 
   // Detection: defined names (name -> first holder) and references to them.
   std::map<std::string, std::string> check_names_;
+  struct Located {
+    SourceLocation where;
+    std::string field;
+  };
+  std::map<std::string, Located> vantages_at_;  // check name -> its vantages field
+  std::optional<Located> quorum_at_;            // controller.quorum
   std::map<std::string, std::string> topic_names_;
   std::map<std::string, std::string> alarm_names_;
   std::vector<Reference> topic_refs_;

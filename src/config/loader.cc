@@ -71,6 +71,7 @@ Config ConfigReader::Read(const YamlNode& root) {
   if (const Field* f = top->Find("responsibilities")) ReadResponsibilities(*f, config);
   CheckReferences(config);
   CheckListeners();
+  CheckVantageSites(config);
   if (errors_.empty()) ValidateDetectionSemantics(config);
   return config;
 }

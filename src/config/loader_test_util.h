@@ -130,7 +130,7 @@ health_checks:
     jitter: 50ms
     failure_threshold: 4
     success_threshold: 2
-    vantages: [{name: witness, source_address: 127.0.3.1}, {name: dr, host: 127.0.1.2, port: 6000}, {name: primary}]
+    vantages: [{name: witness, source_address: 127.0.3.1, site: witness}, {name: dr, host: 127.0.1.2, port: 6000}, {name: primary}]
     unhealthy_quorum: 2
     topics: [ops]
   - {name: east-web, type: http, region: east, path: /readyz, status: 200-299, body_contains: ready}

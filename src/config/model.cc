@@ -39,4 +39,17 @@ std::string ListenAddress::ToString() const {
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
+std::string Config::ControllerSite() const {
+  return controller.site.empty() ? "witness" : controller.site;
+}
+
+std::vector<ProbeAgentConfig> Config::ProbeAgents() const {
+  if (!controller.probe_agents.empty()) return controller.probe_agents;
+  ProbeAgentConfig dr;
+  dr.site = Dr().name;
+  dr.listen.address = Dr().address;
+  dr.listen.port = kDefaultProbeAgentPort;
+  return {dr};
+}
+
 }  // namespace pilotlight::config

@@ -222,12 +222,23 @@ struct ExecComputeConfig {
 
 // The `controller:` section. `present` is false when the file has none; each
 // `has_*` says whether the key was given (else the controller's default holds).
+// A probe agent the controller fetches a site's votes from
+// (`controller.probe_agents[]`; `pilotlight probe run --site SITE --listen LISTEN`).
+struct ProbeAgentConfig {
+  std::string site;
+  ListenAddress listen;
+  SourceLocation where;
+};
+
 struct ControllerConfig {
   bool present = false;
   ControllerMode mode = ControllerMode::kAutomatic;
   bool has_mode = false;
   std::string primary_check;  // empty: the controller's default
-  int quorum = 0;             // 0 = majority
+  int quorum = 0;             // sites that must agree; 0 = majority
+  std::string site;           // the site the controller runs in; empty: "witness"
+  std::vector<ProbeAgentConfig> probe_agents;  // the other sites' agents
+  bool unsafe_single_vantage = false;          // allow one site's word (a quorum of 1)
   std::optional<Duration> confirm_for;
   std::optional<Duration> hold_down;
   std::optional<Duration> failed_run_backoff;
@@ -298,6 +309,13 @@ struct Config {
   const RegionSpec* FindRegion(const std::string& name) const;
   // nullptr when no runbook has that name.
   const RunbookConfig* FindRunbook(const std::string& name) const;
+  // The site the controller runs in: controller.site, else "witness".
+  std::string ControllerSite() const;
+  // The probe agents the controller asks for votes: controller.probe_agents, or,
+  // when it lists none, one in the DR region at <DR address>:kDefaultProbeAgentPort.
+  std::vector<ProbeAgentConfig> ProbeAgents() const;
 };
+
+inline constexpr uint16_t kDefaultProbeAgentPort = 7410;
 
 }  // namespace pilotlight::config

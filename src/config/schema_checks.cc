@@ -75,7 +75,7 @@ constexpr std::string_view kCheckTypes[] = {"http", "tcp", "postgres", "dns", "c
 constexpr health::ProbeKind kCheckKinds[] = {health::ProbeKind::kHttp, health::ProbeKind::kTcp,
                                              health::ProbeKind::kPostgres, health::ProbeKind::kDns,
                                              health::ProbeKind::kCalculated};
-constexpr std::string_view kVantageKeys[] = {"name", "host", "port", "source_address"};
+constexpr std::string_view kVantageKeys[] = {"name", "host", "port", "source_address", "site"};
 constexpr int64_t kMaxThreshold = 100;  // consecutive probe results
 constexpr NamePattern kVantageName{"a-z0-9", "a-z0-9_.-", 31,
                                    "a vantage point name matching [a-z0-9][a-z0-9_.-]{0,31}"};
@@ -274,7 +274,10 @@ void ConfigReader::ReadProbeTarget(const Mapping& m, const Config& config,
       break;
   }
 
-  if (const Field* v = m.Find("vantages")) ReadVantages(*v, check);
+  if (const Field* v = m.Find("vantages")) {
+    ReadVantages(*v, check);
+    vantages_at_[check.name] = {Where(At(*v)), v->path};
+  }
   if (const Field* q = m.Find("unhealthy_quorum")) {
     const int64_t n = std::max<int64_t>(1, static_cast<int64_t>(check.vantages.size()));
     const std::optional<int64_t> quorum =
@@ -371,6 +374,9 @@ void ConfigReader::ReadVantages(const Field& f, health::CheckSpec& check) {
     }
     if (const Field* p = m->Find("port")) {
       if (std::optional<uint16_t> port = ReadPort(*p)) v.port = *port;
+    }
+    if (const Field* s = m->Find("site")) {
+      if (std::optional<std::string> site = ReadName(*s, kVantageName)) v.site = std::move(*site);
     }
     if (const Field* s = m->Find("source_address")) {
       constexpr std::string_view kSource = "a local IP address to send probes from";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,7 +24,11 @@ constexpr std::string_view kControllerKeys[] = {
     "confirm_for",    "hold_down",     "failed_run_backoff",
     "cycle_interval", "state_dir",     "events_topic",
     "lease",          "gates",         "dns",
-    "compute",        "scaling",       "leader_election"};
+    "compute",        "scaling",       "leader_election",
+    "site",           "probe_agents",  "unsafe_single_vantage"};
+constexpr std::string_view kProbeAgentKeys[] = {"site", "listen"};
+constexpr NamePattern kSiteName{"a-z0-9", "a-z0-9_.-", 31,
+                                "a site name matching [a-z0-9][a-z0-9_.-]{0,31}"};
 // In the order of ControllerMode.
 constexpr std::string_view kControllerModes[] = {"automatic", "approval", "observe-only"};
 constexpr std::string_view kLeaseKeys[] = {"listen", "duration", "safety_margin"};
@@ -42,6 +47,50 @@ constexpr NamePattern kReleaseName{"a-z", "a-z0-9_.-", 62,
                                    "a release name matching [a-z][a-z0-9_.-]{0,62}"};
 
 }  // namespace
+
+void ConfigReader::CheckVantageSites(const Config& config) {
+  const ControllerConfig& c = config.controller;
+  if (!c.present || c.unsafe_single_vantage) return;
+  const std::string unsafe =
+      "; or set controller.unsafe_single_vantage: true to let one site's word fail the primary "
+      "over";
+  if (quorum_at_ && c.quorum == 1) {
+    Report(quorum_at_->where, quorum_at_->field,
+           "0 (a majority of the sites outside the primary region) or at least 2: a quorum of 1 "
+           "fails over on one vantage point's word" + unsafe,
+           "1");
+  }
+  const RegionSpec* primary = nullptr;
+  for (const RegionSpec& r : config.regions) {
+    if (r.role == RegionRole::kPrimary) primary = &r;
+  }
+  if (primary == nullptr || config.detection.checks.empty()) return;
+  const std::string name = c.primary_check.empty() ? primary->name + "-postgres" : c.primary_check;
+  const health::CheckSpec* check = nullptr;
+  for (const health::CheckSpec& ch : config.detection.checks) {
+    if (ch.name == name) check = &ch;
+  }
+  if (check == nullptr) return;
+  const bool sited = std::any_of(check->vantages.begin(), check->vantages.end(),
+                                 [](const health::VantageSpec& v) { return !v.site.empty(); });
+  if (!sited) return;  // the controller's site and DR's probe agent (controller/spec.h)
+  std::set<std::string> sites;
+  for (const health::VantageSpec& v : check->vantages) {
+    const std::string site = v.site.empty() ? config.ControllerSite() : v.site;
+    if (site != primary->name) sites.insert(site);
+  }
+  if (sites.size() >= 2) return;
+  std::string found = std::to_string(sites.size()) + (sites.size() == 1 ? " site" : " sites");
+  for (const std::string& site : sites) found += " (" + site + ")";
+  const auto at = vantages_at_.find(name);
+  Report(at != vantages_at_.end() ? at->second.where : c.where,
+         at != vantages_at_.end() ? at->second.field : "controller.primary_check",
+         "the primary check '" + name + "' probed from at least two sites outside the primary "
+         "region, e.g. vantages: [{name: witness, site: witness, source_address: 127.0.3.1}, "
+         "{name: dr, site: dr, source_address: 127.0.2.1}] with {site: dr, listen: "
+         "127.0.2.1:7410} under controller.probe_agents" + unsafe,
+         found);
+}
 
 void ConfigReader::ReadController(const Field& f, Config& config) {
   ControllerConfig& c = config.controller;
@@ -72,6 +121,7 @@ void ConfigReader::ReadController(const Field& f, Config& config) {
   if (const Field* x = m->Find("quorum")) {
     if (auto n = ReadInteger(*x, 0, 100, "an integer 0-100 (0: a strict majority)")) {
       c.quorum = static_cast<int>(*n);
+      quorum_at_ = Located{Where(At(*x)), x->path};
     }
   }
   const std::pair<std::string_view, std::optional<Duration>*> durations[] = {
@@ -135,6 +185,42 @@ void ConfigReader::ReadController(const Field& f, Config& config) {
   }
   if (const Field* x = m->Find("compute")) ReadControllerCompute(*x, c);
   if (const Field* x = m->Find("scaling")) ReadControllerScaling(*x, config);
+  if (const Field* x = m->Find("site")) {
+    if (std::optional<std::string> site = ReadName(*x, kSiteName)) c.site = *site;
+  }
+  if (const Field* x = m->Find("unsafe_single_vantage")) {
+    if (std::optional<bool> b = ReadBool(*x)) c.unsafe_single_vantage = *b;
+  }
+  if (const Field* x = m->Find("probe_agents")) {
+    const std::optional<std::vector<Field>> items =
+        Elements(*x, "a sequence of probe agents such as {site: dr, listen: 127.0.2.1:7410}");
+    std::map<std::string, std::string> sites;
+    for (const Field& item : items.value_or(std::vector<Field>{})) {
+      const std::optional<Mapping> a =
+          FieldMapping(item, "a probe agent mapping {site, listen}", kProbeAgentKeys);
+      if (!a) continue;
+      ProbeAgentConfig agent;
+      agent.where = Where(At(item));
+      if (const Field* n = Require(*a, "site", kSiteName.what)) {
+        if (std::optional<std::string> site = ReadName(*n, kSiteName)) {
+          Define(sites, *site, item.path, *n, "a probe agent's site");
+          agent.site = *site;
+        }
+      }
+      constexpr std::string_view kListen = "HOST:PORT with an IP address, e.g. 127.0.2.1:7410";
+      if (const Field* l = Require(*a, "listen", kListen)) {
+        if (std::optional<std::string> text = ReadScalar(*l, kListen)) {
+          if (std::optional<ListenAddress> addr = ParseHostPort(*text, std::nullopt)) {
+            agent.listen = *addr;
+            listeners_.push_back({l->path, Where(At(*l)), addr->address, addr->port, false});
+          } else {
+            Report(At(*l), l->path, std::string(kListen), Quote(*text));
+          }
+        }
+      }
+      c.probe_agents.push_back(std::move(agent));
+    }
+  }
 }
 
 void ConfigReader::ReadControllerLeaderElection(const Field& f, ControllerConfig& c) {

@@ -73,6 +73,9 @@ controller:
       can_scale_command: ''
   scaling:
     web: {min: 1, max: 6, target_requests_per_instance: 200}
+  site: witness
+  probe_agents: [{site: west, listen: 127.0.2.1:7410}]
+  unsafe_single_vantage: true
 runbooks:
   failover:
     - {name: scale up, kind: scale, timeout: 2m, retries: 1, params: {region: west, group: web, size: production, until: answering}}
@@ -97,6 +100,11 @@ TEST(ControllerSchemaTest, LoadsControllerAndRunbooks) {
   EXPECT_EQ(c.mode, ControllerMode::kApproval);
   EXPECT_EQ(c.primary_check, "east-postgres");
   EXPECT_EQ(c.quorum, 2);
+  EXPECT_EQ(c.site, "witness");
+  ASSERT_EQ(c.probe_agents.size(), 1u);
+  EXPECT_EQ(c.probe_agents[0].site, "west");
+  EXPECT_EQ(c.probe_agents[0].listen.ToString(), "127.0.2.1:7410");
+  EXPECT_TRUE(c.unsafe_single_vantage);
   EXPECT_EQ(c.confirm_for, seconds(2));
   EXPECT_EQ(c.hold_down, minutes(15));
   EXPECT_EQ(c.failed_run_backoff, seconds(45));
@@ -137,7 +145,7 @@ TEST(ControllerSchemaTest, LoadsControllerAndRunbooks) {
   ASSERT_EQ(rbs.size(), 2u);
   const RunbookConfig* f = r.config->FindRunbook("failover");
   ASSERT_NE(f, nullptr);
-  EXPECT_EQ(f->where.line, 58);
+  EXPECT_EQ(f->where.line, 61);
   ASSERT_EQ(f->steps.size(), 7u);
   const RunbookStepConfig& scale = f->steps[0];
   EXPECT_EQ(scale.name, "scale up");
@@ -148,7 +156,7 @@ TEST(ControllerSchemaTest, LoadsControllerAndRunbooks) {
   const std::vector<std::pair<std::string, std::string>> scale_params = {
       {"region", "west"}, {"group", "web"}, {"size", "production"}, {"until", "answering"}};
   EXPECT_EQ(scale.params, scale_params);
-  EXPECT_EQ(scale.where.line, 59);
+  EXPECT_EQ(scale.where.line, 62);
   EXPECT_EQ(f->steps[1].retries, 3);
   EXPECT_EQ(f->steps[1].backoff, milliseconds(250));
   EXPECT_EQ(f->steps[2].timeout, seconds(60));  // the default
@@ -163,6 +171,56 @@ TEST(ControllerSchemaTest, LoadsControllerAndRunbooks) {
   EXPECT_EQ(rev->steps[1].params.size(), 2u);
 }
 
+// Safety rule 3 in the file: the primary check needs two sites outside the
+// primary region, and a quorum of 1 is refused, unless the operator says so.
+TEST(ControllerSchemaTest, PrimaryCheckNeedsTwoIndependentSites) {
+  // Lines 10-15: the check; its vantages on line 15.
+  auto with = [](const std::string& vantages, const std::string& controller) {
+    return Tail("health_checks:\n  - name: east-postgres\n    type: postgres\n"
+                "    region: east\n    interval: 500ms\n    timeout: 400ms\n"
+                "    vantages: " + vantages + "\ncontroller:\n" + controller);
+  };
+  struct Case {
+    const char* name;
+    std::string text;
+    const char* error;  // nullptr: valid
+  };
+  const Case cases[] = {
+      {"witness and DR", with("[{name: w, site: witness}, {name: dr, site: west}]",
+                              "  probe_agents: [{site: west, listen: 127.0.2.1:7410}]\n"),
+       nullptr},
+      {"no sites at all: the controller's site and DR's agent", with("[{name: a}, {name: b}]",
+                                                                     "  mode: automatic\n"),
+       nullptr},
+      {"one site only",
+       with("[{name: a, site: witness}, {name: b, site: witness}]", "  mode: automatic\n"),
+       "m.yaml:15:15: health_checks[0].vantages: expected the primary check 'east-postgres' "
+       "probed from at least two sites outside the primary region"},
+      {"the primary region's own view does not count",
+       with("[{name: w, site: witness}, {name: self, site: east}]", "  mode: automatic\n"),
+       "found 1 site (witness)"},
+      {"an unsited vantage point is the controller's site",
+       with("[{name: w}, {name: w2, site: witness}]", "  site: witness\n"),
+       "found 1 site (witness)"},
+      {"quorum 1", with("[{name: a}]", "  quorum: 1\n"),
+       "m.yaml:17:11: controller.quorum: expected 0 (a majority of the sites outside the primary "
+       "region) or at least 2"},
+      {"the operator accepts one site",
+       with("[{name: a, site: witness}]", "  quorum: 1\n  unsafe_single_vantage: true\n"),
+       nullptr},
+  };
+  for (const Case& c : cases) {
+    const LoadResult r = ParseConfig(c.text, "m.yaml");
+    if (c.error == nullptr) {
+      EXPECT_TRUE(r.ok()) << c.name << ": " << AllErrors(r);
+      continue;
+    }
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_NE(AllErrors(r).find(c.error), std::string::npos) << c.name << ": " << AllErrors(r);
+    EXPECT_NE(AllErrors(r).find("unsafe_single_vantage: true"), std::string::npos) << c.name;
+  }
+}
+
 TEST(ControllerSchemaTest, ControllerAndRunbooksDefaultWhenAbsent) {
   const LoadResult r = ParseConfig(Minimal(), "m.yaml");
   ASSERT_TRUE(r.ok()) << AllErrors(r);
@@ -171,6 +229,13 @@ TEST(ControllerSchemaTest, ControllerAndRunbooksDefaultWhenAbsent) {
   EXPECT_FALSE(r.config->controller.lease_listen.has_value());
   EXPECT_TRUE(r.config->controller.gate_release);
   EXPECT_EQ(r.config->controller.compute_provider, "lab");
+  // Votes come from the controller's site and a probe agent in DR by default.
+  EXPECT_EQ(r.config->ControllerSite(), "witness");
+  const std::vector<ProbeAgentConfig> agents = r.config->ProbeAgents();
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0].site, r.config->Dr().name);
+  EXPECT_EQ(agents[0].listen.address, r.config->Dr().address);
+  EXPECT_EQ(agents[0].listen.port, kDefaultProbeAgentPort);
   EXPECT_TRUE(r.config->runbooks.empty());
 }
 

@@ -35,6 +35,8 @@ TEST(DetectionSchemaTest, LoadsDetectionAndDns) {
   EXPECT_EQ(pg.failure_threshold, 4);
   ASSERT_EQ(pg.vantages.size(), 3u);
   EXPECT_EQ(pg.vantages[0].source_address, "127.0.3.1");
+  EXPECT_EQ(pg.vantages[0].site, "witness");
+  EXPECT_EQ(pg.vantages[1].site, "");
   EXPECT_EQ(pg.vantages[1].host, "127.0.1.2");
   EXPECT_EQ(pg.vantages[1].port, 6000);
   EXPECT_EQ(pg.unhealthy_quorum, 2);

@@ -393,11 +393,25 @@ std::string Controller::StatusJson(const CycleReport& r) const {
     if (!d) return nullptr;
     return std::chrono::duration<double>(*d).count();
   };
-  json vantage = json::array();
-  for (const decide::VantageReport& v : s.vantage) {
-    vantage.push_back({{"vantage", v.vantage}, {"primary_healthy", v.primary_healthy},
-                       {"detail", v.detail}});
+  auto ms = [](std::optional<Duration> d) -> json {
+    if (!d) return nullptr;
+    return std::chrono::duration<double, std::milli>(*d).count();
+  };
+  // One vote per site; the vantage points behind them, with their lateness.
+  json sites = json::array();
+  for (const decide::SiteVote& v : s.sites) {
+    sites.push_back({{"site", v.site}, {"vote", decide::VoteName(v.vote)},
+                     {"counted", !v.in_primary_region}, {"detail", v.detail}});
   }
+  json vantages = json::array();
+  for (const VantageObservation& v : o.vantage) {
+    vantages.push_back({{"vantage", v.vantage}, {"site", v.site},
+                        {"status", health::HealthStatusName(v.status)},
+                        {"vote", decide::VoteName(VoteOf(v, spec_.policy))},
+                        {"detail", v.detail}, {"age_ms", ms(v.age)}, {"late", v.late},
+                        {"lateness_ms", ms(v.lateness)}, {"source", v.source}});
+  }
+  const decide::VoteTally tally = decide::TallyVotes(s.sites, spec_.policy);
   const std::vector<std::string> failed = decide::FailedGates(s, spec_.policy);
   auto gate = [&](const char* name, bool on, bool ok, const std::string& detail) {
     return json{{"gate", name}, {"enabled", on}, {"ok", ok}, {"detail", detail}};
@@ -446,7 +460,13 @@ std::string Controller::StatusJson(const CycleReport& r) const {
             {"primary_region", spec_.primary_region},
             {"dr_region", spec_.dr_region},
             {"primary_check", spec_.primary_check},
-            {"vantage", vantage},
+            {"controller_site", spec_.site},
+            {"sites", sites},
+            {"vantages", vantages},
+            {"votes", {{"sites", tally.sites}, {"down", tally.down}, {"up", tally.up},
+                       {"late", tally.late}, {"stale", tally.stale}, {"unknown", tally.unknown},
+                       {"quorum", tally.quorum},
+                       {"max_observation_age_ms", ms(spec_.policy.max_observation_age)}}},
             {"decision", {{"plan", decide::PlanKindName(r.decision.plan.kind)},
                           {"reason", r.decision.reason.ToString()},
                           {"note", r.note}}},

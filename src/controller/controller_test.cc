@@ -26,7 +26,17 @@ class FakeWorld : public Observer {
     Observation o;
     o.at = clock_.Now();
     const HealthStatus h = primary_down ? HealthStatus::kUnhealthy : HealthStatus::kHealthy;
-    o.vantage = {{"v1", h, ""}, {"v2", h, ""}, {"v3", h, ""}};
+    // The witness (the controller's own probes), DR's probe agent, and the
+    // primary region's own view (never counted): one vote per site.
+    for (const char* site : {"witness", "dr", "primary"}) {
+      VantageObservation v;
+      v.vantage = site;
+      v.site = site;
+      v.in_primary_region = std::string(site) == "primary";
+      v.status = h;
+      v.age = 100ms;
+      o.vantage.push_back(v);
+    }
     o.replication.primary_reachable = !primary_down;
     o.replication.standby_reachable = true;
     o.replication.standby_in_recovery = !promoted;

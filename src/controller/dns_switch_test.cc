@@ -90,7 +90,7 @@ TEST(DefaultFailoverRunbook, TheSeedsStepsInOrder) {
   Result<ControllerSpec> spec = DefaultLabSpec(c, "/tmp/lab", {});
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->primary_check, "primary-postgres");
-  EXPECT_EQ(spec->checks[0].vantages.size(), 3u);
+  EXPECT_EQ(spec->checks[0].vantages.size(), 4u);  // three in process (one site) + DR's agent
   EXPECT_TRUE(spec->checks[0].must_be_writable);
   EXPECT_FALSE(spec->policy.gate_release);  // no artifacts bucket: nothing to check
   EXPECT_EQ(spec->state_dir, "/tmp/lab/controller");

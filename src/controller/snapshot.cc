@@ -1,5 +1,6 @@
 #include "controller/snapshot.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pilotlight::controller {
@@ -13,17 +14,57 @@ std::optional<Duration> Seconds(std::optional<double> s) {
 
 }  // namespace
 
-decide::VantageReport ToVantageReport(const VantageObservation& v) {
-  decide::VantageReport r;
-  r.vantage = v.vantage;
-  r.primary_healthy = v.status != health::HealthStatus::kUnhealthy;
-  r.detail = std::string(health::HealthStatusName(v.status)) +
-             (v.detail.empty() ? "" : ": " + v.detail);
-  return r;
+decide::Vote VoteOf(const VantageObservation& v, const decide::Policy& policy) {
+  if (!v.age || v.status == health::HealthStatus::kUnknown) return decide::Vote::kUnknown;
+  if (*v.age > policy.max_observation_age) return decide::Vote::kStale;
+  if (v.late) return decide::Vote::kLate;
+  return v.status == health::HealthStatus::kUnhealthy ? decide::Vote::kDown : decide::Vote::kUp;
 }
 
-int QuorumFor(const decide::Policy& policy, int votes) {
-  return policy.quorum > 0 ? policy.quorum : votes / 2 + 1;
+namespace {
+
+std::string Millis(Duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+// "witness: down (connection refused; 120 ms old)".
+std::string Describe(const VantageObservation& v, decide::Vote vote) {
+  std::string out = v.vantage + ": " + decide::VoteName(vote);
+  std::string what = v.detail;
+  if (v.age) what += (what.empty() ? "" : "; ") + Millis(*v.age) + " old";
+  if (v.late) what += "; started " + Millis(v.lateness) + " late";
+  return what.empty() ? out : out + " (" + what + ")";
+}
+
+int Rank(decide::Vote v) {  // which vantage point speaks for its site
+  switch (v) {
+    case decide::Vote::kUp: return 0;
+    case decide::Vote::kDown: return 1;
+    case decide::Vote::kLate: return 2;
+    case decide::Vote::kStale: return 3;
+    case decide::Vote::kUnknown: return 4;
+  }
+  return 5;
+}
+
+}  // namespace
+
+std::vector<decide::SiteVote> SiteVotes(const std::vector<VantageObservation>& vantage,
+                                        const decide::Policy& policy) {
+  std::vector<decide::SiteVote> sites;
+  for (const VantageObservation& v : vantage) {
+    const decide::Vote vote = VoteOf(v, policy);
+    auto it = std::find_if(sites.begin(), sites.end(),
+                           [&](const decide::SiteVote& s) { return s.site == v.site; });
+    if (it == sites.end()) {
+      sites.push_back({v.site, vote, Describe(v, vote), v.in_primary_region});
+      continue;
+    }
+    it->detail += "; " + Describe(v, vote);
+    if (Rank(vote) < Rank(it->vote)) it->vote = vote;
+    it->in_primary_region = it->in_primary_region && v.in_primary_region;
+  }
+  return sites;
 }
 
 SnapshotStep BuildSnapshot(const Observation& o, const ObserverMemory& memory,
@@ -32,23 +73,19 @@ SnapshotStep BuildSnapshot(const Observation& o, const ObserverMemory& memory,
   out.memory = memory;
   decide::Snapshot& s = out.snapshot;
   s.taken_at = o.at;
-  int down = 0;
-  for (const VantageObservation& v : o.vantage) {
-    s.vantage.push_back(ToVantageReport(v));
-    down += s.vantage.back().primary_healthy ? 0 : 1;
-  }
-  const int votes = static_cast<int>(s.vantage.size());
-  const bool quorum_down = votes > 0 && down >= QuorumFor(policy, votes);
-  if (quorum_down) {
+  s.sites = SiteVotes(o.vantage, policy);
+  const decide::VoteTally tally = decide::TallyVotes(s.sites, policy);
+  if (tally.quorum_down()) {
     if (!out.memory.unhealthy_since) out.memory.unhealthy_since = o.at;
   } else {
     out.memory.unhealthy_since.reset();
   }
   s.primary_unhealthy_since = out.memory.unhealthy_since;
 
-  // The primary counts as healthy for the replication memory only when no vantage
-  // point doubts it and the controller itself reaches it.
-  const bool primary_healthy = votes > 0 && down == 0 && o.replication.primary_reachable;
+  // The primary counts as healthy for the replication memory only when some site
+  // sees it up, none doubts it and the controller itself reaches it.
+  const bool primary_healthy =
+      tally.up > 0 && tally.down == 0 && o.replication.primary_reachable;
   const std::optional<Duration> live_lag = Seconds(o.replication.replay_lag_seconds);
   if (primary_healthy) {
     out.memory.primary_last_healthy_at = o.at;

@@ -2,8 +2,14 @@
 // step that turns them, with what earlier cycles remembered (ObserverMemory),
 // into the immutable decide::Snapshot the decision reads.
 //
+// Votes are counted per site, not per probe: the vantage points of one site (one
+// checker, one source address) are one vote, decide::SiteVote. A site votes
+// down only with a fresh, on-time verdict: a vantage point whose newest result is
+// older than Policy::max_observation_age is stale, one whose last probe was late
+// (its checker starved) is late, and neither is a vote against the primary.
+//
 // What the step remembers, and why:
-//  * when a quorum of vantage points started seeing the primary unhealthy
+//  * when a quorum of sites started seeing the primary unhealthy
 //    (primary_unhealthy_since: the confirmation window counts from it);
 //  * whether the replica was streaming, and its lag, while the primary was
 //    healthy: once the primary dies the standby's WAL receiver stops, so "is it
@@ -25,11 +31,20 @@
 
 namespace pilotlight::controller {
 
-// One vantage point's verdict on the primary's check (from health::CheckState).
+// One vantage point's verdict on the primary's check (from health::CheckState,
+// in process or fetched from the site's probe agent).
 struct VantageObservation {
   std::string vantage;
-  health::HealthStatus status = health::HealthStatus::kUnknown;
-  std::string detail;  // the last probe result
+  std::string site;                // where its checker runs
+  bool in_primary_region = false;  // the primary's own view of itself: never counted
+  health::HealthStatus status = health::HealthStatus::kUnknown;  // after thresholds
+  std::string detail;  // the last probe result, or why there is none
+  // Age of the last probe result as of Observation::at; unset: no result (yet,
+  // or the site's agent did not answer).
+  std::optional<Duration> age;
+  bool late = false;      // the last probe was late: inconclusive
+  Duration lateness{};    // the last probe's scheduling lateness
+  std::string source;     // "in process" or the agent's address
 };
 
 // A database as the controller sees it over one connection.
@@ -49,7 +64,7 @@ struct Fact {
 
 struct Observation {
   WallTime at;
-  std::vector<VantageObservation> vantage;  // the primary check, per vantage point
+  std::vector<VantageObservation> vantage;  // the primary check, every vantage point
   pg::ReplicationStatus replication;
   DatabaseObservation old_primary;  // the configured primary region's database
   DatabaseObservation dr;           // the DR region's database
@@ -72,11 +87,14 @@ struct SnapshotStep {
   std::string lag_source;  // how replica_lag was obtained, for the status page
 };
 
-// A vantage point that has not decided (unknown) is not a vote against the primary.
-decide::VantageReport ToVantageReport(const VantageObservation& v);
+// One vantage point's vote under `policy`: stale, then late, then its status
+// (unknown is no vote).
+decide::Vote VoteOf(const VantageObservation& v, const decide::Policy& policy);
 
-// The quorum Decide will use for `votes` reports under `policy`.
-int QuorumFor(const decide::Policy& policy, int votes);
+// One vote per site, in the order sites first appear: up when any of its
+// vantage points is up, else down when any is down, else late, stale or unknown.
+std::vector<decide::SiteVote> SiteVotes(const std::vector<VantageObservation>& vantage,
+                                        const decide::Policy& policy);
 
 SnapshotStep BuildSnapshot(const Observation& observation, const ObserverMemory& memory,
                            const decide::Policy& policy);

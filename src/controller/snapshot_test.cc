@@ -12,14 +12,25 @@ using health::HealthStatus;
 
 const WallTime kNow = WallTime(std::chrono::seconds(1'800'000'000));
 
-// A healthy platform: three vantage points see the primary healthy, the replica
-// streams 0.2 s behind, DR is ready, the lease runs 4 s more.
+VantageObservation Seen(const std::string& site, HealthStatus status, bool in_primary = false) {
+  VantageObservation v;
+  v.vantage = site;
+  v.site = site;
+  v.in_primary_region = in_primary;
+  v.status = status;
+  v.detail = status == HealthStatus::kUnhealthy ? "connection refused" : "SELECT 1 ok";
+  v.age = 100ms;
+  return v;
+}
+
+// A healthy platform: the witness, DR and the primary's own agent see the primary
+// healthy (fresh, on time), the replica streams 0.2 s behind, DR is ready, the
+// lease runs 4 s more.
 Observation Healthy() {
   Observation o;
   o.at = kNow;
-  o.vantage = {{"vantage-1", HealthStatus::kHealthy, "SELECT 1 ok"},
-               {"vantage-2", HealthStatus::kHealthy, "SELECT 1 ok"},
-               {"vantage-3", HealthStatus::kHealthy, "SELECT 1 ok"}};
+  o.vantage = {Seen("witness", HealthStatus::kHealthy), Seen("dr", HealthStatus::kHealthy),
+               Seen("primary", HealthStatus::kHealthy, true)};
   o.replication.primary_reachable = true;
   o.replication.standby_reachable = true;
   o.replication.standby_in_recovery = true;
@@ -72,9 +83,10 @@ const Row kRows[] = {
     {"healthy: votes, live streaming and lag, memory refreshed",
      [](auto&, auto&, auto&) {},
      [](const SnapshotStep& s) {
-       ASSERT_EQ(s.snapshot.vantage.size(), 3u);
-       EXPECT_TRUE(s.snapshot.vantage[0].primary_healthy);
-       EXPECT_EQ(s.snapshot.vantage[0].detail, "healthy: SELECT 1 ok");
+       ASSERT_EQ(s.snapshot.sites.size(), 3u);
+       EXPECT_EQ(s.snapshot.sites[0].vote, decide::Vote::kUp);
+       EXPECT_EQ(s.snapshot.sites[0].detail, "witness: up (SELECT 1 ok; 100 ms old)");
+       EXPECT_TRUE(s.snapshot.sites[2].in_primary_region);
        EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
        EXPECT_TRUE(s.snapshot.replica_streaming);
        EXPECT_EQ(s.snapshot.replica_lag, 200ms);
@@ -94,8 +106,9 @@ const Row kRows[] = {
        for (auto& v : o.vantage) v.status = HealthStatus::kUnknown;
      },
      [](const SnapshotStep& s) {
-       for (const auto& v : s.snapshot.vantage) EXPECT_TRUE(v.primary_healthy);
+       for (const auto& v : s.snapshot.sites) EXPECT_EQ(v.vote, decide::Vote::kUnknown);
        EXPECT_FALSE(s.memory.unhealthy_since);
+       EXPECT_FALSE(s.memory.primary_last_healthy_at) << "nobody saw it up";
      }},
     {"quorum of unhealthy forms: the clock starts now",
      [](Observation& o, auto&, auto&) {
@@ -104,7 +117,7 @@ const Row kRows[] = {
      },
      [](const SnapshotStep& s) {
        EXPECT_EQ(s.snapshot.primary_unhealthy_since, kNow);
-       EXPECT_FALSE(s.snapshot.vantage[0].primary_healthy);
+       EXPECT_EQ(s.snapshot.sites[0].vote, decide::Vote::kDown);
        EXPECT_EQ(s.memory.primary_last_healthy_at, std::nullopt);  // doubted: not refreshed
      }},
     {"quorum holds on: the clock keeps its start",
@@ -113,14 +126,63 @@ const Row kRows[] = {
        m.unhealthy_since = kNow - 3s;
      },
      [](const SnapshotStep& s) { EXPECT_EQ(s.snapshot.primary_unhealthy_since, kNow - 3s); }},
-    {"one vantage point alone is no quorum: the clock resets",
+    {"one site alone is no quorum: the clock resets",
      [](Observation& o, ObserverMemory& m, auto&) {
-       o.vantage[2].status = HealthStatus::kUnhealthy;
+       o.vantage[1].status = HealthStatus::kUnhealthy;
        m.unhealthy_since = kNow - 3s;
      },
      [](const SnapshotStep& s) {
        EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
        EXPECT_FALSE(s.memory.unhealthy_since);
+     }},
+    {"the primary region's own view is never a vote: one outside site is no quorum",
+     [](Observation& o, auto&, auto&) {
+       o.vantage[0].status = HealthStatus::kUnhealthy;
+       o.vantage[2].status = HealthStatus::kUnhealthy;
+     },
+     [](const SnapshotStep& s) { EXPECT_FALSE(s.snapshot.primary_unhealthy_since); }},
+    {"three vantage points of one site are one vote",
+     [](Observation& o, auto&, auto&) {
+       o.vantage = {Seen("witness", HealthStatus::kUnhealthy),
+                    Seen("witness", HealthStatus::kUnhealthy),
+                    Seen("witness", HealthStatus::kUnhealthy), Seen("dr", HealthStatus::kHealthy)};
+     },
+     [](const SnapshotStep& s) {
+       ASSERT_EQ(s.snapshot.sites.size(), 2u);
+       EXPECT_EQ(s.snapshot.sites[0].vote, decide::Vote::kDown);
+       EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
+     }},
+    {"a stale observation is no vote, never a vote against",
+     [](Observation& o, auto&, auto&) {
+       Outage(o);
+       o.vantage[1].age = 2100ms;  // policy.max_observation_age is 2 s
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_EQ(s.snapshot.sites[1].vote, decide::Vote::kStale);
+       EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
+     }},
+    {"a late probe never counts as down",
+     [](Observation& o, auto&, auto&) {
+       Outage(o);
+       o.vantage[1].late = true;
+       o.vantage[1].lateness = 700ms;
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_EQ(s.snapshot.sites[1].vote, decide::Vote::kLate);
+       EXPECT_NE(s.snapshot.sites[1].detail.find("started 700 ms late"), std::string::npos)
+           << s.snapshot.sites[1].detail;
+       EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
+     }},
+    {"an agent that did not answer is no vote",
+     [](Observation& o, auto&, auto&) {
+       Outage(o);
+       o.vantage[1].age.reset();
+       o.vantage[1].status = HealthStatus::kUnknown;
+       o.vantage[1].detail = "probe agent http://127.0.2.1:7410 did not answer";
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_EQ(s.snapshot.sites[1].vote, decide::Vote::kUnknown);
+       EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
      }},
     {"an explicit quorum of 3 is not met by 2",
      [](Observation& o, auto&, decide::Policy& p) {
@@ -215,13 +277,58 @@ const Row kRows[] = {
     {"no vantage reports: nothing healthy is remembered",
      [](Observation& o, auto&, auto&) { o.vantage.clear(); },
      [](const SnapshotStep& s) {
-       EXPECT_TRUE(s.snapshot.vantage.empty());
+       EXPECT_TRUE(s.snapshot.sites.empty());
        EXPECT_FALSE(s.memory.primary_last_healthy_at);
        EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
      }},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, SnapshotTable, ::testing::ValuesIn(kRows));
+
+// Votes from three sites outside the primary region, each up, down, late or
+// stale: the quorum (2 of 3) forms exactly when two are down; late and stale
+// never add to it, and the decision agrees.
+TEST(Snapshot, ThreeSitesInEveryCombinationOfUpDownLateStale) {
+  enum Says { kUp, kDown, kLate, kStale };
+  const char* kNames[] = {"up", "down", "late", "stale"};
+  decide::Policy policy;
+  policy.confirm_for = 0s;
+  int formed = 0;
+  for (int a = 0; a < 4; ++a) {
+    for (int b = 0; b < 4; ++b) {
+      for (int c = 0; c < 4; ++c) {
+        Observation o = Healthy();
+        Outage(o);
+        o.vantage = {};
+        const int sites[] = {a, b, c};
+        const char* site_names[] = {"dr", "witness", "third"};
+        int down = 0;
+        for (int i = 0; i < 3; ++i) {
+          VantageObservation v = Seen(
+              site_names[i], sites[i] == kUp ? HealthStatus::kHealthy : HealthStatus::kUnhealthy);
+          if (sites[i] == kLate) v.late = true;
+          if (sites[i] == kStale) v.age = 5s;
+          down += sites[i] == kDown;
+          o.vantage.push_back(v);
+        }
+        o.vantage.push_back(Seen("primary", HealthStatus::kUnhealthy, /*in_primary=*/true));
+        const std::string label = std::string("dr ") + kNames[a] + ", witness " + kNames[b] +
+                                  ", third " + kNames[c];
+        const SnapshotStep step = BuildSnapshot(o, {}, policy);
+        EXPECT_EQ(step.snapshot.primary_unhealthy_since.has_value(), down >= 2) << label;
+        formed += down >= 2;
+        const decide::Decision d = decide::Decide(step.snapshot, {}, policy, o.at);
+        EXPECT_EQ(d.reason.unhealthy_votes, down) << label;
+        // Past the votes, only readiness and the lease stand in the way.
+        const bool votes_say_no = d.reason.code == decide::Reason::Code::kPrimaryHealthy ||
+                                  d.reason.code == decide::Reason::Code::kNoQuorum;
+        EXPECT_EQ(votes_say_no, down < 2) << label << ": " << d.reason.ToString();
+        if (down < 2) EXPECT_EQ(d.plan.kind, decide::PlanKind::kNone) << label;
+      }
+    }
+  }
+  EXPECT_EQ(formed, 3 * 3 + 1);  // two down (3 pairs x 3 others) or all three
+}
 
 // The pure pipeline end to end: a healthy minute, then the outage; what Decide
 // is handed lets it fail over (streaming remembered, lag bounded).

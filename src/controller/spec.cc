@@ -16,6 +16,55 @@ const runbook::RunbookSpec* ControllerSpec::FindRunbook(const std::string& name)
   return nullptr;
 }
 
+std::string ProbeAgentTarget::ToString() const {
+  return (address.find(':') != std::string::npos ? "[" + address + "]" : address) + ":" +
+         std::to_string(port);
+}
+
+const ProbeAgentTarget* ControllerSpec::FindProbeAgent(const std::string& name) const {
+  for (const ProbeAgentTarget& a : probe_agents) {
+    if (a.site == name) return &a;
+  }
+  return nullptr;
+}
+
+std::vector<health::CheckSpec> ControllerSpec::LocalChecks() const {
+  std::vector<health::CheckSpec> out = checks;
+  for (health::CheckSpec& c : out) {
+    if (c.vantages.empty()) continue;
+    std::vector<health::VantageSpec> local;
+    for (const health::VantageSpec& v : c.vantages) {
+      if (v.site.empty() || v.site == site) local.push_back(v);
+    }
+    if (local.size() == c.vantages.size()) continue;
+    if (local.empty()) local.push_back({"local", "", 0, "", site});
+    c.vantages = std::move(local);
+    c.unhealthy_quorum = 0;  // the config's counted the vantage points left out too
+  }
+  return out;
+}
+
+std::vector<health::CheckSpec> ChecksProbedFrom(const std::vector<health::CheckSpec>& checks,
+                                                const std::string& site,
+                                                const std::string& controller_site) {
+  std::vector<health::CheckSpec> out;
+  for (const health::CheckSpec& c : checks) {
+    if (c.kind == health::ProbeKind::kCalculated) continue;
+    health::CheckSpec mine = c;
+    mine.vantages.clear();
+    mine.topics.clear();
+    mine.unhealthy_quorum = 0;
+    for (const health::VantageSpec& v : health::EffectiveVantages(c)) {
+      const std::string& at = v.site.empty() ? controller_site : v.site;
+      if (at != site) continue;
+      mine.vantages.push_back(v);
+      mine.vantages.back().site = site;
+    }
+    if (!mine.vantages.empty()) out.push_back(std::move(mine));
+  }
+  return out;
+}
+
 const compute::NodeGroupSpec* ControllerSpec::FindNodeGroup(const std::string& region,
                                                             const std::string& group) const {
   for (const compute::NodeGroupSpec& g : node_groups) {
@@ -330,21 +379,49 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
       ch.failure_threshold = o.failure_threshold;
       ch.success_threshold = o.success_threshold;
       for (int v = 1; v <= o.vantages && o.vantages > 1; ++v) {
-        ch.vantages.push_back({"vantage-" + std::to_string(v), "", 0, ""});
+        ch.vantages.push_back({"vantage-" + std::to_string(v), "", 0, "", ""});
       }
       s.checks.push_back(ch);
     }
     s.primary_check = c.primary_check.empty() ? primary.name + "-postgres" : c.primary_check;
   }
-  const bool check_found = std::any_of(s.checks.begin(), s.checks.end(),
-                                       [&](const health::CheckSpec& ch) {
-                                         return ch.name == s.primary_check;
-                                       });
-  if (!check_found) {
+  auto voting = std::find_if(s.checks.begin(), s.checks.end(),
+                             [&](const health::CheckSpec& ch) { return ch.name == s.primary_check; });
+  if (voting == s.checks.end()) {
     return Status::InvalidArgument(
         config.file + ": the controller's primary check '" + s.primary_check +
         "' is not among its health checks; set controller.primary_check to one of them");
   }
+  // Votes per site (safety rule 3). A primary check that names no site is probed
+  // from here and from DR's probe agent: never from one process alone.
+  s.site = config.ControllerSite();
+  for (const config::ProbeAgentConfig& a : config.ProbeAgents()) {
+    s.probe_agents.push_back({a.site, a.listen.address, a.listen.port});
+  }
+  health::CheckSpec& primary_check = *voting;
+  const bool sited = std::any_of(primary_check.vantages.begin(), primary_check.vantages.end(),
+                                 [](const health::VantageSpec& v) { return !v.site.empty(); });
+  primary_check.vantages = health::EffectiveVantages(primary_check);
+  if (!sited) {
+    primary_check.vantages.push_back({dr.name, "", 0, dr.address, dr.name});
+  }
+  for (health::VantageSpec& v : primary_check.vantages) {
+    if (v.site.empty()) v.site = s.site;
+    if (v.site != s.site && s.FindProbeAgent(v.site) == nullptr) {
+      return Status::InvalidArgument(
+          config.file + ": vantage point '" + v.name + "' of the primary check '" +
+          s.primary_check + "' is in site '" + v.site + "', which has no probe agent; add {site: " +
+          v.site + ", listen: ADDRESS:PORT} under controller.probe_agents and run `pilotlight "
+          "probe run --site " + v.site + "` there");
+    }
+  }
+  // Votes are counted by the controller per site; the check's own vantage quorum
+  // only matters to `watch` and the DNS server.
+  primary_check.unhealthy_quorum = 0;
+  s.policy.allow_single_site = c.unsafe_single_vantage;
+  // An observation older than three probe intervals and a timeout is no vote.
+  s.policy.max_observation_age =
+      std::max<Duration>(2s, 3 * primary_check.interval + primary_check.timeout);
 
   s.dns.zone_file = c.zone_file.empty() ? lab_dir + "/dns/zone.yaml" : c.zone_file;
   s.dns.overrides_file = c.overrides_file.empty() ? lab_dir + "/dns/overrides" : c.overrides_file;

@@ -59,14 +59,28 @@ struct SharedBucket {
   std::string state_root;
 };
 
+// A site's probe agent (`pilotlight probe run`), which serves that site's
+// observations at http://address:port/observations.
+struct ProbeAgentTarget {
+  std::string site;
+  std::string address;
+  uint16_t port = 0;
+  std::string ToString() const;  // "127.0.2.1:7410"
+};
+
 struct ControllerSpec {
   std::string platform;
   decide::Policy policy;
   std::string primary_region;
   std::string dr_region;
   // The check whose vantage points vote on the primary (e.g. "primary-postgres").
+  // Every one of its vantage points has a site; those of `site` are probed in
+  // process, the others by their site's probe agent.
   std::string primary_check;
   std::vector<health::CheckSpec> checks;
+  std::string site = "witness";  // where this controller runs (config.ControllerSite())
+  std::vector<ProbeAgentTarget> probe_agents;  // every other site that votes has one
+  Duration agent_timeout = std::chrono::milliseconds(300);  // one fetch of a site's votes
   std::vector<notify::TopicSpec> topics;
   std::string events_topic = "controller";  // decisions and step start/end go here
   pg::Endpoint primary_db;
@@ -93,6 +107,10 @@ struct ControllerSpec {
   std::string state_dir;  // journal, lease state, status, requests, events
 
   const runbook::RunbookSpec* FindRunbook(const std::string& name) const;
+  const ProbeAgentTarget* FindProbeAgent(const std::string& site) const;
+  // The checks this controller probes itself: vantage points of other sites left
+  // out (a check left with none is probed once from here, as "local").
+  std::vector<health::CheckSpec> LocalChecks() const;
   const compute::NodeGroupSpec* FindNodeGroup(const std::string& region,
                                               const std::string& group) const;
   std::string JournalPath() const { return state_dir + "/journal.db"; }
@@ -149,6 +167,13 @@ runbook::RunbookSpec DefaultFailbackRunbook(const config::Config& config,
                                             const std::string& events_topic);
 
 // A spec for the lab in `lab_dir` (state in <lab_dir>/controller, DNS files in
+// <lab_dir>/dns, ...). Votes come from independent sites: when the primary
+// check names no site for any of its vantage points, they are the controller's
+// and a vantage point "<dr>" in the DR region (probed by DR's probe agent, from
+// DR's address) is added, so the primary is never declared dead from one
+// process. A site other than the controller's without a probe agent is an error.
+//
+// A spec for the lab in `lab_dir` (state in <lab_dir>/controller, DNS files in
 // <lab_dir>/dns, unless `controller:` names others). Reads whether the primary
 // records a running release (the release gate is off otherwise, unless
 // `controller.gates.release` names one); writes nothing. A `runbooks.failover`
@@ -157,6 +182,14 @@ runbook::RunbookSpec DefaultFailbackRunbook(const config::Config& config,
 // caller knows where the data directories are).
 Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::string& lab_dir,
                                       const LabSpecOptions& options);
+
+// The checks a probe agent of `site` runs: every check with a vantage point in
+// that site, with only those vantage points and no topics (an agent reports
+// observations, it does not notify). A vantage point without a site is in
+// `controller_site`. Calculated checks are left out.
+std::vector<health::CheckSpec> ChecksProbedFrom(const std::vector<health::CheckSpec>& checks,
+                                                const std::string& site,
+                                                const std::string& controller_site);
 
 // The zone file the lab's DNS serves when none exists: the config's dns.zones
 // when it has some, else one where `record` fails over from the primary

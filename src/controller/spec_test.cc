@@ -86,7 +86,24 @@ TEST(SpecTest, WithoutControllerSectionsTheSpecIsDerived) {
   EXPECT_EQ(s->state_dir, "/tmp/lab/controller");
   ASSERT_EQ(s->checks.size(), 2u);
   EXPECT_EQ(s->checks[0].name, "east-postgres");
-  EXPECT_EQ(s->checks[0].vantages.size(), 3u);
+  // Three in-process vantage points are one site's vote; DR's probe agent adds the
+  // second site, so the primary is never declared dead from one process.
+  ASSERT_EQ(s->checks[0].vantages.size(), 4u);
+  EXPECT_EQ(s->checks[0].vantages[0].site, "witness");
+  EXPECT_EQ(s->checks[0].vantages[3].name, "west");
+  EXPECT_EQ(s->checks[0].vantages[3].site, "west");
+  EXPECT_EQ(s->checks[0].vantages[3].source_address, "127.0.2.1");
+  EXPECT_EQ(s->site, "witness");
+  ASSERT_EQ(s->probe_agents.size(), 1u);
+  EXPECT_EQ(s->probe_agents[0].ToString(), "127.0.2.1:7410");
+  EXPECT_FALSE(s->policy.allow_single_site);
+  // Probed here: the witness's three; by the agent of west: its one.
+  EXPECT_EQ(s->LocalChecks()[0].vantages.size(), 3u);
+  const std::vector<health::CheckSpec> west = ChecksProbedFrom(s->checks, "west", s->site);
+  ASSERT_EQ(west.size(), 1u);
+  EXPECT_EQ(west[0].name, "east-postgres");
+  ASSERT_EQ(west[0].vantages.size(), 1u);
+  EXPECT_EQ(west[0].vantages[0].name, "west");
   EXPECT_EQ(s->primary_check, "east-postgres");
   EXPECT_EQ(s->events_topic, "controller");
   EXPECT_EQ(s->dns.record, "api");
@@ -100,6 +117,52 @@ TEST(SpecTest, WithoutControllerSectionsTheSpecIsDerived) {
   ASSERT_EQ(f->steps.size(), 6u);
   EXPECT_EQ(f->steps[0].kind, "scale");
   EXPECT_EQ(f->steps[5].kind, "notify");
+}
+
+TEST(SpecTest, VantageSitesNeedAProbeAgentEach) {
+  const std::string checks = R"(health_checks:
+  - name: east-db
+    type: postgres
+    region: east
+    interval: 500ms
+    timeout: 400ms
+    vantages:
+      - {name: witness, site: witness, source_address: 127.0.3.1}
+      - {name: west, site: west, source_address: 127.0.2.1}
+      - {name: third, site: elsewhere}
+      - {name: self, site: east}
+controller:
+  primary_check: east-db
+  unsafe_single_vantage: true
+)";
+  config::Config c = Load(std::string(kRegions) + checks);
+  Result<ControllerSpec> s = DefaultLabSpec(c, "/tmp/lab", {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("vantage point 'third' of the primary check 'east-db' is "
+                                      "in site 'elsewhere', which has no probe agent"),
+            std::string::npos)
+      << s.status().ToString();
+
+  c.controller.probe_agents = {{"west", {"127.0.2.1", 7410}, {}},
+                               {"elsewhere", {"127.0.4.1", 7410}, {}},
+                               {"east", {"127.0.1.1", 7410}, {}}};
+  s = DefaultLabSpec(c, "/tmp/lab", {});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(s->policy.allow_single_site);
+  EXPECT_EQ(s->policy.max_observation_age, 2s);  // max(2 s, 3 x 500ms + 400ms)
+  ASSERT_EQ(s->checks[0].vantages.size(), 4u) << "sited vantage points are taken as written";
+  ASSERT_EQ(s->LocalChecks()[0].vantages.size(), 1u);
+  EXPECT_EQ(s->LocalChecks()[0].vantages[0].name, "witness");
+  EXPECT_EQ(ChecksProbedFrom(s->checks, "elsewhere", s->site)[0].vantages[0].name, "third");
+  EXPECT_TRUE(ChecksProbedFrom(s->checks, "nowhere", s->site).empty());
+  // A check probed only here keeps its own vantage quorum.
+  health::CheckSpec local_only = s->checks[0];
+  local_only.name = "local-only";
+  local_only.vantages = {{"a", "", 0, "", ""}, {"b", "", 0, "", ""}, {"c", "", 0, "", ""}};
+  local_only.unhealthy_quorum = 3;
+  s->checks.push_back(local_only);
+  EXPECT_EQ(s->LocalChecks().back().unhealthy_quorum, 3);
+  EXPECT_EQ(s->LocalChecks().back().vantages.size(), 3u);
 }
 
 TEST(SpecTest, ControllerSectionSetsPolicyChecksDnsAndLease) {

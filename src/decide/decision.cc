@@ -1,5 +1,6 @@
 #include "decide/decision.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace pilotlight::decide {
@@ -14,7 +15,13 @@ std::string Secs(Duration d) {
 
 std::string Votes(const Reason& r) {
   return std::to_string(r.unhealthy_votes) + " of " + std::to_string(r.total_votes) +
-         " vantage points";
+         (r.total_votes == 1 ? " site" : " sites");
+}
+
+// "; no vote from 1 (dr late)" when some counted sites did not vote.
+std::string NoVotes(const Reason& r) {
+  if (r.no_votes == 0) return "";
+  return "; no vote from " + std::to_string(r.no_votes) + " (" + r.no_vote_detail + ")";
 }
 
 std::string Joined(const std::vector<std::string>& items) {
@@ -45,6 +52,37 @@ std::string FailoverClause(const Reason& r) {
 }
 
 }  // namespace
+
+const char* VoteName(Vote vote) {
+  switch (vote) {
+    case Vote::kUp: return "up";
+    case Vote::kDown: return "down";
+    case Vote::kLate: return "late";
+    case Vote::kStale: return "stale";
+    case Vote::kUnknown: return "unknown";
+  }
+  return "?";
+}
+
+VoteTally TallyVotes(const std::vector<SiteVote>& sites, const Policy& p) {
+  VoteTally t;
+  for (const SiteVote& v : sites) {
+    if (v.in_primary_region) continue;
+    ++t.sites;
+    switch (v.vote) {
+      case Vote::kUp: ++t.up; break;
+      case Vote::kDown: ++t.down; break;
+      case Vote::kLate: ++t.late; break;
+      case Vote::kStale: ++t.stale; break;
+      case Vote::kUnknown: ++t.unknown; break;
+    }
+  }
+  // The denominator is every site that should vote, not those that did: a
+  // silent site cannot shrink the quorum.
+  t.quorum = p.quorum > 0 ? p.quorum : t.sites / 2 + 1;
+  if (!p.allow_single_site) t.quorum = std::max(t.quorum, 2);
+  return t;
+}
 
 const char* ModeName(Mode mode) {
   switch (mode) {
@@ -80,12 +118,21 @@ std::string Reason::ToString() const {
   switch (code) {
     case Code::kPrimaryHealthy:
       return "no action: primary healthy (0 of " + std::to_string(total_votes) +
-             " vantage points see it down)";
+             (total_votes == 1 ? " site sees" : " sites see") + " it down" + NoVotes(*this) + ")";
     case Code::kNoVantageReports:
-      return "no action: no vantage point has reported on the primary yet";
-    case Code::kNoQuorum:
-      return "no action: primary unhealthy from " + Votes(*this) + " only; quorum is " +
-             std::to_string(quorum);
+      return "no action: no site outside the primary region votes on the primary (add a "
+             "vantage point with a site and a probe agent there)";
+    case Code::kNoQuorum: {
+      std::string out = "no action: primary unhealthy from " + Votes(*this) + " only; quorum is " +
+                        std::to_string(quorum) + NoVotes(*this);
+      if (quorum > total_votes) {
+        out += "; only " + std::to_string(total_votes) +
+               (total_votes == 1 ? " site votes" : " sites vote") +
+               " outside the primary region, so no failover can be automatic: add a vantage "
+               "point in another site (one site alone never triggers a failover)";
+      }
+      return out;
+    }
     case Code::kConfirming:
       return "waiting: primary unhealthy from " + Votes(*this) + " for " + Secs(unhealthy_for) +
              "; confirming for " + Secs(wait) + " more";
@@ -151,9 +198,15 @@ Decision Decide(const Snapshot& s, const ControllerState& state, const Policy& p
   Decision d;
   Reason& r = d.reason;
   r.replica_lag = s.replica_lag;
-  r.total_votes = static_cast<int>(s.vantage.size());
-  for (const VantageReport& v : s.vantage) r.unhealthy_votes += v.primary_healthy ? 0 : 1;
-  r.quorum = p.quorum > 0 ? p.quorum : r.total_votes / 2 + 1;
+  const VoteTally tally = TallyVotes(s.sites, p);
+  r.total_votes = tally.sites;
+  r.unhealthy_votes = tally.down;
+  r.quorum = tally.quorum;
+  r.no_votes = tally.late + tally.stale + tally.unknown;
+  for (const SiteVote& v : s.sites) {
+    if (v.in_primary_region || v.vote == Vote::kUp || v.vote == Vote::kDown) continue;
+    r.no_vote_detail += (r.no_vote_detail.empty() ? "" : ", ") + v.site + " " + VoteName(v.vote);
+  }
 
   // Two writable primaries is the one state worse than an outage: fence first.
   if (s.dr_writable && s.old_primary_reachable && s.old_primary_writable) {
@@ -170,7 +223,7 @@ Decision Decide(const Snapshot& s, const ControllerState& state, const Policy& p
     r.code = Reason::Code::kFailedOverAlready;
     return d;
   }
-  if (s.vantage.empty()) {
+  if (tally.sites == 0) {
     r.code = Reason::Code::kNoVantageReports;
     return d;
   }

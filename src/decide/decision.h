@@ -13,7 +13,10 @@
 //     expired (the primary's agent stops accepting writes when it cannot renew);
 //  2. never promote a replica whose lag exceeds the limit unless forced, and then
 //     report the data at risk;
-//  3. never fail over on the word of one vantage point (quorum);
+//  3. never fail over on the word of one vantage point: one vote per site, a
+//     quorum of a majority of the sites outside the primary region and never
+//     fewer than two of them (unless the operator allowed a single site); a late
+//     or stale observation is no vote, never a vote against the primary;
 //  4. never flap: hold-down after a failover and after a failback; failback is
 //     deliberate.
 #pragma once
@@ -37,8 +40,13 @@ const char* ModeName(Mode mode);
 // The controller's policy, from the config.
 struct Policy {
   Mode mode = Mode::kAutomatic;
-  // Vantage points that must see the primary unhealthy; 0 = a strict majority.
+  // Sites (outside the primary region) that must see the primary unhealthy; 0 =
+  // a strict majority of them. Never fewer than 2 unless allow_single_site.
   int quorum = 0;
+  // controller.unsafe_single_vantage: one site's word is enough (a quorum of 1).
+  bool allow_single_site = false;
+  // An observation older than this is no vote (stale), never a vote against.
+  Duration max_observation_age = std::chrono::seconds(2);
   // How long the quorum must hold before acting (on top of each check's own
   // failure threshold); absorbs a single bad evaluation round.
   Duration confirm_for = std::chrono::seconds(0);
@@ -57,18 +65,41 @@ struct Policy {
   bool gate_dns = true;
 };
 
-// What one vantage point (a checker in some site) says about the primary region.
-struct VantageReport {
-  std::string vantage;       // e.g. "dr", "witness"
-  bool primary_healthy = true;
-  std::string detail;        // the probe result behind it
+// One site's vote on the primary: one per site, however many vantage points it
+// probes from. Only kDown counts against the primary; kLate (the site's checker
+// was starved when it last probed), kStale (its newest observation is older than
+// Policy::max_observation_age, or its probe agent did not answer) and kUnknown
+// (no verdict yet) are no vote at all.
+enum class Vote { kUp, kDown, kLate, kStale, kUnknown };
+const char* VoteName(Vote vote);  // "up" | "down" | "late" | "stale" | "unknown"
+
+struct SiteVote {
+  std::string site;         // e.g. "dr", "witness"
+  Vote vote = Vote::kUp;
+  std::string detail;       // the observation behind it
+  // The primary region's own view of itself: shown, never counted (a primary cut
+  // off from everyone still sees itself up; a dead one cannot report).
+  bool in_primary_region = false;
 };
+
+// The votes of the sites outside the primary region, and the quorum they need.
+struct VoteTally {
+  int sites = 0;  // counted sites (outside the primary region)
+  int down = 0;
+  int up = 0;
+  int late = 0;
+  int stale = 0;
+  int unknown = 0;
+  int quorum = 0;  // a majority of `sites` or Policy::quorum, at least 2 unless allowed
+  bool quorum_down() const { return sites > 0 && down >= quorum; }
+};
+VoteTally TallyVotes(const std::vector<SiteVote>& sites, const Policy& policy);
 
 // Everything observed in one control cycle, immutable once built.
 struct Snapshot {
   WallTime taken_at;
-  std::vector<VantageReport> vantage;
-  // The first instant a quorum of vantage points saw the primary unhealthy in
+  std::vector<SiteVote> sites;  // one per site, the primary region's own included
+  // The first instant a quorum of sites saw the primary unhealthy in
   // the current run of unhealthy observations (unset while healthy).
   std::optional<WallTime> primary_unhealthy_since;
 
@@ -125,7 +156,7 @@ struct Reason {
   enum class Code {
     kPrimaryHealthy,
     kNoVantageReports,
-    kNoQuorum,           // some vantage points see it down, not enough
+    kNoQuorum,           // some sites see it down, not enough
     kConfirming,         // quorum holds, but not yet for confirm_for
     kFailedOverAlready,  // failback is deliberate
     kFailoverInProgress,
@@ -138,9 +169,11 @@ struct Reason {
     kSplitBrain,
   };
   Code code = Code::kPrimaryHealthy;
-  int unhealthy_votes = 0;
-  int total_votes = 0;
+  int unhealthy_votes = 0;  // sites that see the primary down
+  int total_votes = 0;      // sites outside the primary region
   int quorum = 0;
+  int no_votes = 0;         // counted sites without a vote (late, stale or unknown)
+  std::string no_vote_detail;  // "dr late" ...
   Duration unhealthy_for{0};
   Duration wait{0};                    // time left (hold-down, lease, confirmation)
   std::vector<std::string> failed_gates;

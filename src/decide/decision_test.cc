@@ -13,15 +13,16 @@ using Phase = ControllerState::Phase;
 
 const WallTime kNow = WallTime(std::chrono::seconds(1'800'000'000));
 
-// The world of a real region outage with DR ready: three vantage points see the
-// primary down for 5 s, the replica was streaming with 0.2 s lag, the old
+// The world of a real region outage with DR ready: the two sites outside the
+// primary region (DR and the witness) see the primary down for 5 s (so does the
+// primary region's own view, which never counts), the replica was streaming with 0.2 s lag, the old
 // primary is unreachable and its lease expired 2 s ago.
 Snapshot OutageSnapshot() {
   Snapshot s;
   s.taken_at = kNow;
-  s.vantage = {{"primary-site", false, "connect refused"},
-               {"dr", false, "connect timeout"},
-               {"witness", false, "connect timeout"}};
+  s.sites = {{"primary", Vote::kDown, "connect refused", true},
+             {"dr", Vote::kDown, "connect refused", false},
+             {"witness", Vote::kDown, "connect refused", false}};
   s.primary_unhealthy_since = kNow - 5s;
   s.replica_streaming = true;
   s.replica_lag = 200ms;
@@ -54,44 +55,67 @@ struct Row {
 void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
 void Healthy(Snapshot& s) {
-  for (VantageReport& v : s.vantage) v.primary_healthy = true;
+  for (SiteVote& v : s.sites) v.vote = Vote::kUp;
   s.primary_unhealthy_since.reset();
 }
 
 const Row kRows[] = {
     {"outage, DR ready, lease expired: failover", [](auto&, auto&, auto&) {},
      PlanKind::kFailover, Code::kFailover,
-     "failover: primary unhealthy from 3 of 3 vantage points for 5.0 s; DR ready; replica lag "
+     "failover: primary unhealthy from 2 of 2 sites for 5.0 s; DR ready; replica lag "
      "0.2 s; old primary unreachable and its write lease expired"},
     {"all healthy: no action", [](Snapshot& s, auto&, auto&) { Healthy(s); }, PlanKind::kNone,
-     Code::kPrimaryHealthy, "no action: primary healthy (0 of 3"},
-    {"no vantage reports yet", [](Snapshot& s, auto&, auto&) { s.vantage.clear(); },
-     PlanKind::kNone, Code::kNoVantageReports, "no vantage point has reported"},
-    {"one vantage point partitioned from the primary: no failover",
+     Code::kPrimaryHealthy, "no action: primary healthy (0 of 2 sites see it down)"},
+    {"no site reports yet", [](Snapshot& s, auto&, auto&) { s.sites.clear(); },
+     PlanKind::kNone, Code::kNoVantageReports, "no site outside the primary region votes"},
+    {"only the primary region's own view: no vote at all",
+     [](Snapshot& s, auto&, auto&) { s.sites.resize(1); }, PlanKind::kNone,
+     Code::kNoVantageReports, "no site outside the primary region votes"},
+    {"the primary region's own view never counts",
      [](Snapshot& s, auto&, auto&) {
        Healthy(s);
-       s.vantage[1].primary_healthy = false;
+       s.sites[0].vote = Vote::kDown;
        s.primary_unhealthy_since = kNow - 30s;
      },
-     PlanKind::kNone, Code::kNoQuorum, "unhealthy from 1 of 3 vantage points only; quorum is 2"},
-    {"two of three is a majority",
-     [](Snapshot& s, auto&, auto&) { s.vantage[0].primary_healthy = true; },
-     PlanKind::kFailover, Code::kFailover, "from 2 of 3 vantage points"},
-    {"explicit quorum of 3 not met by 2",
-     [](Snapshot& s, auto&, Policy& p) {
-       s.vantage[0].primary_healthy = true;
-       p.quorum = 3;
-     },
-     PlanKind::kNone, Code::kNoQuorum, "quorum is 3"},
-    {"one of two is not a majority",
+     PlanKind::kNone, Code::kPrimaryHealthy, "0 of 2 sites see it down"},
+    {"one site partitioned from the primary: no failover",
      [](Snapshot& s, auto&, auto&) {
-       s.vantage.pop_back();
-       s.vantage[0].primary_healthy = true;
+       Healthy(s);
+       s.sites[1].vote = Vote::kDown;
+       s.primary_unhealthy_since = kNow - 30s;
      },
-     PlanKind::kNone, Code::kNoQuorum, "1 of 2 vantage points only; quorum is 2"},
-    {"a single vantage point is never a quorum of several... but alone it is its own majority",
-     [](Snapshot& s, auto&, auto&) { s.vantage.resize(1); }, PlanKind::kFailover,
-     Code::kFailover, "from 1 of 1 vantage points"},
+     PlanKind::kNone, Code::kNoQuorum, "unhealthy from 1 of 2 sites only; quorum is 2"},
+    {"one site down, the other late: no failover, and the late one is named",
+     [](Snapshot& s, auto&, auto&) { s.sites[2].vote = Vote::kLate; }, PlanKind::kNone,
+     Code::kNoQuorum, "1 of 2 sites only; quorum is 2; no vote from 1 (witness late)"},
+    {"one site down, the other stale: no failover",
+     [](Snapshot& s, auto&, auto&) { s.sites[1].vote = Vote::kStale; }, PlanKind::kNone,
+     Code::kNoQuorum, "no vote from 1 (dr stale)"},
+    {"both late: the primary is not declared dead",
+     [](Snapshot& s, auto&, auto&) {
+       s.sites[1].vote = Vote::kLate;
+       s.sites[2].vote = Vote::kLate;
+     },
+     PlanKind::kNone, Code::kPrimaryHealthy, "0 of 2 sites see it down; no vote from 2"},
+    {"explicit quorum of 3 not met by 2",
+     [](Snapshot& s, auto&, Policy& p) { p.quorum = 3; }, PlanKind::kNone, Code::kNoQuorum,
+     "quorum is 3"},
+    {"a quorum of 1 is still 2 unless the operator allowed one site",
+     [](Snapshot& s, auto&, Policy& p) {
+       s.sites[1].vote = Vote::kUp;
+       p.quorum = 1;
+     },
+     PlanKind::kNone, Code::kNoQuorum, "1 of 2 sites only; quorum is 2"},
+    {"one site alone never triggers a failover",
+     [](Snapshot& s, auto&, auto&) { s.sites.pop_back(); }, PlanKind::kNone, Code::kNoQuorum,
+     "1 of 1 site only; quorum is 2; only 1 site votes outside the primary region, so no "
+     "failover can be automatic"},
+    {"... unless the operator set controller.unsafe_single_vantage",
+     [](Snapshot& s, auto&, Policy& p) {
+       s.sites.pop_back();
+       p.allow_single_site = true;
+     },
+     PlanKind::kFailover, Code::kFailover, "from 1 of 1 site for"},
     {"flapping: quorum just formed, still confirming",
      [](Snapshot& s, auto&, auto&) { s.primary_unhealthy_since = kNow - 300ms; },
      PlanKind::kNone, Code::kConfirming, "for 0.3 s; confirming for 0.7 s more"},
@@ -241,7 +265,7 @@ const Row kRows[] = {
      PlanKind::kNone, Code::kNotReady, "replica lag 30.0 s over"},
     {"observe-only says what it would do and does nothing",
      [](auto&, auto&, Policy& p) { p.mode = Mode::kObserveOnly; }, PlanKind::kNone,
-     Code::kObserveOnly, "observe-only: would fail over: primary unhealthy from 3 of 3"},
+     Code::kObserveOnly, "observe-only: would fail over: primary unhealthy from 2 of 2 sites"},
     {"split brain: both writable, fence the old primary",
      [](Snapshot& s, ControllerState& st, auto&) {
        Healthy(s);
@@ -316,6 +340,70 @@ TEST(DecideTest, FailedGatesListsEveryGate) {
   none.gate_replica_streaming = none.gate_replica_lag = none.gate_release = none.gate_compute =
       none.gate_dns = false;
   EXPECT_TRUE(FailedGates(s, none).empty());
+}
+
+// Every combination of votes from three sites outside the primary region (and
+// every vote of the primary region's own view): a failover exactly when at least
+// two of the three see the primary down. Late, stale and unknown are no vote, so
+// they never add up to a quorum, and one site alone never does either.
+TEST(DecideTest, VotesFromThreeSitesInEveryCombination) {
+  const Vote kAll[] = {Vote::kUp, Vote::kDown, Vote::kLate, Vote::kStale, Vote::kUnknown};
+  int failovers = 0;
+  int cases = 0;
+  for (Vote own : kAll) {
+    for (Vote a : kAll) {
+      for (Vote b : kAll) {
+        for (Vote c : kAll) {
+          Snapshot s = OutageSnapshot();
+          s.sites = {{"primary", own, "", true},
+                     {"dr", a, "", false},
+                     {"witness", b, "", false},
+                     {"third", c, "", false}};
+          const int down = (a == Vote::kDown) + (b == Vote::kDown) + (c == Vote::kDown);
+          const Decision d = Decide(s, {}, DefaultPolicy(), kNow);
+          const std::string label = std::string("own ") + VoteName(own) + ", dr " + VoteName(a) +
+                                    ", witness " + VoteName(b) + ", third " + VoteName(c);
+          ++cases;
+          EXPECT_EQ(d.reason.total_votes, 3) << label;
+          EXPECT_EQ(d.reason.quorum, 2) << label;
+          EXPECT_EQ(d.reason.unhealthy_votes, down) << label;
+          if (down >= 2) {
+            ++failovers;
+            EXPECT_EQ(d.plan.kind, PlanKind::kFailover) << label << ": " << d.reason.ToString();
+          } else {
+            EXPECT_EQ(d.plan.kind, PlanKind::kNone) << label << ": " << d.reason.ToString();
+            EXPECT_EQ(d.reason.code, down == 0 ? Code::kPrimaryHealthy : Code::kNoQuorum)
+                << label;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 5 * 125);
+  // 2 of 3 down: 3 pairs x 4 other votes; all 3 down: 1; times 5 own views.
+  EXPECT_EQ(failovers, 5 * (3 * 4 + 1));
+}
+
+// With three sites a single one alone never fails over, whatever the others
+// (anything but down) say, under any explicit quorum the operator may write.
+TEST(DecideTest, OneSiteAloneNeverTriggersAFailover) {
+  const Vote kNotDown[] = {Vote::kUp, Vote::kLate, Vote::kStale, Vote::kUnknown};
+  for (int quorum = 0; quorum <= 3; ++quorum) {
+    for (Vote other : kNotDown) {
+      for (int sites = 1; sites <= 3; ++sites) {
+        Snapshot s = OutageSnapshot();
+        s.sites = {{"dr", Vote::kDown, "refused", false}};
+        if (sites >= 2) s.sites.push_back({"witness", other, "", false});
+        if (sites >= 3) s.sites.push_back({"third", other, "", false});
+        Policy p = DefaultPolicy();
+        p.quorum = quorum;
+        const Decision d = Decide(s, {}, p, kNow);
+        EXPECT_EQ(d.plan.kind, PlanKind::kNone)
+            << "quorum " << quorum << ", " << sites << " sites, others " << VoteName(other)
+            << ": " << d.reason.ToString();
+      }
+    }
+  }
 }
 
 }  // namespace

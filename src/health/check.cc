@@ -1,5 +1,6 @@
 #include "health/check.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -36,9 +37,39 @@ const char* HealthStatusName(HealthStatus status) {
   return "?";
 }
 
+ProbeVerdict VerdictOf(const ProbeResult& r) {
+  if (r.ok) return ProbeVerdict::kHealthy;
+  if (r.late) return ProbeVerdict::kLate;
+  return r.timed_out_after ? ProbeVerdict::kTimedOut : ProbeVerdict::kFailed;
+}
+
+const char* ProbeVerdictName(ProbeVerdict verdict) {
+  switch (verdict) {
+    case ProbeVerdict::kHealthy:
+      return "healthy";
+    case ProbeVerdict::kFailed:
+      return "failed";
+    case ProbeVerdict::kTimedOut:
+      return "timed out";
+    case ProbeVerdict::kLate:
+      return "late";
+  }
+  return "?";
+}
+
+Duration LateTolerance(const CheckSpec& spec) {
+  return std::max<Duration>(std::chrono::milliseconds(100), spec.timeout / 4);
+}
+
+bool IsLateProbe(const CheckSpec& spec, const ProbeResult& r) {
+  if (r.ok || !r.timed_out_after) return false;
+  const Duration tolerance = LateTolerance(spec);
+  return r.lateness > tolerance || r.latency > *r.timed_out_after + tolerance;
+}
+
 std::vector<VantageSpec> EffectiveVantages(const CheckSpec& spec) {
   if (spec.kind == ProbeKind::kCalculated) return {};
-  if (spec.vantages.empty()) return {VantageSpec{"local", "", 0, ""}};
+  if (spec.vantages.empty()) return {VantageSpec{"local", "", 0, "", ""}};
   return spec.vantages;
 }
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,16 @@ const char* HealthStatusName(HealthStatus status);  // "unknown" | "healthy" | "
 // One place a check is probed from. In production each vantage point is a
 // checker in another site; in process, a vantage point may override the target
 // (host/port, e.g. to reach the service through another path) and the local
-// address probes are sent from.
+// address probes are sent from. `site` says where the checker runs (a region's
+// name or the third site's): the controller counts one vote per site, and a
+// probe agent (`pilotlight probe run --site S`) probes the vantage points of its
+// own site only.
 struct VantageSpec {
   std::string name;
   std::string host;            // empty: the check's host
   uint16_t port = 0;           // 0: the check's port
   std::string source_address;  // empty: any
+  std::string site;            // empty: the site of whichever process probes it
 };
 
 struct CheckSpec {
@@ -99,12 +104,36 @@ int EffectiveQuorum(const CheckSpec& spec);
 Status ValidateChecks(const std::vector<CheckSpec>& specs);
 
 // What one probe from one vantage point found.
+//
+// A refused connection or an error answer is the target's definitive failure. A
+// timeout is ambiguous: the target may be gone, or our own checker may have been
+// too starved of CPU (or stopped) to see its answer in time. A timeout of a probe
+// that started late or whose timer fired late is therefore `late`: inconclusive,
+// it neither advances the failure count nor resets it (IsLateProbe).
 struct ProbeResult {
   bool ok = false;
   std::string detail;   // "HTTP 200", "connection refused", "timed out after 500ms"...
   Duration latency{};   // from start to result
   WallTime at{};        // when the result came
-  Duration lateness{};  // how late the probe started against its schedule
+  Duration lateness{};  // scheduling lateness: actual start - scheduled start
+  // Set when a timer ended the probe: the timer's length (the probe's timeout or
+  // its connect_timeout). Unset for an answer or a definitive error.
+  std::optional<Duration> timed_out_after;
+  bool late = false;  // inconclusive: our checker was too late to judge (see above)
 };
+
+enum class ProbeVerdict { kHealthy, kFailed, kTimedOut, kLate };
+ProbeVerdict VerdictOf(const ProbeResult& result);
+const char* ProbeVerdictName(ProbeVerdict verdict);  // "healthy" | "failed" | "timed out" | "late"
+
+// How late a probe may start (or its timer fire) before a timeout says more about
+// our checker than about the target: max(100ms, timeout / 4).
+Duration LateTolerance(const CheckSpec& spec);
+
+// True when `result` timed out and either the probe started more than
+// LateTolerance after it was due, or it took more than its timer + LateTolerance
+// (the timer itself fired late: the checker was starved or the process stopped).
+// Answers and definitive errors are never late: the target spoke.
+bool IsLateProbe(const CheckSpec& spec, const ProbeResult& result);
 
 }  // namespace pilotlight::health

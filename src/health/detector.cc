@@ -70,6 +70,11 @@ struct Detector::Impl : public HealthListener {
     metrics.Record({"pilotlight_probe_latency_seconds", labels},
                    std::chrono::duration<double>(r.latency).count(), r.at);
     metrics.Record({"pilotlight_probe_success", labels}, r.ok ? 1 : 0, r.at);
+    // How late the checker itself started the probe (CPU starvation shows here
+    // first), and whether the result was inconclusive because of it.
+    metrics.Record({"pilotlight_probe_lateness_seconds", labels},
+                   std::chrono::duration<double>(r.lateness).count(), r.at);
+    metrics.Record({"pilotlight_probe_late", labels}, r.late ? 1 : 0, r.at);
   }
 
   void OnTransitions(const std::vector<CheckTransition>& transitions) override {

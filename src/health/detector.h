@@ -1,8 +1,9 @@
 // Detector: detection as one running assembly — health checks, metrics, alarms
 // and notifications on one event loop.
 //
-// Probe results become metrics (latency, success per vantage point) and every
-// check's status becomes the metric pilotlight_check_healthy{check} (1 healthy, 0
+// Probe results become metrics per vantage point (latency, success, the
+// scheduling lateness pilotlight_probe_lateness_seconds and pilotlight_probe_late
+// for an inconclusive result) and every check's status becomes the metric pilotlight_check_healthy{check} (1 healthy, 0
 // unhealthy, no sample while unknown) every alarm_evaluation_interval, right
 // before the alarms are evaluated, so an alarm can watch a check or any metric a
 // component records into metrics(). Whole-check and alarm transitions are

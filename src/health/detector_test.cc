@@ -116,6 +116,9 @@ TEST(DetectorTest, CheckFailureFiresAlarmAndPublishes) {
             std::string::npos);
   EXPECT_NE(prom.find("pilotlight_probe_success{check=\"svc\",vantage=\"local\"} 0"),
             std::string::npos);
+  EXPECT_NE(prom.find("pilotlight_probe_lateness_seconds{check=\"svc\",vantage=\"local\"}"),
+            std::string::npos)
+      << prom;
   d.Stop();
 
   // The topic got: check unknown->healthy, alarm ->OK, check healthy->unhealthy, alarm ->ALARM.

@@ -30,7 +30,12 @@ Result<HealthBook> HealthBook::Create(std::vector<CheckSpec> specs, size_t histo
     st.name = s.name;
     st.kind = s.kind;
     st.reason = "no probe result yet";
-    for (const VantageSpec& v : EffectiveVantages(s)) st.vantages.push_back({v.name, {}, {}, {}});
+    for (const VantageSpec& v : EffectiveVantages(s)) {
+      VantageState vs;
+      vs.name = v.name;
+      vs.site = v.site;
+      st.vantages.push_back(std::move(vs));
+    }
     book.quorum_[i] = EffectiveQuorum(s);
     for (const std::string& c : s.children) {
       const size_t ci = static_cast<size_t>(book.Find(c));
@@ -70,6 +75,11 @@ std::vector<CheckTransition> HealthBook::Record(size_t check, size_t vantage,
   CheckState& state = states_[check];
   VantageState& v = state.vantages[vantage];
   v.last = result;
+  if (result.late) {
+    // Our own checker was too slow to judge: not evidence about the target.
+    ++v.late_probes;
+    return out;
+  }
   v.recent.push_back(result);
   const size_t keep =
       static_cast<size_t>(std::max(spec.failure_threshold, spec.success_threshold));

@@ -20,9 +20,11 @@ namespace pilotlight::health {
 
 struct VantageState {
   std::string name;
-  ThresholdState threshold;
-  ProbeResult last;           // the most recent probe result
+  std::string site;           // the vantage point's site (VantageSpec::site)
+  ThresholdState threshold;   // late probes leave it as it was
+  ProbeResult last;           // the most recent probe result (late ones too)
   std::deque<ProbeResult> recent;  // up to max(failure, success) threshold results
+  uint64_t late_probes = 0;   // inconclusive results so far (ProbeResult::late)
 };
 
 struct CheckState {
@@ -54,7 +56,9 @@ class HealthBook {
   // Applies one probe result of check `check` from its vantage point `vantage`
   // (indexes into specs() and EffectiveVantages). Returns the transitions it
   // caused, vantage first, then the check, then calculated checks in dependency
-  // order. REQUIRES: valid indexes of a non-calculated check.
+  // order. A late result (ProbeResult::late) is kept as the vantage point's last
+  // one but moves no threshold: it neither counts as a failure nor resets the
+  // failures seen so far. REQUIRES: valid indexes of a non-calculated check.
   std::vector<CheckTransition> Record(size_t check, size_t vantage, const ProbeResult& result,
                                       WallTime now);
 

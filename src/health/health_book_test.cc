@@ -20,7 +20,7 @@ CheckSpec Pg(const std::string& name, int vantages) {
   s.connect_timeout = 300ms;
   s.failure_threshold = 3;
   s.success_threshold = 2;
-  for (int i = 0; i < vantages; ++i) s.vantages.push_back({"v" + std::to_string(i), "", 0, ""});
+  for (int i = 0; i < vantages; ++i) s.vantages.push_back({"v" + std::to_string(i), "", 0, "", ""});
   return s;
 }
 
@@ -116,6 +116,54 @@ TEST(HealthBookTest, QuorumOfVantagePointsWithThresholds) {
   ASSERT_GE(book.history().size(), 4u);
   EXPECT_EQ(book.history().back().vantage, "");
   EXPECT_EQ(book.history().back().to, HealthStatus::kUnhealthy);
+}
+
+// A timeout our own checker was too late to judge (ProbeResult::late).
+ProbeResult LateTimeout(FakeClock& clock) {
+  ProbeResult r;
+  r.ok = false;
+  r.detail = "timed out after 400ms; late";
+  r.timed_out_after = 400ms;
+  r.late = true;
+  r.at = clock.Now();
+  return r;
+}
+
+TEST(HealthBookTest, LateProbesNeverFailTheTarget) {
+  FakeClock clock;
+  auto made = HealthBook::Create({Pg("primary-pg", 0)});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  HealthBook& book = *made;
+  for (int i = 0; i < 2; ++i) book.Record(0, 0, Probe(true, clock), clock.Now());
+  ASSERT_EQ(book.states()[0].status, HealthStatus::kHealthy);
+
+  // Ten late timeouts in a row (the checker starved for seconds): still healthy.
+  for (int i = 0; i < 10; ++i) {
+    clock.Advance(500ms);
+    EXPECT_TRUE(book.Record(0, 0, LateTimeout(clock), clock.Now()).empty());
+  }
+  EXPECT_EQ(book.states()[0].status, HealthStatus::kHealthy);
+  EXPECT_EQ(book.states()[0].vantages[0].late_probes, 10u);
+  EXPECT_TRUE(book.states()[0].vantages[0].last.late);
+
+  // They do not reset the failures seen either: 2 definitive failures, late ones
+  // in between, and the third definitive failure tips the threshold.
+  book.Record(0, 0, Probe(false, clock), clock.Now());
+  book.Record(0, 0, LateTimeout(clock), clock.Now());
+  book.Record(0, 0, Probe(false, clock), clock.Now());
+  book.Record(0, 0, LateTimeout(clock), clock.Now());
+  EXPECT_EQ(book.states()[0].status, HealthStatus::kHealthy);
+  book.Record(0, 0, Probe(false, clock), clock.Now());
+  EXPECT_EQ(book.states()[0].status, HealthStatus::kUnhealthy) << book.states()[0].reason;
+}
+
+TEST(HealthBookTest, VantageStatesCarryTheirSite) {
+  CheckSpec s = Pg("primary-pg", 0);
+  s.vantages = {{"witness", "", 0, "127.0.3.1", "witness"}, {"dr", "", 0, "127.0.2.1", "dr"}};
+  auto made = HealthBook::Create({s});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(made->states()[0].vantages[0].site, "witness");
+  EXPECT_EQ(made->states()[0].vantages[1].site, "dr");
 }
 
 TEST(HealthBookTest, CalculatedChecksFollowChildren) {

@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "core/duration.h"
 #include "core/log.h"
 #include "health/probes.h"
 
@@ -49,8 +50,13 @@ struct HealthMonitor::Impl {
   void Fire(Slot& slot) {
     const Duration lateness = clock.Monotonic() - slot.due;
     const CheckSpec& spec = book.specs()[slot.check];
-    StartProbe(io, clock, spec, slot.target, [this, &slot, lateness](ProbeResult r) {
+    StartProbe(io, clock, spec, slot.target, [this, &slot, &spec, lateness](ProbeResult r) {
       r.lateness = lateness;
+      r.late = IsLateProbe(spec, r);
+      if (r.late) {
+        r.detail += "; late (started " + FormatDuration(r.lateness) + " after it was due, took " +
+                    FormatDuration(r.latency) + "): this checker was starved, inconclusive";
+      }
       OnResult(slot, r);
     });
   }

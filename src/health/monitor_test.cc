@@ -64,7 +64,7 @@ TEST(HealthMonitorTest, ChecksMoveThroughThresholdsOnOneLoop) {
   CheckSpec up = Tcp("up", server.port());
   CheckSpec down = Tcp("down", closed);
   CheckSpec voted = Tcp("voted", server.port());
-  voted.vantages = {{"blackholed", "", closed, ""}, {"b", "", 0, ""}, {"c", "", 0, ""}};
+  voted.vantages = {{"blackholed", "", closed, "", ""}, {"b", "", 0, "", ""}, {"c", "", 0, "", ""}};
   CheckSpec silent = Tcp("silent", server.port());
   silent.kind = ProbeKind::kHttp;
   silent.path = "/silent";

@@ -60,8 +60,11 @@ class Probe : public std::enable_shared_from_this<Probe> {
   void Begin() {
     deadline_.expires_after(spec_.timeout);
     deadline_.async_wait([self = shared_from_this()](const error_code& ec) {
-      if (!ec) self->Finish(false, "timed out after " + FormatDuration(self->spec_.timeout) +
-                                       " while " + self->phase_);
+      if (!ec) {
+        self->timed_out_after_ = self->spec_.timeout;
+        self->Finish(false, "timed out after " + FormatDuration(self->spec_.timeout) + " while " +
+                                self->phase_);
+      }
     });
     Run();
   }
@@ -80,6 +83,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
     ProbeResult r;
     r.ok = ok;
     r.detail = std::move(detail);
+    r.timed_out_after = timed_out_after_;
     r.latency = clock_.Monotonic() - started_;
     r.at = clock_.Now();
     ProbeDone done = std::move(done_);
@@ -138,6 +142,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
   MonoTime started_;
   std::string phase_ = "starting";
   bool finished_ = false;
+  std::optional<Duration> timed_out_after_;  // set by the timer that ends the probe
 };
 
 // TCP connect with its own connect timeout; the base of the HTTP probe.
@@ -164,6 +169,7 @@ class TcpProbe : public Probe {
     connect_timer_ = std::make_unique<asio::steady_timer>(io_, spec_.connect_timeout);
     connect_timer_->async_wait([self = Self()](const error_code& ec) {
       if (!ec && !self->finished_) {
+        self->timed_out_after_ = self->spec_.connect_timeout;
         self->Finish(false, "connect to " + self->where_ + " timed out after " +
                                 FormatDuration(self->spec_.connect_timeout));
       }

@@ -7,6 +7,7 @@
 
 #include <boost/asio.hpp>
 #include <optional>
+#include <thread>
 
 #include "health/test_servers.h"
 
@@ -28,7 +29,7 @@ ProbeResult RunProbe(const CheckSpec& spec, const ProbeTarget& target) {
   });
   io.run();  // returns once the probe has nothing left to wait for
   EXPECT_EQ(calls, 1);
-  return result.value_or(ProbeResult{false, "no result", {}, {}, {}});
+  return result.value_or(ProbeResult{false, "no result", {}, {}, {}, std::nullopt, false});
 }
 
 CheckSpec Spec(ProbeKind kind, uint16_t port) {
@@ -43,7 +44,7 @@ CheckSpec Spec(ProbeKind kind, uint16_t port) {
   return s;
 }
 
-ProbeTarget Target(const CheckSpec& s) { return TargetFor(s, {"local", "", 0, ""}); }
+ProbeTarget Target(const CheckSpec& s) { return TargetFor(s, {"local", "", 0, "", ""}); }
 
 TEST(TcpProbeTest, ConnectsAndReportsRefusal) {
   HttpTestServer server;
@@ -56,6 +57,8 @@ TEST(TcpProbeTest, ConnectsAndReportsRefusal) {
   ProbeResult refused = RunProbe(s, Target(s));
   EXPECT_FALSE(refused.ok);
   EXPECT_NE(refused.detail.find("refused"), std::string::npos) << refused.detail;
+  EXPECT_FALSE(refused.timed_out_after) << "a refusal is the target's definitive answer";
+  EXPECT_EQ(VerdictOf(refused), ProbeVerdict::kFailed);
 }
 
 TEST(TcpProbeTest, BlackholeTimesOutAtTheConnectTimeout) {
@@ -79,6 +82,47 @@ TEST(TcpProbeTest, BlackholeTimesOutAtTheConnectTimeout) {
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("timed out after 300ms"), std::string::npos) << r.detail;
   EXPECT_LT(r.latency, 550ms);
+  ASSERT_TRUE(r.timed_out_after);
+  EXPECT_EQ(*r.timed_out_after, 300ms);
+}
+
+// Blocks `io`'s only thread for `d` once the probe has started: what a checker
+// starved of CPU or stopped (SIGSTOP) looks like to its own timers.
+ProbeResult RunProbeStarved(const CheckSpec& spec, const ProbeTarget& target, Duration d) {
+  boost::asio::io_context io;
+  std::optional<ProbeResult> result;
+  StartProbe(io, SystemClock::Instance(), spec, target, [&](ProbeResult r) { result = r; });
+  boost::asio::post(io, [d] { std::this_thread::sleep_for(d); });  // the fault, not a wait
+  io.run();
+  return result.value_or(ProbeResult{});
+}
+
+TEST(TcpProbeTest, ATimeoutOfAStarvedCheckerIsLateNotTheTargetsFailure) {
+  uint16_t port;
+  int fd = testing::ListenTcp(&port, 0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    fillers.push_back(c);
+  }
+  CheckSpec s = Spec(ProbeKind::kTcp, port);
+  ProbeResult r = RunProbeStarved(s, Target(s), 1500ms);
+  for (int c : fillers) close(c);
+  close(fd);
+  ASSERT_TRUE(r.timed_out_after) << r.detail;
+  EXPECT_GE(r.latency, 1500ms);
+  EXPECT_TRUE(IsLateProbe(s, r)) << "a timer that fired 1.2 s late judged the target";
+
+  // A refusal seen by the same starved checker is still the target's answer.
+  s.port = ClosedPort();
+  ProbeResult refused = RunProbeStarved(s, Target(s), 1500ms);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_FALSE(IsLateProbe(s, refused)) << refused.detail;
 }
 
 TEST(TcpProbeTest, UnresolvableHostFails) {
@@ -92,7 +136,7 @@ TEST(TcpProbeTest, UnresolvableHostFails) {
 TEST(TcpProbeTest, BadSourceAddressFails) {
   HttpTestServer server;
   CheckSpec s = Spec(ProbeKind::kTcp, server.port());
-  ProbeResult r = RunProbe(s, TargetFor(s, {"v", "", 0, "192.0.2.77"}));
+  ProbeResult r = RunProbe(s, TargetFor(s, {"v", "", 0, "192.0.2.77", ""}));
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("cannot send from 192.0.2.77"), std::string::npos) << r.detail;
 }

@@ -196,6 +196,14 @@ std::vector<Lab::Component> Lab::ComponentsOf(const config::RegionSpec& region) 
     // Sessions both ways and every shared bucket (objects, release artifacts).
     out.push_back({"replicator", rdir + "/replicator.pid", "pilotlight", "", 0, "", "", false});
   }
+  // The region's probe agents (a vantage site of the controller's votes).
+  if (region.role != config::RegionRole::kPrimary) {
+    for (const config::ProbeAgentConfig& a : config_.ProbeAgents()) {
+      if (a.site != region.name) continue;
+      out.push_back({"probe-agent", rdir + "/probe-agent.pid", "pilotlight", a.listen.address,
+                     a.listen.port, "controller.probe_agents", "", false});
+    }
+  }
   for (const config::NodeGroupSpec& group : region.node_groups) {
     std::vector<Component> instances = InstancesOf(region, group, DesiredSize(region, group));
     out.insert(out.end(), instances.begin(), instances.end());
@@ -550,6 +558,26 @@ Status Lab::StartPilotlightProcess(const config::RegionSpec& region, const Compo
   return WritePidFile(c.pid_file, *pid);
 }
 
+// The region's probe agent: its site's vote on the primary (controller/observer.h).
+Status Lab::StartProbeAgent(const config::RegionSpec& region, const Component& c) {
+  if (RunningPid(c)) return Status::OK();
+  PL_RETURN_IF_ERROR(CheckFree(region, c));
+  const std::vector<std::string> argv = {
+      self_exe_, "probe", "run", "--site", region.name, "--listen",
+      c.address + ":" + std::to_string(c.port), "--dir", dir_, "--config", dir_ + "/config.yaml"};
+  const std::string log = RegionDir(region) + "/" + c.name + ".log";
+  std::error_code ec;
+  const uintmax_t log_start = fs::exists(log) ? fs::file_size(log, ec) : 0;
+  Result<pid_t> pid = SpawnDaemon({argv, log, std::nullopt});
+  if (!pid.ok()) return pid.status();
+  LogInfo("region " + region.name + ": " + c.name + " pid " + std::to_string(*pid));
+  PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));
+  return WaitReady("the probe agent of region " + region.name, *pid, log, [&] {
+    const std::string text = ReadFile(log);
+    return text.size() > log_start && text.find("serving http://", log_start) != std::string::npos;
+  });
+}
+
 // The DNS server answers from the config's zones; with health checks in the
 // config it probes them itself, and the controller's dns step pins records
 // through the overrides file it re-reads every dns.reload_interval.
@@ -666,6 +694,7 @@ Status Lab::StartRegionComponents(const config::RegionSpec& region) {
     if (c.name == "postgres") st = StartPostgres(region, c);
     if (c.name == "redis") st = StartRedis(region, c);
     if (c.name == "agent" || c.name == "replicator") st = StartPilotlightProcess(region, c);
+    if (c.name == "probe-agent") st = StartProbeAgent(region, c);
     if (!c.node_group.empty() && !c.surplus) st = StartInstance(region, c);
     PL_RETURN_IF_ERROR(st);
   }
@@ -912,6 +941,8 @@ LabStatus Lab::GetStatus() const {
       if (!cs.up) {
         cs.detail = fs::exists(c.pid_file) ? "down (stale pid file)" : "down";
         st.all_up = false;
+      } else if (c.name == "probe-agent") {
+        cs.detail = "votes for site " + region.name + " at http://" + cs.address + "/observations";
       }
       rs.components.push_back(std::move(cs));
     }

@@ -137,6 +137,7 @@ class Lab {
   std::vector<Component> SiteComponents() const;
   Status StartSite();
   Status StartDns(const Component& c);
+  Status StartProbeAgent(const config::RegionSpec& region, const Component& c);
   std::optional<pid_t> RunningPid(const Component& c) const;
   Status StartRegionComponents(const config::RegionSpec& region);
   Status PreparePostgresRoot();

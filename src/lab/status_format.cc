@@ -73,12 +73,12 @@ std::string FormatStatusJson(const LabStatus& st) {
 std::string FormatStatusText(const LabStatus& st) {
   std::string out = "lab " + st.dir + " (config " + st.config_file + ")\n\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-22s %-8s %s\n", "REGION", "ROLE",
+  std::snprintf(line, sizeof line, "%-10s %-8s %-11s %-22s %-8s %s\n", "REGION", "ROLE",
                 "COMPONENT", "ADDRESS", "PID", "STATE");
   out += line;
   for (const RegionStatus& r : st.regions) {
     for (const ComponentStatus& c : r.components) {
-      std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-22s %-8s %s\n", r.name.c_str(),
+      std::snprintf(line, sizeof line, "%-10s %-8s %-11s %-22s %-8s %s\n", r.name.c_str(),
                     r.role.c_str(), c.name.c_str(), c.address.empty() ? "-" : c.address.c_str(),
                     c.up ? std::to_string(c.pid).c_str() : "-",
                     c.up ? ("up" + (c.detail.empty() ? "" : ", " + c.detail)).c_str()
@@ -87,7 +87,7 @@ std::string FormatStatusText(const LabStatus& st) {
     }
   }
   for (const ComponentStatus& c : st.site) {
-    std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-22s %-8s %s\n", "site", "-",
+    std::snprintf(line, sizeof line, "%-10s %-8s %-11s %-22s %-8s %s\n", "site", "-",
                   c.name.c_str(), c.address.c_str(), c.up ? std::to_string(c.pid).c_str() : "-",
                   c.up ? "up" : c.detail.c_str());
     out += line;

@@ -34,7 +34,7 @@ class ControllerLabTest : public testing::ControllerLabFixture {
   }
   // The controller sees the primary healthy, DR ready, and the agent holds the lease.
   void WaitUntilSteady() {
-    testing::ControllerLabFixture::WaitUntilSteady("no action: primary healthy (0 of 3", 30s, 15s);
+    testing::ControllerLabFixture::WaitUntilSteady("no action: primary healthy (0 of 2 sites", 30s, 15s);
   }
   // The primary region dies with its agent.
   void KillPrimaryRegion() {
@@ -109,9 +109,9 @@ TEST_F(ControllerLabTest, RegionLossFailsOverAutomaticallyOnce) {
 
   // The decisions the controller printed, with their reasons.
   const std::string log = ControllerLog();
-  EXPECT_NE(log.find("wait-for-lease: waiting: primary unhealthy from 3 of 3 vantage points"),
+  EXPECT_NE(log.find("wait-for-lease: waiting: primary unhealthy from 2 of 2 sites"),
             std::string::npos) << log;
-  EXPECT_NE(log.find("failover: failover: primary unhealthy from 3 of 3 vantage points"),
+  EXPECT_NE(log.find("failover: failover: primary unhealthy from 2 of 2 sites"),
             std::string::npos) << log;
   EXPECT_NE(log.find("old primary unreachable and its write lease expired"), std::string::npos);
   // It stays failed over: more cycles, no second run; status says so.
