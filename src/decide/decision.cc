@@ -117,6 +117,13 @@ const char* PlanKindName(PlanKind kind) {
 std::string Reason::ToString() const {
   switch (code) {
     case Code::kPrimaryHealthy:
+      if (total_votes > 0 && no_votes >= total_votes) {
+        // Nobody down, but nobody up either: not "healthy" (a caller waiting
+        // for a steady controller must not take the first cycle for one).
+        return "no action: primary health not known yet (0 of " + std::to_string(total_votes) +
+               (total_votes == 1 ? " site sees" : " sites see") + " it down" + NoVotes(*this) +
+               ")";
+      }
       return "no action: primary healthy (0 of " + std::to_string(total_votes) +
              (total_votes == 1 ? " site sees" : " sites see") + " it down" + NoVotes(*this) + ")";
     case Code::kNoVantageReports:

@@ -66,6 +66,13 @@ const Row kRows[] = {
      "0.2 s; old primary unreachable and its write lease expired"},
     {"all healthy: no action", [](Snapshot& s, auto&, auto&) { Healthy(s); }, PlanKind::kNone,
      Code::kPrimaryHealthy, "no action: primary healthy (0 of 2 sites see it down)"},
+    {"every site counted but none has voted yet: not called healthy",
+     [](Snapshot& s, auto&, auto&) {
+       for (SiteVote& v : s.sites) v.vote = Vote::kUnknown;
+       s.primary_unhealthy_since.reset();
+     },
+     PlanKind::kNone, Code::kPrimaryHealthy,
+     "no action: primary health not known yet (0 of 2 sites see it down; no vote from 2"},
     {"no site reports yet", [](Snapshot& s, auto&, auto&) { s.sites.clear(); },
      PlanKind::kNone, Code::kNoVantageReports, "no site outside the primary region votes"},
     {"only the primary region's own view: no vote at all",
