@@ -44,7 +44,9 @@ Result<config::Config> LoadConfig(const BackupOptions& o) {
   if (path.empty()) {
     path = fs::exists(o.dir + "/config.yaml") ? o.dir + "/config.yaml" : kDefaultConfig;
   }
-  return config::LoadConfigOrError(path);
+  Result<config::Config> config = config::LoadConfigOrError(path);
+  if (config.ok()) config::ApplySecretsDir(*config, o.dir + "/secrets");  // the lab's passwords
+  return config;
 }
 
 // The region whose PostgreSQL takes writes now (after a failover, the DR region).

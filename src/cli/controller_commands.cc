@@ -84,7 +84,9 @@ struct Options {
 Result<config::Config> LoadConfig(const Options& o) {
   std::string path = o.config;
   if (path.empty()) path = fs::exists(o.dir + "/config.yaml") ? o.dir + "/config.yaml" : kDefaultConfig;
-  return config::LoadConfigOrError(path);
+  Result<config::Config> config = config::LoadConfigOrError(path);
+  if (config.ok()) config::ApplySecretsDir(*config, o.dir + "/secrets");  // the lab's passwords
+  return config;
 }
 
 Result<decide::Mode> ParseMode(const std::string& s) {

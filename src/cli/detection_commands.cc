@@ -127,6 +127,7 @@ Result<health::DetectionSpec> DefaultDetection(const config::Config& config,
                                 r.postgres.port);
     pg.pg_database = r.postgres.database;
     pg.must_be_writable = r.role == config::RegionRole::kPrimary;
+    config::PostgresCheckCredentials(config, pg);
     health::CheckSpec redis =
         base(r.name + "-redis", health::ProbeKind::kTcp, r.address, r.redis.port);
     health::CheckSpec region;

@@ -37,6 +37,7 @@
 #include "data/sessions/global_table.h"
 #include "data/sessions/hlc.h"
 #include "data/sessions/redis_client.h"
+#include "data/sessions/region_redis.h"
 #include "drill/history.h"
 #include "drill/measure.h"
 #include "drill/report_html.h"
@@ -286,10 +287,8 @@ std::string BucketDir(const config::RegionSpec& region, const std::string& lab_d
 // The live sessions of a region's Redis (sess:<id>, not tombstones), each with
 // the time of its last write (the physical part of its HLC stamp).
 Result<std::map<std::string, WallTime>> RegionSessions(const config::RegionSpec& region) {
-  sessions::RedisEndpoint e;
-  e.host = region.address;
-  e.port = region.redis.port;
-  Result<std::unique_ptr<sessions::RedisClient>> redis = sessions::RedisClient::Connect(e);
+  Result<std::unique_ptr<sessions::RedisClient>> redis =
+      sessions::RedisClient::Connect(sessions::RegionRedis(region));
   if (!redis.ok()) return redis.status();
   std::map<std::string, WallTime> out;
   std::string cursor = "0";
@@ -770,6 +769,12 @@ int DrillRun(const DrillOptions& o, const Context& context) {
   config.file = fs::absolute(config.file).string();
 
   lab::Lab lab(config, lab_dir, context.self_exe);
+  // The lab's passwords, made now so this process (its checks, its clients)
+  // logs in with them as the lab's servers will.
+  if (Status secrets = lab.EnsureSecrets(); !secrets.ok()) {
+    return ExitCode(false, "lab secrets: " + secrets.ToString());
+  }
+  config::ApplySecretsDir(config, lab_dir + "/secrets");
   Result<drill::DrillResult> result = Status::Internal("not run");
   drill::DrillInputs inputs;
   inputs.primary_region = config.Primary().name;

@@ -48,7 +48,9 @@ Result<config::Config> LoadConfig(const Options& o) {
   if (path.empty()) {
     path = fs::exists(o.dir + "/config.yaml") ? o.dir + "/config.yaml" : "examples/lab.yaml";
   }
-  return config::LoadConfigOrError(path);
+  Result<config::Config> config = config::LoadConfigOrError(path);
+  if (config.ok()) config::ApplySecretsDir(*config, o.dir + "/secrets");  // the lab's passwords
+  return config;
 }
 
 // The spec of the lab in `dir`, with the data directories of both regions'

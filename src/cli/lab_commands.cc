@@ -40,6 +40,8 @@ std::optional<config::Config> LoadLabConfig(const LabOptions& o) {
               << "; fix them and run again (pilotlight config validate " << path << ")\n";
     return std::nullopt;
   }
+  // The lab's own passwords (<dir>/secrets), whichever config file was given.
+  config::ApplySecretsDir(*r.config, o.dir + "/secrets");
   return std::move(*r.config);
 }
 

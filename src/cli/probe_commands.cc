@@ -39,6 +39,7 @@ struct ProbeOptions {
 int RunAgent(const ProbeOptions& o) {
   Result<config::Config> config = config::LoadConfigOrError(o.config);
   if (!config.ok()) return ExitCode(false, config.status().ToString());
+  config::ApplySecretsDir(*config, o.dir + "/secrets");  // the lab's passwords
   Result<controller::ControllerSpec> spec = controller::DefaultLabSpec(*config, o.dir, {});
   if (!spec.ok()) return ExitCode(false, spec.status().ToString());
   std::vector<health::CheckSpec> checks =

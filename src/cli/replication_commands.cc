@@ -107,6 +107,7 @@ std::optional<config::Config> LoadConfig(const LabOptions& o) {
     std::cerr << "pilotlight: " << r.errors.size() << " error(s) in " << path << "\n";
     return std::nullopt;
   }
+  config::ApplySecretsDir(*r.config, o.dir + "/secrets");  // the lab's passwords
   return std::move(*r.config);
 }
 

@@ -41,6 +41,8 @@ inline constexpr NamePattern kInstanceType{
     "an instance type such as m5.large, matching [A-Za-z0-9][A-Za-z0-9._-]{0,63}"};
 inline constexpr NamePattern kPostgresUser{"a-z_", "a-z0-9_", 62,
                                            "a PostgreSQL user matching [a-z_][a-z0-9_]{0,62}"};
+inline constexpr NamePattern kRedisUser{"a-z_", "a-z0-9_-", 62,
+                                        "a Redis ACL user matching [a-z_][a-z0-9_-]{0,62}"};
 inline constexpr NamePattern kCheckName{"a-z", "a-z0-9_.-", 62,
                                         "a check name matching [a-z][a-z0-9_.-]{0,62}"};
 inline constexpr NamePattern kTopicName{"a-z", "a-z0-9_.-", 62,
@@ -65,6 +67,8 @@ class ConfigReader : public SchemaReader {
   void ReadRegion(const YamlNode& node, const std::string& path, Config& config);
   void ReadPostgres(const Field& f, PostgresSpec& out);
   void ReadRedis(const Field& f, RedisSpec& out);
+  // A file path (relative to the config file) into `out`; '' is refused.
+  void ReadFilePath(const Field& f, std::string_view what, std::string& out);
   void ReadBuckets(const Field& f, RegionSpec& region);
   void ReadNodeGroups(const Field& f, RegionSpec& region);
   void ReadObjectives(const Field& f, Objectives& out);

@@ -32,7 +32,7 @@ namespace {
 constexpr std::string_view kTopKeys[] = {
     "platform", "regions",    "objectives",       "replication", "health_checks",
     "alarms",   "topics",     "detection",        "dns",         "runbooks",
-    "cost",     "controller", "responsibilities",
+    "cost",     "controller", "responsibilities", "secrets_dir",
 };
 
 LoadResult Failure(ConfigError error) {
@@ -69,6 +69,18 @@ Config ConfigReader::Read(const YamlNode& root) {
   if (const Field* f = top->Find("controller")) ReadController(*f, config);
   if (const Field* f = top->Find("runbooks")) ReadRunbooks(*f, config);
   if (const Field* f = top->Find("responsibilities")) ReadResponsibilities(*f, config);
+  if (const Field* f = top->Find("secrets_dir")) {
+    constexpr std::string_view kDir =
+        "the path of a directory of credential files (relative to the config file)";
+    if (std::optional<std::string> dir = ReadScalar(*f, kDir)) {
+      if (dir->empty()) {
+        Report(At(*f), f->path, std::string(kDir), "''");
+      } else {
+        config.secrets_dir = ResolvePath(*dir);
+      }
+    }
+  }
+  ApplySecretsDir(config, config.secrets_dir);
   CheckReferences(config);
   CheckListeners();
   CheckVantageSites(config);

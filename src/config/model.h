@@ -35,6 +35,11 @@ const char* RoleName(RegionRole role);  // "primary" | "dr"
 // application (the trading service, its checks) logs in as: never a superuser,
 // so that a fence (which revokes its LOGIN) holds. Passwords live in files
 // (paths relative to the config file), never in the config.
+//
+// `replication_user` is the role the other region's standby streams WAL as (a
+// REPLICATION role, no superuser). `sslmode` and `sslrootcert` are libpq's: empty
+// sslmode is libpq's default ("prefer"); "verify-full" with the CA's
+// certificate is what a WAN between sites wants.
 struct PostgresSpec {
   uint16_t port = 5432;
   std::string database = "trading";  // the application database
@@ -42,10 +47,18 @@ struct PostgresSpec {
   std::string password_file;      // empty: no password
   std::string app_user = "trader";
   std::string app_password_file;  // empty: no password
+  std::string replication_user = "replicator";
+  std::string replication_password_file;  // empty: no password
+  std::string sslmode;                    // empty: libpq's default
+  std::string sslrootcert;                // a CA certificate file; empty: none
 };
 
+// A region's Redis (the session store). `user` is a Redis 6+ ACL user (empty:
+// the default user); the password lives in a file (0600), never in the config.
 struct RedisSpec {
   uint16_t port = 6379;
+  std::string user;
+  std::string password_file;  // empty: no AUTH
 };
 
 // A bucket of objects (trade confirmations, release artifacts). An empty path
@@ -301,6 +314,8 @@ struct Config {
   std::vector<RunbookConfig> runbooks;
   // `responsibilities:`; empty when absent.
   std::vector<Responsibility> responsibilities;
+  // `secrets_dir:` (absolute once loaded); empty when absent. See ApplySecretsDir.
+  std::string secrets_dir;
 
   // REQUIRES: a validated Config (exactly one region of each role).
   const RegionSpec& Primary() const;
@@ -317,5 +332,23 @@ struct Config {
 };
 
 inline constexpr uint16_t kDefaultProbeAgentPort = 7410;
+
+// Credential files by convention: every password file the config leaves empty
+// is taken from `dir` when the file there exists, by name:
+//   <region>.postgres.<role>.password   admin, application and replication roles
+//   <region>.redis.password
+// (the lab writes them, 0600, into <lab dir>/secrets; `secrets_dir:` names such a
+// directory for any platform). Then each PostgreSQL health check without a
+// password file gets the one of the role it logs in as, found by the region it
+// probes (address and port). An empty `dir`, or one that does not exist, fills
+// only the health checks. Never reads a file: only its existence is checked.
+void ApplySecretsDir(Config& config, const std::string& dir);
+// A PostgreSQL check's password file and TLS settings, when it has none, from
+// the region it probes (by address and port) and the role it logs in as.
+void PostgresCheckCredentials(const Config& config, health::CheckSpec& check);
+// "<dir>/<region>.postgres.<role>.password", "<dir>/<region>.redis.password".
+std::string PostgresSecretFile(const std::string& dir, const std::string& region,
+                               const std::string& role);
+std::string RedisSecretFile(const std::string& dir, const std::string& region);
 
 }  // namespace pilotlight::config

@@ -29,9 +29,16 @@ constexpr std::string_view kTaskKinds[] = {"manual",     "region-outage",     "d
 constexpr size_t kMaxTaskChars = 100;
 constexpr std::string_view kRegionKeys[] = {"name",  "role",    "address",     "postgres",
                                             "redis", "buckets", "node_groups", "resources"};
-constexpr std::string_view kPostgresKeys[] = {"port",          "database", "user",
-                                              "password_file", "app_user", "app_password_file"};
-constexpr std::string_view kRedisKeys[] = {"port"};
+constexpr std::string_view kPostgresKeys[] = {
+    "port",     "database",          "user",
+    "password_file", "app_user",     "app_password_file",
+    "replication_user", "replication_password_file", "sslmode",
+    "sslrootcert"};
+constexpr std::string_view kRedisKeys[] = {"port", "user", "password_file", "tls"};
+constexpr std::string_view kSslModes[] = {"disable", "allow", "prefer",
+                                          "require", "verify-ca", "verify-full"};
+constexpr std::string_view kPasswordFile =
+    "the path of a file holding the password (relative to the config file; mode 0600)";
 constexpr std::string_view kBucketKeys[] = {"name", "path"};
 constexpr std::string_view kNodeGroupKeys[] = {"name", "pilot_light_size", "production_size",
                                                "port", "instance"};
@@ -213,31 +220,57 @@ void ConfigReader::ReadPostgres(const Field& f, PostgresSpec& out) {
     if (std::optional<std::string> name = ReadName(*d, kDatabaseName)) out.database = *name;
   }
   for (const auto& [key, role] : {std::pair<const char*, std::string*>{"user", &out.user},
-                                  {"app_user", &out.app_user}}) {
+                                  {"app_user", &out.app_user},
+                                  {"replication_user", &out.replication_user}}) {
     if (const Field* u = m->Find(key)) {
       if (std::optional<std::string> name = ReadName(*u, kPostgresUser)) *role = *name;
     }
   }
-  constexpr std::string_view kPasswordFile =
-      "the path of a file holding the password (relative to the config file; mode 0600)";
   for (const auto& [key, file] :
        {std::pair<const char*, std::string*>{"password_file", &out.password_file},
-        {"app_password_file", &out.app_password_file}}) {
-    if (const Field* pf = m->Find(key)) {
-      if (std::optional<std::string> path = ReadScalar(*pf, kPasswordFile)) {
-        if (path->empty()) {
-          Report(At(*pf), pf->path, std::string(kPasswordFile), "''");
-        } else {
-          *file = ResolvePath(*path);
-        }
+        {"app_password_file", &out.app_password_file},
+        {"replication_password_file", &out.replication_password_file}}) {
+    if (const Field* pf = m->Find(key)) ReadFilePath(*pf, kPasswordFile, *file);
+  }
+  if (const Field* f = m->Find("sslmode")) {
+    const std::string want = "one of " + JoinKeys(kSslModes) + " (libpq's sslmode)";
+    if (std::optional<std::string> mode = ReadScalar(*f, want)) {
+      bool known = false;
+      for (std::string_view k : kSslModes) known = known || *mode == k;
+      if (known) {
+        out.sslmode = *mode;
+      } else {
+        Report(At(*f), f->path, want, Quote(*mode));
       }
+    }
+  }
+  if (const Field* f = m->Find("sslrootcert")) {
+    ReadFilePath(*f, "the path of the CA certificate (PEM) the server's certificate is checked against",
+                 out.sslrootcert);
+  }
+  if (!out.sslrootcert.empty() && out.sslmode != "verify-ca" && out.sslmode != "verify-full") {
+    if (const Field* f = m->Find("sslrootcert")) {
+      Report(At(*f), f->path,
+             "sslrootcert only with sslmode verify-ca or verify-full (else libpq does not check "
+             "the certificate)",
+             "sslmode " + (out.sslmode.empty() ? std::string("unset") : out.sslmode));
+    }
+  }
+}
+
+void ConfigReader::ReadFilePath(const Field& f, std::string_view what, std::string& out) {
+  if (std::optional<std::string> path = ReadScalar(f, what)) {
+    if (path->empty()) {
+      Report(At(f), f.path, std::string(what), "''");
+    } else {
+      out = ResolvePath(*path);
     }
   }
 }
 
 void ConfigReader::ReadRedis(const Field& f, RedisSpec& out) {
   const std::optional<Mapping> m =
-      FieldMapping(f, "a mapping with the key " + JoinKeys(kRedisKeys), kRedisKeys);
+      FieldMapping(f, "a mapping with the keys " + JoinKeys(kRedisKeys), kRedisKeys);
   if (!m) return;
   std::optional<uint16_t> port;
   if (const Field* p = m->Find("port")) {
@@ -245,6 +278,21 @@ void ConfigReader::ReadRedis(const Field& f, RedisSpec& out) {
     if (port) out.port = *port;
   }
   ListenOn(*m, port, out.port);
+  if (const Field* u = m->Find("user")) {
+    if (std::optional<std::string> name = ReadName(*u, kRedisUser)) out.user = *name;
+  }
+  if (const Field* pf = m->Find("password_file")) ReadFilePath(*pf, kPasswordFile, out.password_file);
+  if (const Field* t = m->Find("tls")) {
+    // hiredis 0.14 (Debian 12) has no TLS: say so rather than send the
+    // password in clear to a server the operator believes is TLS-only.
+    if (std::optional<bool> on = ReadBool(*t); on && *on) {
+      Report(At(*t), t->path,
+             "false: this build's Redis client (hiredis 0.14, Debian 12) has no TLS; carry Redis "
+             "over a TLS tunnel (stunnel, spiped or a WireGuard link) and point the region at its "
+             "local end",
+             "true");
+    }
+  }
 }
 
 void ConfigReader::ReadBuckets(const Field& f, RegionSpec& region) {

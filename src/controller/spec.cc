@@ -373,6 +373,7 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
       ch.port = r->postgres.port;
       ch.pg_database = r->postgres.database;
       ch.must_be_writable = r == &primary;
+      config::PostgresCheckCredentials(config, ch);
       ch.interval = o.probe_interval;
       ch.timeout = o.probe_interval * 8 / 10;
       ch.connect_timeout = ch.timeout;

@@ -62,6 +62,12 @@ struct CheckSpec {
   // also be out of recovery and not default_transaction_read_only.
   std::string pg_user = "postgres";
   std::string pg_database = "postgres";
+  // The password of pg_user (a 0600 file, read at each probe; empty: none) and
+  // libpq's sslmode/sslrootcert (empty: disable, as the probe asks for no TLS).
+  // The config fills them from the probed region (config::ApplySecretsDir).
+  std::string pg_password_file;
+  std::string pg_sslmode;
+  std::string pg_sslrootcert;
   bool must_be_writable = false;
 
   // DNS: an A query for dns_name over UDP; healthy on NOERROR with an answer.

@@ -13,6 +13,7 @@
 
 #include "core/duration.h"
 #include "health/probe_wire.h"
+#include "sys/whole_file.h"
 
 namespace pilotlight::health {
 namespace {
@@ -345,8 +346,19 @@ class PgProbe : public Probe {
     std::string conninfo = "hostaddr=" + quote(a.to_string()) +
                            " port=" + std::to_string(target_.port) +
                            " user=" + quote(spec_.pg_user) + " dbname=" + quote(spec_.pg_database) +
-                           " sslmode=disable gssencmode=disable"
-                           " application_name=pilotlight-health";
+                           " sslmode=" + quote(spec_.pg_sslmode.empty() ? "disable" : spec_.pg_sslmode) +
+                           " gssencmode=disable application_name=pilotlight-health";
+    if (!spec_.pg_sslrootcert.empty()) conninfo += " sslrootcert=" + quote(spec_.pg_sslrootcert);
+    if (!spec_.pg_password_file.empty()) {
+      // Read at each probe, so a rotated password is picked up without a restart.
+      Result<std::string> password = sys::ReadSecretFile(spec_.pg_password_file);
+      if (!password.ok()) {
+        Finish(false, "PostgreSQL at " + target_.host + ":" + std::to_string(target_.port) +
+                          ": " + password.status().message());
+        return;
+      }
+      conninfo += " password=" + quote(*password);
+    }
     phase_ = "connecting to PostgreSQL at " + where_;
     conn_ = PQconnectStart(conninfo.c_str());
     if (conn_ == nullptr) {

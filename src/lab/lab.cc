@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,11 +17,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "controller/lease_auth.h"
 #include "core/log.h"
 #include "data/postgres/region_database.h"
+#include "sys/whole_file.h"
 #include "lab/partition.h"
 #include "trader/schema.h"
 
@@ -78,7 +81,8 @@ Status WaitReady(const std::string& what, pid_t pid, const std::string& log,
   return Status::OK();
 }
 
-// Sends PING to a Redis server and expects +PONG.
+// Sends PING to a Redis server and expects +PONG, or -NOAUTH from one that
+// wants a password first (it is up and answering).
 bool RedisPing(const std::string& address, uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
@@ -95,7 +99,8 @@ bool RedisPing(const std::string& address, uint16_t port) {
     char buf[16] = {};
     if (write(fd, ping, sizeof ping - 1) == sizeof ping - 1) {
       ssize_t n = read(fd, buf, sizeof buf - 1);
-      ok = n >= 5 && std::string(buf, 5) == "+PONG";
+      ok = (n >= 5 && std::string(buf, 5) == "+PONG") ||
+           (n >= 7 && std::string(buf, 7) == "-NOAUTH");
     }
   }
   close(fd);
@@ -141,6 +146,8 @@ Lab::Lab(config::Config config, std::string dir, std::string self_exe)
   std::string root = ReadFile(dir_ + "/pg_root");
   while (!root.empty() && root.back() == '\n') root.pop_back();
   pg_root_ = root.empty() ? dir_ : root;
+  // A lab made before keeps its passwords (and gets none it never made).
+  config::ApplySecretsDir(config_, dir_ + "/secrets");
 }
 
 namespace {
@@ -318,22 +325,40 @@ Status Lab::WritePostgresConf(const config::RegionSpec& region, const std::strin
     // primary, and a demoted old primary (FenceIfSuperseded) the promoted DR.
     const config::RegionSpec& primary =
         &region == &config_.Primary() ? config_.Dr() : config_.Primary();
-    conf += "primary_conninfo = 'host=" + primary.address +
-            " port=" + std::to_string(primary.postgres.port) +
-            " user=postgres application_name=" + region.name + "'\n";
+    // As the replication role, its password in the server's .pgpass file.
+    Result<std::string> passfile = WriteServerPassfile(region);
+    if (!passfile.ok()) return passfile.status();
+    std::string conninfo = pg::RegionReplication(primary).ToolConnInfo(*passfile) +
+                           " application_name=" + region.name;
+    std::string quoted;
+    for (char ch : conninfo) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+    conf += "primary_conninfo = '" + quoted + "'\n";
     conf += "primary_slot_name = '" + config_.replication.slot + "'\n";
   }
   PL_RETURN_IF_ERROR(WriteFile(data + "/pilotlight.conf", conf));
   PL_RETURN_IF_ERROR(Chown(data + "/pilotlight.conf", pg_user_));
 
-  std::string hba =
-      "# Written by pilotlight lab: trust on the lab's own addresses only.\n"
-      "local all all trust\n"
-      "host all all 127.0.0.0/8 trust\n"
-      "host replication all 127.0.0.0/8 trust\n";
+  // Every connection logs in with a SCRAM password, from the lab's own
+  // addresses only (loopback's 127.0.0.1, which local clients connect from,
+  // and each region's), and only as the lab's roles: the admin to any
+  // database, the application to its database, the replication role to
+  // stream. No local socket, no trust.
+  std::vector<std::string> sources = {"127.0.0.1/32"};
   for (const config::RegionSpec& r : config_.regions) {
-    hba += "host all all " + r.address + "/32 trust\n";
-    hba += "host replication all " + r.address + "/32 trust\n";
+    const std::string cidr = r.address + "/32";
+    if (std::find(sources.begin(), sources.end(), cidr) == sources.end()) sources.push_back(cidr);
+  }
+  const config::PostgresSpec& roles = region.postgres;
+  std::string hba =
+      "# Written by pilotlight lab: SCRAM passwords (in the lab's secrets directory),\n"
+      "# the lab's own addresses and roles only.\n";
+  for (const std::string& from : sources) {
+    hba += "host all " + roles.user + " " + from + " scram-sha-256\n";
+    if (!roles.app_user.empty() && roles.app_user != roles.user) {
+      hba += "host " + roles.database + " " + roles.app_user + " " + from + " scram-sha-256\n";
+    }
+    hba += "host replication " + roles.replication_user + "," + roles.user + " " + from +
+           " scram-sha-256\n";
   }
   // A no-connections fence (pg::Fence) saved the unfenced rules aside and wrote
   // reject rules: rewriting pg_hba.conf now would silently lift that fence.
@@ -357,11 +382,24 @@ Status Lab::InitPrimaryCluster(const config::RegionSpec& region, const std::stri
   Result<std::string> initdb = FindBinary({std::string(kPgBin) + "initdb"}, "postgresql-15");
   if (!initdb.ok()) return initdb.status();
   LogInfo("region " + region.name + ": initdb " + data);
-  PL_RETURN_IF_ERROR(RunToCompletion(
-      {{*initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"},
-       RegionDir(region) + "/postgres-init.log",
-       pg_user_},
-      std::chrono::minutes(3)));
+  // The admin's password from the start (initdb --pwfile reads its first line):
+  // a copy the postgres user can read, removed once initdb is done.
+  std::vector<std::string> argv = {*initdb, "-D", data, "-U", region.postgres.user,
+                                   "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"};
+  const std::string pwfile = data + ".initdb-password";
+  if (!region.postgres.password_file.empty()) {
+    Result<std::string> password = pg::ReadPasswordFile(region.postgres.password_file);
+    if (!password.ok()) return password.status();
+    PL_RETURN_IF_ERROR(WriteFile(pwfile, *password + "\n"));
+    fs::permissions(pwfile, fs::perms::owner_read | fs::perms::owner_write);
+    PL_RETURN_IF_ERROR(Chown(pwfile, pg_user_));
+    argv.push_back("--pwfile=" + pwfile);
+  }
+  Status init = RunToCompletion({argv, RegionDir(region) + "/postgres-init.log", pg_user_},
+                                std::chrono::minutes(3));
+  std::error_code gone;
+  fs::remove(pwfile, gone);
+  PL_RETURN_IF_ERROR(init);
   return WritePostgresConf(region, data, /*standby=*/false);
 }
 
@@ -380,10 +418,11 @@ Status Lab::CloneStandby(const config::RegionSpec& region, const std::string& da
           std::to_string(primary.postgres.port) + " into " + data);
   std::error_code ec;
   fs::remove_all(data, ec);  // a half-made clone from an interrupted run
+  Result<std::string> passfile = WriteServerPassfile(region);
+  if (!passfile.ok()) return passfile.status();
   PL_RETURN_IF_ERROR(RunToCompletion(
-      {{*basebackup, "-h", primary.address, "-p", std::to_string(primary.postgres.port), "-U",
-        "postgres", "-D", data, "-X", "stream", "-S", config_.replication.slot,
-        "--checkpoint=fast", "--no-password"},
+      {{*basebackup, "-d", pg::RegionReplication(primary).ToolConnInfo(*passfile), "-D", data,
+        "-X", "stream", "-S", config_.replication.slot, "--checkpoint=fast", "--no-password"},
        RegionDir(region) + "/postgres-init.log",
        pg_user_},
       std::chrono::minutes(5)));
@@ -421,6 +460,27 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
       PL_RETURN_IF_ERROR((*admin)->Exec("CREATE ROLE \"" + app_role +
                                         "\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"));
     }
+  }
+  // The replication role the other region's standby streams as: no superuser.
+  const std::string repl_role = region.postgres.replication_user;
+  if (!repl_role.empty() && repl_role != region.postgres.user) {
+    Result<pg::Rows> role =
+        (*admin)->Query("SELECT 1 FROM pg_roles WHERE rolname = $1", {repl_role});
+    if (!role.ok()) return role.status();
+    if (role->empty()) {
+      PL_RETURN_IF_ERROR((*admin)->Exec("CREATE ROLE \"" + repl_role +
+                                        "\" LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE"));
+    }
+  }
+  // Each role's password, asserted on every start (a rotated file takes effect).
+  for (const auto& [role, file] :
+       {std::pair<std::string, std::string>{region.postgres.user, region.postgres.password_file},
+        {app_role, region.postgres.app_password_file},
+        {repl_role, region.postgres.replication_password_file}}) {
+    if (role.empty() || file.empty()) continue;
+    Result<std::string> password = pg::ReadPasswordFile(file);
+    if (!password.ok()) return password.status();
+    PL_RETURN_IF_ERROR((*admin)->SetRolePassword(role, *password));
   }
   if (db->empty()) {
     std::string create = "CREATE DATABASE \"" + region.postgres.database + "\"";
@@ -524,15 +584,53 @@ Status Lab::StartRedis(const config::RegionSpec& region, const Component& c) {
   Result<std::string> redis = FindBinary({"/usr/bin/redis-server"}, "redis-server");
   if (!redis.ok()) return redis.status();
   PL_RETURN_IF_ERROR(CheckFree(region, c));
-  const std::string rdir = RegionDir(region) + "/redis";
+  const std::string rdir = RedisDir(region);
   PL_RETURN_IF_ERROR(MakeDirs(rdir));
+  fs::permissions(rdir, fs::perms::owner_all);
+  PL_RETURN_IF_ERROR(Chown(rdir, redis_user_));
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(rdir)) {
+    PL_RETURN_IF_ERROR(Chown(e.path().string(), redis_user_));  // files of an older start
+  }
+  // Its settings, the password among them, in a file only the redis user reads
+  // (never on the command line, which every local user sees). The default user
+  // logs in with the lab's password and may not run the commands that would
+  // wipe, reconfigure, stop or re-point the store. Memory is bounded: a flood of
+  // sessions fails writes (noeviction) instead of exhausting the host.
+  std::string conf =
+      "# Written by pilotlight lab; overwritten on every start.\n"
+      "bind " + c.address + "\n"
+      "port " + std::to_string(c.port) + "\n"
+      "protected-mode yes\n"
+      "dir " + rdir + "\n"
+      "appendonly yes\nappendfsync everysec\nsave \"\"\n"
+      "daemonize no\nlogfile \"\"\n"
+      "maxmemory 256mb\nmaxmemory-policy noeviction\n";
+  if (!region.redis.password_file.empty()) {
+    Result<std::string> password = pg::ReadPasswordFile(region.redis.password_file);
+    if (!password.ok()) return password.status();
+    const std::string user = region.redis.user.empty() ? "default" : region.redis.user;
+    const std::string denied =
+        " -flushall -flushdb -shutdown -debug -config -replicaof -slaveof -module -acl -monitor"
+        " -failover -sync -psync -save -bgsave -bgrewriteaof -swapdb -migrate -restore";
+    if (user != "default") conf += "user default off\n";
+    conf += "user " + user + " on >" + *password + " ~* &* +@all" + denied + "\n";
+  }
+  const std::string conf_file = rdir + "/redis.conf";
+  {
+    const std::string tmp = conf_file + ".tmp";
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
+    const bool wrote = ::write(fd, conf.data(), conf.size()) == static_cast<ssize_t>(conf.size());
+    ::close(fd);
+    if (!wrote) return Status::IOError("cannot write " + tmp);
+    PL_RETURN_IF_ERROR(Chown(tmp, redis_user_));
+    fs::rename(tmp, conf_file, ec);
+    if (ec) return Status::IOError("cannot write " + conf_file + ": " + ec.message());
+  }
   const std::string log = RegionDir(region) + "/redis.log";
-  Result<pid_t> pid = SpawnDaemon({{*redis, "--bind", c.address, "--port", std::to_string(c.port),
-                                    "--dir", rdir, "--appendonly", "yes", "--appendfsync",
-                                    "everysec", "--save", "", "--daemonize", "no",
-                                    "--protected-mode", "no", "--logfile", ""},
-                                   log,
-                                   std::nullopt});
+  Result<pid_t> pid = SpawnDaemon({{*redis, conf_file}, log, redis_user_});
   if (!pid.ok()) return pid.status();
   PL_RETURN_IF_ERROR(WritePidFile(c.pid_file, *pid));
   LogInfo("region " + region.name + ": redis pid " + std::to_string(*pid) + " on " + c.address +
@@ -701,10 +799,82 @@ Status Lab::StartRegionComponents(const config::RegionSpec& region) {
   return Status::OK();
 }
 
-Status Lab::Up(bool replicators) {
+Status Lab::PrepareServers() {
   Result<std::optional<RunAs>> user = ServerUser("postgres");
   if (!user.ok()) return user.status();
   pg_user_ = *user;
+  // Redis, like PostgreSQL, runs as its own system user, never as root.
+  Result<std::optional<RunAs>> redis = ServerUser("redis");
+  if (!redis.ok()) {
+    return Status::NotFound("system user 'redis' does not exist; install the Debian package "
+                            "redis-server (it creates the user) or run as a non-root user");
+  }
+  redis_user_ = *redis;
+  return EnsureSecrets();
+}
+
+Status Lab::EnsureSecrets() {
+  const std::string dir = dir_ + "/secrets";
+  std::error_code made_dir;
+  fs::create_directories(dir, made_dir);
+  if (made_dir) return Status::IOError("cannot create " + dir + ": " + made_dir.message());
+  fs::permissions(dir, fs::perms::owner_all, made_dir);
+  // One password per PostgreSQL role for the whole lab: a standby is a physical
+  // copy of the primary, roles and passwords included, so every region's file
+  // of a role holds the same one. Redis instances are separate: one each.
+  std::map<std::string, std::string> role_password;
+  for (const config::RegionSpec& r : config_.regions) {
+    const config::PostgresSpec& pg = r.postgres;
+    for (const std::pair<std::string, const std::string*>& role :
+         {std::pair<std::string, const std::string*>{pg.user, &pg.password_file},
+          {pg.app_user, &pg.app_password_file},
+          {pg.replication_user, &pg.replication_password_file}}) {
+      if (role.first.empty() || !role.second->empty()) continue;  // the config names its file
+      const std::string file = config::PostgresSecretFile(dir, r.name, role.first);
+      auto known = role_password.find(role.first);
+      if (known == role_password.end()) {
+        Result<std::string> made = sys::EnsureSecretFile(file);
+        if (!made.ok()) return made.status();
+        role_password[role.first] = *made;
+      } else if (!fs::exists(file)) {
+        PL_RETURN_IF_ERROR(sys::WriteFileAtomically(file, known->second + "\n", true));
+        fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+      }
+    }
+    if (r.redis.password_file.empty()) {
+      Result<std::string> made = sys::EnsureSecretFile(config::RedisSecretFile(dir, r.name));
+      if (!made.ok()) return made.status();
+    }
+  }
+  config::ApplySecretsDir(config_, dir);
+  return Status::OK();
+}
+
+Result<std::string> Lab::WriteServerPassfile(const config::RegionSpec& region) {
+  std::string lines;
+  for (const config::RegionSpec& r : config_.regions) {
+    for (const pg::Endpoint& e : {pg::RegionDatabase(r), pg::RegionReplication(r)}) {
+      if (e.password_file.empty()) continue;
+      Result<std::string> password = pg::ReadPasswordFile(e.password_file);
+      if (!password.ok()) return password.status();
+      lines += pg::PgpassLine(e, *password);
+    }
+  }
+  if (lines.empty()) return std::string();
+  const std::string file = PostgresDataDir(region) + ".pgpass";
+  PL_RETURN_IF_ERROR(sys::WriteFileAtomically(file, lines));
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+  PL_RETURN_IF_ERROR(Chown(file, pg_user_));
+  return file;
+}
+
+std::string Lab::RedisDir(const config::RegionSpec& region) const {
+  // Beside PostgreSQL's data: a place the server users can reach.
+  return pg_root_ + "/" + region.name + "/redis";
+}
+
+Status Lab::Up(bool replicators) {
+  PL_RETURN_IF_ERROR(PrepareServers());
   PL_RETURN_IF_ERROR(PreparePostgresRoot());
   // Tests that drive replication themselves bring the lab up without the
   // lab's own replicators; the choice is kept for start-region.
@@ -717,10 +887,17 @@ Status Lab::Up(bool replicators) {
   }
   // The lab keeps its own copy of the config, so later commands (and the agent)
   // need no --config.
+  // The copy names the lab's secrets directory, so every command and process
+  // given it logs in (unless the config names its own secrets).
   if (fs::absolute(config_.file) != fs::absolute(dir_ + "/config.yaml")) {
-    std::error_code ec;
-    fs::copy_file(config_.file, dir_ + "/config.yaml", fs::copy_options::overwrite_existing, ec);
-    if (ec) return Status::IOError("cannot copy " + config_.file + " into " + dir_ + ": " + ec.message());
+    std::string text = ReadFile(config_.file);
+    if (config_.secrets_dir.empty()) {
+      if (!text.empty() && text.back() != '\n') text += '\n';
+      text += "\n# Added by pilotlight lab: the passwords it made for this lab.\nsecrets_dir: " +
+              dir_ + "/secrets\n";
+    }
+    Status copied = sys::WriteFileAtomically(dir_ + "/config.yaml", text);
+    if (!copied.ok()) return copied.Annotate("cannot copy " + config_.file + " into " + dir_);
   }
   // Primary first: the DR standby is cloned from it.
   PL_RETURN_IF_ERROR(StartRegionComponents(config_.Primary()));
@@ -915,9 +1092,7 @@ Status Lab::StartRegion(const std::string& name) {
   if (!fs::exists(dir_ + "/pg_root")) {
     return Status::FailedPrecondition("no lab in " + dir_ + ": run `pilotlight lab up` first");
   }
-  Result<std::optional<RunAs>> user = ServerUser("postgres");
-  if (!user.ok()) return user.status();
-  pg_user_ = *user;
+  PL_RETURN_IF_ERROR(PrepareServers());
   return StartRegionComponents(*region);
 }
 

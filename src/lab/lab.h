@@ -117,6 +117,13 @@ class Lab {
   // The lab's pid file and log of a region's PostgreSQL.
   std::string PostgresPidFile(const config::RegionSpec& region) const;
   std::string PostgresLogFile(const config::RegionSpec& region) const;
+  // Makes the lab's passwords (a random one per PostgreSQL role and per Redis
+  // the config names no password file for; 0600 files in <dir>/secrets, kept
+  // once made) and fills them into this lab's config. `up` calls it; a drill
+  // calls it first to give its own copy of the config the same passwords
+  // (config::ApplySecretsDir with <dir>/secrets).
+  Status EnsureSecrets();
+
   // The application database of a region.
   pg::Endpoint PostgresEndpoint(const config::RegionSpec& region,
                                 const std::string& database) const;
@@ -141,6 +148,15 @@ class Lab {
   std::optional<pid_t> RunningPid(const Component& c) const;
   Status StartRegionComponents(const config::RegionSpec& region);
   Status PreparePostgresRoot();
+  // The server users (postgres, redis) and the lab's secrets: a password for
+  // each PostgreSQL role and each Redis the config names no password file for,
+  // made once (0600 in <dir>/secrets) and then filled into the config.
+  Status PrepareServers();
+  // The .pgpass file (owned by the postgres user, 0600) beside a region's data
+  // directory: passwords of every region's admin and replication roles, for the
+  // standby's primary_conninfo and pg_basebackup. Empty when no role has one.
+  Result<std::string> WriteServerPassfile(const config::RegionSpec& region);
+  std::string RedisDir(const config::RegionSpec& region) const;
   Status StartPostgres(const config::RegionSpec& region, const Component& c);
   Status InitPrimaryCluster(const config::RegionSpec& region, const std::string& data);
   Status CloneStandby(const config::RegionSpec& region, const std::string& data);
@@ -162,6 +178,7 @@ class Lab {
   std::string dir_;
   std::string self_exe_;
   std::optional<RunAs> pg_user_;
+  std::optional<RunAs> redis_user_;
   std::string pg_root_;  // parent of every region's PostgreSQL data directory
 };
 

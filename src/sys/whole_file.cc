@@ -1,6 +1,8 @@
 #include "sys/whole_file.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +10,77 @@
 #include <cstring>
 
 namespace pilotlight::sys {
+
+Result<std::string> EnsureSecretFile(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    const std::string parent = path.substr(0, slash);
+    if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::IOError("cannot create " + parent + ": " + std::strerror(errno));
+    }
+  }
+  unsigned char raw[32];
+  size_t got = 0;
+  while (got < sizeof raw) {
+    const ssize_t n = ::getrandom(raw + got, sizeof raw - got, 0);
+    if (n < 0 && errno != EINTR) return Status::Internal(std::string("getrandom: ") + std::strerror(errno));
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  std::string text;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char b : raw) {
+    text += kHex[b >> 4];
+    text += kHex[b & 15];
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return ReadSecretFile(path, "the secret file");
+    return Status::IOError("cannot create the secret file " + path + ": " + std::strerror(errno));
+  }
+  const std::string line = text + "\n";
+  Status st = Status::OK();
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd) != 0) {
+    st = Status::IOError("cannot write the secret file " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  if (!st.ok()) {
+    ::unlink(path.c_str());
+    return st;
+  }
+  return text;
+}
+
+Result<std::string> ReadSecretFile(const std::string& file, const std::string& what) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    return Status::NotFound("cannot open " + what + " " + file + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  std::string text;
+  Status bad;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    bad = Status::InvalidArgument(what + " " + file + " is not a regular file");
+  } else if ((st.st_mode & 077) != 0) {
+    bad = Status::FailedPrecondition(what + " " + file +
+                                     " is readable by its group or others; chmod 600 it");
+  } else if (st.st_size > 1024) {
+    bad = Status::InvalidArgument(what + " " + file + " is over 1 KiB: it should hold one secret");
+  } else {
+    char buf[1025];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      bad = Status::IOError("cannot read " + what + " " + file + ": " + std::strerror(errno));
+    } else {
+      text.assign(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  if (!bad.ok()) return bad;
+  const size_t end = text.find_first_of("\r\n");
+  if (end != std::string::npos) text.resize(end);
+  if (text.empty()) return Status::InvalidArgument(what + " " + file + " is empty");
+  return text;
+}
 
 Result<std::string> ReadWholeFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -15,6 +15,19 @@ namespace pilotlight::sys {
 // can report it as what they found. Retries reads interrupted by signals.
 Result<std::string> ReadWholeFile(const std::string& path);
 
+// A secret (a password) kept in a file: its first line, without the line end.
+// Refused, with a message that names the file and what to do but never its
+// content, when the file is not a regular file (symlinks are not followed),
+// is readable or writable by its group or others (chmod 600 it), is over 1 KiB,
+// or is empty. `what` names the secret in messages ("the password file").
+Result<std::string> ReadSecretFile(const std::string& path,
+                                   const std::string& what = "the password file");
+
+// Makes `path` hold a new random secret (64 hex digits, from getrandom) unless
+// it exists; mode 0600, created with O_EXCL so an existing secret is kept.
+// Creates the parent directory (0700) when missing. Returns the secret.
+Result<std::string> EnsureSecretFile(const std::string& path);
+
 // Replaces `path` with `text` atomically: written to a temporary file beside it
 // (named with this process's pid, so two writers do not share one) and renamed
 // over it, so a reader sees the old content or the new, never half. Without

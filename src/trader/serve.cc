@@ -86,6 +86,8 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
   so.database = pg::RegionDatabase(*region).AsApplication();
   so.redis_host = region->address;
   so.redis_port = region->redis.port;
+  so.redis_user = region->redis.user;
+  so.redis_password_file = region->redis.password_file;
   so.session_ttl = *ttl;
   so.db_connections = o.db_connections;
   so.order_batches = o.order_batches;

@@ -90,7 +90,8 @@ json ErrorJson(const std::string& error, const std::string& message) {
 
 struct Service::Backend {
   Backend(const ServiceOptions& o)
-      : orders(o.database), sessions(o.region, o.redis_host, o.redis_port, o.session_ttl) {}
+      : orders(o.database), sessions(o.region, o.redis_host, o.redis_port, o.session_ttl, o.redis_user,
+                 o.redis_password_file) {}
   OrderStore orders;
   SessionStore sessions;
 };

@@ -74,6 +74,8 @@ struct ServiceOptions {
   pg::Endpoint database;
   std::string redis_host;
   uint16_t redis_port = 6379;
+  std::string redis_user;           // ACL user; empty: the default user
+  std::string redis_password_file;  // empty: no AUTH
   Duration session_ttl = std::chrono::hours(8);
   std::string confirmations_dir;  // "" disables confirmations
   std::string release_digest;     // "sha256:..."

@@ -21,14 +21,20 @@ std::string NewToken() {
   return std::string(hex, 32);
 }
 
-SessionStore::SessionStore(std::string region, std::string host, uint16_t port, Duration ttl)
-    : region_(std::move(region)), host_(std::move(host)), port_(port), ttl_(ttl) {}
+SessionStore::SessionStore(std::string region, std::string host, uint16_t port, Duration ttl,
+                           std::string user, std::string password_file)
+    : region_(std::move(region)),
+      host_(std::move(host)),
+      user_(std::move(user)),
+      password_file_(std::move(password_file)),
+      port_(port),
+      ttl_(ttl) {}
 
 SessionStore::~SessionStore() = default;
 
 Status SessionStore::Connect() {
   if (store_) return Status::OK();
-  sessions::RedisEndpoint endpoint{host_, port_, std::chrono::seconds(1)};
+  sessions::RedisEndpoint endpoint{host_, port_, std::chrono::seconds(1), user_, password_file_};
   Result<std::unique_ptr<sessions::SessionStore>> opened =
       sessions::SessionStore::Open(endpoint, region_);
   if (!opened.ok()) {
@@ -63,7 +69,8 @@ Result<std::optional<std::string>> SessionStore::Lookup(const std::string& token
 bool SessionStore::Ping() {
   if (!ping_ || ping_->broken()) {
     Result<std::unique_ptr<sessions::RedisClient>> c =
-        sessions::RedisClient::Connect({host_, port_, std::chrono::seconds(1)});
+        sessions::RedisClient::Connect(
+            {host_, port_, std::chrono::seconds(1), user_, password_file_});
     if (!c.ok()) return false;
     ping_ = std::move(*c);
   }

@@ -24,7 +24,9 @@ namespace pilotlight::trader {
 
 class SessionStore {
  public:
-  SessionStore(std::string region, std::string host, uint16_t port, Duration ttl);
+  // `password_file` (with `user`, an ACL user) logs in with AUTH; empty: none.
+  SessionStore(std::string region, std::string host, uint16_t port, Duration ttl,
+               std::string user = "", std::string password_file = "");
   ~SessionStore();
   SessionStore(const SessionStore&) = delete;
   SessionStore& operator=(const SessionStore&) = delete;
@@ -43,6 +45,8 @@ class SessionStore {
 
   std::string region_;
   std::string host_;
+  std::string user_;
+  std::string password_file_;
   uint16_t port_;
   Duration ttl_;
   std::unique_ptr<sessions::SessionStore> store_;

@@ -558,14 +558,21 @@ Result<VerifyReport> VerifyBackup(const VerifySpec& spec, Clock& clock) {
 
   say("base backup: pg_basebackup -X stream from " + report.source + " into " + scratch.data_dir);
   const MonoTime b0 = clock.Monotonic();
+  Result<std::string> passfile =
+      WriteToolPassfile(spec.source.endpoint, run_dir + "/source.pgpass", scratch.user);
+  if (!passfile.ok()) return cleanup_on_failure(passfile.status());
   Status st = sys::RunToCompletion(
-      {{spec.source.bin_dir + "/pg_basebackup", "-h", spec.source.endpoint.host, "-p",
-        std::to_string(spec.source.endpoint.port), "-U", spec.source.endpoint.user, "-D",
-        scratch.data_dir, "-X", "stream", "--checkpoint=fast", "--no-password",
+      {{spec.source.bin_dir + "/pg_basebackup", "-d",
+        spec.source.endpoint.ToolConnInfo(*passfile), "-D", scratch.data_dir, "-X", "stream",
+        "--checkpoint=fast", "--no-password",
         "--label=pilotlight backup verify"},
        run_dir + "/basebackup.log",
        scratch.user},
       spec.backup_timeout);
+  if (!passfile->empty()) {
+    std::error_code gone;
+    fs::remove(*passfile, gone);  // the password outlives the copy by no longer than it takes
+  }
   if (!st.ok()) return cleanup_on_failure(st.Annotate("pg_basebackup"));
   report.backup_seconds = Seconds(clock.Monotonic() - b0);
   report.steps.push_back({"base backup", report.backup_seconds});

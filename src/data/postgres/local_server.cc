@@ -1,5 +1,6 @@
 #include "data/postgres/local_server.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +49,28 @@ void RemoveStalePostmasterPid(const LocalServer& s) {
 std::string LocalServer::ToolLog() const {
   if (!log_file.empty()) return fs::path(log_file).parent_path().string() + "/postgres-tools.log";
   return fs::path(data_dir).parent_path().string() + "/postgres-tools.log";
+}
+
+Result<std::string> WriteToolPassfile(const Endpoint& e, const std::string& path,
+                                      const std::optional<sys::RunAs>& owner) {
+  if (e.password_file.empty()) return std::string();
+  Result<std::string> password = ReadPasswordFile(e.password_file);
+  if (!password.ok()) return password.status();
+  const std::string tmp = path + ".pilotlight-tmp";
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
+  const std::string line = PgpassLine(e, *password);
+  const bool wrote = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!wrote) return Status::IOError("cannot write " + tmp);
+  if (owner && ::chown(tmp.c_str(), owner->uid, owner->gid) != 0) {
+    return Status::IOError("cannot chown " + tmp + " to " + owner->name + ": " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+  }
+  return path;
 }
 
 Status WriteServerFile(const LocalServer& server, const std::string& name,

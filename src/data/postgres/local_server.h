@@ -34,6 +34,17 @@ struct LocalServer {
   std::string ToolLog() const;
 };
 
+// The .pgpass file of a server's outgoing connections (its primary_conninfo,
+// pg_rewind, pg_basebackup): beside its data directory, so a re-clone keeps it.
+inline std::string PassfileOf(const LocalServer& server) { return server.data_dir + ".pgpass"; }
+
+// Writes `path` as a .pgpass file with e's password (from its password file),
+// 0600 and owned by `owner` (libpq reads it only then), for PostgreSQL's own
+// tools run as that user. Returns the path, or "" (writing nothing) when e has
+// no password file.
+Result<std::string> WriteToolPassfile(const Endpoint& e, const std::string& path,
+                                      const std::optional<sys::RunAs>& owner);
+
 // The fields of pg_controldata pilotlight reads.
 struct ControlData {
   std::string cluster_state;  // "shut down", "shut down in recovery", "in production", ...

@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+
+#include "sys/whole_file.h"
 
 namespace pilotlight::pg {
 namespace {
@@ -45,7 +48,32 @@ std::string Endpoint::ConnInfo() const {
          " connect_timeout=" + std::to_string(secs < 1 ? 1 : secs) + " tcp_user_timeout=" +
          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(io_timeout).count()) +
          " keepalives=1 keepalives_idle=2 keepalives_interval=1 keepalives_count=3"
-         " application_name=pilotlight";
+         " application_name=pilotlight" +
+         (sslmode.empty() ? "" : " sslmode=" + QuoteConnValue(sslmode)) +
+         (sslrootcert.empty() ? "" : " sslrootcert=" + QuoteConnValue(sslrootcert));
+}
+
+std::string Endpoint::ToolConnInfo(const std::string& passfile) const {
+  std::string out = "host=" + QuoteConnValue(host) + " port=" + std::to_string(port) +
+                    " user=" + QuoteConnValue(user);
+  if (!passfile.empty()) out += " passfile=" + QuoteConnValue(passfile);
+  if (!sslmode.empty()) out += " sslmode=" + QuoteConnValue(sslmode);
+  if (!sslrootcert.empty()) out += " sslrootcert=" + QuoteConnValue(sslrootcert);
+  return out;
+}
+
+std::string PgpassLine(const Endpoint& e, const std::string& password) {
+  // .pgpass fields escape ':' and '\' with a backslash; "*" matches any database.
+  auto field = [](const std::string& v) {
+    std::string out;
+    for (char c : v) {
+      if (c == ':' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out;
+  };
+  return field(e.host) + ":" + std::to_string(e.port) + ":*:" + field(e.user) + ":" +
+         field(password) + "\n";
 }
 
 Endpoint Endpoint::AsApplication() const {
@@ -58,35 +86,7 @@ Endpoint Endpoint::AsApplication() const {
 }
 
 Result<std::string> ReadPasswordFile(const std::string& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    return Status::NotFound("cannot open the password file " + file + ": " + std::strerror(errno));
-  }
-  struct stat st {};
-  std::string text;
-  Status bad;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    bad = Status::InvalidArgument("the password file " + file + " is not a regular file");
-  } else if ((st.st_mode & 077) != 0) {
-    bad = Status::FailedPrecondition("the password file " + file +
-                                     " is readable by its group or others; chmod 600 it");
-  } else if (st.st_size > 1024) {
-    bad = Status::InvalidArgument("the password file " + file +
-                                  " is over 1 KiB: it should hold one password");
-  } else {
-    char buf[1025];
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0)
-      bad = Status::IOError("cannot read the password file " + file);
-    else
-      text.assign(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (!bad.ok()) return bad;
-  const size_t end = text.find_first_of("\r\n");
-  if (end != std::string::npos) text.resize(end);
-  if (text.empty()) return Status::InvalidArgument("the password file " + file + " is empty");
-  return text;
+  return sys::ReadSecretFile(file, "the password file");
 }
 
 std::string Endpoint::ToString() const {
@@ -134,6 +134,24 @@ Status Connection::Failure(void* result) {
   std::string msg = TrimMessage(own && *own ? own : PQerrorMessage(static_cast<PGconn*>(conn_)));
   PQclear(res);
   return Status::Unavailable("PostgreSQL " + endpoint_.ToString() + ": " + msg);
+}
+
+Status Connection::SetRolePassword(const std::string& role, const std::string& password) {
+  for (char c : role) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '_')) {
+      return Status::InvalidArgument("role name '" + role + "' is not a plain name");
+    }
+  }
+  PGconn* conn = static_cast<PGconn*>(conn_);
+  char* verifier = PQencryptPasswordConn(conn, password.c_str(), role.c_str(), "scram-sha-256");
+  if (verifier == nullptr) {
+    return Status::Internal("cannot compute the SCRAM verifier of role " + role + ": " +
+                            TrimMessage(PQerrorMessage(conn)));
+  }
+  std::string sql = "ALTER ROLE \"" + role + "\" PASSWORD '" + verifier + "'";
+  PQfreemem(verifier);
+  return Exec(sql);
 }
 
 Status Connection::Exec(const std::string& sql) {

@@ -35,6 +35,8 @@ struct Endpoint {
   std::string password_file;              // empty: no password (peer, trust, certificates)
   std::string application_user;           // empty: `user`
   std::string application_password_file;  // the application role's password file
+  std::string sslmode;                    // libpq's; empty: its default
+  std::string sslrootcert;                // CA certificate; empty: none
   Duration connect_timeout = std::chrono::seconds(2);
   // A connection whose peer stops answering (a partition drops its packets
   // after it was established) fails after this instead of hanging in a query
@@ -43,6 +45,10 @@ struct Endpoint {
   Duration io_timeout = std::chrono::seconds(5);
 
   std::string ConnInfo() const;  // libpq keyword/value string, without the password
+  // For PostgreSQL's own tools (pg_basebackup -d, pg_rewind --source-server,
+  // primary_conninfo): host, port, user, TLS and `passfile` (a .pgpass file,
+  // which libpq reads only when it is 0600 and owned by the tool's user).
+  std::string ToolConnInfo(const std::string& passfile) const;
   std::string ToString() const;  // "postgres@127.0.1.1:5432/trading"
   // The same server and database, as the application role (itself when
   // application_user is empty or the same role).
@@ -56,6 +62,9 @@ struct Endpoint {
 // file is readable by its group or by others (chmod 600 it), not a regular file,
 // or over 1 KiB; the message names the file, never its content.
 Result<std::string> ReadPasswordFile(const std::string& file);
+
+// One .pgpass line giving `password` for e's host, port and user (any database).
+std::string PgpassLine(const Endpoint& e, const std::string& password);
 
 // A query result: rows of nullable text values.
 struct Rows {
@@ -77,6 +86,10 @@ class Connection {
 
   // Runs one or more statements, discarding results.
   Status Exec(const std::string& sql);
+  // Sets `role`'s password: the SCRAM-SHA-256 verifier is computed here
+  // (libpq's PQencryptPasswordConn), so the password itself never reaches the
+  // server or its logs. `role` must be a plain name ([a-z_][a-z0-9_]*).
+  Status SetRolePassword(const std::string& role, const std::string& password);
   // Runs one statement with text parameters ($1, $2, ...) and returns its rows.
   Result<Rows> Query(const std::string& sql, const std::vector<std::string>& params = {});
   // The same for a statement run again and again on this connection: it is

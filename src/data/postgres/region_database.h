@@ -22,6 +22,19 @@ inline Endpoint RegionDatabase(const config::RegionSpec& region, const std::stri
   e.password_file = region.postgres.password_file;
   e.application_user = region.postgres.app_user;
   e.application_password_file = region.postgres.app_password_file;
+  e.sslmode = region.postgres.sslmode;
+  e.sslrootcert = region.postgres.sslrootcert;
+  return e;
+}
+
+// The region's PostgreSQL as its replication role (the one a standby of the
+// other region streams as), for the `replication` pseudo-database.
+inline Endpoint RegionReplication(const config::RegionSpec& region) {
+  Endpoint e = RegionDatabase(region, "replication");
+  e.user = region.postgres.replication_user;
+  e.password_file = region.postgres.replication_password_file;
+  e.application_user.clear();
+  e.application_password_file.clear();
   return e;
 }
 

@@ -43,13 +43,21 @@ Status EnsureSlot(Connection& primary, const std::string& slot) {
   return made.ok() ? Status::OK() : made.status().Annotate("creating slot " + slot);
 }
 
+Result<std::string> WritePassfile(const RejoinSpec& spec) {
+  return WriteToolPassfile(spec.new_primary, PassfileOf(spec.server), spec.server.user);
+}
+
 Status RunRewind(const RejoinSpec& spec, Duration timeout) {
   const LocalServer& s = spec.server;
   Endpoint source = spec.new_primary;
   source.database = "postgres";
   LogInfo("pg_rewind " + s.data_dir + " from " + source.ToString());
+  Result<std::string> passfile = WritePassfile(spec);
+  if (!passfile.ok()) return passfile.status();
   return sys::RunToCompletion({{s.bin_dir + "/pg_rewind", "--target-pgdata=" + s.data_dir,
-                                "--source-server=" + source.ConnInfo(), "--progress"},
+                                "--source-server=" + source.ToolConnInfo(*passfile) +
+                                    " dbname=postgres",
+                                "--progress"},
                                s.ToolLog(),
                                s.user},
                               timeout);
@@ -63,10 +71,11 @@ Status RunBasebackup(const RejoinSpec& spec, Duration timeout) {
   fs::rename(s.data_dir, aside, ec);
   if (ec) return Status::IOError("cannot move " + s.data_dir + " aside: " + ec.message());
   LogInfo("pg_basebackup " + s.data_dir + " from " + spec.new_primary.ToString());
+  Result<std::string> passfile = WritePassfile(spec);
+  if (!passfile.ok()) return passfile.status();
   Status st = sys::RunToCompletion(
-      {{s.bin_dir + "/pg_basebackup", "-h", spec.new_primary.host, "-p",
-        std::to_string(spec.new_primary.port), "-U", spec.new_primary.user, "-D", s.data_dir, "-X",
-        "stream", "-S", spec.slot, "--checkpoint=fast", "--no-password"},
+      {{s.bin_dir + "/pg_basebackup", "-d", spec.new_primary.ToolConnInfo(*passfile), "-D",
+        s.data_dir, "-X", "stream", "-S", spec.slot, "--checkpoint=fast", "--no-password"},
        s.ToolLog(),
        s.user},
       timeout);
@@ -114,7 +123,7 @@ std::string StandbyConf(const RejoinSpec& spec) {
     conf += "port = " + std::to_string(spec.server.endpoint.port) + "\n";
   }
   conf += "primary_conninfo = " +
-          QuoteConf("host=" + p.host + " port=" + std::to_string(p.port) + " user=" + p.user +
+          QuoteConf(p.ToolConnInfo(p.password_file.empty() ? "" : PassfileOf(spec.server)) +
                     " application_name=" + spec.application_name) +
           "\n";
   conf += "primary_slot_name = " + QuoteConf(spec.slot) + "\n";

@@ -9,6 +9,7 @@
 #include "data/postgres/region_database.h"
 #include "data/postgres/replication.h"
 #include "data/sessions/global_table.h"
+#include "data/sessions/region_redis.h"
 
 namespace pilotlight::rpo {
 namespace fs = std::filesystem;
@@ -17,7 +18,7 @@ namespace {
 pg::Endpoint PgOf(const config::RegionSpec& r) { return pg::RegionDatabase(r); }
 
 sessions::SessionEndpoint SessionsOf(const config::RegionSpec& r) {
-  return {r.name, {r.address, r.redis.port}};
+  return {r.name, sessions::RegionRedis(r)};
 }
 
 const config::BucketSpec* FindBucket(const config::RegionSpec& r, const std::string& name) {

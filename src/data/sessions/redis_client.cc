@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "sys/whole_file.h"
+
 namespace pilotlight::sessions {
 namespace {
 
@@ -51,7 +53,25 @@ Result<std::unique_ptr<RedisClient>> RedisClient::Connect(const RedisEndpoint& e
     return Status::Unavailable("cannot connect to Redis " + endpoint.ToString() + ": " + msg);
   }
   redisSetTimeout(c, ToTimeval(endpoint.timeout));
-  return std::unique_ptr<RedisClient>(new RedisClient(endpoint, c));
+  std::unique_ptr<RedisClient> client(new RedisClient(endpoint, c));
+  if (!endpoint.password_file.empty()) {
+    Result<std::string> password = sys::ReadSecretFile(endpoint.password_file);
+    if (!password.ok()) {
+      return password.status().Annotate("cannot log in to Redis " + endpoint.ToString());
+    }
+    std::vector<std::string> auth = {"AUTH"};
+    if (!endpoint.user.empty()) auth.push_back(endpoint.user);
+    auth.push_back(*password);
+    Result<RedisReply> reply = client->Command(auth);
+    if (!reply.ok()) {
+      // The reply names no secret ("WRONGPASS invalid username-password pair").
+      return Status::FailedPrecondition("Redis " + endpoint.ToString() + " refused the login" +
+                                      (endpoint.user.empty() ? "" : " of " + endpoint.user) +
+                                      " with the password in " + endpoint.password_file + ": " +
+                                      reply.status().message());
+    }
+  }
+  return client;
 }
 
 Result<RedisReply> RedisClient::Command(const std::vector<std::string>& argv) {

@@ -14,10 +14,15 @@
 
 namespace pilotlight::sessions {
 
+// Where a Redis listens and as whom to log in: with a password file, Connect
+// sends AUTH [user] <password> (the file's first line, read at each connect, so a
+// rotated password is picked up by the next connection).
 struct RedisEndpoint {
   std::string host;
   uint16_t port = 6379;
   Duration timeout = std::chrono::seconds(2);
+  std::string user;           // ACL user; empty: the default user
+  std::string password_file;  // empty: no AUTH
   std::string ToString() const { return host + ":" + std::to_string(port); }
 };
 
