@@ -203,11 +203,12 @@ Result<std::unique_ptr<Runtime>> MakeRuntime(const Options& o, const Context& co
     commands.ready_command = s.compute.exec.ready_command;
     commands.can_scale_command = s.compute.exec.can_scale_command;
     commands.log_dir = s.state_dir;
-    rt->groups = std::make_unique<compute::ExecNodeGroups>(std::move(commands));
+    rt->groups = std::make_unique<compute::ExecNodeGroups>(std::move(commands), clock);
     rt->load = std::make_unique<compute::ExecGroupLoad>(s.compute.exec.requests_command, 10s,
                                                         s.state_dir);
   } else {
-    rt->groups = std::make_unique<compute::LabNodeGroups>(rt->config, o.dir, context.self_exe);
+    rt->groups = std::make_unique<compute::LabNodeGroups>(rt->config, o.dir, context.self_exe,
+                                                           clock);
     rt->load = std::make_unique<compute::LabGroupLoad>(o.dir);
   }
   Result<std::unique_ptr<notify::Notifier>> notifier = notify::Notifier::Create(clock, s.topics);

@@ -16,13 +16,13 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 
 #include "alarm/metrics_server.h"
 #include "cli/command.h"
 #include "config/loader.h"
 #include "core/duration.h"
 #include "core/log.h"
+#include "core/poll.h"
 #include "health/detector.h"
 
 namespace pilotlight::cli {
@@ -334,7 +334,7 @@ int Checks(const DetectOptions& o) {
   Status st = d.Start();
   if (!st.ok()) return ExitCode(false, st.ToString());
   // Until every check and alarm is decided, or `wait` has passed.
-  const auto end = std::chrono::steady_clock::now() + wait;
+  Clock& clock = SystemClock::Instance();  // the detector's
   auto decided = [&] {
     for (const health::CheckState& c : d.Checks()) {
       if (c.status == health::HealthStatus::kUnknown) return false;
@@ -344,9 +344,7 @@ int Checks(const DetectOptions& o) {
     }
     return true;
   };
-  while (!decided() && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(50ms);  // polling a condition, with a deadline
-  }
+  (void)PollUntil(clock, clock.Monotonic() + wait, 50ms, decided);  // decided, or out of time
   d.Stop();
   nlohmann::json j = ChecksJson(d);
   if (o.json) {

@@ -27,11 +27,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "cli/command.h"
 #include "config/loader.h"
 #include "core/duration.h"
+#include "core/poll.h"
 #include "data/postgres/failover.h"
 #include "data/postgres/pg_client.h"
 #include "data/sessions/global_table.h"
@@ -106,7 +106,8 @@ class Children {
   }
   // Waits for a child to exit by itself; its exit code, or nullopt at the deadline.
   std::optional<int> Wait(pid_t pid, Duration timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
+    Clock& clock = SystemClock::Instance();  // real children, in real time
+    const MonoTime end = clock.Monotonic() + timeout;
     while (true) {
       int st = 0;
       pid_t r = waitpid(pid, &st, WNOHANG);
@@ -118,8 +119,8 @@ class Children {
         pids_.erase(pid);
         return -1;
       }
-      if (std::chrono::steady_clock::now() >= end) return std::nullopt;
-      std::this_thread::sleep_for(100ms);
+      if (clock.Monotonic() >= end) return std::nullopt;
+      clock.SleepFor(100ms);
     }
   }
   void Stop(pid_t pid) {
@@ -153,14 +154,10 @@ class Children {
   std::set<pid_t> pids_;
 };
 
-// Polls `condition` until it holds or `timeout` passes.
+// Polls `condition` until it holds or `timeout` passes (real time: the lab's).
 bool WaitUntil(Duration timeout, const std::function<bool()>& condition) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(250ms);
-  }
-  return condition();
+  Clock& clock = SystemClock::Instance();
+  return PollUntil(clock, clock.Monotonic() + timeout, 250ms, condition);
 }
 
 // The scenarios: what goes wrong, and what the controller is expected to do.
@@ -552,7 +549,7 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
                    : std::string("within 30s")) +
         "; see " + out + "/load-fault.log");
   }
-  std::this_thread::sleep_for(1s);  // a second of orders in flight when the fault hits
+  clock.SleepFor(1s);  // a second of orders in flight when the fault hits
 
   // Sessions the primary holds the instant before the fault: what DR must have.
   Result<std::map<std::string, WallTime>> sessions_before = RegionSessions(primary);
@@ -617,7 +614,7 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
     const Duration watch = config.controller.confirm_for.value_or(1s) +
                            config.controller.lease_duration.value_or(6s) + 10s;
     Progress("watching " + FormatDuration(watch) + " for a failover that must not happen");
-    std::this_thread::sleep_for(watch);
+    clock.SleepFor(watch);
     failover_run();
   }
   if (!children.Wait(*load, 3min)) children.Stop(*load);

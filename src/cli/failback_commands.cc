@@ -132,7 +132,7 @@ int FailbackCmd(const Options& o, const Context& context) {
       controller::LoadDurableState(**journal, s.failover_runbook, s.failback_runbook);
   if (!durable.ok()) return ExitCode(false, durable.status().ToString());
   Clock& clock = SystemClock::Instance();
-  compute::LabNodeGroups groups(*config, o.dir, context.self_exe);
+  compute::LabNodeGroups groups(*config, o.dir, context.self_exe, clock);
 
   if (o.plan) {
     const controller::FailbackReadinessReport ready =

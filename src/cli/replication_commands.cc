@@ -169,7 +169,7 @@ int RunDbAction(DbAction action, const LabOptions& o, const Context& context) {
       config->FindRegion(o.region.empty() ? default_region : o.region);
   if (region == nullptr) return ExitCode(false, "no region named '" + o.region + "'");
   const config::RegionSpec& other = Other(*config, *region);
-  const Clock& clock = SystemClock::Instance();
+  Clock& clock = SystemClock::Instance();
   switch (action) {
     case DbAction::kPromote: {
       pg::ReplicationStatus st = pg::ReadReplicationStatus(PgOf(other), PgOf(*region), region->name);

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <thread>
 
 #include "sys/process.h"
 
@@ -99,7 +98,7 @@ Result<GroupReadiness> ExecNodeGroups::Readiness(const std::string& region,
     out.detail = "no ready_command configured: readiness unknown";
     return out;
   }
-  const Clock& clock = SystemClock::Instance();
+  Clock& clock = clock_;
   for (;;) {
     const Duration left = deadline - clock.Monotonic();
     Result<std::string> r =
@@ -114,7 +113,7 @@ Result<GroupReadiness> ExecNodeGroups::Readiness(const std::string& region,
     }
     out.detail = r.status().message();
     if (clock.Monotonic() + commands_.poll_interval >= deadline) return out;
-    std::this_thread::sleep_for(commands_.poll_interval);  // polling a command, bounded
+    clock.SleepFor(commands_.poll_interval);  // polling a command, bounded
   }
 }
 

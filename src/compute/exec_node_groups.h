@@ -31,7 +31,10 @@ struct ExecCommands {
 
 class ExecNodeGroups final : public NodeGroups {
  public:
-  explicit ExecNodeGroups(ExecCommands commands) : commands_(std::move(commands)) {}
+  // Readiness polls on `clock` (the deadlines it is given are on it), which must
+  // outlive this; the commands themselves run in real time.
+  ExecNodeGroups(ExecCommands commands, Clock& clock)
+      : commands_(std::move(commands)), clock_(clock) {}
 
   Result<int> Size(const std::string& region, const std::string& group) override;
   Status SetSize(const std::string& region, const std::string& group, int size) override;
@@ -41,6 +44,7 @@ class ExecNodeGroups final : public NodeGroups {
 
  private:
   ExecCommands commands_;
+  Clock& clock_;
 };
 
 // `command` with {region}, {group} and {size} replaced by single-quoted values.

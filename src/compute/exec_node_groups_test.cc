@@ -32,6 +32,7 @@ class ExecNodeGroupsTest : public ::testing::Test {
 
   std::string dir_;
   ExecCommands commands_;
+  FakeClock clock_;  // the polls between ready_command runs take no wall time
 };
 
 TEST_F(ExecNodeGroupsTest, ExpandQuotesValues) {
@@ -40,7 +41,7 @@ TEST_F(ExecNodeGroupsTest, ExpandQuotesValues) {
 }
 
 TEST_F(ExecNodeGroupsTest, ScalesAndReadsTheSizeBack) {
-  ExecNodeGroups g(commands_);
+  ExecNodeGroups g(commands_, clock_);
   EXPECT_EQ(*g.Size("dr", "trader"), 1);
   ASSERT_TRUE(g.SetSize("dr", "trader", 3).ok());
   EXPECT_EQ(*g.Size("dr", "trader"), 3);
@@ -48,16 +49,16 @@ TEST_F(ExecNodeGroupsTest, ScalesAndReadsTheSizeBack) {
 }
 
 TEST_F(ExecNodeGroupsTest, ReadinessWaitsForTheReadyCommand) {
-  ExecNodeGroups g(commands_);
+  ExecNodeGroups g(commands_, clock_);
   std::ofstream(dir_ + "/ready-dr-trader") << "3\n";
-  const MonoTime deadline = SystemClock::Instance().Monotonic() + 5s;
+  const MonoTime deadline = clock_.Monotonic() + 5s;
   EXPECT_TRUE(ScaleAndWait(g, "dr", "trader", 3, ReadyWhen::kReady, deadline).ok());
 }
 
 TEST_F(ExecNodeGroupsTest, NotReadyByTheDeadlineIsATimeout) {
-  ExecNodeGroups g(commands_);
+  ExecNodeGroups g(commands_, clock_);
   std::ofstream(dir_ + "/ready-dr-trader") << "2\n";
-  const MonoTime deadline = SystemClock::Instance().Monotonic() + 300ms;
+  const MonoTime deadline = clock_.Monotonic() + 300ms;
   Status st = ScaleAndWait(g, "dr", "trader", 3, ReadyWhen::kReady, deadline);
   EXPECT_EQ(st.code(), Status::Code::kTimeout) << st.ToString();
   EXPECT_NE(st.message().find("0 of 3 instances ready"), std::string::npos) << st.message();
@@ -65,7 +66,7 @@ TEST_F(ExecNodeGroupsTest, NotReadyByTheDeadlineIsATimeout) {
 
 TEST_F(ExecNodeGroupsTest, GarbageSizeIsAClearError) {
   commands_.size_command = "echo lots";
-  ExecNodeGroups g(commands_);
+  ExecNodeGroups g(commands_, clock_);
   Result<int> r = g.Size("dr", "trader");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("printed \"lots\", not a size"), std::string::npos);
@@ -73,7 +74,7 @@ TEST_F(ExecNodeGroupsTest, GarbageSizeIsAClearError) {
 
 TEST_F(ExecNodeGroupsTest, FailingScaleCommandSaysWhich) {
   commands_.scale_command = "echo quota exceeded; exit 4";
-  ExecNodeGroups g(commands_);
+  ExecNodeGroups g(commands_, clock_);
   Status st = g.SetSize("dr", "trader", 3);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("exited with status 4"), std::string::npos) << st.message();

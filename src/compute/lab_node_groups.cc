@@ -6,7 +6,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "lab/lab.h"
 #include "trader/http_client.h"
@@ -15,9 +14,10 @@ namespace pilotlight::compute {
 
 using namespace std::chrono_literals;
 
-LabNodeGroups::LabNodeGroups(config::Config config, std::string lab_dir, std::string self_exe)
+LabNodeGroups::LabNodeGroups(config::Config config, std::string lab_dir, std::string self_exe,
+                             Clock& clock)
     : config_(std::move(config)), lab_dir_(std::move(lab_dir)), self_exe_(std::move(self_exe)),
-      lab_(std::make_unique<lab::Lab>(config_, lab_dir_, self_exe_)) {}
+      clock_(clock), lab_(std::make_unique<lab::Lab>(config_, lab_dir_, self_exe_)) {}
 
 LabNodeGroups::~LabNodeGroups() = default;
 
@@ -55,7 +55,6 @@ Result<GroupReadiness> LabNodeGroups::Readiness(const std::string& region,
   for (int i = 1; i <= out.desired; ++i) wanted.insert(g.name + "-" + std::to_string(i));
   std::set<std::string> up;
   std::map<std::string, std::string> last_word;  // instance (or "connect") -> what it said
-  const Clock& clock = SystemClock::Instance();
   trader::HttpClient client(r.address, g.port, 1s);
   while (up.size() < wanted.size()) {
     // A fresh connection per request, so the kernel may pick another instance.
@@ -78,8 +77,8 @@ Result<GroupReadiness> LabNodeGroups::Readiness(const std::string& region,
         last_word["reply"] = "HTTP " + std::to_string(res->status) + " without an instance name";
       }
     }
-    if (up.size() >= wanted.size() || clock.Monotonic() >= deadline) break;
-    std::this_thread::sleep_for(20ms);  // polling the instances, bounded by the deadline
+    if (up.size() >= wanted.size() || clock_.Monotonic() >= deadline) break;
+    clock_.SleepFor(20ms);  // polling the instances, bounded by the deadline
   }
   out.up.assign(up.begin(), up.end());
   for (const std::string& name : wanted) {

@@ -23,8 +23,9 @@ namespace pilotlight::compute {
 class LabNodeGroups final : public NodeGroups {
  public:
   // `lab_dir` is the lab's state directory; `self_exe` the pilotlight binary the
-  // lab starts instances from.
-  LabNodeGroups(config::Config config, std::string lab_dir, std::string self_exe);
+  // lab starts instances from. Readiness polls on `clock` (the deadlines it is
+  // given are on it), which must outlive this.
+  LabNodeGroups(config::Config config, std::string lab_dir, std::string self_exe, Clock& clock);
   ~LabNodeGroups() override;
 
   Result<int> Size(const std::string& region, const std::string& group) override;
@@ -40,6 +41,7 @@ class LabNodeGroups final : public NodeGroups {
   config::Config config_;
   std::string lab_dir_;
   std::string self_exe_;
+  Clock& clock_;
   std::unique_ptr<lab::Lab> lab_;
 };
 

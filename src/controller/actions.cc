@@ -1,9 +1,10 @@
 #include "controller/actions.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "compute/exec_node_groups.h"
 #include "config/runbook_steps.h"
@@ -43,7 +44,7 @@ class ActionBase : public runbook::StepAction {
 
  protected:
   const ControllerSpec& spec() const { return *a_.spec; }
-  const Clock& clock() const { return *a_.clock; }
+  Clock& clock() const { return *a_.clock; }
   Result<pg::Endpoint> Database(const std::string& region) const {
     if (region == spec().primary_region) return spec().primary_db;
     if (region == spec().dr_region) return spec().dr_db;
@@ -147,7 +148,7 @@ class WaitHealthyAction final : public ActionBase {
       if (r.ok() && r->status >= 200 && r->status < 300) return Status::OK();
       last = r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message();
       if (clock().Monotonic() + 200ms >= deadline) break;
-      std::this_thread::sleep_for(200ms);  // polling, bounded by the step's deadline
+      clock().SleepFor(200ms);  // polling, bounded by the step's deadline
     }
     return Status::Timeout(url + " not healthy by the deadline: " + last);
   }
@@ -295,7 +296,7 @@ class ApproveAction final : public ActionBase {
       if (clock().Monotonic() >= deadline) {
         return Status::Timeout("no operator approved by the deadline (`pilotlight approve`)");
       }
-      std::this_thread::sleep_for(100ms);  // waiting for an operator, bounded
+      clock().SleepFor(100ms);  // waiting for an operator, bounded
     }
     ClearRequest(dir, Request::kApprove);
     return Status::OK();
@@ -346,7 +347,7 @@ class BlockingHook final : public runbook::StepAction {
     const char* marker = getenv("PILOTLIGHT_TEST_BLOCK_MARKER");
     if (marker != nullptr) std::ofstream(marker) << s.name << "\n";
     LogWarn("test hook: blocking in step '" + s.name + "' until killed");
-    for (;;) std::this_thread::sleep_for(1s);
+    for (;;) pause();  // not a timed wait: until a signal kills the process
   }
   runbook::StepAction* inner_;
   bool before_;

@@ -49,7 +49,7 @@ struct RunContext {
 
 struct Adapters {
   const ControllerSpec* spec = nullptr;
-  const Clock* clock = nullptr;
+  Clock* clock = nullptr;  // every wait of an action goes through it (SleepFor)
   compute::NodeGroups* groups = nullptr;  // null: scale / wait_healthy on groups fail
   std::function<Status(const std::string& topic, const std::string& json)> publish;
   RunContext* context = nullptr;

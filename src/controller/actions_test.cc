@@ -6,7 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
+#include <functional>
+#include <utility>
 
 #include "controller/state.h"
 
@@ -35,6 +36,27 @@ class CountingGroups : public compute::NodeGroups {
   compute::ReadyWhen last_when = compute::ReadyWhen::kReady;
 };
 
+// A FakeClock on which something happens at a set time: the operator's command
+// arrives while an action waits, in fake time, without a thread or a real sleep.
+class ScriptedClock final : public Clock {
+ public:
+  WallTime Now() const override { return fake_.Now(); }
+  MonoTime Monotonic() const override { return fake_.Monotonic(); }
+  void SleepFor(Duration d) override {
+    fake_.SleepFor(d);
+    if (event_ && fake_.Monotonic() >= event_at_) std::exchange(event_, nullptr)();
+  }
+  void At(MonoTime when, std::function<void()> event) {
+    event_at_ = when;
+    event_ = std::move(event);
+  }
+
+ private:
+  FakeClock fake_;
+  MonoTime event_at_;
+  std::function<void()> event_;
+};
+
 class ActionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,7 +72,7 @@ class ActionsTest : public ::testing::Test {
     spec_.node_groups = {g};
     Adapters a;
     a.spec = &spec_;
-    a.clock = &SystemClock::Instance();
+    a.clock = &clock_;
     a.groups = &groups_;
     a.publish = [this](const std::string& topic, const std::string& json) {
       published_.push_back(topic + " " + json);
@@ -60,8 +82,9 @@ class ActionsTest : public ::testing::Test {
     actions_ = std::make_unique<ActionSet>(a);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  MonoTime In(Duration d) { return SystemClock::Instance().Monotonic() + d; }
+  MonoTime In(Duration d) { return clock_.Monotonic() + d; }
 
+  ScriptedClock clock_;
   std::string dir_;
   ControllerSpec spec_;
   CountingGroups groups_;
@@ -124,15 +147,16 @@ TEST_F(ActionsTest, NotifyPublishesToTheTopic) {
 TEST_F(ActionsTest, ApproveWaitsForTheOperatorAndConsumesTheApproval) {
   runbook::StepAction* a = actions_->Find("approve");
   runbook::StepSpec s{"operator go-ahead", "approve", {}};
-  Status timed_out = a->Run(s, In(300ms));
+  const MonoTime deadline = In(300ms);
+  Status timed_out = a->Run(s, deadline);
   EXPECT_EQ(timed_out.code(), Status::Code::kTimeout) << timed_out.ToString();
-  std::thread op([&] {
-    std::this_thread::sleep_for(200ms);  // the operator, later
-    ASSERT_TRUE(PostRequest(spec_.RequestsDir(), Request::kApprove, "alice",
-                            SystemClock::Instance().Now()).ok());
+  EXPECT_GE(clock_.Monotonic(), deadline);  // it waited out the deadline
+  bool approved = false;
+  clock_.At(In(2min), [&] {  // the operator, later
+    approved = PostRequest(spec_.RequestsDir(), Request::kApprove, "alice", clock_.Now()).ok();
   });
-  EXPECT_TRUE(a->Run(s, In(10s)).ok());
-  op.join();
+  EXPECT_TRUE(a->Run(s, In(10min)).ok());
+  EXPECT_TRUE(approved);
   EXPECT_FALSE(RequestPending(spec_.RequestsDir(), Request::kApprove));
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <thread>
 
 #include "core/duration.h"
 #include "core/log.h"
@@ -83,7 +82,7 @@ class FailbackAction : public runbook::StepAction {
 
  protected:
   const ControllerSpec& spec() const { return *a_.spec; }
-  const Clock& clock() const { return *a_.clock; }
+  Clock& clock() const { return *a_.clock; }
   Result<std::string> Region(const runbook::StepSpec& step, const std::string& key,
                              const std::string& fallback) const {
     const std::string r = Param(step, key, fallback);
@@ -248,7 +247,7 @@ class ValidateStandbyAction final : public FailbackAction {
         last = "not streaming (" + (rs.state.empty() ? rs.problem : rs.state) + ")";
       }
       if (clock().Monotonic() + kPoll >= deadline) break;
-      std::this_thread::sleep_for(kPoll);  // polling, bounded by the step's deadline
+      clock().SleepFor(kPoll);  // polling, bounded by the step's deadline
     }
     return Status::Timeout(*region + " is not a healthy standby of " + from +
                            " by the deadline: " + last);
@@ -346,7 +345,7 @@ class SwitchoverAction final : public FailbackAction {
         last = c.status().message();
       }
       if (clock().Monotonic() + kPoll >= deadline) break;
-      std::this_thread::sleep_for(kPoll);  // polling, bounded by the step's deadline
+      clock().SleepFor(kPoll);  // polling, bounded by the step's deadline
     }
     return Status::Timeout(name + " did not replay up to " + lsn + " by the deadline (" + last +
                            "); the other region stays fenced: lift its fence with `pilotlight "
@@ -402,7 +401,7 @@ class DnsShiftAction final : public FailbackAction {
         if (clock().Monotonic() + *pause >= deadline) {
           return Status::Timeout("no time left for the next DNS step; raise the step's timeout");
         }
-        std::this_thread::sleep_for(*pause);  // the deliberate pause between shift steps
+        clock().SleepFor(*pause);  // the deliberate pause between shift steps
       }
     }
     return Status::OK();

@@ -31,9 +31,10 @@ void OnSignal(int) { g_stop.store(true); }
 
 // Sleeps up to `d`, waking early on a stop request.
 void SleepUnlessStopped(Duration d) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (!g_stop.load() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Clock& clock = SystemClock::Instance();
+  const MonoTime until = clock.Monotonic() + d;
+  while (!g_stop.load() && clock.Monotonic() < until) {
+    clock.SleepFor(std::chrono::milliseconds(20));
   }
 }
 

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "controller/lease_auth.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "data/postgres/region_database.h"
 #include "sys/whole_file.h"
@@ -76,7 +77,7 @@ Status WaitReady(const std::string& what, pid_t pid, const std::string& log,
     if (std::chrono::steady_clock::now() > deadline) {
       return Status::Timeout(what + " did not become ready within 60s; see " + log);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling readiness
+    SystemClock::Instance().SleepFor(std::chrono::milliseconds(50));  // polling readiness
   }
   return Status::OK();
 }

@@ -2,7 +2,7 @@
 
 #include <sqlite3.h>
 
-#include <thread>
+#include "core/clock.h"
 
 namespace pilotlight::sqlite {
 namespace {
@@ -51,14 +51,15 @@ Status Database::Exec(const std::string& sql, const std::string& purpose) {
 
 Status Database::ExecRetryingLocked(const std::string& sql, const std::string& purpose,
                                     std::chrono::milliseconds retry) {
-  const auto deadline = std::chrono::steady_clock::now() + retry;
+  Clock& clock = SystemClock::Instance();  // another process's lock, in real time
+  const MonoTime deadline = clock.Monotonic() + retry;
   for (;;) {
     char* err = nullptr;
     const int rc = sqlite3_exec(Db(db_), sql.c_str(), nullptr, nullptr, &err);
     if (rc == SQLITE_OK) return Status::OK();
     const std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    if (!Locked(rc) || std::chrono::steady_clock::now() >= deadline) {
+    if (!Locked(rc) || clock.Monotonic() >= deadline) {
       // A multi-statement script that failed half way must not leave its
       // transaction open on this connection (and its lock on the file).
       if (sqlite3_get_autocommit(Db(db_)) == 0) {
@@ -67,7 +68,7 @@ Status Database::ExecRetryingLocked(const std::string& sql, const std::string& p
       return Error(rc, purpose, msg);
     }
     // Not synchronization: SQLite offers nothing to wait on for this lock.
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    clock.SleepFor(std::chrono::milliseconds(20));
   }
 }
 

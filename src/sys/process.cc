@@ -16,7 +16,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "sys/whole_file.h"
@@ -126,20 +125,22 @@ Result<pid_t> SpawnDaemon(const SpawnSpec& spec) { return ForkExec(spec, /*new_s
 Status RunToCompletion(const SpawnSpec& spec, Duration timeout) {
   Result<pid_t> pid = ForkExec(spec, /*new_session=*/true);
   if (!pid.ok()) return pid.status();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A real child in real time: the system clock, whoever calls.
+  Clock& clock = SystemClock::Instance();
+  const MonoTime deadline = clock.Monotonic() + timeout;
   int wstatus = 0;
   for (;;) {
     pid_t r = waitpid(*pid, &wstatus, WNOHANG);
     if (r == *pid) break;
     if (r < 0 && errno != EINTR) return Status::IOError("waitpid: " + Errno(errno));
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (clock.Monotonic() > deadline) {
       SignalGroup(*pid, SIGKILL);
       waitpid(*pid, &wstatus, 0);
       return Status::Timeout(spec.argv[0] + " did not finish within " +
                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
                              "s; see " + spec.log_file);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a child, not syncing
+    clock.SleepFor(std::chrono::milliseconds(20));  // polling a child, not syncing
   }
   if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return Status::OK();
   std::string how = WIFEXITED(wstatus) ? "exited with status " + std::to_string(WEXITSTATUS(wstatus))
@@ -243,14 +244,15 @@ int KillProcessTree(pid_t pid) {
 }
 
 bool WaitGroupGone(pid_t pgid, Duration timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Clock& clock = SystemClock::Instance();  // real processes, in real time
+  const MonoTime deadline = clock.Monotonic() + timeout;
   for (;;) {
     // Reap if it is our own child (lab up in-process); harmless otherwise.
     while (waitpid(-pgid, nullptr, WNOHANG) > 0) {
     }
     if (!GroupHasLiveMember(pgid)) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling /proc
+    if (clock.Monotonic() > deadline) return false;
+    clock.SleepFor(std::chrono::milliseconds(20));  // polling /proc
   }
 }
 

@@ -187,7 +187,7 @@ Result<ServedCount> ParseServedCount(const std::string& text) {
   return out;
 }
 
-Status RunHttpServer(const ServerOptions& options, Service& service, const Clock& clock,
+Status RunHttpServer(const ServerOptions& options, Service& service, Clock& clock,
                      const std::function<void()>& on_listening) {
   // Every thread started from here on inherits the blocked mask; only sigtimedwait
   // below takes these signals.
@@ -230,7 +230,7 @@ Status RunHttpServer(const ServerOptions& options, Service& service, const Clock
       if (ec) {
         if (ec == asio::error::no_descriptors) {
           // Out of file descriptors: back off briefly instead of spinning.
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          clock.SleepFor(std::chrono::milliseconds(10));
         }
         continue;
       }

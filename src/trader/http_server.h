@@ -55,7 +55,7 @@ Result<ServedCount> ParseServedCount(const std::string& text);
 
 // Serves until SIGTERM/SIGINT, then drains. `on_listening` runs once the socket
 // listens (e.g. to log or write a pid file).
-Status RunHttpServer(const ServerOptions& options, Service& service, const Clock& clock,
+Status RunHttpServer(const ServerOptions& options, Service& service, Clock& clock,
                      const std::function<void()>& on_listening);
 
 }  // namespace pilotlight::trader

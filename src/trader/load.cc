@@ -108,7 +108,7 @@ LatencySummary Summarize(std::vector<double> v) {
   return s;
 }
 
-Result<LoadReport> RunLoad(const LoadOptions& o, const Clock& clock,
+Result<LoadReport> RunLoad(const LoadOptions& o, Clock& clock,
                            const std::function<void(const LoadProgress&)>& on_progress) {
   if (o.concurrency < 1) return Status::InvalidArgument("--concurrency must be at least 1");
   if (o.rate < 0) return Status::InvalidArgument("--rate cannot be negative");
@@ -164,7 +164,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o, const Clock& clock,
       if (end && scheduled >= *end) break;
       // Open-loop pacing: wait for this order's slot.
       const Duration wait = scheduled - clock.Monotonic();
-      if (wait > Duration::zero()) std::this_thread::sleep_for(wait);
+      if (wait > Duration::zero()) clock.SleepFor(wait);
 
       const std::string id = run + "-" + std::to_string(w) + "-" + std::to_string(i);
       const std::string& symbol = o.symbols[rng() % o.symbols.size()];
@@ -188,7 +188,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o, const Clock& clock,
             gave_up++;
             break;
           }
-          std::this_thread::sleep_for(backoff);  // retry pacing, not synchronization
+          clock.SleepFor(backoff);  // retry pacing, not synchronization
           backoff = std::min<Duration>(backoff * 2, std::chrono::seconds(1));
         }
         attempts++;
@@ -287,7 +287,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o, const Clock& clock,
     int64_t last_acked = 0;
     MonoTime last = start;
     while (running.load() > 0) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));  // progress cadence
+      clock.SleepFor(std::chrono::seconds(1));  // progress cadence
       if (running.load() == 0) break;
       const MonoTime now = clock.Monotonic();
       LoadProgress p;

@@ -71,7 +71,7 @@ struct LoadProgress {
   std::string last_region;
 };
 
-Result<LoadReport> RunLoad(const LoadOptions& options, const Clock& clock,
+Result<LoadReport> RunLoad(const LoadOptions& options, Clock& clock,
                            const std::function<void(const LoadProgress&)>& on_progress);
 
 // Nearest-rank percentile of sorted values (q in [0, 1]); 0 for none.

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <thread>
 
 #include "core/duration.h"
 #include "core/log.h"
@@ -573,7 +572,7 @@ Result<std::optional<ReplicaMetadata>> ReadReplicaMetadata(const std::string& de
 std::string CheckpointPath(const std::string& state_dir) { return state_dir + "/checkpoint.log"; }
 
 Result<std::unique_ptr<BucketReplicator>> BucketReplicator::Open(ReplicatorOptions options,
-                                                                 const Clock& clock) {
+                                                                 Clock& clock) {
   if (options.source_dir.empty() || options.dest_dir.empty() || options.state_dir.empty()) {
     return Status::InvalidArgument(
         "a bucket replicator needs a source, a destination and a state "
@@ -1086,13 +1085,13 @@ void BucketReplicator::Run(const std::atomic<bool>& stop, Duration interval) {
       if (left <= Duration(0)) break;
       // A failed pass, or a full scan the feed asked for, waits out the interval.
       if (!feed_ || feed_->degraded() || feed_asked_rescan_ || !pass.ok()) {
-        std::this_thread::sleep_for(std::min<Duration>(left, std::chrono::milliseconds(20)));
+        clock_.SleepFor(std::min<Duration>(left, std::chrono::milliseconds(20)));
         continue;
       }
       if (feed_->Wait(std::min(left, kSlice))) {
         const Duration settle =
             std::min(options_.change_settle, interval - (clock_.Monotonic() - started));
-        if (settle > Duration(0)) std::this_thread::sleep_for(settle);
+        if (settle > Duration(0)) clock_.SleepFor(settle);
         break;
       }
     }

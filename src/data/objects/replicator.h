@@ -200,8 +200,9 @@ struct Backlog {
 
 class BucketReplicator {
  public:
+  // Run's waits go through `clock` (SleepFor), which must outlive this.
   static Result<std::unique_ptr<BucketReplicator>> Open(ReplicatorOptions options,
-                                                        const Clock& clock);
+                                                        Clock& clock);
 
   // One look at the source (a full scan, or the keys the change feed reported)
   // and everything it finds to do.
@@ -219,7 +220,7 @@ class BucketReplicator {
   bool metadata_in_xattrs() const { return xattrs_; }
 
  private:
-  BucketReplicator(ReplicatorOptions options, const Clock& clock,
+  BucketReplicator(ReplicatorOptions options, Clock& clock,
                    std::unique_ptr<Checkpoint> checkpoint, std::unique_ptr<ChangeFeed> feed)
       : options_(std::move(options)),
         clock_(clock),
@@ -228,7 +229,7 @@ class BucketReplicator {
         xattrs_(!options_.sidecar_metadata) {}
 
   ReplicatorOptions options_;
-  const Clock& clock_;
+  Clock& clock_;
   std::unique_ptr<Checkpoint> checkpoint_;
   std::unique_ptr<ChangeFeed> feed_;  // null: every pass is a full scan
   bool swept_orphans_ = false;

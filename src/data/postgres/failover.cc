@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <thread>
 
 #include "core/duration.h"
 #include "core/log.h"
+#include "core/poll.h"
 
 namespace pilotlight::pg {
 namespace fs = std::filesystem;
@@ -25,12 +25,8 @@ Endpoint AdminOf(const Endpoint& e) {
 
 // Polls `done` until it returns true or the deadline passes. `done` may set
 // `last` to explain the most recent failure.
-bool PollUntil(const Clock& clock, MonoTime deadline, const std::function<bool()>& done) {
-  for (;;) {
-    if (done()) return true;
-    if (clock.Monotonic() >= deadline) return false;
-    std::this_thread::sleep_for(kPollInterval);
-  }
+bool PollUntil(Clock& clock, MonoTime deadline, const std::function<bool()>& done) {
+  return pilotlight::PollUntil(clock, deadline, kPollInterval, done);
 }
 
 std::string QuoteIdent(const std::string& name) {
@@ -270,7 +266,7 @@ std::string PromoteOutcome::ToString() const {
          "; writes verified";
 }
 
-Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const Clock& clock) {
+Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, Clock& clock) {
   const MonoTime start = clock.Monotonic();
   const MonoTime deadline = start + timeout;
   Result<std::unique_ptr<Connection>> conn = Connection::Open(AdminOf(standby));
@@ -469,7 +465,7 @@ bool FenceState::fenced() const {
 }
 
 Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration timeout,
-                           const Clock& clock, const LocalServer* local) {
+                           Clock& clock, const LocalServer* local) {
   if (mode == FenceMode::kNoConnections && local == nullptr) {
     return Status::InvalidArgument("the no-connections fence edits pg_hba.conf: it needs the data "
                                    "directory of " + server.ToString());
@@ -571,7 +567,7 @@ Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration time
   return out;
 }
 
-Status Unfence(const Endpoint& server, Duration timeout, const Clock& clock,
+Status Unfence(const Endpoint& server, Duration timeout, Clock& clock,
                const LocalServer* local) {
   const MonoTime deadline = clock.Monotonic() + timeout;
   Result<std::unique_ptr<Connection>> admin = Connection::Open(AdminOf(server));

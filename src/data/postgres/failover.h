@@ -88,7 +88,7 @@ struct PromoteOutcome {
 // range, so an id the old primary issued (and lost) is never issued again.
 // Promoting a primary is a no-op reported as already_primary (its writability is
 // still verified). Fails with Timeout when not done by `timeout`.
-Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, const Clock& clock);
+Result<PromoteOutcome> Promote(const Endpoint& standby, Duration timeout, Clock& clock);
 
 enum class FenceMode { kReadOnly, kNoConnections };
 const char* FenceModeName(FenceMode mode);  // "read-only" | "no-connections"
@@ -109,7 +109,7 @@ struct FenceOutcome {
 // refused (kReadOnly) or the database refuses connections (kNoConnections).
 // REQUIRES: `local` (the server's data directory) for kNoConnections.
 Result<FenceOutcome> Fence(const Endpoint& server, FenceMode mode, Duration timeout,
-                           const Clock& clock, const LocalServer* local = nullptr);
+                           Clock& clock, const LocalServer* local = nullptr);
 
 // What the fence of a server looks like, observed without changing it.
 struct FenceState {
@@ -148,7 +148,7 @@ WriteAttempt AttemptApplicationWrite(const Endpoint& server);
 
 // Lifts a fence: default_transaction_read_only reset and, given `local`, the
 // pg_hba.conf rules removed. Verifies a write succeeds. Idempotent.
-Status Unfence(const Endpoint& server, Duration timeout, const Clock& clock,
+Status Unfence(const Endpoint& server, Duration timeout, Clock& clock,
                const LocalServer* local = nullptr);
 
 // Synchronous replication on the primary: with a standby name, commits wait

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "core/duration.h"
 #include "core/log.h"
@@ -143,7 +142,7 @@ Result<bool> IsStreamingTo(const Endpoint& primary, const std::string& applicati
   return !r->empty();
 }
 
-Result<RejoinOutcome> Rejoin(const RejoinSpec& spec, const Clock& clock) {
+Result<RejoinOutcome> Rejoin(const RejoinSpec& spec, Clock& clock) {
   PL_RETURN_IF_ERROR(CheckName("application name", spec.application_name));
   PL_RETURN_IF_ERROR(CheckName("slot", spec.slot));
   const MonoTime start = clock.Monotonic();
@@ -214,7 +213,7 @@ Result<RejoinOutcome> Rejoin(const RejoinSpec& spec, const Clock& clock) {
                              " within the deadline (" + last.message() + "); see " +
                              spec.server.log_file);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling replication state
+    clock.SleepFor(std::chrono::milliseconds(100));  // polling replication state
   }
   Endpoint self = spec.server.endpoint;
   self.database = "postgres";

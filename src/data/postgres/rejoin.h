@@ -42,7 +42,7 @@ struct RejoinOutcome {
   std::string ToString() const;
 };
 
-Result<RejoinOutcome> Rejoin(const RejoinSpec& spec, const Clock& clock);
+Result<RejoinOutcome> Rejoin(const RejoinSpec& spec, Clock& clock);
 
 // The standby include file's content (pure; exposed for tests).
 std::string StandbyConf(const RejoinSpec& spec);

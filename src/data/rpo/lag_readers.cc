@@ -134,7 +134,7 @@ std::vector<LagReading> ReadLags(const config::Config& config, const DataLayout&
 
 Status RunReplicators(const config::Config& config, const DataLayout& layout,
                       const std::string& from_name, Duration interval,
-                      const std::atomic<bool>& stop, const Clock& clock) {
+                      const std::atomic<bool>& stop, Clock& clock) {
   const config::RegionSpec* from = config.FindRegion(from_name);
   if (from == nullptr) {
     return Status::NotFound("no region named '" + from_name + "' in " + config.file);
@@ -178,7 +178,7 @@ Status RunReplicators(const config::Config& config, const DataLayout& layout,
       // Sessions have the tightest objective: poll often, and at once when busy.
       const Duration pause = std::min<Duration>(interval, std::chrono::milliseconds(100));
       while (!busy && !stop.load() && clock.Monotonic() - started < pause) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        clock.SleepFor(std::chrono::milliseconds(10));
       }
     }
   });

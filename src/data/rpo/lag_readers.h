@@ -41,6 +41,6 @@ std::vector<LagReading> ReadLags(const config::Config& config, const DataLayout&
 // `stop`. Each on its own thread, so a long bucket pass never delays sessions.
 Status RunReplicators(const config::Config& config, const DataLayout& layout,
                       const std::string& from, Duration interval, const std::atomic<bool>& stop,
-                      const Clock& clock);
+                      Clock& clock);
 
 }  // namespace pilotlight::rpo
