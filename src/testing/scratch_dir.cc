@@ -47,6 +47,12 @@ std::string ScratchDir::Join(std::string_view relative) const {
   return path_ + "/" + std::string(relative);
 }
 
+std::string ScratchDir::Release() {
+  std::string path = std::move(path_);
+  path_.clear();
+  return path;
+}
+
 void ScratchDir::Remove() {
   if (path_.empty()) return;
   const char* keep = std::getenv("PILOTLIGHT_KEEP_SCRATCH");

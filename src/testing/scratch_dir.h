@@ -26,6 +26,9 @@ class ScratchDir {
   const std::string& path() const { return path_; }
   // path() + "/" + `relative`.
   std::string Join(std::string_view relative) const;
+  // Hands the directory to another owner (a test lab, which `lab down --purge`
+  // removes): returns its path; this ScratchDir then removes nothing.
+  [[nodiscard]] std::string Release();
 
  private:
   void Remove();

@@ -62,6 +62,17 @@ TEST(ScratchDirTest, AMovedDirectoryIsRemovedOnceByItsNewOwner) {
   EXPECT_FALSE(fs::exists(path));
 }
 
+TEST(ScratchDirTest, AReleasedDirectoryIsLeftToItsNewOwner) {
+  std::string path;
+  {
+    ScratchDir dir("scratch-test");
+    path = dir.Release();
+    EXPECT_TRUE(dir.path().empty());
+  }
+  EXPECT_TRUE(fs::is_directory(path));
+  fs::remove_all(path);
+}
+
 TEST(ScratchDirTest, KeepScratchKeepsTheDirectoryAndPrintsIt) {
   ScopedEnv keep("PILOTLIGHT_KEEP_SCRATCH", "1");
   std::string path;

@@ -1,16 +1,14 @@
-// WaitFor: the one way a test waits for something another thread or process
-// does. It polls `condition` every `poll` of `clock` (Clock::SleepFor) until it
-// holds or `deadline` of that clock has passed, and tells which (never sleep as
-// synchronization; wait for a condition with a deadline).
+// WaitFor: the one way a test waits for what another thread or process does
+// (never a sleep as synchronization). It checks `condition` every `poll` of
+// `clock`, waiting through Clock::SleepFor, until the condition holds or
+// `deadline` of that clock has passed.
 //
-// On a FakeClock each poll advances the fake time, so a deadline passes without
-// wall time passing (the condition must then be met by something other than
-// the fake clock's own passage, or by it: code under test that reads the same
-// FakeClock sees the time move). The overload without a clock uses the system
-// clock, for integration tests against real processes. Test-only.
+// On a FakeClock each poll advances the fake time instead of sleeping, so a
+// deadline passes without wall time passing, and code under test that reads
+// the same FakeClock sees the time move. Without a clock it is the system
+// clock, for threads and processes that run in real time. Test-only; any
+// thread.
 #pragma once
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
@@ -19,15 +17,14 @@
 
 namespace pilotlight::testing {
 
-// Success if `condition` held within `deadline`; otherwise a failure whose
-// message says how long it waited, so `ASSERT_TRUE(WaitFor(...)) << "what"`
-// prints both. (Contextually convertible to bool: `if (!WaitFor(...))`.)
-::testing::AssertionResult WaitFor(Clock& clock, Duration deadline,
-                                   const std::function<bool()>& condition,
-                                   Duration poll = std::chrono::milliseconds(10));
+// Whether `condition` held within `deadline` (it is checked once more after
+// the deadline has passed). Say what was awaited where it is asserted:
+// `ASSERT_TRUE(WaitFor(clock, 5s, ...)) << "the replica never caught up"`.
+bool WaitFor(Clock& clock, Duration deadline, const std::function<bool()>& condition,
+             Duration poll = std::chrono::milliseconds(20));
 
 // The same on SystemClock::Instance().
-::testing::AssertionResult WaitFor(Duration deadline, const std::function<bool()>& condition,
-                                   Duration poll = std::chrono::milliseconds(10));
+bool WaitFor(Duration deadline, const std::function<bool()>& condition,
+             Duration poll = std::chrono::milliseconds(20));
 
 }  // namespace pilotlight::testing

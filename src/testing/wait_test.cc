@@ -13,12 +13,10 @@ using namespace std::chrono_literals;
 TEST(WaitForTest, OnAFakeClockTheDeadlinePassesInFakeTime) {
   FakeClock clock;
   const MonoTime start = clock.Monotonic();
-  ::testing::AssertionResult r = WaitFor(clock, 1h, [] { return false; }, 1s);
-  EXPECT_FALSE(r);
+  EXPECT_FALSE(WaitFor(clock, 1h, [] { return false; }, 1s));
   // Polled until the deadline, not past it by more than one poll.
-  EXPECT_GE(clock.Monotonic() - start, 1h);
+  EXPECT_GT(clock.Monotonic() - start, 1h);
   EXPECT_LE(clock.Monotonic() - start, 1h + 1s);
-  EXPECT_NE(std::string(r.message()).find("within 1h"), std::string::npos) << r.message();
 }
 
 TEST(WaitForTest, ReturnsWhenTheConditionHolds) {
