@@ -229,8 +229,8 @@ TEST(NotifierTest, HungSubscribersDoNotDelayOthers) {
     ASSERT_TRUE((*n)->Publish("ops", R"({"i":)" + std::to_string(i) + R"(,"pad":")" + pad +
                                           "\"}").ok());
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms) << "Publish blocked";
-  // The files fill up while the webhook is still stuck on its first message.
+  // The files fill up while the webhook is still stuck on its first message (a
+  // Publish that waited for the hook, 1 s a message, would have moved it on).
   std::vector<std::string> lines;
   WaitFor(10s, [&] { return (lines = Lines(path)).size() >= 400; });
   ASSERT_EQ(lines.size(), 400u);
