@@ -1,9 +1,9 @@
 # pilotlight_add_tests(<library> [LIBS extra...])
 #
 # Turns every *_test.cc beside the calling CMakeLists.txt into its own test
-# executable linked against <library> and GoogleTest, registered as one ctest
-# named <folder>.<file> (e.g. core.status_test). One helper for the whole tree,
-# so a new test is just a new file.
+# executable linked against <library>, the test toolkit (src/testing: pl_testing)
+# and GoogleTest, registered as one ctest named <folder>.<file> (e.g.
+# core.status_test). One helper for the whole tree, so a new test is just a new file.
 function(pilotlight_add_tests library)
   cmake_parse_arguments(ARG "" "" "LIBS;LABELS" ${ARGN})
   file(GLOB test_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
@@ -12,7 +12,8 @@ function(pilotlight_add_tests library)
     get_filename_component(name ${src} NAME_WE)
     set(target ${folder}_${name})
     add_executable(${target} ${src})
-    target_link_libraries(${target} PRIVATE ${library} ${ARG_LIBS} GTest::gtest GTest::gtest_main)
+    target_link_libraries(${target} PRIVATE ${library} ${ARG_LIBS} pl_testing GTest::gtest
+                          GTest::gtest_main)
     add_test(NAME ${folder}.${name} COMMAND ${target})
     if(ARG_LABELS)
       set_tests_properties(${folder}.${name} PROPERTIES LABELS "${ARG_LABELS}")
@@ -32,7 +33,7 @@ function(pilotlight_add_integration_test name)
   endif()
   add_executable(integration_${name} ${ARG_SOURCES})
   target_include_directories(integration_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/integration)
-  target_link_libraries(integration_${name} PRIVATE pl_core ${ARG_LIBS}
+  target_link_libraries(integration_${name} PRIVATE pl_core pl_testing ${ARG_LIBS}
                         nlohmann_json::nlohmann_json GTest::gtest GTest::gtest_main)
   target_compile_definitions(integration_${name} PRIVATE
                              PILOTLIGHT_BIN="$<TARGET_FILE:pilotlight>"

@@ -3,7 +3,12 @@
 // against their schedule (p50/p99/max), against the ideal schedule of the same
 // run (probes expected = checks * duration / interval).
 //
-//   health_bench [--checks 10000] [--interval-ms 1000] [--duration-s 60]
+//   health_bench [--checks 10000] [--interval-ms 1000] [--duration-s 60] [--silent 0]
+//
+// --silent N adds N checks of a path the server reads and never answers (each
+// probe of them times out): the lateness and failures reported are those of
+// the answering checks, so the run shows whether a silent server delays them
+// (the claim health/monitor_test.cc used to time; see README.md).
 //
 // The server runs in a forked child (its own CPU is reported separately). The
 // checks are spread over 100 loopback addresses (127.240.0.1-100) so 10,000
@@ -52,6 +57,10 @@ class Session : public std::enable_shared_from_this<Session> {
         if (self->req_.size() < 16384) self->Read();
         return;
       }
+      if (self->req_.rfind("GET /silent", 0) == 0) {
+        self->Drain();  // read on, never answer
+        return;
+      }
       static const std::string kResp =
           "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nready\n";
       // Let the client close first (as a probe does once it has its answer): a
@@ -90,10 +99,15 @@ double CpuSeconds(int who) {
 
 class Collector : public pilotlight::health::HealthListener {
  public:
-  void OnProbe(const pilotlight::health::CheckSpec&, const pilotlight::health::VantageSpec&,
+  void OnProbe(const pilotlight::health::CheckSpec& check,
+               const pilotlight::health::VantageSpec&,
                const pilotlight::health::ProbeResult& r,
                pilotlight::health::HealthStatus) override {
     if (!measuring.load(std::memory_order_relaxed)) return;
+    if (check.path == "/silent") {
+      ++silent_probes;
+      return;
+    }
     lateness_us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(r.lateness).count());
     if (!r.ok) {
       ++failures;
@@ -103,17 +117,29 @@ class Collector : public pilotlight::health::HealthListener {
   std::atomic<bool> measuring{false};
   std::vector<int64_t> lateness_us;  // written on the loop thread; read after Stop
   int64_t failures = 0;
+  int64_t silent_probes = 0;
   std::string first_failure;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int checks = 10000, interval_ms = 1000, duration_s = 60;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  int checks = 10000, interval_ms = 1000, duration_s = 60, silent = 0;
+  for (int i = 1; i < argc; i += 2) {
+    if (!strcmp(argv[i], "--help") || i + 1 >= argc) {
+      printf("health_bench [--checks 10000] [--interval-ms 1000] [--duration-s 60] [--silent 0]\n"
+             "N HTTP checks against a local server; prints probes, lateness and CPU.\n"
+             "--silent N: N more checks of a server that never answers (see README.md).\n");
+      return strcmp(argv[i], "--help") ? 2 : 0;
+    }
     if (!strcmp(argv[i], "--checks")) checks = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--interval-ms")) interval_ms = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--duration-s")) duration_s = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--silent")) silent = atoi(argv[i + 1]);
+    else {
+      fprintf(stderr, "health_bench: unknown option %s (see --help)\n", argv[i]);
+      return 2;
+    }
   }
   pilotlight::InitLogging(pilotlight::LogLevel::kWarn);
   rlimit nofile{65536, 65536};
@@ -132,13 +158,13 @@ int main(int argc, char** argv) {
   acceptor.close();
 
   std::vector<pilotlight::health::CheckSpec> specs;
-  for (int i = 0; i < checks; ++i) {
+  for (int i = 0; i < checks + silent; ++i) {
     pilotlight::health::CheckSpec s;
-    s.name = "http-" + std::to_string(i);
+    s.name = (i < checks ? "http-" : "silent-") + std::to_string(i);
     s.kind = pilotlight::health::ProbeKind::kHttp;
     s.host = "127.240.0." + std::to_string(1 + i % 100);
     s.port = port;
-    s.path = "/health";
+    s.path = i < checks ? "/health" : "/silent";
     s.body_contains = "ready";
     s.interval = std::chrono::milliseconds(interval_ms);
     s.timeout = s.interval * 9 / 10;
@@ -182,6 +208,10 @@ int main(int argc, char** argv) {
   };
   const double ideal = static_cast<double>(checks) * wall * 1000.0 / interval_ms;
   printf("checks %d, interval %d ms, measured %.1f s\n", checks, interval_ms, wall);
+  if (silent > 0) {
+    printf("silent checks %d (never answered, timeout %d ms): %lld probes\n", silent,
+           interval_ms * 9 / 10, static_cast<long long>(collector.silent_probes));
+  }
   printf("probes %zu of %.0f scheduled (ratio %.3f), failed %lld%s%s\n", l.size(), ideal,
          static_cast<double>(l.size()) / ideal, static_cast<long long>(collector.failures),
          collector.failures ? ", first: " : "", collector.first_failure.c_str());

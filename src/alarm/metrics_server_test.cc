@@ -14,10 +14,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "testing/wait.h"
+
 namespace pilotlight::alarm {
 namespace {
 
 using namespace std::chrono_literals;
+using pilotlight::testing::WaitFor;
 
 // ---- pure routing ---------------------------------------------------------------
 
@@ -338,12 +341,7 @@ TEST_F(MetricsServerTest, ConnectionsBeyondTheLimitAreClosed) {
   EXPECT_EQ(refused, "");  // closed without an answer
   close(a);
   // Once one is gone, a new scrape is served again (the server notices the close).
-  bool served = false;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!served && std::chrono::steady_clock::now() < deadline) {
-    served = StatusOf(Get("/healthz")) == 200;
-  }
-  EXPECT_TRUE(served);
+  EXPECT_TRUE(WaitFor(5s, [&] { return StatusOf(Get("/healthz")) == 200; }));
   close(b);
 }
 

@@ -6,8 +6,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::compute {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 
@@ -16,8 +20,7 @@ using namespace std::chrono_literals;
 class ExecNodeGroupsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-exec-groups-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     std::ofstream(dir_ + "/dr-trader") << "1\n";
     ExecCommands c;
     c.size_command = "cat " + dir_ + "/{region}-{group}";
@@ -28,8 +31,8 @@ class ExecNodeGroupsTest : public ::testing::Test {
     c.log_dir = dir_;
     commands_ = c;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  ScratchDir scratch_{"exec-groups"};
   std::string dir_;
   ExecCommands commands_;
   FakeClock clock_;  // the polls between ready_command runs take no wall time

@@ -7,9 +7,12 @@
 #include <fstream>
 
 #include "trader/http_server.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::compute {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 
@@ -72,14 +75,13 @@ TEST(ServedCount, RoundTripsAndRejectsGarbage) {
 class LabGroupLoadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-group-load-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     std::filesystem::create_directories(dir_ + "/primary");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   void Write(const std::string& name, uint64_t total, WallTime at) {
     std::ofstream(dir_ + "/primary/" + name) << trader::FormatServedCount({total, at});
   }
+  ScratchDir scratch_{"group-load"};
   std::string dir_;
 };
 
@@ -110,8 +112,8 @@ TEST_F(LabGroupLoadTest, AMissingRegionDirectoryIsAnError) {
 }
 
 TEST(ExecGroupLoad, PrintsANumberOrSaysWhichFieldIsWrong) {
-  char tmpl[] = "/tmp/pilotlight-exec-load-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  ScratchDir scratch("exec-load");
+  const std::string dir = scratch.path();
   ExecGroupLoad ok("echo 412.5 # {region} {group}", 10s, dir);
   Result<GroupLoad> g = ok.Load("dr", "trader", kT0);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
@@ -132,7 +134,6 @@ TEST(ExecGroupLoad, PrintsANumberOrSaysWhichFieldIsWrong) {
 
   ExecGroupLoad none("", 10s, dir);
   EXPECT_FALSE(none.Load("dr", "trader", kT0).ok());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ParseRequestsPerSecond, Table) {

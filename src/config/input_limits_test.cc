@@ -15,25 +15,26 @@
 #include "config/loader.h"
 #include "config/loader_test_util.h"
 #include "config/yaml_reader.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::config {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace loader_test;
 
 class InputLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-input-limits-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = scratch_.path();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
+  ScratchDir scratch_{"input-limits"};
   std::string dir_;
 };
 

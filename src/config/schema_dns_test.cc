@@ -10,9 +10,12 @@
 
 #include "config/loader.h"
 #include "config/loader_test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::config {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace loader_test;
 using std::chrono::milliseconds;
@@ -20,8 +23,8 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 TEST(DnsSchemaTest, PublisherSecretIsReadFromItsFile) {
-  char tmpl[] = "/tmp/pilotlight-config-test-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  ScratchDir scratch("config-test");
+  const std::string dir = scratch.path();
   std::ofstream(dir + "/lab.yaml") << kDetectionAndDns;
   const LoadResult r = LoadConfigFile(dir + "/lab.yaml");
   ASSERT_TRUE(r.ok()) << AllErrors(r);
@@ -45,7 +48,6 @@ TEST(DnsSchemaTest, PublisherSecretIsReadFromItsFile) {
 
   std::ofstream(dir + "/tsig.key") << "not base64!\n";
   EXPECT_FALSE(LoadPublisherOptions(spec).ok());
-  std::filesystem::remove_all(dir);
 }
 
 // Each row holds exactly one mistake and must yield exactly one error.

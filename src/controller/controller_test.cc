@@ -8,9 +8,12 @@
 
 #include "controller/leader.h"
 #include "controller/lease_http.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::controller {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 using health::HealthStatus;
@@ -114,15 +117,13 @@ ControllerSpec Spec(const std::string& dir, decide::Mode mode = decide::Mode::kA
 class ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-controller-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     spec_ = Spec(dir_);
     auto j = runbook::Journal::Open(spec_.JournalPath());
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     journal_ = std::move(*j);
     world_.lease = &lease_;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Controller> Make() {
     return std::make_unique<Controller>(
@@ -155,6 +156,7 @@ class ControllerTest : public ::testing::Test {
   // The primary's agent keeps its lease every 2 s while the world is healthy.
   void Renew() { ASSERT_TRUE(lease_.Renew("primary").granted); }
 
+  ScratchDir scratch_{"controller-test"};
   std::string dir_;
   FakeClock clock_;
   ControllerSpec spec_;

@@ -6,16 +6,19 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::controller {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 const WallTime kNow = WallTime(std::chrono::seconds(1'800'000'000));
 
 class DnsSwitchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-dns-switch-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     config_.platform = "trading";
     config_.regions = {{"primary", config::RegionRole::kPrimary, "127.0.1.1"},
                        {"dr", config::RegionRole::kDr, "127.0.2.1"}};
@@ -24,7 +27,7 @@ class DnsSwitchTest : public ::testing::Test {
     target_.overrides_file = dir_ + "/sub/overrides";
     target_.record = "api";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ScratchDir scratch_{"dns-switch"};
   std::string dir_;
   config::Config config_;
   DnsTarget target_;

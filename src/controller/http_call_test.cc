@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "testing/ports.h"
+
 namespace pilotlight::controller {
 namespace {
 
@@ -22,6 +24,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using pilotlight::testing::ClosedPort;
 
 // Accepts ONE connection on 127.0.0.1:<free port> and hands it to `handle` on
 // the server thread. The destructor stops the acceptor and joins the thread; a
@@ -66,15 +69,6 @@ void WaitForClientClose(tcp::socket& s) {
   char c;
   beast::error_code ec;
   while (!ec) s.read_some(asio::buffer(&c, 1), ec);
-}
-
-// A port nothing listens on: bound by us, then released.
-uint16_t ClosedPort() {
-  asio::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const uint16_t port = a.local_endpoint().port();
-  a.close();
-  return port;
 }
 
 HttpRequestSpec Post(const std::string& target, const std::string& body) {
@@ -217,7 +211,8 @@ TEST(HttpCallTest, OneDeadlineCoversTheWholeExchangeNotEachRead) {
 }
 
 TEST(HttpCallTest, ConnectionRefusedSaysSoAndWhere) {
-  const uint16_t port = ClosedPort();
+  const ClosedPort closed;
+  const uint16_t port = closed.port();
   for (bool resolve : {true, false}) {
     HttpRequestSpec spec = Post("/v3/lease/grant", "{}");
     spec.resolve_names = resolve;
@@ -288,7 +283,8 @@ TEST(HttpCallTest, AChunkedBodyOverTheLimitIsRefused) {
 TEST(HttpCallTest, AnUnknownMethodIsAnInvalidArgument) {
   HttpRequestSpec spec;
   spec.method = "FROB";
-  Result<HttpReply> r = HttpCall("127.0.0.1", ClosedPort(), spec, 1s);
+  const ClosedPort closed;
+  Result<HttpReply> r = HttpCall("127.0.0.1", closed.port(), spec, 1s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(Contains(r.status().message(), "FROB")) << r.status().message();

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "controller/lease_http.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::controller {
 namespace {
 
 using namespace std::chrono_literals;
+using pilotlight::testing::ScratchDir;
 using Action = LeaderElection::Action;
 using State = LeaderElection::State;
 
@@ -245,12 +247,10 @@ TEST(LeaseServingGate, AFollowerAnswersNoRenewalAndGrantsNothing) {
   LeaseService service(LeaseGrantor("primary", 6s), clock, "");
   std::atomic<bool> leading{false};
   service.SetServingGate([&leading] { return leading.load(); });
-  char dir[] = "/tmp/pilotlight-leader-test-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string secret = std::string(dir) + "/lease.secret";
+  ScratchDir scratch("leader-test");
+  const std::string secret = scratch.Join("lease.secret");
   ASSERT_TRUE(EnsureLeaseSecret(secret).ok());
   Result<std::shared_ptr<LeaseKeyring>> keys = LeaseKeyring::Open(secret);
-  std::filesystem::remove_all(dir);
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   LeaseSigner signer(*keys, "primary", clock);
   Result<std::unique_ptr<LeaseServer>> server = LeaseServer::Start("127.0.0.1", 0, service, *keys);

@@ -7,8 +7,12 @@
 #include <fstream>
 #include <vector>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::controller {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 
@@ -18,10 +22,8 @@ const std::string kKeyB = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a
 class LeaseAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-lease-auth-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text, mode_t mode = 0600) {
     const std::string path = dir_ + "/" + name;
     std::filesystem::remove(path);
@@ -34,6 +36,7 @@ class LeaseAuthTest : public ::testing::Test {
     EXPECT_TRUE(k.ok()) << k.status().ToString();
     return k.ok() ? *k : nullptr;
   }
+  ScratchDir scratch_{"lease-auth-test"};
   std::string dir_;
 };
 

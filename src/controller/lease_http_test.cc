@@ -18,31 +18,25 @@
 
 #include "controller/http_call.h"
 #include "controller/lease_test_flood.h"
+#include "testing/scratch_dir.h"
+#include "testing/wait.h"
 
 namespace pilotlight::controller {
 namespace {
 
-using namespace std::chrono_literals;
+using pilotlight::testing::ScratchDir;
+using pilotlight::testing::WaitFor;
 
-bool WaitFor(Duration timeout, const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
+using namespace std::chrono_literals;
 
 class LeaseHttpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-lease-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     secret_ = dir_ + "/lease.secret";
     ASSERT_TRUE(EnsureLeaseSecret(secret_).ok());
     keys_ = OpenKeys(secret_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   static std::shared_ptr<LeaseKeyring> OpenKeys(const std::string& path) {
     Result<std::shared_ptr<LeaseKeyring>> k = LeaseKeyring::Open(path);
     EXPECT_TRUE(k.ok()) << k.status().ToString();
@@ -53,6 +47,7 @@ class LeaseHttpTest : public ::testing::Test {
     EXPECT_TRUE(server.ok()) << server.status().ToString();
     return server.ok() ? std::move(*server) : nullptr;
   }
+  ScratchDir scratch_{"lease-test"};
   std::string dir_;
   std::string secret_;
   std::shared_ptr<LeaseKeyring> keys_;

@@ -7,6 +7,7 @@
 
 #include "alarm/metrics_server.h"
 #include "health/test_servers.h"
+#include "testing/ports.h"
 
 namespace pilotlight::controller {
 namespace {
@@ -83,7 +84,8 @@ TEST(ObserveVotesTest, AnAgentThatIsGoneSilentOrConfusedIsNoVote) {
     EXPECT_NE(v[1].detail.find(detail), std::string::npos) << what << ": " << v[1].detail;
   };
 
-  spec.probe_agents = {{"dr", "127.0.0.1", health::testing::ClosedPort()}};
+  const pilotlight::testing::ClosedPort closed;
+  spec.probe_agents = {{"dr", "127.0.0.1", closed.port()}};
   expect_no_vote("nothing listens", "probe agent of site dr at http://127.0.0.1:");
 
   // Accepts connections (the kernel does) but never answers: the deadline ends it.

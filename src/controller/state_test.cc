@@ -6,8 +6,12 @@
 
 #include <filesystem>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::controller {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 using Phase = decide::ControllerState::Phase;
@@ -120,10 +124,9 @@ TEST(StateFromRuns, FailedBackOnlyWhenTheNewestDecidingRunIsASucceededFailback) 
 class FilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-state-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ScratchDir scratch_{"state-test"};
   std::string dir_;
 };
 

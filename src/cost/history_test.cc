@@ -7,12 +7,15 @@
 #include <fstream>
 
 #include "drill/history.h"
+#include "testing/scratch_dir.h"
 
 #include <string>
 #include <vector>
 
 namespace pilotlight::cost {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 TEST(HistoryTest, ReadsDrillsInFileOrderSkippingBlankLines) {
   const HistoryResult r = ParseHistory(
@@ -101,9 +104,8 @@ TEST(HistoryTest, ReportsEachBadLineWithItsLocation) {
 }
 
 TEST(HistoryTest, ReadsTheDrillsSqliteHistoryOldestFirst) {
-  char tmpl[] = "/tmp/pl-cost-history-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  ScratchDir scratch("cost-history");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/history.db";
   {
     auto store = drill::HistoryStore::Open(path);
@@ -143,7 +145,6 @@ TEST(HistoryTest, ReadsTheDrillsSqliteHistoryOldestFirst) {
   EXPECT_NE(broken.errors[0].ToString().find(dir + "/broken.db"), std::string::npos)
       << broken.errors[0].ToString();
   EXPECT_TRUE(broken.drills.empty());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(HistoryTest, MissingFileIsOneErrorNamingIt) {

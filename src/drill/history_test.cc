@@ -8,8 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::drill {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -19,11 +23,9 @@ WallTime T(const std::string& s) { return *ParseTime(s); }
 class HistoryStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pl-drill-history-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = scratch_.path();
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  ScratchDir scratch_{"drill-history"};
   std::string dir_;
 };
 

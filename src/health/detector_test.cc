@@ -11,20 +11,13 @@
 #include <thread>
 
 #include "health/test_servers.h"
+#include "testing/wait.h"
 
 namespace pilotlight::health {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& cond) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using pilotlight::testing::WaitFor;
 
 std::vector<nlohmann::json> JsonLines(const std::string& path) {
   std::ifstream in(path);

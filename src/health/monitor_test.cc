@@ -1,6 +1,8 @@
 // The monitor end to end on one event loop, against local servers: statuses
 // move through the thresholds, a blackholed vantage point is outvoted, a silent
-// server does not delay other checks, calculated checks follow.
+// server does not stop other checks, calculated checks follow. How late probes
+// start beside a silent server is a timing claim: bench/health measures it
+// (health_bench --silent), no unit test asserts it.
 #include "health/monitor.h"
 
 #include <gtest/gtest.h>
@@ -10,20 +12,14 @@
 #include <thread>
 
 #include "health/test_servers.h"
+#include "testing/ports.h"
+#include "testing/wait.h"
 
 namespace pilotlight::health {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& cond) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using pilotlight::testing::WaitFor;
 
 class Recorder : public HealthListener {
  public:
@@ -31,7 +27,6 @@ class Recorder : public HealthListener {
                HealthStatus) override {
     std::lock_guard<std::mutex> lock(mu);
     ++probes[check.name];
-    if (r.lateness > max_lateness) max_lateness = r.lateness;
   }
   void OnTransitions(const std::vector<CheckTransition>& t) override {
     std::lock_guard<std::mutex> lock(mu);
@@ -40,7 +35,6 @@ class Recorder : public HealthListener {
   std::mutex mu;
   std::map<std::string, int> probes;
   std::vector<CheckTransition> transitions;
-  Duration max_lateness{};
 };
 
 CheckSpec Tcp(const std::string& name, uint16_t port) {
@@ -59,7 +53,8 @@ CheckSpec Tcp(const std::string& name, uint16_t port) {
 
 TEST(HealthMonitorTest, ChecksMoveThroughThresholdsOnOneLoop) {
   testing::HttpTestServer server;
-  const uint16_t closed = testing::ClosedPort();
+  const pilotlight::testing::ClosedPort closed_port;
+  const uint16_t closed = closed_port.port();
 
   CheckSpec up = Tcp("up", server.port());
   CheckSpec down = Tcp("down", closed);
@@ -91,8 +86,19 @@ TEST(HealthMonitorTest, ChecksMoveThroughThresholdsOnOneLoop) {
       << ", voted " << HealthStatusName(status(2)) << ", silent " << HealthStatusName(status(3))
       << ", both " << HealthStatusName(status(4));
 
-  // Let it run a while longer: the blackholed vantage point stays outvoted.
-  std::this_thread::sleep_for(500ms);  // observation window, not synchronization
+  // Let it run a while longer, counted in probes rather than time: the
+  // blackholed vantage point stays outvoted, and the silent server (every probe
+  // of it times out) holds nobody up: the others and the periodic task go on.
+  auto count = [&](const std::string& check) {
+    std::lock_guard<std::mutex> lock(rec.mu);
+    return rec.probes[check];
+  };
+  const int up_before = count("up"), voted_before = count("voted"), ticks_before = ticks.load();
+  EXPECT_TRUE(WaitFor(10s, [&] {
+    return count("up") >= up_before + 5 && count("voted") >= voted_before + 5 &&
+           count("silent") >= 5 && ticks.load() >= ticks_before + 10;
+  })) << "up " << count("up") << ", voted " << count("voted") << ", silent " << count("silent")
+      << ", ticks " << ticks.load();
   monitor.Stop();
 
   std::vector<CheckState> snap = monitor.Snapshot();
@@ -103,11 +109,6 @@ TEST(HealthMonitorTest, ChecksMoveThroughThresholdsOnOneLoop) {
       << snap[3].vantages[0].last.detail;
 
   std::lock_guard<std::mutex> lock(rec.mu);
-  // ~10 probes a second each for ~0.8 s or more: the silent server held nobody up.
-  EXPECT_GE(rec.probes["up"], 6);
-  EXPECT_GE(rec.probes["silent"], 5);
-  EXPECT_LT(rec.max_lateness, 50ms);
-  EXPECT_GE(ticks.load(), 10);
   // The whole-check transitions are there with their reasons.
   bool saw_down = false;
   for (const CheckTransition& t : rec.transitions) {

@@ -10,12 +10,13 @@
 #include <thread>
 
 #include "health/test_servers.h"
+#include "testing/ports.h"
 
 namespace pilotlight::health {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::ClosedPort;
+using pilotlight::testing::ClosedPort;
 using testing::DnsTestServer;
 using testing::HttpTestServer;
 
@@ -53,7 +54,8 @@ TEST(TcpProbeTest, ConnectsAndReportsRefusal) {
   EXPECT_TRUE(ok.ok) << ok.detail;
   EXPECT_LT(ok.latency, 300ms);
 
-  s.port = ClosedPort();
+  const ClosedPort closed;
+  s.port = closed.port();
   ProbeResult refused = RunProbe(s, Target(s));
   EXPECT_FALSE(refused.ok);
   EXPECT_NE(refused.detail.find("refused"), std::string::npos) << refused.detail;
@@ -119,7 +121,8 @@ TEST(TcpProbeTest, ATimeoutOfAStarvedCheckerIsLateNotTheTargetsFailure) {
   EXPECT_TRUE(IsLateProbe(s, r)) << "a timer that fired 1.2 s late judged the target";
 
   // A refusal seen by the same starved checker is still the target's answer.
-  s.port = ClosedPort();
+  const ClosedPort closed;
+  s.port = closed.port();
   ProbeResult refused = RunProbeStarved(s, Target(s), 1500ms);
   EXPECT_FALSE(refused.ok);
   EXPECT_FALSE(IsLateProbe(s, refused)) << refused.detail;
@@ -181,7 +184,8 @@ TEST(HttpProbeTest, Table) {
 }
 
 TEST(HttpProbeTest, NoServerAndWrongStatusRange) {
-  CheckSpec s = Spec(ProbeKind::kHttp, ClosedPort());
+  const ClosedPort closed;
+  CheckSpec s = Spec(ProbeKind::kHttp, closed.port());
   ProbeResult r = RunProbe(s, Target(s));
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("refused"), std::string::npos) << r.detail;
@@ -196,7 +200,8 @@ TEST(HttpProbeTest, NoServerAndWrongStatusRange) {
 }
 
 TEST(PgProbeTest, RefusedAndNotPostgres) {
-  CheckSpec s = Spec(ProbeKind::kPostgres, ClosedPort());
+  const ClosedPort closed;
+  CheckSpec s = Spec(ProbeKind::kPostgres, closed.port());
   ProbeResult r = RunProbe(s, Target(s));
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("PostgreSQL at 127.0.0.1"), std::string::npos) << r.detail;
@@ -234,7 +239,8 @@ TEST(DnsProbeTest, Table) {
     EXPECT_NE(r.detail.find(c.detail_has), std::string::npos) << c.name << ": " << r.detail;
   }
   // Nothing listening: the ICMP error ends the probe early.
-  CheckSpec s = Spec(ProbeKind::kDns, ClosedPort());
+  const ClosedPort closed;  // holds TCP only: a UDP query there meets no socket
+  CheckSpec s = Spec(ProbeKind::kDns, closed.port());
   s.dns_name = "ok.test";
   ProbeResult r = RunProbe(s, Target(s));
   EXPECT_FALSE(r.ok);

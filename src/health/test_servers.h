@@ -1,6 +1,7 @@
 // Tiny local servers for the probe tests: a scripted HTTP server and a scripted
-// DNS server, each on a free loopback port, each one thread, stopped by its
-// destructor. Test-only.
+// DNS server, each on a port of its own (bound to port 0), each one thread,
+// stopped by its destructor. A port nothing listens on is a
+// pilotlight::testing::ClosedPort (testing/ports.h). Test-only.
 #pragma once
 
 #include <arpa/inet.h>
@@ -29,14 +30,6 @@ inline int ListenTcp(uint16_t* port, int backlog = 16) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
   *port = ntohs(sa.sin_port);
   return fd;
-}
-
-// A loopback TCP port nothing listens on.
-inline uint16_t ClosedPort() {
-  uint16_t port;
-  int fd = ListenTcp(&port);
-  close(fd);
-  return port;
 }
 
 // Answers GET <path> by path:

@@ -9,8 +9,14 @@
 #include <fstream>
 #include <thread>
 
+#include "testing/scratch_dir.h"
+#include "testing/wait.h"
+
 namespace pilotlight::runbook {
 namespace {
+
+using pilotlight::testing::ScratchDir;
+using pilotlight::testing::WaitFor;
 
 using namespace std::chrono_literals;
 
@@ -56,13 +62,11 @@ RunbookSpec Failover() {
 class ExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-executor-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     auto j = Journal::Open(dir_ + "/journal.db");
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     journal_ = std::move(*j);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Executor MakeExecutor(std::vector<std::string>* events = nullptr) {
     return Executor(
@@ -75,6 +79,7 @@ class ExecutorTest : public ::testing::Test {
         });
   }
 
+  ScratchDir scratch_{"executor-test"};
   std::string dir_;
   FakeClock clock_;
   ScriptedAction action_{&clock_};
@@ -275,11 +280,8 @@ TEST_F(ExecutorTest, SigkillMidStepThenResumeReachesTheSameEndOnce) {
     (void)ex.Run(failover, "outage");
     _exit(3);  // never reached: the parent kills us mid-promote
   }
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!std::filesystem::exists(dir_ + "/blocked") && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);  // polling for the child's signal file
-  }
-  ASSERT_TRUE(std::filesystem::exists(dir_ + "/blocked"));
+  ASSERT_TRUE(WaitFor(10s, [&] { return std::filesystem::exists(dir_ + "/blocked"); }))
+      << "the child never reached the promote step";
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);

@@ -12,19 +12,21 @@
 #include <thread>
 #include <vector>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::runbook {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 
 class JournalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-journal-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     path_ = dir_ + "/journal.db";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Writes a journal with one finished and one unfinished run, then closes it.
   void WriteSomeRuns() {
@@ -49,6 +51,7 @@ class JournalTest : public ::testing::Test {
     ASSERT_TRUE((*j)->RecordIntent(*second, 1, "promote", 1, t0_ + 14s).ok());
   }
 
+  ScratchDir scratch_{"journal-test"};
   std::string dir_;
   std::string path_;
   WallTime t0_ = WallTime(std::chrono::seconds(1'800'000'000));
@@ -151,8 +154,8 @@ namespace {
 // between processes). Openers are processes released at one instant.
 TEST(JournalOpenTest, ConcurrentOpenersOfANewJournalAllSucceed) {
   for (int round = 0; round < 10; ++round) {
-    char tmpl[] = "/tmp/pilotlight-journal-race-XXXXXX";
-    const std::string dir = mkdtemp(tmpl);
+    ScratchDir scratch("journal-race");
+    const std::string dir = scratch.path();
     const std::string path = dir + "/journal.db";
     const auto start = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
     std::vector<pid_t> openers;
@@ -175,7 +178,6 @@ TEST(JournalOpenTest, ConcurrentOpenersOfANewJournalAllSucceed) {
       failed += WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
     }
     EXPECT_EQ(failed, 0) << "round " << round;
-    std::filesystem::remove_all(dir);
   }
 }
 

@@ -12,26 +12,22 @@
 #include <thread>
 #include <vector>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::sqlite {
 namespace {
 
-namespace fs = std::filesystem;
+using pilotlight::testing::ScratchDir;
 
-// A new empty directory ("" when none could be made).
-std::string NewTempDir() {
-  char tmpl[] = "/tmp/pilotlight-sqlite-test-XXXXXX";
-  return mkdtemp(tmpl) != nullptr ? tmpl : "";
-}
+namespace fs = std::filesystem;
 
 // A store file in a directory of the test's own.
 class DatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = NewTempDir();
-    ASSERT_FALSE(dir_.empty());
+    dir_ = scratch_.path();
     path_ = dir_ + "/store.db";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<Database> OpenOrDie(const OpenOptions& options = {}) {
     Result<std::unique_ptr<Database>> db = Database::Open(path_, options);
@@ -39,6 +35,7 @@ class DatabaseTest : public ::testing::Test {
     return db.ok() ? std::move(*db) : nullptr;
   }
 
+  ScratchDir scratch_{"sqlite-test"};
   std::string dir_;
   std::string path_;
 };
@@ -253,11 +250,10 @@ Status OpenAsAStore(const std::string& path) {
 // the race certain.
 TEST(DatabaseOpenRaceTest, ConcurrentOpenersOfANewFileAllSucceed) {
   for (int round = 0; round < 10; ++round) {
-    const std::string dir = NewTempDir();
-    ASSERT_FALSE(dir.empty());
+    ScratchDir scratch("sqlite-test");
+    const std::string dir = scratch.path();
     const std::string path = dir + "/store.db";
     EXPECT_EQ(FailedOpeners(6, [&] { return OpenAsAStore(path); }), 0) << "round " << round;
-    fs::remove_all(dir);
   }
 }
 

@@ -10,16 +10,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::sys {
 namespace {
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/pilotlight-sys-test-XXXXXX";
-  return mkdtemp(tmpl);
-}
+using pilotlight::testing::ScratchDir;
 
 TEST(ProcessTest, PidFileRoundTripsAndRejectsGarbage) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("sys-test");
+  const std::string dir = scratch.path();
   ASSERT_TRUE(WritePidFile(dir + "/x.pid", 4242).ok());
   Result<pid_t> pid = ReadPidFile(dir + "/x.pid");
   ASSERT_TRUE(pid.ok());
@@ -27,7 +27,6 @@ TEST(ProcessTest, PidFileRoundTripsAndRejectsGarbage) {
   std::ofstream(dir + "/bad.pid") << "not a pid\n";
   EXPECT_EQ(ReadPidFile(dir + "/bad.pid").status().code(), Status::Code::kCorruption);
   EXPECT_EQ(ReadPidFile(dir + "/missing.pid").status().code(), Status::Code::kNotFound);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ProcessTest, PortCheckSeesAListener) {
@@ -49,7 +48,8 @@ TEST(ProcessTest, PortCheckSeesAListener) {
 }
 
 TEST(ProcessTest, DaemonRunsInItsOwnGroupAndDiesBySignal) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("sys-test");
+  const std::string dir = scratch.path();
   Result<pid_t> pid = SpawnDaemon({{"/bin/sleep", "30"}, dir + "/sleep.log", std::nullopt});
   ASSERT_TRUE(pid.ok()) << pid.status().ToString();
   EXPECT_TRUE(ProcessAlive(*pid));
@@ -58,11 +58,11 @@ TEST(ProcessTest, DaemonRunsInItsOwnGroupAndDiesBySignal) {
   SignalGroup(*pid, SIGKILL);
   EXPECT_TRUE(WaitGroupGone(*pid, std::chrono::seconds(5)));
   EXPECT_FALSE(ProcessAlive(*pid));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ProcessTest, ExecFailureAndNonZeroExitAreReported) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("sys-test");
+  const std::string dir = scratch.path();
   Result<pid_t> missing = SpawnDaemon({{"/nonexistent/binary"}, dir + "/log", std::nullopt});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("/nonexistent/binary"), std::string::npos);
@@ -73,7 +73,6 @@ TEST(ProcessTest, ExecFailureAndNonZeroExitAreReported) {
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.message().find("status 3"), std::string::npos) << failed.message();
   EXPECT_NE(failed.message().find("the-reason-it-failed"), std::string::npos) << failed.message();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ProcessTest, MissingBinaryNamesTheDebianPackage) {

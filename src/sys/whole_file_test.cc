@@ -7,19 +7,22 @@
 #include <fstream>
 #include <vector>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::sys {
 namespace {
 
+using pilotlight::testing::ScratchDir;
+
 TEST(ReadWholeFileTest, ReadsEveryByteOfALargeFile) {
-  char tmpl[] = "/tmp/pilotlight-file-test-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  ScratchDir scratch("file-test");
+  const std::string dir = scratch.path();
   std::string content;
   for (int i = 0; i < 50'000; ++i) content += static_cast<char>('a' + i % 26);  // > one buffer
   std::ofstream(dir + "/f", std::ios::binary) << content;
   Result<std::string> r = ReadWholeFile(dir + "/f");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, content);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ReadWholeFileTest, ErrorIsTheOsReason) {
@@ -32,8 +35,8 @@ TEST(ReadWholeFileTest, ErrorIsTheOsReason) {
 }
 
 TEST(WriteFileAtomicallyTest, ReplacesTheContentAndLeavesNoTemporaryFile) {
-  char tmpl[] = "/tmp/pilotlight-file-test-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  ScratchDir scratch("file-test");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/status";
   ASSERT_TRUE(WriteFileAtomically(path, "first\n").ok());
   ASSERT_TRUE(WriteFileAtomically(path, "second, durable\n", /*durable=*/true).ok());
@@ -43,7 +46,6 @@ TEST(WriteFileAtomicallyTest, ReplacesTheContentAndLeavesNoTemporaryFile) {
   size_t entries = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) entries += !e.path().empty();
   EXPECT_EQ(entries, 1u);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(WriteFileAtomicallyTest, ErrorNamesTheFileAndTheOsReason) {
@@ -56,9 +58,8 @@ TEST(WriteFileAtomicallyTest, ErrorNamesTheFileAndTheOsReason) {
 std::vector<std::string>* g_calls = nullptr;
 
 TEST(WriteFileAtomicallyTest, ADurableWriteSyncsTheFileThenRenamesThenSyncsTheDirectory) {
-  char tmpl[] = "/tmp/pilotlight-file-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  ScratchDir scratch("file-test");
+  const std::string dir = scratch.path();
   std::vector<std::string> calls;
   g_calls = &calls;
   SetDurabilityHookForTesting(
@@ -74,7 +75,6 @@ TEST(WriteFileAtomicallyTest, ADurableWriteSyncsTheFileThenRenamesThenSyncsTheDi
   EXPECT_EQ(calls[0].rfind("fsync " + dir + "/lease.tmp.", 0), 0u) << calls[0];
   EXPECT_EQ(calls[1], "rename " + dir + "/lease");
   EXPECT_EQ(calls[2], "fsync-dir " + dir);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

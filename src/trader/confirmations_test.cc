@@ -10,18 +10,20 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::trader {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 namespace fs = std::filesystem;
 
 class ConfirmationWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-confirmations-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static Execution Trade(int64_t id) {
     Execution e;
@@ -58,6 +60,7 @@ class ConfirmationWriterTest : public ::testing::Test {
     return s.str();
   }
 
+  ScratchDir scratch_{"confirmations"};
   std::string dir_;
 };
 

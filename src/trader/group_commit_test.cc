@@ -10,21 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "testing/wait.h"
+
 namespace pilotlight::trader {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Waits for `done` with a deadline (no sleeps as synchronization).
-template <typename Pred>
-bool WaitFor(Pred done, std::chrono::milliseconds deadline = 10s) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using pilotlight::testing::WaitFor;
 
 // An executor whose batches stay "with the database" until released, and that
 // records every batch it got.
@@ -81,10 +73,10 @@ TEST(GroupCommitTest, ItemsArrivingWhileABatchExecutesLeaveTogetherInArrivalOrde
   std::vector<std::string> outs(6);
   std::vector<std::thread> threads;
   threads.emplace_back([&] { outs[0] = gc.Run(0, gate); });
-  ASSERT_TRUE(WaitFor([&] { return gate.executing() == 1; }));
+  ASSERT_TRUE(WaitFor(10s, [&] { return gate.executing() == 1; }));
   for (int i = 1; i < 6; ++i) {
     threads.emplace_back([&, i] { outs[i] = gc.Run(i, gate); });
-    ASSERT_TRUE(WaitFor([&] { return gc.queued() == static_cast<size_t>(i); }));
+    ASSERT_TRUE(WaitFor(10s, [&] { return gc.queued() == static_cast<size_t>(i); }));
   }
   gate.Open();
   for (std::thread& t : threads) t.join();
@@ -104,11 +96,11 @@ TEST(GroupCommitTest, BatchesInFlightAndBatchSizeAreBounded) {
   std::vector<std::thread> threads;
   threads.emplace_back([&] { answered += gc.Run(0, gate) == "done 0"; });
   threads.emplace_back([&] { answered += gc.Run(1, gate) == "done 1"; });
-  ASSERT_TRUE(WaitFor([&] { return gate.executing() == 2; }));  // two leaders, no more
+  ASSERT_TRUE(WaitFor(10s, [&] { return gate.executing() == 2; }));  // two leaders, no more
   for (int i = 2; i < 9; ++i) {
     threads.emplace_back([&, i] { answered += gc.Run(i, gate) == "done " + std::to_string(i); });
   }
-  ASSERT_TRUE(WaitFor([&] { return gc.queued() == 7u; }));
+  ASSERT_TRUE(WaitFor(10s, [&] { return gc.queued() == 7u; }));
   EXPECT_EQ(gate.executing(), 2);
   gate.Open();
   for (std::thread& t : threads) t.join();
@@ -127,14 +119,14 @@ TEST(GroupCommitTest, AShortAnswerGivesTheRestTheMissingOutcome) {
   Gate gate;
   std::vector<std::string> outs(3);
   std::thread first([&] { outs[0] = gc.Run(0, gate); });
-  ASSERT_TRUE(WaitFor([&] { return gate.executing() == 1; }));
+  ASSERT_TRUE(WaitFor(10s, [&] { return gate.executing() == 1; }));
   auto short_answer = [](const std::vector<int>& items) {
     return std::vector<std::string>{"only " + std::to_string(items.front())};
   };
   std::thread second([&] { outs[1] = gc.Run(1, short_answer); });
-  ASSERT_TRUE(WaitFor([&] { return gc.queued() == 1u; }));
+  ASSERT_TRUE(WaitFor(10s, [&] { return gc.queued() == 1u; }));
   std::thread third([&] { outs[2] = gc.Run(2, short_answer); });
-  ASSERT_TRUE(WaitFor([&] { return gc.queued() == 2u; }));
+  ASSERT_TRUE(WaitFor(10s, [&] { return gc.queued() == 2u; }));
   gate.Open();
   first.join();
   second.join();

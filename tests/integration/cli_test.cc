@@ -13,6 +13,7 @@ namespace {
 
 using testing::CommandResult;
 using testing::RunPilotlight;
+using testing::ScratchDir;
 
 std::string WriteTemp(const std::string& content) {
   char path[] = "/tmp/pilotlight-cli-test-XXXXXX";
@@ -95,11 +96,10 @@ TEST(CliTest, UnknownCommandFails) {
 }
 
 TEST(CliTest, UnknownRegionIsAnError) {
-  char tmpl[] = "/tmp/pilotlight-cli-lab-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  CommandResult r = RunPilotlight({"lab", "kill-region", "atlantis", "--dir", dir, "--config",
+  ScratchDir dir("cli-lab");
+  CommandResult r = RunPilotlight({"lab", "kill-region", "atlantis", "--dir", dir.path(),
+                                   "--config",
                                    std::string(PILOTLIGHT_SOURCE_DIR) + "/examples/lab.yaml"});
-  std::filesystem::remove_all(dir);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("atlantis"), std::string::npos) << r.err;
 }

@@ -1,7 +1,8 @@
 // A lab of a test's own: its state in a fresh temp directory, its regions on
 // loopback addresses derived from the test's pid (127.N.1.1 and 127.N.2.1) and
-// free ports, so a developer's lab on 127.0.1.1 / 127.0.2.1 and other tests do
-// not collide. Started and stopped through the real pilotlight binary.
+// ports of the test process's own block (PickPort, testing/ports.h), so a
+// developer's lab on 127.0.1.1 / 127.0.2.1 and other tests do not collide.
+// Started and stopped through the real pilotlight binary.
 #pragma once
 
 #include <unistd.h>
@@ -76,18 +77,17 @@ struct TestLab {
 inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_production_size = 0,
                            int trader_pilot_light_size = 1, bool with_dns = false) {
   TestLab lab;
-  char tmpl[] = "/tmp/pilotlight-lab-test-XXXXXX";
-  lab.dir = mkdtemp(tmpl);
+  lab.dir = ScratchDir("lab-test").Release();  // Destroy() removes it (lab down --purge)
   const int net = 10 + getpid() % 200;
   lab.primary_address = "127." + std::to_string(net) + ".1.1";
   lab.dr_address = "127." + std::to_string(net) + ".2.1";
-  lab.primary_pg = FreePort(lab.primary_address);
-  lab.dr_pg = FreePort(lab.dr_address);
-  lab.primary_redis = FreePort(lab.primary_address);
-  lab.dr_redis = FreePort(lab.dr_address);
+  lab.primary_pg = PickPort(lab.primary_address);
+  lab.dr_pg = PickPort(lab.dr_address);
+  lab.primary_redis = PickPort(lab.primary_address);
+  lab.dr_redis = PickPort(lab.dr_address);
   std::string node_groups;
   if (trader_production_size > 0) {
-    lab.trader_port = FreePort(lab.primary_address);
+    lab.trader_port = PickPort(lab.primary_address);
     node_groups = "    node_groups: [{name: trader, production_size: " +
                   std::to_string(trader_production_size) +
                   ", pilot_light_size: " + std::to_string(trader_pilot_light_size) +
@@ -96,7 +96,7 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_produc
   std::string dns;
   if (with_dns && trader_production_size > 0) {
     lab.dns_address = "127." + std::to_string(net) + ".3.1";
-    lab.dns_port = FreePort(lab.dns_address);
+    lab.dns_port = PickPort(lab.dns_address);
     lab.service_name = "api.lab.test.";
     auto check = [](const std::string& name, const std::string& region, const std::string& kind) {
       return "  - {name: " + name + ", region: " + region + ", " + kind +
@@ -125,7 +125,7 @@ inline TestLab MakeTestLab(const std::string& extra_yaml = "", int trader_produc
   std::string extra = extra_yaml;
   const std::string site = "127." + std::to_string(net) + ".3.1";
   for (size_t at; (at = extra.find("{site_port}")) != std::string::npos;) {
-    extra.replace(at, 11, std::to_string(FreePort(site)));
+    extra.replace(at, 11, std::to_string(PickPort(site)));
   }
   for (size_t at; (at = extra.find("{site}")) != std::string::npos;) extra.replace(at, 6, site);
   lab.config = lab.dir + ".yaml";

@@ -17,7 +17,6 @@ namespace pilotlight {
 namespace {
 
 using testing::CommandResult;
-using testing::FreePort;
 using testing::RunPilotlight;
 using testing::WaitFor;
 using testing::TestLab;

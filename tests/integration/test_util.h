@@ -1,5 +1,6 @@
-// Helpers for end-to-end tests: run the pilotlight binary, find free ports,
-// wait for conditions with a deadline (never sleep as synchronization).
+// Helpers for end-to-end tests: run the pilotlight binary. The test toolkit
+// comes with it: ScratchDir, WaitFor (a condition with a deadline, never a sleep
+// as synchronization), ClosedPort and PickPort (src/testing).
 #pragma once
 
 #include <arpa/inet.h>
@@ -15,6 +16,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "testing/ports.h"
+#include "testing/scratch_dir.h"
+#include "testing/wait.h"
 
 namespace pilotlight::testing {
 
@@ -57,30 +62,6 @@ inline CommandResult RunPilotlight(const std::vector<std::string>& args) {
   r.err = ReadAll(err_path);
   unlink(err_path);
   return r;
-}
-
-// A TCP port on `address` that nothing listens on right now.
-inline uint16_t FreePort(const std::string& address) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = 0;
-  inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
-// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-inline bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
 }
 
 }  // namespace pilotlight::testing

@@ -2,6 +2,7 @@
 // system call that causes it, so a Take() right after an operation sees it; no
 // test waits for the kernel.
 #include "data/objects/change_feed.h"
+#include "testing/scratch_dir.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,6 +16,8 @@
 namespace pilotlight::objects {
 namespace {
 
+using pilotlight::testing::ScratchDir;
+
 namespace fs = std::filesystem;
 using Keys = std::set<std::string>;
 
@@ -26,12 +29,10 @@ void Write(const std::string& path, const std::string& content) {
 class ChangeFeedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-feed-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    root_ = scratch_.path();
     bucket_ = root_ + "/bucket";
     fs::create_directories(bucket_);
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   std::unique_ptr<ChangeFeed> Open(ChangeFeedOptions options = {}) {
     auto f = ChangeFeed::Open(bucket_, std::move(options));
@@ -40,6 +41,7 @@ class ChangeFeedTest : public ::testing::Test {
   }
   std::string B(const std::string& key) { return bucket_ + "/" + key; }
 
+  ScratchDir scratch_{"feed"};
   std::string root_;
   std::string bucket_;
 };

@@ -7,13 +7,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/scratch_dir.h"
+
 namespace pilotlight::objects {
 namespace {
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/pilotlight-checkpoint-XXXXXX";
-  return mkdtemp(tmpl);
-}
+using pilotlight::testing::ScratchDir;
 
 const std::string kSha(64, 'a');
 
@@ -23,7 +22,8 @@ std::string ReadAll(const std::string& path) {
 }
 
 TEST(CheckpointTest, RecordsSurviveReopenAndLastRecordWins) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("checkpoint");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/checkpoint.log";
   {
     auto cp = Checkpoint::Open(path);
@@ -42,11 +42,11 @@ TEST(CheckpointTest, RecordsSurviveReopenAndLastRecordWins) {
   EXPECT_EQ(loaded->at("a/b c.txt"), (ObjectVersion{kSha, 10, 111}));
   EXPECT_EQ(loaded->at("x").size, 2);
   EXPECT_EQ(loaded->count("uncommitted"), 0u);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(CheckpointTest, TornTailIsCutOffAndAppendsContinueOnALineBoundary) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("checkpoint");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/checkpoint.log";
   std::ofstream(path) << "P " << kSha << " 5 7 whole\nP " << kSha << " 9 9 tor";
   {
@@ -61,22 +61,22 @@ TEST(CheckpointTest, TornTailIsCutOffAndAppendsContinueOnALineBoundary) {
   EXPECT_EQ(loaded->size(), 2u);
   EXPECT_EQ(loaded->count("next"), 1u);
   EXPECT_EQ(loaded->count("tor"), 0u);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(CheckpointTest, DamagedLineIsCorruptionNamingTheLine) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("checkpoint");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/checkpoint.log";
   std::ofstream(path) << "P " << kSha << " 5 7 ok\nP nothex 5\n";
   Result<VersionMap> loaded = Checkpoint::Load(path);
   EXPECT_EQ(loaded.status().code(), Status::Code::kCorruption);
   EXPECT_NE(loaded.status().message().find("line 2"), std::string::npos);
   EXPECT_FALSE(Checkpoint::Open(path).ok());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(CheckpointTest, CompactsAJournalMostlyOfDeadRecords) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("checkpoint");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/checkpoint.log";
   {
     auto cp = Checkpoint::Open(path);
@@ -89,7 +89,6 @@ TEST(CheckpointTest, CompactsAJournalMostlyOfDeadRecords) {
   EXPECT_EQ((*cp)->entries().at("same").size, 2999);
   const std::string text = ReadAll(path);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(CheckpointTest, KeysAreRelativePathsWithoutNul) {
@@ -123,7 +122,8 @@ TEST(CheckpointTest, EscapedKeysPrintOnOneLineAndComeBack) {
 }
 
 TEST(CheckpointTest, KeysWithControlCharactersSurviveTheJournal) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("checkpoint");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/checkpoint.log";
   const ObjectVersion v{std::string(64, 'a'), 3, 7};
   // A key that looks like a record of its own once its newline is taken literally.
@@ -148,15 +148,14 @@ TEST(CheckpointTest, KeysWithControlCharactersSurviveTheJournal) {
   auto reopened = Checkpoint::Open(path);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->entries(), *loaded);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(CheckpointTest, AQuotedRecordThatDoesNotUnquoteIsDamage) {
-  const std::string dir = TempDir();
+  ScratchDir scratch("checkpoint");
+  const std::string dir = scratch.path();
   const std::string path = dir + "/checkpoint.log";
   std::ofstream(path) << "Q " << std::string(64, 'a') << " 1 1 bad\\qescape\n";
   EXPECT_FALSE(Checkpoint::Load(path).ok());
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

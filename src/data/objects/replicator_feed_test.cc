@@ -13,6 +13,7 @@
 
 #include "data/objects/replicator.h"
 #include "data/objects/replicator_fixture.h"
+#include "testing/wait.h"
 
 namespace pilotlight::objects {
 namespace {
@@ -22,16 +23,7 @@ using testing::Write;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// Polls `condition` until it holds or `timeout` passes (real time).
-bool WaitFor(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using pilotlight::testing::WaitFor;
 
 class ReplicatorFeedTest : public testing::ReplicatorFixture {
  protected:

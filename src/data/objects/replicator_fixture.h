@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "data/objects/replicator.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::objects::testing {
 
@@ -32,15 +33,13 @@ inline void Write(const std::string& path, const std::string& content) {
 class ReplicatorFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-objects-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    root_ = scratch_.path();
     options_.source_dir = root_ + "/primary";
     options_.dest_dir = root_ + "/dr";
     options_.state_dir = root_ + "/state";
     options_.origin = "primary";
     options_.batch_size = 2;  // several batches even in small tests
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
 
   std::unique_ptr<BucketReplicator> Open() {
     auto r = BucketReplicator::Open(options_, clock_);
@@ -55,6 +54,7 @@ class ReplicatorFixture : public ::testing::Test {
   std::string Src(const std::string& key) { return options_.source_dir + "/" + key; }
   std::string Dst(const std::string& key) { return options_.dest_dir + "/" + key; }
 
+  pilotlight::testing::ScratchDir scratch_{"objects"};
   std::string root_;
   ReplicatorOptions options_;
   FakeClock clock_;

@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "data/objects/replicator.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::objects {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 namespace fs = std::filesystem;
 
@@ -24,8 +27,8 @@ void Write(const std::string& path, const std::string& content) {
 }
 
 TEST(ReplicatorScanTest, FindsRegularFilesOnlyAndCountsTheLinksItSkips) {
-  char tmpl[] = "/tmp/pilotlight-objscan-XXXXXX";
-  const std::string root = mkdtemp(tmpl);
+  ScratchDir scratch("objscan");
+  const std::string root = scratch.path();
   const std::string src = root + "/primary";
   Write(src + "/top", "1");
   Write(src + "/a/b/c/deep", "22");
@@ -69,7 +72,6 @@ TEST(ReplicatorScanTest, FindsRegularFilesOnlyAndCountsTheLinksItSkips) {
 
   Result<Backlog> missing = ReadBacklog(root + "/no-such-bucket", o.state_dir, WallTime{});
   EXPECT_FALSE(missing.ok());
-  fs::remove_all(root);
 }
 
 }  // namespace

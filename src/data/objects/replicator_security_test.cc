@@ -21,6 +21,7 @@
 #include "data/objects/digest.h"
 #include "data/objects/replicator.h"
 #include "data/objects/replicator_fixture.h"
+#include "testing/wait.h"
 
 namespace pilotlight::objects {
 namespace {
@@ -28,6 +29,7 @@ namespace {
 using testing::ReadAll;
 using testing::Write;
 namespace fs = std::filesystem;
+using pilotlight::testing::WaitFor;
 
 constexpr char kSecret[] = "root:$y$j9T$not-for-the-dr-bucket:19000:0:99999:7:::";
 
@@ -302,10 +304,7 @@ TEST_P(ReplicatorSecurityTest, NamesAreEscapedInLogLines) {
   std::atomic<bool> stop{false};
   ::testing::internal::CaptureStderr();
   std::thread run([&] { r->Run(stop, std::chrono::milliseconds(10)); });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(Dst("marker")) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitFor(std::chrono::seconds(60), [&] { return fs::exists(Dst("marker")); });
   stop = true;
   run.join();
   const std::string log = ::testing::internal::GetCapturedStderr();

@@ -8,17 +8,19 @@
 
 #include "data/objects/digest.h"
 #include "data/objects/replicator.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::releases {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 namespace fs = std::filesystem;
 
 class ReleasesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-releases-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    root_ = scratch_.path();
     primary_ = root_ + "/primary/artifacts";
     dr_ = root_ + "/dr/artifacts";
     fs::create_directories(primary_);
@@ -26,7 +28,6 @@ class ReleasesTest : public ::testing::Test {
     bundle_ = root_ + "/trader-1.4.2.tar.gz";
     std::ofstream(bundle_, std::ios::binary) << "pretend this is a tarball v1.4.2";
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   void Replicate() {
     objects::ReplicatorOptions o;
@@ -39,6 +40,7 @@ class ReleasesTest : public ::testing::Test {
     ASSERT_TRUE((*r)->RunPass().ok());
   }
 
+  ScratchDir scratch_{"releases"};
   std::string root_, primary_, dr_, bundle_;
   FakeClock clock_;
 };

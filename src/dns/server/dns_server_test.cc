@@ -12,11 +12,13 @@
 #include <thread>
 
 #include "dns/zone/test_zone.h"
+#include "testing/wait.h"
 
 namespace pilotlight::dns {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
+using pilotlight::testing::WaitFor;
 
 Bytes Query(const std::string& name, uint16_t id, uint16_t type = rrtype::kA) {
   Message m;
@@ -150,11 +152,9 @@ TEST_F(DnsServerTest, SurvivesGarbage) {
     }
     sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     if ((i + 1) % 50 == 0) {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (server_->counters().udp_queries < before + static_cast<uint64_t>(i + 1) &&
-             std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::yield();
-      }
+      WaitFor(std::chrono::seconds(5), [&] {
+        return server_->counters().udp_queries >= before + static_cast<uint64_t>(i + 1);
+      });
     }
   }
   close(fd);

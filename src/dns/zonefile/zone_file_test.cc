@@ -8,9 +8,12 @@
 #include <fstream>
 
 #include "dns/zone/catalog.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::dns {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 constexpr const char* kZoneFile = R"(zones:
   - origin: pilotlight.test.
@@ -84,13 +87,10 @@ TEST(ZoneFileTest, ErrorsPointAtTheLine) {
 
 // The zone file is read through the config's YAML reader, with its bounds.
 TEST(ZoneFileTest, InputLimitsAreTheConfigLoaders) {
-  char tmpl[] = "/tmp/pilotlight-zone-file-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string fifo = std::string(tmpl) + "/zone.yaml";
+  ScratchDir scratch("zone-file-test");
+  const std::string fifo = scratch.Join("zone.yaml");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   Result<std::vector<ZoneSpec>> pipe = LoadZoneFile(fifo);  // used to wait for a writer
-  unlink(fifo.c_str());
-  rmdir(tmpl);
   ASSERT_FALSE(pipe.ok());
   EXPECT_NE(pipe.status().message().find("cannot read " + fifo + ": a FIFO (named pipe), not a "
                                          "regular file"),
@@ -151,9 +151,8 @@ TEST(OverridesTest, FileRoundTrips) {
   Overrides o;
   o["api.pilotlight.test."].force = FailoverRole::kSecondary;
   o["trade.pilotlight.test."].weights = {{"primary", 10}, {"dr", 90}};
-  char dir[] = "/tmp/pl-dns-overrides-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string path = std::string(dir) + "/overrides";
+  ScratchDir scratch("dns-overrides");
+  const std::string path = scratch.Join("overrides");
   ASSERT_TRUE(SaveOverrides(path, o).ok());
   Result<Overrides> back = LoadOverrides(path);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -162,8 +161,6 @@ TEST(OverridesTest, FileRoundTrips) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->count("api.pilotlight.test."), 1u);
   EXPECT_FALSE(ParseOverrides("api.pilotlight.test.\n", "f").ok());
-  std::remove(path.c_str());
-  rmdir(dir);
 }
 
 }  // namespace

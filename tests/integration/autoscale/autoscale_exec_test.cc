@@ -10,9 +10,12 @@
 #include <fstream>
 
 #include "controller_fixture.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
@@ -22,8 +25,7 @@ using testing::WaitFor;
 class AutoscaleExecTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-autoscale-exec-XXXXXX";
-    cloud_ = mkdtemp(tmpl);
+    cloud_ = scratch_.path();
     const std::string file = cloud_ + "/{region}-{group}";
     lab_ = testing::MakeTestLab(
         "controller:\n"
@@ -48,7 +50,6 @@ class AutoscaleExecTest : public ::testing::Test {
   }
   void TearDown() override {
     children_.StopAll(SIGTERM);
-    std::filesystem::remove_all(cloud_);
     std::filesystem::remove_all(lab_.dir);
     std::filesystem::remove(lab_.config);
   }
@@ -73,6 +74,7 @@ class AutoscaleExecTest : public ::testing::Test {
   }
   std::string Size() const { return ReadAll(cloud_ + "/primary-trader"); }
 
+  ScratchDir scratch_{"autoscale-exec"};
   std::string cloud_;
   testing::TestLab lab_;
   testing::ChildProcesses children_;

@@ -15,9 +15,12 @@
 #include <string>
 
 #include "test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using testing::Quote;
 using testing::ReadAll;
@@ -52,11 +55,9 @@ Outcome Validate(const std::string& file, int limit_s = 10) {
 class ConfigLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-config-limits-dir-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = scratch_.path();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ScratchDir scratch_{"config-limits-dir"};
   std::string dir_;
 };
 

@@ -7,15 +7,18 @@
 #include <filesystem>
 
 #include "lab_fixture.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
 
+using pilotlight::testing::ScratchDir;
+
 using testing::RunPilotlight;
 
 TEST(ExecComputeTest, ScaleRunsTheConfiguredCommandsAndIsJournaled) {
-  char tmpl[] = "/tmp/pilotlight-exec-compute-XXXXXX";
-  const std::string groups = mkdtemp(tmpl);
+  ScratchDir scratch("exec-compute");
+  const std::string groups = scratch.path();
   const std::string file = groups + "/{region}-{group}";
   testing::TestLab lab = testing::MakeTestLab(
       "controller:\n"
@@ -46,7 +49,6 @@ TEST(ExecComputeTest, ScaleRunsTheConfiguredCommandsAndIsJournaled) {
   EXPECT_EQ(down.exit_code, 0) << down.err;
   EXPECT_EQ(testing::ReadAll(groups + "/primary-trader"), "0\n");
 
-  std::filesystem::remove_all(groups);
   std::filesystem::remove_all(lab.dir);
   std::filesystem::remove(lab.config);
 }

@@ -15,9 +15,12 @@
 #include "dns_test_util.h"
 #include "health/test_servers.h"
 #include "sys/process.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 using testing::CommandResult;
@@ -29,13 +32,12 @@ using testing::WaitFor;
 class DnsConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-dns-config-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     config_ = dir_ + "/platform.yaml";
     overrides_ = dir_ + "/overrides";
     primary_.emplace();
     dr_.emplace();
-    port_ = testing::FreePort("127.0.0.1");
+    port_ = testing::PickPort("127.0.0.1");
     const auto check = [](const std::string& name, uint16_t port) {
       return "  - {name: " + name + ", type: http, host: 127.0.0.1, port: " + std::to_string(port) +
              ", path: /ok, interval: 100ms, failure_threshold: 2, success_threshold: 1}\n";
@@ -96,6 +98,7 @@ class DnsConfigTest : public ::testing::Test {
         {"dns", "set", "api", "--to", to, "--config", config_, "--overrides", overrides_});
   }
 
+  ScratchDir scratch_{"dns-config"};
   std::string dir_, config_, overrides_;
   std::optional<health::testing::HttpTestServer> primary_, dr_;
   uint16_t port_ = 0;

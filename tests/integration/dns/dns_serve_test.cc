@@ -15,9 +15,12 @@
 
 #include "dns_test_util.h"
 #include "sys/process.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 using testing::Dig;
@@ -33,11 +36,10 @@ constexpr auto kProbeInterval = 1000ms;
 class DnsServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-dns-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     health_file_ = dir_ + "/health";
     overrides_ = dir_ + "/overrides";
-    port_ = testing::FreePort("127.0.0.1");
+    port_ = testing::PickPort("127.0.0.1");
     WriteHealth("primary-api=healthy\ndr-api=healthy\n");
     sys::SpawnSpec spec;
     spec.argv = {PILOTLIGHT_BIN,
@@ -101,6 +103,7 @@ class DnsServeTest : public ::testing::Test {
     return fields.size() == 11 ? static_cast<uint32_t>(std::stoul(fields[6])) : 0;
   }
 
+  ScratchDir scratch_{"dns-test"};
   std::string dir_;
   std::string health_file_;
   std::string overrides_;

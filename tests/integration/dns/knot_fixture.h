@@ -1,5 +1,5 @@
 // A Knot DNS server of a test's own: config, zone and TSIG key in a fresh temporary
-// directory, listening on a free loopback port, stopped and deleted by Stop().
+// directory, listening on a port of the test's own (PickPort), stopped and deleted by Stop().
 #pragma once
 
 #include <signal.h>
@@ -7,10 +7,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "dns_test_util.h"
 #include "sys/process.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::testing {
 
@@ -24,10 +26,10 @@ class KnotServer {
   Status Start(const std::string& origin, const std::string& zone_text) {
     Result<std::string> knotd = sys::FindBinary({"/usr/sbin/knotd", "/usr/bin/knotd"}, "knot");
     if (!knotd.ok()) return knotd.status();
-    char tmpl[] = "/tmp/pilotlight-knot-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    scratch_.emplace("knot");
+    dir_ = scratch_->path();
     std::filesystem::create_directories(dir_ + "/db");
-    port_ = FreePort("127.0.0.1");
+    port_ = PickPort("127.0.0.1");
     std::ofstream(dir_ + "/" + origin + ".zone") << zone_text;
     std::ofstream(dir_ + "/knot.conf")
         << "server:\n"
@@ -75,7 +77,7 @@ class KnotServer {
       waitpid(pid_, &status, 0);
       pid_ = -1;
     }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    scratch_.reset();
   }
   ~KnotServer() { Stop(); }
 
@@ -83,6 +85,7 @@ class KnotServer {
   std::string Log() const { return ReadAll(dir_ + "/knotd.log"); }
 
  private:
+  std::optional<ScratchDir> scratch_;
   std::string dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;

@@ -126,7 +126,8 @@ TEST_F(KnotUpdateTest, AClockOutsideTheFudgeIsReported) {
 TEST(KnotUnreachableTest, RetriesWithBackoffThenReportsTheServer) {
   FakeClock clock;
   dns::Rfc2136Options o;
-  o.server = {"127.0.0.1", testing::FreePort("127.0.0.1")};  // nothing listens there
+  const testing::ClosedPort closed;  // nothing listens there
+  o.server = {"127.0.0.1", closed.port()};
   o.zone = "pilotlight.test.";
   o.key = dns::TsigKey::FromBase64(KnotServer::kKeyName, KnotServer::kSecret).value();
   o.attempts = 3;

@@ -9,9 +9,12 @@
 #include "drill/history.h"
 #include "drill/measure.h"
 #include "test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using json = nlohmann::json;
 using testing::RunPilotlight;
@@ -33,12 +36,9 @@ std::string Report(bool passed, std::optional<double> rto, double rpo) {
 class DrillHistoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pl-drill-history-it-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = scratch_.path();
     db_ = dir_ + "/drills/history.db";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<drill::HistoryStore> Store() {
     Result<std::unique_ptr<drill::HistoryStore>> s = drill::HistoryStore::Open(db_);
@@ -54,6 +54,7 @@ class DrillHistoryTest : public ::testing::Test {
     return j;
   }
 
+  ScratchDir scratch_{"drill-history-it"};
   std::string dir_;
   std::string db_;
 };

@@ -14,9 +14,12 @@
 
 #include "health/test_servers.h"
 #include "test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using testing::CommandResult;
 using testing::RunPilotlight;
@@ -24,11 +27,9 @@ using testing::RunPilotlight;
 class ConfigChecksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-config-checks-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     config_ = dir_ + "/platform.yaml";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Regions nobody probes here; the checks below name their own targets.
   void WriteConfig(const std::string& sections) {
@@ -63,13 +64,15 @@ class ConfigChecksTest : public ::testing::Test {
            "  alarm_evaluation_interval: 50ms\n";
   }
 
+  ScratchDir scratch_{"config-checks"};
   std::string dir_;
   std::string config_;
 };
 
 TEST_F(ConfigChecksTest, ChecksRunsTheConfiguredChecksAndAlarms) {
   health::testing::HttpTestServer server;
-  WriteConfig(Sections(server.port(), testing::FreePort("127.0.0.1")));
+  const testing::ClosedPort closed;
+  WriteConfig(Sections(server.port(), closed.port()));
   CommandResult r = RunPilotlight({"checks", "--json", "--config", config_, "--wait", "10s"});
   EXPECT_EQ(r.exit_code, 3) << r.err;  // one check is down
   const auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -90,7 +93,8 @@ TEST_F(ConfigChecksTest, ChecksRunsTheConfiguredChecksAndAlarms) {
 
 TEST_F(ConfigChecksTest, WatchPublishesToTheConfiguredFileBesideTheConfig) {
   health::testing::HttpTestServer server;
-  WriteConfig(Sections(server.port(), testing::FreePort("127.0.0.1")));
+  const testing::ClosedPort closed;
+  WriteConfig(Sections(server.port(), closed.port()));
   ASSERT_NE(std::filesystem::current_path(), std::filesystem::path(dir_));
   CommandResult r = RunPilotlight({"watch", "--json", "--config", config_, "--duration", "3s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

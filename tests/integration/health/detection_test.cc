@@ -28,7 +28,10 @@ class DetectionTest : public ::testing::Test {
   testing::TestLab lab_;
 };
 
-health::DetectionSpec Spec(const testing::TestLab& lab, const std::string& webhook_url) {
+// `closed_port`: a port on the primary's address where nothing listens (a
+// testing::ClosedPort the caller holds while the checks run).
+health::DetectionSpec Spec(const testing::TestLab& lab, const std::string& webhook_url,
+                           uint16_t closed_port) {
   health::DetectionSpec spec;
   health::CheckSpec pg;
   pg.name = "primary-postgres";
@@ -45,7 +48,7 @@ health::DetectionSpec Spec(const testing::TestLab& lab, const std::string& webho
   // The third checker cannot reach the primary: it probes a closed port.
   pg.vantages = {{"site-a", "", 0, ""},
                  {"site-b", "", 0, ""},
-                 {"blackholed", "", testing::FreePort(lab.primary_address), ""}};
+                 {"blackholed", "", closed_port, ""}};
   pg.topics = {"ops"};
   spec.checks = {pg};
 
@@ -75,7 +78,9 @@ TEST_F(DetectionTest, PrimaryLossIsDetectedAlarmedAndNotifiedButOneVantageIsNotE
   ASSERT_EQ(up.exit_code, 0) << up.err;
 
   notify::testing::WebhookTestServer webhook;
-  auto made = health::Detector::Create(SystemClock::Instance(), Spec(lab_, webhook.Url("/pl")));
+  const testing::ClosedPort closed(lab_.primary_address);
+  auto made = health::Detector::Create(SystemClock::Instance(),
+                                       Spec(lab_, webhook.Url("/pl"), closed.port()));
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   health::Detector& d = **made;
   ASSERT_TRUE(d.Start().ok());

@@ -24,9 +24,12 @@
 #include "notify/notify.h"
 #include "notify/webhook_test_server.h"
 #include "test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -134,13 +137,11 @@ class HttpsTestServer {
 class HttpsWebhookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-https-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     // A self-signed certificate valid for 127.0.0.1 and localhost, and one for another name.
     MakeCert("good", "subjectAltName=IP:127.0.0.1,DNS:localhost");
     MakeCert("other", "subjectAltName=DNS:elsewhere.invalid");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void MakeCert(const std::string& name, const std::string& san) {
     const std::string cmd =
@@ -180,6 +181,7 @@ class HttpsWebhookTest : public ::testing::Test {
   }
 
   static constexpr const char* kSecret = "tls-test-secret";
+  ScratchDir scratch_{"https"};
   std::string dir_;
 };
 
@@ -265,13 +267,14 @@ TEST_F(HttpsWebhookTest, WatchPostsToAnHttpsWebhookWithItsCaFile) {
   HttpsTestServer server(Cert("good"), Key("good"));
   // A TCP check on a closed port: it goes unhealthy, and the transition is posted.
   const std::string config = dir_ + "/platform.yaml";
+  const testing::ClosedPort closed;
   std::ofstream(config) << "platform: https-webhook\n"
                            "regions:\n"
                            "  - {name: primary, role: primary, address: 127.0.1.1}\n"
                            "  - {name: dr, role: dr, address: 127.0.2.1}\n"
                            "health_checks:\n"
                            "  - {name: gone, type: tcp, host: 127.0.0.1, port: "
-                        << testing::FreePort("127.0.0.1")
+                        << closed.port()
                         << ", interval: 100ms, failure_threshold: 1}\n";
   setenv("PILOTLIGHT_HTTPS_TEST_SECRET", kSecret, 1);
   testing::CommandResult r = testing::RunPilotlight(

@@ -12,9 +12,12 @@
 #include "health/metrics_scrape.h"
 #include "health/test_servers.h"
 #include "test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 using namespace std::chrono_literals;
 using testing::Background;
@@ -28,11 +31,9 @@ using testing::WaitFor;
 class MetricsEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-metrics-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = scratch_.path();
     config_ = dir_ + "/platform.yaml";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void WriteConfig(uint16_t http_port) {
     std::ofstream(config_) << "platform: metrics-endpoint\n"
@@ -50,6 +51,7 @@ class MetricsEndpointTest : public ::testing::Test {
                               "  alarm_evaluation_interval: 50ms\n";
   }
 
+  ScratchDir scratch_{"metrics"};
   std::string dir_;
   std::string config_;
 };

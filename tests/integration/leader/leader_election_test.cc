@@ -28,8 +28,8 @@ constexpr int kTtlSeconds = 3;
 class LeaderElectionTest : public testing::ControllerLabFixture {
  protected:
   void SetUp() override {
-    etcd_client_ = testing::FreePort("127.0.0.1");
-    etcd_peer_ = testing::FreePort("127.0.0.1");
+    etcd_client_ = testing::PickPort("127.0.0.1");
+    etcd_peer_ = testing::PickPort("127.0.0.1");
     BringUp(testing::MakeTestLab("replication:\n  heartbeat_interval: 200ms\n",
                                  /*trader_production_size=*/2, /*trader_pilot_light_size=*/1));
   }

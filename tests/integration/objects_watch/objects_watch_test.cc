@@ -13,9 +13,12 @@
 #include "data/objects/replicator.h"
 #include "sys/process.h"
 #include "test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight {
 namespace {
+
+using pilotlight::testing::ScratchDir;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -29,8 +32,7 @@ void Write(const std::string& path, const std::string& content) {
 class ObjectsWatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/pilotlight-objwatch-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    root_ = scratch_.path();
     source_ = root_ + "/primary";
     dest_ = root_ + "/dr";
     state_ = root_ + "/state";
@@ -41,7 +43,6 @@ class ObjectsWatchTest : public ::testing::Test {
       sys::SignalGroup(replicator_, SIGKILL);
       sys::WaitGroupGone(replicator_, 10s);
     }
-    fs::remove_all(root_);
   }
   std::string Log() { return testing::ReadAll(root_ + "/replicator.log"); }
   std::string Src(const std::string& key) { return source_ + "/" + key; }
@@ -53,6 +54,7 @@ class ObjectsWatchTest : public ::testing::Test {
     return WaitFor(15s, [&] { return !fs::exists(Dst(key)); });
   }
 
+  ScratchDir scratch_{"objwatch"};
   std::string root_, source_, dest_, state_;
   pid_t replicator_ = -1;
 };
