@@ -42,8 +42,8 @@ using namespace std::chrono_literals;
 const TestLab* g_lab = nullptr;
 
 // The API key of `account`: the lab's own (load-N, from <lab dir>/secrets/api-keys),
-// else one made now with `pilotlight trader accounts add` (the way an operator
-// does) and kept for the suite. A new key is returned once the DR standby has it
+// else one made with `pilotlight trader accounts add` (the way an operator does)
+// and kept for the suite. A new key is returned once the DR standby has it
 // too, so a session in either region can use it.
 std::string ApiKeyFor(const std::string& account) {
   static std::mutex mu;
@@ -159,6 +159,12 @@ class TraderTest : public ::testing::Test {
     testing::CommandResult up = RunPilotlight(lab_->Args({"up"}));
     ASSERT_EQ(up.exit_code, 0) << up.err;
     g_lab = lab_;
+    // Every account the tests sign in as gets its key now, while the primary
+    // takes writes (some tests fence it before they sign in).
+    for (const char* account : {"alice", "eve", "retrier", "carol", "fenced", "syncacct",
+                                "mallory", "keyed-alice", "keyed-bob", "flooder"}) {
+      ASSERT_FALSE(ApiKeyFor(account).empty()) << account;
+    }
   }
   static void TearDownTestSuite() {
     lab_->Destroy();
