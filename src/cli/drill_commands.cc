@@ -240,10 +240,13 @@ Result<ServiceName> FindServiceName(const config::Config& config) {
       "routing from the primary to DR, as examples/lab.yaml does");
 }
 
+// The load client trades as the lab's accounts, with the keys the lab made for
+// them (lab.h, EnsureLabApiKeys).
 std::vector<std::string> LoadArgs(const ServiceName& service, const DrillOptions& o,
-                                  int seconds, const std::string& journal,
-                                  const std::string& retry) {
-  return {"load", "--dns", service.dns_server, "--name", service.fqdn, "--port",
+                                  const std::string& lab_dir, int seconds,
+                                  const std::string& journal, const std::string& retry) {
+  return {"load", "--api-keys", lab::LabApiKeysFile(lab_dir), "--dns", service.dns_server,
+          "--name", service.fqdn, "--port",
           std::to_string(service.port), "--rate", std::to_string(static_cast<int>(o.rate)),
           "--concurrency", std::to_string(o.concurrency), "--duration",
           std::to_string(seconds) + "s", "--journal", journal, "--retry-deadline", retry,
@@ -399,7 +402,7 @@ void RunFailbackPhase(const config::Config& config, lab::Lab& lab, const std::st
                            service.fqdn + " -> " + got});
 
   const std::string journal = out + "/acks-failback.jsonl";
-  Result<std::string> load = children.Capture(LoadArgs(service, o, 3, journal, "10s"),
+  Result<std::string> load = children.Capture(LoadArgs(service, o, lab_dir, 3, journal, "10s"),
                                               out + "/load-failback.json", 90s);
   Result<std::vector<drill::Ack>> acks = drill::ParseAckJournal(ReadFile(journal));
   int64_t from_primary = 0;
@@ -500,7 +503,7 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
            std::to_string(o.load_seconds) + "s through " + service->fqdn + " (DNS " +
            service->dns_server + ")");
   Result<std::string> baseline = children.Capture(
-      LoadArgs(*service, o, o.load_seconds, baseline_journal, "10s"), out + "/load-baseline.json",
+      LoadArgs(*service, o, lab_dir, o.load_seconds, baseline_journal, "10s"), out + "/load-baseline.json",
       std::chrono::seconds(o.load_seconds) + 60s);
   if (!baseline.ok()) return baseline.status();
   Result<drill::LoadFigures> baseline_figures = drill::ParseLoadReport(*baseline);
@@ -534,7 +537,7 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
   journals.push_back(fault_journal);
   const bool refused = scenario.expect == drill::Expect::kRefused;
   Result<pid_t> load = children.Spawn(
-      LoadArgs(*service, o, o.load_seconds, fault_journal, refused ? "5s" : "2m"),
+      LoadArgs(*service, o, lab_dir, o.load_seconds, fault_journal, refused ? "5s" : "2m"),
       out + "/load-fault.json", out + "/load-fault.log");
   if (!load.ok()) return load.status();
   std::optional<int> load_exit;
@@ -626,7 +629,7 @@ Result<drill::DrillResult> RunScenario(const Scenario& scenario, const DrillOpti
     journals.push_back(capacity_journal);
     Progress("capacity: the baseline's load against DR through " + service->fqdn);
     Result<std::string> capacity = children.Capture(
-        LoadArgs(*service, o, o.load_seconds, capacity_journal, "10s"),
+        LoadArgs(*service, o, lab_dir, o.load_seconds, capacity_journal, "10s"),
         out + "/load-capacity.json", std::chrono::seconds(o.load_seconds) + 60s);
     if (capacity.ok()) {
       Result<drill::LoadFigures> f = drill::ParseLoadReport(*capacity);
@@ -743,6 +746,10 @@ int DrillRun(const DrillOptions& o, const Context& context) {
                                ScenarioNames());
   }
   if (o.load_seconds < 1) return ExitCode(false, "--load-seconds: at least 1");
+  if (o.concurrency > lab::kLabLoadAccounts) {
+    return ExitCode(false, "--concurrency: at most " + std::to_string(lab::kLabLoadAccounts) +
+                               " (one lab account with an API key per connection)");
+  }
   Result<config::Config> loaded = config::LoadConfigOrError(o.config);
   if (!loaded.ok()) return ExitCode(false, loaded.status().message());
   config::Config config = std::move(*loaded);

@@ -1,15 +1,21 @@
-// pilotlight trader serve | pilotlight load
+// pilotlight trader serve | trader accounts add|list|revoke | pilotlight load
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/command.h"
 #include "config/loader.h"
 #include "core/clock.h"
 #include "core/duration.h"
+#include "data/postgres/failover.h"
+#include "data/postgres/region_database.h"
+#include "trader/api_keys.h"
 #include "trader/load.h"
+#include "trader/order_request.h"
 #include "trader/serve.h"
 
 namespace pilotlight::cli {
@@ -45,6 +51,7 @@ struct LoadFlags {
   std::string timeout = "2s";
   std::string symbols;
   std::string account = "load";
+  std::string api_keys;
   bool json = false;
 };
 
@@ -95,6 +102,14 @@ int Load(const LoadFlags& f) {
   o.concurrency = f.concurrency;
   o.journal = f.journal;
   o.account_prefix = f.account;
+  // The lab's keys when the target is the lab and no file is given.
+  o.api_keys_file = f.api_keys;
+  if (o.api_keys_file.empty() && !f.dir.empty()) o.api_keys_file = f.dir + "/secrets/api-keys";
+  if (!o.api_keys_file.empty()) {
+    Result<std::map<std::string, std::string>> keys = trader::ReadApiKeysFile(o.api_keys_file);
+    if (!keys.ok()) return ExitCode(false, "--api-keys: " + keys.status().message());
+    o.api_keys = std::move(*keys);
+  }
   if (f.count > 0) o.count = f.count;
   for (const auto& [text, field, out] :
        {std::tuple<std::string, const char*, Duration*>{f.retry_deadline, "--retry-deadline",
@@ -133,6 +148,183 @@ int Load(const LoadFlags& f) {
   return report->gave_up > 0 ? 3 : 0;
 }
 
+// ---- trader accounts ---------------------------------------------------------
+
+struct AccountsFlags {
+  std::string config;
+  std::string region;
+  std::string account;
+  std::string key_id;
+  bool all = false;
+  bool json = false;
+};
+
+// The trading database (as pilotlight's admin role) of the region that takes
+// writes now: the one named, else the only writable one (after a failover, DR).
+Result<std::unique_ptr<pg::Connection>> AccountsDatabase(const AccountsFlags& f,
+                                                         const config::Config& config,
+                                                         bool need_writable) {
+  if (!f.region.empty() && config.FindRegion(f.region) == nullptr) {
+    return Status::InvalidArgument("--region: no region named '" + f.region + "' in " +
+                                   config.file);
+  }
+  std::string seen;
+  std::vector<std::unique_ptr<pg::Connection>> writable, readable;
+  for (const config::RegionSpec& r : config.regions) {
+    if (!f.region.empty() && r.name != f.region) continue;
+    Result<std::unique_ptr<pg::Connection>> conn = pg::Connection::Open(pg::RegionDatabase(r));
+    if (!conn.ok()) {
+      seen += "\n  " + r.name + ": unreachable (" + conn.status().message() + ")";
+      continue;
+    }
+    Result<pg::ServerRole> role = pg::ReadServerRole(**conn);
+    if (!role.ok()) {
+      seen += "\n  " + r.name + ": " + role.status().message();
+      continue;
+    }
+    const bool takes_writes = !role->in_recovery && !role->read_only_default;
+    seen += "\n  " + r.name + ": " +
+            (takes_writes ? "writable" : role->in_recovery ? "standby" : "fenced");
+    (takes_writes ? writable : readable).push_back(std::move(*conn));
+  }
+  if (writable.size() > 1) {
+    return Status::FailedPrecondition(
+        "more than one region's database takes writes; name one with --region:" + seen);
+  }
+  if (writable.size() == 1) return std::move(writable.front());
+  // A standby has every key too (they replicate), for reading.
+  if (!need_writable && !readable.empty()) return std::move(readable.front());
+  return Status::Unavailable(std::string(need_writable ? "no region's database takes writes"
+                                                       : "no region's database answers") +
+                             " (start the lab, or name a region with --region):" + seen);
+}
+
+Result<config::Config> LoadAccountsConfig(const AccountsFlags& f) {
+  return config::LoadConfigOrError(f.config);
+}
+
+int AccountsAdd(const AccountsFlags& f) {
+  if (!trader::ValidIdentifier(f.account, trader::kMaxAccountLength)) {
+    return ExitCode(false, "--account: must be 1-64 characters from [A-Za-z0-9_.:-], got '" +
+                               f.account.substr(0, 80) + "'");
+  }
+  Result<config::Config> config = LoadAccountsConfig(f);
+  if (!config.ok()) return ExitCode(false, config.status().message());
+  Result<std::unique_ptr<pg::Connection>> db = AccountsDatabase(f, *config, true);
+  if (!db.ok()) return ExitCode(false, db.status().message());
+  // The table normally exists (the trading schema has it); made here for a
+  // schema of an earlier release. The service reads it as the application's role.
+  Status st = (*db)->Exec(trader::ApiKeysTableSql());
+  const pg::Endpoint& e = (*db)->endpoint();
+  if (st.ok() && e.has_application_role()) {
+    st = (*db)->Exec("GRANT SELECT ON api_keys TO \"" + e.application_user + "\"");
+  }
+  if (!st.ok()) return ExitCode(false, st.Annotate("cannot prepare the api_keys table").ToString());
+  Result<trader::ApiKey> key = trader::CreateApiKey(**db, f.account);
+  if (!key.ok()) return ExitCode(false, key.status().ToString());
+  if (f.json) {
+    std::cout << nlohmann::json({{"account", f.account},
+                                 {"key_id", key->key_id},
+                                 {"api_key", key->Text()},
+                                 {"database", e.ToString()}})
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << key->Text() << "\n";
+    std::cerr << "account " << f.account << ": new key " << key->key_id << " in "
+              << e.ToString()
+              << ". This is the only time the key is shown: keep it in a 0600 file.\n";
+  }
+  return 0;
+}
+
+int AccountsList(const AccountsFlags& f) {
+  Result<config::Config> config = LoadAccountsConfig(f);
+  if (!config.ok()) return ExitCode(false, config.status().message());
+  Result<std::unique_ptr<pg::Connection>> db = AccountsDatabase(f, *config, false);
+  if (!db.ok()) return ExitCode(false, db.status().message());
+  Result<std::vector<trader::StoredApiKey>> keys = trader::ListApiKeys(**db, f.account);
+  if (!keys.ok()) return ExitCode(false, keys.status().Annotate("cannot list the API keys").ToString());
+  if (f.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const trader::StoredApiKey& k : *keys) {
+      nlohmann::json j = {{"account", k.account}, {"key_id", k.key_id},
+                          {"created_at", k.created_at}, {"revoked", k.revoked}};
+      if (k.revoked) j["revoked_at"] = k.revoked_at;
+      list.push_back(j);
+    }
+    std::cout << nlohmann::json({{"keys", list}}).dump() << "\n";
+    return 0;
+  }
+  std::cout << "ACCOUNT                          KEY ID            CREATED               STATE\n";
+  for (const trader::StoredApiKey& k : *keys) {
+    std::string account = k.account;
+    account.resize(std::max<size_t>(account.size(), 32), ' ');
+    std::cout << account << " " << k.key_id << "  " << k.created_at << "  "
+              << (k.revoked ? "revoked " + k.revoked_at : "live") << "\n";
+  }
+  return 0;
+}
+
+int AccountsRevoke(const AccountsFlags& f) {
+  if (f.key_id.empty() == !f.all) {
+    return ExitCode(false, "give --key-id ID (one key) or --all (every key of the account)");
+  }
+  Result<config::Config> config = LoadAccountsConfig(f);
+  if (!config.ok()) return ExitCode(false, config.status().message());
+  Result<std::unique_ptr<pg::Connection>> db = AccountsDatabase(f, *config, true);
+  if (!db.ok()) return ExitCode(false, db.status().message());
+  Result<int> n = trader::RevokeApiKeys(**db, f.account, f.key_id);
+  if (!n.ok()) return ExitCode(false, n.status().Annotate("cannot revoke").ToString());
+  if (f.json) {
+    std::cout << nlohmann::json({{"account", f.account}, {"revoked", *n}}).dump() << "\n";
+  } else {
+    std::cout << "account " << f.account << ": " << *n << " key(s) revoked\n";
+  }
+  if (*n == 0) {
+    std::cerr << "pilotlight: account " << f.account << " has no live key"
+              << (f.key_id.empty() ? "" : " " + f.key_id)
+              << " (pilotlight trader accounts list shows its keys)\n";
+    return 1;
+  }
+  return 0;
+}
+
+void RegisterAccounts(CLI::App* trader, Context& context) {
+  CLI::App* accounts = trader->add_subcommand(
+      "accounts", "Trading accounts and their API keys (POST /v1/sessions needs one)");
+  accounts->require_subcommand(1);
+  auto common = [](CLI::App* c, AccountsFlags& f) {
+    c->add_option("--config", f.config, "Config file")->required();
+    c->add_option("--region", f.region,
+                  "Region whose database to use (default: the one that takes writes now)");
+    c->add_flag("--json", f.json, "Print JSON on stdout");
+  };
+  auto add_flags = std::make_shared<AccountsFlags>();
+  CLI::App* add = accounts->add_subcommand(
+      "add", "Create an account, or a new key for it, and print the key (shown this once only)");
+  common(add, *add_flags);
+  add->add_option("--account", add_flags->account, "Account name ([A-Za-z0-9_.:-], 1-64)")
+      ->required();
+  add->callback([add_flags, &context] { context.exit_code = AccountsAdd(*add_flags); });
+
+  auto list_flags = std::make_shared<AccountsFlags>();
+  CLI::App* list = accounts->add_subcommand(
+      "list", "List the accounts' keys (ids, creation, revocation; never a secret)");
+  common(list, *list_flags);
+  list->add_option("--account", list_flags->account, "Only this account's keys");
+  list->callback([list_flags, &context] { context.exit_code = AccountsList(*list_flags); });
+
+  auto revoke_flags = std::make_shared<AccountsFlags>();
+  CLI::App* revoke = accounts->add_subcommand(
+      "revoke", "Revoke a key (or every key) of an account: new sessions with it get 401");
+  common(revoke, *revoke_flags);
+  revoke->add_option("--account", revoke_flags->account, "The account")->required();
+  revoke->add_option("--key-id", revoke_flags->key_id, "The key to revoke (accounts list)");
+  revoke->add_flag("--all", revoke_flags->all, "Revoke every live key of the account");
+  revoke->callback([revoke_flags, &context] { context.exit_code = AccountsRevoke(*revoke_flags); });
+}
+
 void Register(CLI::App& root, Context& context) {
   CLI::App* trader = root.add_subcommand("trader", "The reference trading service");
   trader->require_subcommand(1);
@@ -160,6 +352,7 @@ void Register(CLI::App& root, Context& context) {
   serve->add_option("--session-ttl", f->serve.session_ttl, "Lifetime of a session")
       ->capture_default_str();
   serve->callback([f, &context] { context.exit_code = Serve(*f); });
+  RegisterAccounts(trader, context);
 
   auto l = std::make_shared<LoadFlags>();
   CLI::App* load = root.add_subcommand(
@@ -183,7 +376,12 @@ void Register(CLI::App& root, Context& context) {
       ->capture_default_str();
   load->add_option("--timeout", l->timeout, "Per-request timeout")->capture_default_str();
   load->add_option("--symbols", l->symbols, "Comma-separated symbols (default: the seeded ones)");
-  load->add_option("--account", l->account, "Account name prefix")->capture_default_str();
+  load->add_option("--account", l->account,
+                   "Account name prefix: worker N trades as <prefix>-N")
+      ->capture_default_str();
+  load->add_option("--api-keys", l->api_keys,
+                   "File of '<account> <api key>' lines, mode 0600 (default with --dir: "
+                   "<dir>/secrets/api-keys, which the lab writes)");
   load->add_flag("--json", l->json, "Print the final report as JSON on stdout");
   load->callback([l, &context] { context.exit_code = Load(*l); });
 }

@@ -509,6 +509,7 @@ Status Lab::EnsurePrimaryObjects(const config::RegionSpec& region) {
     if (!trader_conn.ok()) return trader_conn.status();
     PL_RETURN_IF_ERROR(trader::EnsureSchema(**trader_conn));
   }
+  PL_RETURN_IF_ERROR(EnsureLabApiKeys(**app, dir_));  // lab_accounts.cc
   return pg::WriteHeartbeat(**app, region.name);
 }
 

@@ -186,6 +186,18 @@ class Lab {
 std::string FormatStatusText(const LabStatus& status);
 std::string FormatStatusJson(const LabStatus& status);
 
+// The lab's trading accounts (lab_accounts.cc): the load client's default
+// accounts, LabLoadAccount(0) .. LabLoadAccount(kLabLoadAccounts - 1) ("load-N"),
+// each get an API key once the trading schema exists; the keys are kept, one
+// "<account> <key>" a line, in LabApiKeysFile (0600, in a 0700 directory), which
+// `pilotlight load --dir` and the drills read. Idempotent: a key the file holds
+// and the database verifies is kept, any other account gets a new one.
+// REQUIRES: `trading_db` is the writable trading database, as the admin role.
+inline constexpr int kLabLoadAccounts = 64;
+std::string LabLoadAccount(int n);
+std::string LabApiKeysFile(const std::string& lab_dir);
+Status EnsureLabApiKeys(pg::Connection& trading_db, const std::string& lab_dir);
+
 // The heartbeat agent of a region: writes a heartbeat to the region's
 // PostgreSQL every replication.heartbeat_interval until SIGTERM/SIGINT.
 // It also keeps the region's write lease with the lab's controller (see

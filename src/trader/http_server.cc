@@ -144,6 +144,7 @@ void Serve(tcp::socket socket, Service& service, Connections& conns, const Clock
     hr.method = std::string(req.method_string());
     hr.target = std::string(req.target());
     hr.authorization = std::string(req[http::field::authorization]);
+    hr.peer = socket.remote_endpoint(ec).address().to_string();
     hr.body = std::move(req.body());
     const HttpResponse resp = service.Handle(hr);
     if (!IsProbe(hr.target)) served.fetch_add(1, std::memory_order_relaxed);

@@ -120,6 +120,17 @@ Result<LoadReport> RunLoad(const LoadOptions& o, Clock& clock,
     return Status::InvalidArgument("--dns needs --name, the service's DNS name");
   }
   if (o.symbols.empty()) return Status::InvalidArgument("no symbols to trade");
+  for (int w = 0; w < o.concurrency; ++w) {
+    const std::string account = o.account_prefix + "-" + std::to_string(w);
+    if (o.api_keys.count(account) == 0) {
+      return Status::InvalidArgument(
+          (o.api_keys_file.empty() ? std::string("no API keys given (--api-keys FILE)")
+                                   : o.api_keys_file + " has no key") +
+          " for account " + account + ", which worker " + std::to_string(w) +
+          " trades as; the lab writes keys for load-0.. to <lab dir>/secrets/api-keys, "
+          "`pilotlight trader accounts add` makes more");
+    }
+  }
 
   Shared shared;
   if (!o.journal.empty()) {
@@ -140,11 +151,15 @@ Result<LoadReport> RunLoad(const LoadOptions& o, Clock& clock,
       o.duration ? std::optional<MonoTime>(start + *o.duration) : std::nullopt;
   std::atomic<int64_t> next{0};
   std::atomic<bool> stop{false};
+  std::mutex fatal_mu;
+  std::string fatal;  // why the run was stopped, "" when it was not
 
   auto worker = [&](int w) {
     HttpClient http("", o.port, o.request_timeout);
     std::string token;
     const std::string account = o.account_prefix + "-" + std::to_string(w);
+    const std::string session_body =
+        json({{"account", account}, {"api_key", o.api_keys.at(account)}}).dump();
     std::mt19937_64 rng(std::hash<std::string>{}(run) + static_cast<uint64_t>(w));
     std::map<std::string, int64_t> errors;
     auto count_error = [&](const std::string& kind) {
@@ -199,8 +214,19 @@ Result<LoadReport> RunLoad(const LoadOptions& o, Clock& clock,
         }
         http.Retarget(*address, o.port);
         if (token.empty()) {
-          Result<HttpResult> login =
-              http.Request("POST", "/v1/sessions", json({{"account", account}}).dump());
+          Result<HttpResult> login = http.Request("POST", "/v1/sessions", session_body);
+          if (login.ok() && login->status == 401) {
+            // The key is wrong or revoked: no retry makes it right.
+            count_error("401");
+            std::lock_guard<std::mutex> lock(fatal_mu);
+            if (fatal.empty()) {
+              fatal = "the service refused account " + account + "'s API key (401: " +
+                      login->body.substr(0, 200) + ")" +
+                      (o.api_keys_file.empty() ? "" : "; check " + o.api_keys_file);
+            }
+            stop.store(true);
+            break;
+          }
           if (!login.ok() || login->status != 201) {
             count_error(login.ok() ? std::to_string(login->status)
                                    : login.status().code() == Status::Code::kTimeout ? "timeout"
@@ -309,6 +335,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o, Clock& clock,
   const MonoTime finished = clock.Monotonic();
   running.store(0);
   progress.join();
+  if (!fatal.empty()) return Status::FailedPrecondition(fatal);
 
   LoadReport report = std::move(shared.report);
   report.acked = shared.acked.load();

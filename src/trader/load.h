@@ -7,8 +7,11 @@
 // latency is measured from the scheduled instant, so a stall is not hidden by
 // coordinated omission. A failed request (connection error, timeout, 5xx) is
 // retried with the same client_order_id until `retry_deadline`, re-resolving the
-// service name after a connection failure when a DNS server is given; a 401
-// makes a new session (it may not have replicated yet). Every acknowledged order
+// service name after a connection failure when a DNS server is given; a 401 on
+// an order makes a new session (it may not have replicated yet). Worker w trades
+// as account "<account_prefix>-<w>" and opens its sessions with that account's
+// API key from `api_keys` (the lab writes them to <lab dir>/secrets/api-keys); a
+// 401 on a session request (a wrong or revoked key) ends the run with an error. Every acknowledged order
 // is appended to the journal (JSON lines: client_order_id, order_id, ack_time,
 // region, ...) as soon as it is acknowledged.
 //
@@ -42,6 +45,9 @@ struct LoadOptions {
   Duration request_timeout = std::chrono::seconds(2);
   std::vector<std::string> symbols = {"AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "META", "TSLA", "SPY"};
   std::string account_prefix = "load";
+  // Account -> API key (ReadApiKeysFile, api_keys.h); every worker's account needs one.
+  std::map<std::string, std::string> api_keys;
+  std::string api_keys_file;  // where they came from, for messages
 };
 
 struct LatencySummary {

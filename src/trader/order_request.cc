@@ -117,19 +117,30 @@ Parsed<OrderRequest> ParseOrderRequest(std::string_view body,
   return r;
 }
 
-Parsed<std::string> ParseSessionRequest(std::string_view body) {
+Parsed<SessionRequest> ParseSessionRequest(std::string_view body) {
   auto parsed = ParseObject(body);
   if (auto* e = std::get_if<RequestError>(&parsed)) return *e;
   const json& j = std::get<json>(parsed);
   for (const auto& [key, value] : j.items()) {
-    if (key != "account") return Err(key, "is not a field of a session request (expected account)");
+    if (key != "account" && key != "api_key") {
+      return Err(key, "is not a field of a session request (expected account, api_key)");
+    }
   }
   if (!j.contains("account")) return Err("account", "is required");
   const json& a = j["account"];
   if (!a.is_string() || !ValidIdentifier(a.get_ref<const std::string&>(), kMaxAccountLength)) {
     return Err("account", "must be a string of 1-64 characters from [A-Za-z0-9_.:-]");
   }
-  return a.get<std::string>();
+  SessionRequest r;
+  r.account = a.get<std::string>();
+  if (j.contains("api_key")) {
+    const json& k = j["api_key"];
+    if (!k.is_string() || k.get_ref<const std::string&>().size() > 256) {
+      return Err("api_key", "must be a string (the key `pilotlight trader accounts add` printed)");
+    }
+    r.api_key = k.get<std::string>();
+  }
+  return r;
 }
 
 }  // namespace pilotlight::trader

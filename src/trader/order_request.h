@@ -45,8 +45,16 @@ inline constexpr size_t kMaxAccountLength = 64;
 Parsed<OrderRequest> ParseOrderRequest(std::string_view body,
                                        const std::map<std::string, int64_t>& ticks);
 
-// Body: {"account": "..."}; returns the account.
-Parsed<std::string> ParseSessionRequest(std::string_view body);
+// A session request: the account and the API key it presents (api_keys.h).
+struct SessionRequest {
+  std::string account;
+  std::string api_key;  // "" when the body has none (the service answers 401)
+};
+
+// Body: {"account": "...", "api_key": "plk_..."}; no other fields. A missing
+// api_key is not a parse error (it is a missing credential: 401, not 400); an
+// api_key that is not a string of at most 256 characters is.
+Parsed<SessionRequest> ParseSessionRequest(std::string_view body);
 
 // True for identifiers made of [A-Za-z0-9_.:-], 1 to max_length characters.
 bool ValidIdentifier(std::string_view text, size_t max_length);

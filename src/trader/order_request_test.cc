@@ -92,19 +92,21 @@ TEST(SessionRequestTest, Table) {
   };
   const std::vector<Case> cases = {
       {"{\"account\":\"acct-1\"}", "acct-1", ""},
+      {"{\"account\":\"acct-1\",\"api_key\":\"plk_x\"}", "acct-1", ""},
+      {"{\"account\":\"acct-1\",\"api_key\":7}", "", "api_key"},
       {"{}", "", "account"},
       {"{\"account\":5}", "", "account"},
       {"{\"account\":\"a\",\"role\":\"admin\"}", "", "role"},
       {"nope", "", "body"},
   };
   for (const Case& c : cases) {
-    Parsed<std::string> r = ParseSessionRequest(c.body);
+    Parsed<SessionRequest> r = ParseSessionRequest(c.body);
     if (c.account.empty()) {
       ASSERT_TRUE(std::holds_alternative<RequestError>(r)) << c.body;
       EXPECT_EQ(std::get<RequestError>(r).field, c.field) << c.body;
     } else {
-      ASSERT_TRUE(std::holds_alternative<std::string>(r)) << c.body;
-      EXPECT_EQ(std::get<std::string>(r), c.account);
+      ASSERT_TRUE(std::holds_alternative<SessionRequest>(r)) << c.body;
+      EXPECT_EQ(std::get<SessionRequest>(r).account, c.account);
     }
   }
 }

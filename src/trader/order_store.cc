@@ -151,6 +151,14 @@ DatabaseState OrderStore::Probe() {
   return s;
 }
 
+Result<std::optional<StoredApiKey>> OrderStore::ApiKeyById(const std::string& key_id) {
+  Result<pg::Connection*> c = Conn();
+  if (!c.ok()) return c.status();
+  Result<std::optional<StoredApiKey>> r = FindApiKey(**c, key_id);
+  if (!r.ok()) return Fail(r.status(), false);
+  return r;
+}
+
 Result<std::map<std::string, int64_t>> OrderStore::Ticks() {
   Result<pg::Connection*> c = Conn();
   if (!c.ok()) return c.status();

@@ -35,6 +35,7 @@
 
 #include "core/status.h"
 #include "data/postgres/pg_client.h"
+#include "trader/api_keys.h"
 #include "trader/matching.h"
 #include "trader/order_request.h"
 
@@ -104,6 +105,9 @@ class OrderStore {
   // Every tradable symbol and its tick.
   Result<std::map<std::string, int64_t>> Ticks();
   DatabaseState Probe();
+  // The row of API key `key_id` (api_keys.h), nullopt when there is none; a
+  // standby answers too (the keys replicate). Unavailable when unreachable.
+  Result<std::optional<StoredApiKey>> ApiKeyById(const std::string& key_id);
 
   // Why the last call returned Unavailable: "standby", "fenced" or "unreachable".
   const std::string& unavailable_reason() const { return unavailable_reason_; }

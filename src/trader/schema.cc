@@ -1,5 +1,7 @@
 #include "trader/schema.h"
 
+#include "trader/api_keys.h"
+
 namespace pilotlight::trader {
 namespace {
 
@@ -300,7 +302,9 @@ Status EnsureSchema(pg::Connection& conn) {
       "CREATE TABLE IF NOT EXISTS confirmation_outbox ("
       "  trade_id bigint PRIMARY KEY,"
       "  taker_account text NOT NULL);" +
-      std::string(kPlaceOrdersFunction) + kDurabilityBarrier +
+      // The accounts' API keys, hashed (api_keys.h): here, so they replicate to
+      // DR with the orders and a failover keeps every key.
+      std::string(ApiKeysTableSql()) + kPlaceOrdersFunction + kDurabilityBarrier +
       "INSERT INTO symbols (symbol, tick) VALUES " + seed +
       " ON CONFLICT (symbol) DO NOTHING;"
       "COMMIT;";

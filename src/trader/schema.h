@@ -1,4 +1,5 @@
-// The trading schema: symbols, orders, the book of resting orders and trades.
+// The trading schema: symbols, orders, the book of resting orders and trades,
+// and the accounts' API keys (api_keys.h).
 //
 // Created once on the primary (the lab does it at `lab up`, the service at start
 // when its database is writable); the DR standby receives it by replication.

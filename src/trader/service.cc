@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "trader/api_keys.h"
 #include "trader/order_request.h"
 
 namespace pilotlight::trader {
@@ -122,7 +123,8 @@ Service::Service(ServiceOptions options, const Clock& clock)
                      options_.database),
       batches_(static_cast<size_t>(std::max(1, options_.order_batches)),
                static_cast<size_t>(std::max(1, options_.max_batch)),
-               Placed{Status::Internal("order batch answered short"), ""}) {
+               Placed{Status::Internal("order batch answered short"), ""}),
+      session_limiter_(options_.session_limits) {
   const int n = std::max(1, options_.db_connections);
   for (int i = 0; i < n; ++i) idle_.push_back(std::make_unique<Backend>(options_));
 }
@@ -307,17 +309,49 @@ HttpResponse Service::Readyz() {
                         {"orders", batches.items},
                         {"largest", batches.largest},
                         {"in_flight_limit", batches_.max_in_flight()}};
+  // Session requests since the instance started: refused for their key (401) or
+  // their address's rate (429).
+  j["sessions_created"] = sessions_created_.load();
+  j["sessions_unauthorized"] = sessions_unauthorized_.load();
+  j["sessions_rate_limited"] = sessions_rate_limited_.load();
   return Json(ready ? 200 : 503, j.dump());
 }
 
 HttpResponse Service::CreateSession(const HttpRequest& r) {
-  Parsed<std::string> account = ParseSessionRequest(r.body);
-  if (auto* e = std::get_if<RequestError>(&account)) return BadRequest(e->field, e->message);
+  // Before anything else, so that guessing keys costs tokens too.
+  if (!session_limiter_.Allow(r.peer, clock_.Monotonic())) {
+    sessions_rate_limited_++;
+    HttpResponse resp =
+        Json(429, ErrorJson("rate_limited", "too many session requests from " +
+                                                (r.peer.empty() ? "this client" : r.peer) +
+                                                "; retry after a second")
+                      .dump());
+    resp.headers.emplace_back("Retry-After", "1");
+    return resp;
+  }
+  Parsed<SessionRequest> parsed = ParseSessionRequest(r.body);
+  if (auto* e = std::get_if<RequestError>(&parsed)) return BadRequest(e->field, e->message);
+  const SessionRequest& req = std::get<SessionRequest>(parsed);
+  // One answer for every refusal, so a client learns nothing about which
+  // accounts or key ids exist.
+  auto unauthorized = [&] {
+    sessions_unauthorized_++;
+    return Json(401, ErrorJson("unauthorized",
+                               "unknown account or wrong API key; send {\"account\", "
+                               "\"api_key\"} with a key `pilotlight trader accounts add` made")
+                         .dump());
+  };
+  std::optional<ApiKey> key = ParseApiKey(req.api_key);
+  if (!key) return unauthorized();
   Lease b = Borrow();
-  Result<std::string> token = b->sessions.Create(std::get<std::string>(account));
+  Result<std::optional<StoredApiKey>> stored = b->orders.ApiKeyById(key->key_id);
+  if (!stored.ok()) return FromStatus(stored.status(), b->orders.unavailable_reason());
+  if (!*stored || !VerifyApiKey(**stored, req.account, *key)) return unauthorized();
+  Result<std::string> token = b->sessions.Create(req.account);
   if (!token.ok()) return FromStatus(token.status(), "session_store_unreachable");
+  sessions_created_++;
   return Json(201, json({{"token", *token},
-                         {"account", std::get<std::string>(account)},
+                         {"account", req.account},
                          {"expires_in",
                           std::chrono::duration_cast<std::chrono::seconds>(options_.session_ttl)
                               .count()}})

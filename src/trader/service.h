@@ -10,7 +10,7 @@
 // arrive while `order_batches` earlier batches are with the database leave
 // together, as one statement, one transaction and one durability barrier.
 //
-//   POST   /v1/sessions        {account}                      -> {token, account, expires_in}
+//   POST   /v1/sessions        {account, api_key}             -> {token, account, expires_in}
 //   POST   /v1/orders          {client_order_id, symbol, side, price, qty} (Bearer) -> order
 //   GET    /v1/orders/{id}     (Bearer)                       -> order with every fill
 //   DELETE /v1/orders/{id}     (Bearer)                       -> order, cancelled
@@ -20,8 +20,17 @@
 //   GET    /readyz   200 when the database is writable and Redis reachable, else 503;
 //                    reports region, role and release digest either way
 //
+// A session needs the account's API key in the body (`api_key`, made by
+// `pilotlight trader accounts add`; api_keys.h): a missing, unknown, revoked or
+// other account's key is 401 {"error": "unauthorized"} and no session is stored.
+// Session requests are limited per client address (SessionLimiter,
+// session_limiter.h: 20/s, bursts of 40), counted before the key is checked, so
+// a guess costs a token too: beyond it, 429 {"error": "rate_limited"} with
+// Retry-After. /readyz counts them since the instance started:
+// sessions_created, sessions_unauthorized, sessions_rate_limited.
+//
 // Errors are JSON {"error", "message"[, "field"][, "reason"]}: 400 bad input
-// (naming the field), 401, 404, 405, 409, 503 when writes cannot be taken
+// (naming the field), 401, 404, 405, 409, 429, 503 when writes cannot be taken
 // (reason: standby | fenced | unreachable | session_store_unreachable |
 // draining). Every response carries X-Pilotlight-Region. Each trade's
 // confirmation is committed with the trade (an outbox row) before the order is
@@ -45,6 +54,7 @@
 #include "trader/confirmations.h"
 #include "trader/group_commit.h"
 #include "trader/order_store.h"
+#include "trader/session_limiter.h"
 #include "trader/sessions.h"
 
 namespace pilotlight::trader {
@@ -59,6 +69,7 @@ struct HttpRequest {
   std::string target;  // "/v1/orders/12?x=y"
   std::string authorization;
   std::string body;
+  std::string peer;  // the client's IP address, "" when unknown (one bucket for all)
 };
 
 struct HttpResponse {
@@ -84,6 +95,8 @@ struct ServiceOptions {
   // most orders in one batch.
   int order_batches = 1;
   int max_batch = 64;
+  // Sessions a client address may create (service.h's API comment).
+  SessionLimits session_limits;
 };
 
 class Service {
@@ -156,6 +169,11 @@ class Service {
   };
   std::mutex sessions_mu_;
   std::map<std::string, CachedSession> sessions_;
+
+  SessionLimiter session_limiter_;
+  std::atomic<uint64_t> sessions_created_{0};
+  std::atomic<uint64_t> sessions_unauthorized_{0};
+  std::atomic<uint64_t> sessions_rate_limited_{0};
 };
 
 }  // namespace pilotlight::trader

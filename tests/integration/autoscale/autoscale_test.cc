@@ -75,7 +75,8 @@ TEST_F(AutoscaleLabTest, ScalesOutUnderLoadAndBackInAfterTheStabilizationWindow)
   const std::string target =
       "http://" + lab_.primary_address + ":" + std::to_string(lab_.trader_port);
   const pid_t load = Spawn(
-      {"load", "--target", target, "--rate", "50", "--concurrency", "4", "--duration", "300s"},
+      {"load", "--target", target, "--rate", "50", "--concurrency", "4", "--duration", "300s",
+       "--api-keys", lab_.dir + "/secrets/api-keys"},
       lab_.dir + "/load.log");
   const auto load_started = std::chrono::steady_clock::now();
   ASSERT_TRUE(WaitFor(90s, [&] { return Size("primary") == 3 && PidFiles("primary") == 3; }))

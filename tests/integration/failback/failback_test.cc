@@ -56,7 +56,8 @@ class FailbackLabTest : public testing::ControllerLabFixture {
                                ":" + std::to_string(lab_.trader_port);
     testing::CommandResult r = RunPilotlight(
         {"load", "--target", target, "--count", std::to_string(n), "--concurrency", "2",
-         "--journal", journal, "--retry-deadline", "10s", "--account", "failback-" + tag});
+         "--journal", journal, "--retry-deadline", "10s", "--api-keys",
+         lab_.dir + "/secrets/api-keys"});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     std::vector<std::string> acked;
     std::ifstream in(journal);

@@ -101,8 +101,8 @@ TEST_F(ConfirmationOutboxTest, EveryAcknowledgedTradeHasOneObjectAfterASigkill) 
     load = RunPilotlight({"load", "--target",
                           "http://" + lab_.primary_address + ":" + std::to_string(lab_.trader_port),
                           "--rate", "300", "--concurrency", "8", "--count", "1500", "--journal",
-                          journal, "--retry-deadline", "90s", "--timeout", "1s", "--account",
-                          "kill", "--json"});
+                          journal, "--retry-deadline", "90s", "--timeout", "1s", "--api-keys",
+                          lab_.dir + "/secrets/api-keys", "--json"});
   });
   auto acked = [&] {
     std::ifstream in(journal);

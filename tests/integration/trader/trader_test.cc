@@ -1,8 +1,14 @@
-// The trading service on a real lab: orders and fills, idempotent retries, 503
-// on the DR standby, 400 for bad input, and book invariants after 10,000
-// concurrent orders checked against the pure matching engine replayed in the
-// database's own order.
+// The trading service on a real lab: sessions only with the account's API key
+// (401 otherwise, nothing stored) and rate-limited per address (429), orders
+// and fills, idempotent retries, 503 on the DR standby, 400 for bad input, and
+// book invariants after 10,000 concurrent orders checked against the pure
+// matching engine replayed in the database's own order.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -15,7 +21,9 @@
 
 #include "data/postgres/failover.h"
 #include "data/postgres/pg_client.h"
+#include "data/sessions/redis_client.h"
 #include "lab_fixture.h"
+#include "trader/api_keys.h"
 #include "trader/http_client.h"
 #include "trader/matching.h"
 #include "trader/order_store.h"
@@ -30,17 +38,55 @@ using trader::HttpClient;
 using trader::HttpResult;
 using namespace std::chrono_literals;
 
+// The lab under test, for ApiKeyFor.
+const TestLab* g_lab = nullptr;
+
+// The API key of `account`: the lab's own (load-N, from <lab dir>/secrets/api-keys),
+// else one made with `pilotlight trader accounts add` (the way an operator does)
+// and kept for the suite. A new key is returned once the DR standby has it
+// too, so a session in either region can use it.
+std::string ApiKeyFor(const std::string& account) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> keys;
+  std::lock_guard<std::mutex> lock(mu);
+  if (keys.empty()) {
+    Result<std::map<std::string, std::string>> lab =
+        trader::ReadApiKeysFile(g_lab->dir + "/secrets/api-keys");
+    if (lab.ok()) keys = *lab;
+  }
+  if (auto it = keys.find(account); it != keys.end()) return it->second;
+  testing::CommandResult r = RunPilotlight(
+      {"trader", "accounts", "add", "--config", g_lab->config, "--account", account, "--json"});
+  json j = json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || !j.is_object() || !j["api_key"].is_string()) {
+    ADD_FAILURE() << "trader accounts add --account " << account << ": " << r.out << r.err;
+    return "";
+  }
+  auto dr = pg::Connection::Open(g_lab->Pg(false));
+  EXPECT_TRUE(dr.ok() && testing::WaitFor(10s, [&] {
+    Result<pg::Rows> row = (*dr)->Query("SELECT 1 FROM api_keys WHERE key_id = $1",
+                                        {j["key_id"].get<std::string>()});
+    return row.ok() && !row->empty();
+  })) << "the key of " << account << " did not reach the DR standby";
+  return keys[account] = j["api_key"].get<std::string>();
+}
+
 // A client of one region's trading service with a session of its own.
 class Client {
  public:
   Client(const std::string& address, uint16_t port, Duration timeout = 10s)
       : http_(address, port, timeout) {}
 
+  // POST /v1/sessions with `body`; keeps the token of a 201.
+  HttpResult Session(const json& body) {
+    Result<HttpResult> r = http_.Request("POST", "/v1/sessions", body.dump());
+    if (!r.ok()) return HttpResult{-1, r.status().ToString(), {}};
+    if (r->status == 201) token_ = json::parse(r->body)["token"];
+    return *r;
+  }
   std::string Login(const std::string& account) {
-    Result<HttpResult> r = http_.Request("POST", "/v1/sessions", json({{"account", account}}).dump());
-    if (!r.ok() || r->status != 201) return "";
-    token_ = json::parse(r->body)["token"];
-    return token_;
+    HttpResult r = Session({{"account", account}, {"api_key", ApiKeyFor(account)}});
+    return r.status == 201 ? token_ : "";
   }
   HttpResult Call(const std::string& method, const std::string& target,
                   const std::string& body = "") {
@@ -64,6 +110,41 @@ class Client {
 
 json Body(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
 
+// POST /v1/sessions from the local address `source` (any 127.x.y.z is this
+// host's), on a connection of its own; the response's status, -1 on failure.
+int SessionFrom(const std::string& source, const std::string& address, uint16_t port,
+                const std::string& body) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(port);
+  inet_pton(AF_INET, address.c_str(), &remote.sin_addr);
+  int status = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0) {
+    const std::string request = "POST /v1/sessions HTTP/1.1\r\nHost: trader\r\n"
+                                "Content-Type: application/json\r\nConnection: close\r\n"
+                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                                body;
+    std::string answer;
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) answer.append(buf, n);
+    }
+    if (answer.rfind("HTTP/1.1 ", 0) == 0 && answer.size() >= 12) {
+      status = std::atoi(answer.substr(9, 3).c_str());
+    }
+  }
+  close(fd);
+  return status;
+}
+
 int64_t Count(pg::Connection& db, const std::string& sql) {
   Result<pg::Rows> r = db.Query(sql);
   if (!r.ok() || r->empty()) return -1;
@@ -77,6 +158,13 @@ class TraderTest : public ::testing::Test {
                                             /*trader_pilot_light_size=*/1));
     testing::CommandResult up = RunPilotlight(lab_->Args({"up"}));
     ASSERT_EQ(up.exit_code, 0) << up.err;
+    g_lab = lab_;
+    // Every account the tests sign in as gets its key now, while the primary
+    // takes writes (some tests fence it before they sign in).
+    for (const char* account : {"alice", "eve", "retrier", "carol", "fenced", "syncacct",
+                                "mallory", "keyed-alice", "keyed-bob", "flooder"}) {
+      ASSERT_FALSE(ApiKeyFor(account).empty()) << account;
+    }
   }
   static void TearDownTestSuite() {
     lab_->Destroy();
@@ -92,6 +180,24 @@ class TraderTest : public ::testing::Test {
   Client Dr() { return Client(lab_->dr_address, lab_->trader_port); }
   int64_t Orders() { return Count(*db_, "SELECT count(*) FROM orders"); }
   int64_t Trades() { return Count(*db_, "SELECT count(*) FROM trades"); }
+  std::string KeysFile() const { return lab_->dir + "/secrets/api-keys"; }
+  // Sessions stored in the primary region's Redis (the global table's sess:* keys).
+  int64_t StoredSessions() {
+    auto redis = sessions::RedisClient::Connect({lab_->primary_address, lab_->primary_redis});
+    if (!redis.ok()) return -1;
+    Result<sessions::RedisReply> keys = (*redis)->Command({"KEYS", "sess:*"});
+    return keys.ok() ? static_cast<int64_t>(keys->elements.size()) : -1;
+  }
+  // The highest value of a /readyz counter among the primary's instances, asked
+  // until one reports at least `at_least` (each request lands on one instance).
+  bool SomeInstanceCounts(const std::string& counter, int64_t at_least) {
+    return testing::WaitFor(10s, [&] {
+      Client c = Primary();
+      json ready = Body(c.Call("GET", "/readyz"));
+      return ready.is_object() && ready[counter].is_number_integer() &&
+             ready[counter].get<int64_t>() >= at_least;
+    });
+  }
 
   static TestLab* lab_;
   std::unique_ptr<pg::Connection> db_;
@@ -636,13 +742,174 @@ TEST_F(TraderTest, BookInvariantsHoldAfterTenThousandConcurrentOrders) {
   })) << objects << " objects for " << trades << " trades";
 }
 
+// A session needs the account's own live API key: without one, with a malformed
+// one, with another account's, for an unknown account or after revocation the
+// answer is 401 with a JSON error and Redis holds no new session; the right key
+// gets a session that trades. Keys are stored hashed: no secret in the database.
+TEST_F(TraderTest, SessionsNeedTheAccountsOwnLiveApiKey) {
+  const std::string alice_key = ApiKeyFor("keyed-alice");
+  const std::string bob_key = ApiKeyFor("keyed-bob");
+  ASSERT_FALSE(alice_key.empty());
+  ASSERT_FALSE(bob_key.empty());
+  const int64_t stored_before = StoredSessions();
+  ASSERT_GE(stored_before, 0);
+
+  Client c = Primary();
+  const std::vector<std::pair<std::string, json>> refused = {
+      {"no key", {{"account", "keyed-alice"}}},
+      {"empty key", {{"account", "keyed-alice"}, {"api_key", ""}}},
+      {"malformed key", {{"account", "keyed-alice"}, {"api_key", "letmein"}}},
+      {"another account's key", {{"account", "keyed-alice"}, {"api_key", bob_key}}},
+      {"alice's key, secret changed",
+       {{"account", "keyed-alice"},
+        {"api_key", alice_key.substr(0, alice_key.size() - 1) +
+                        (alice_key.back() == '0' ? "1" : "0")}}},
+      {"unknown account", {{"account", "nobody"}, {"api_key", alice_key}}},
+      {"unknown key id", {{"account", "keyed-alice"}, {"api_key", trader::NewApiKey().Text()}}},
+  };
+  for (const auto& [what, body] : refused) {
+    HttpResult r = c.Session(body);
+    EXPECT_EQ(r.status, 401) << what << ": " << r.body;
+    EXPECT_EQ(Body(r)["error"], "unauthorized") << what << ": " << r.body;
+  }
+  EXPECT_EQ(StoredSessions(), stored_before) << "a refused request stored a session";
+  EXPECT_TRUE(SomeInstanceCounts("sessions_unauthorized", 1));
+
+  // The right key: a session, and it trades.
+  HttpResult ok = c.Session({{"account", "keyed-alice"}, {"api_key", alice_key}});
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  EXPECT_EQ(Body(ok)["account"], "keyed-alice");
+  EXPECT_EQ(StoredSessions(), stored_before + 1);
+  HttpResult order = c.Order("keyed-1", "AAPL", "buy", 1.00, 1);
+  ASSERT_EQ(order.status, 201) << order.body;
+  EXPECT_EQ(Body(order)["account"], "keyed-alice");
+
+  // Only the salt and the HMAC of the secret are stored.
+  const std::optional<trader::ApiKey> parsed = trader::ParseApiKey(alice_key);
+  ASSERT_TRUE(parsed);
+  Result<pg::Rows> row = db_->Query(
+      "SELECT account, salt, key_hash, row_to_json(k)::text AS whole FROM api_keys k "
+      "WHERE key_id = $1", {parsed->key_id});
+  ASSERT_TRUE(row.ok() && !row->empty()) << row.status().ToString();
+  EXPECT_EQ(row->Get(0, "account"), "keyed-alice");
+  EXPECT_EQ(row->Get(0, "whole")->find(parsed->secret), std::string::npos);
+  EXPECT_EQ(row->Get(0, "key_hash"), trader::HashApiSecret(*row->Get(0, "salt"), parsed->secret));
+
+  // `accounts list` shows the key without its secret; revoked, it opens nothing.
+  testing::CommandResult list = RunPilotlight({"trader", "accounts", "list", "--config",
+                                               lab_->config, "--account", "keyed-alice", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out.find(parsed->secret), std::string::npos) << list.out;
+  json keys = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(keys.is_object()) << list.out;
+  ASSERT_EQ(keys["keys"].size(), 1u) << list.out;
+  EXPECT_EQ(keys["keys"][0]["key_id"], parsed->key_id);
+  EXPECT_EQ(keys["keys"][0]["revoked"], false);
+  testing::CommandResult revoke =
+      RunPilotlight({"trader", "accounts", "revoke", "--config", lab_->config, "--account",
+                     "keyed-alice", "--key-id", parsed->key_id, "--json"});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.out << revoke.err;
+  EXPECT_EQ(json::parse(revoke.out, nullptr, false)["revoked"], 1) << revoke.out;
+  const int64_t stored_revoked = StoredSessions();
+  HttpResult after = Primary().Session({{"account", "keyed-alice"}, {"api_key", alice_key}});
+  EXPECT_EQ(after.status, 401) << after.body;
+  // DR has the revocation once it has replayed it.
+  Client dr = Dr();
+  HttpResult dr_after;
+  EXPECT_TRUE(testing::WaitFor(10s, [&] {
+    dr_after = dr.Session({{"account", "keyed-alice"}, {"api_key", alice_key}});
+    return dr_after.status == 401;
+  })) << dr_after.status << " " << dr_after.body;
+  EXPECT_EQ(StoredSessions(), stored_revoked);
+  // Bob's key still works, in both regions (the keys replicate).
+  EXPECT_EQ(Primary().Session({{"account", "keyed-bob"}, {"api_key", bob_key}}).status, 201);
+  EXPECT_EQ(Dr().Session({{"account", "keyed-bob"}, {"api_key", bob_key}}).status, 201);
+  // A second revocation finds nothing live, and says so.
+  testing::CommandResult again =
+      RunPilotlight({"trader", "accounts", "revoke", "--config", lab_->config, "--account",
+                     "keyed-alice", "--all"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("no live key"), std::string::npos) << again.err;
+}
+
+// The lab's own keys for the load client: in a 0700 directory, a 0600 file, one
+// per load account, each one the service accepts.
+TEST_F(TraderTest, TheLabWritesPrivateKeysForItsLoadAccounts) {
+  struct stat dir {}, file {};
+  ASSERT_EQ(stat((lab_->dir + "/secrets").c_str(), &dir), 0);
+  ASSERT_EQ(stat(KeysFile().c_str(), &file), 0);
+  EXPECT_EQ(dir.st_mode & 0777, 0700u);
+  EXPECT_EQ(file.st_mode & 0777, 0600u);
+  Result<std::map<std::string, std::string>> keys = trader::ReadApiKeysFile(KeysFile());
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->size(), 64u);
+  ASSERT_TRUE(keys->count("load-0") && keys->count("load-63"));
+  EXPECT_EQ(Primary().Session({{"account", "load-63"}, {"api_key", keys->at("load-63")}}).status,
+            201);
+  EXPECT_EQ(Primary().Session({{"account", "load-1"}, {"api_key", keys->at("load-0")}}).status,
+            401);
+  // lab up again keeps them (the load clients of a running drill hold them).
+  testing::CommandResult up = RunPilotlight(lab_->Args({"up"}));
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  Result<std::map<std::string, std::string>> kept = trader::ReadApiKeysFile(KeysFile());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(*kept, *keys);
+}
+
+// A flood of session requests from one address is refused with 429 beyond its
+// bucket (so no more sessions are stored than the limit lets through), while
+// another address still gets a session at once; the flooder gets one again once
+// its bucket refills.
+TEST_F(TraderTest, SessionFloodFromOneAddressIsRateLimited) {
+  const std::string key = ApiKeyFor("flooder");
+  const std::string body = json({{"account", "flooder"}, {"api_key", key}}).dump();
+  const std::string base = lab_->primary_address.substr(0, lab_->primary_address.rfind('.'));
+  const std::string flooder = base + ".77", bystander = base + ".78";
+  const int64_t stored_before = StoredSessions();
+  ASSERT_GE(stored_before, 0);
+
+  constexpr int kThreads = 8, kEach = 50;
+  std::atomic<int> created{0}, limited{0}, other{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        const int status = SessionFrom(flooder, lab_->primary_address, lab_->trader_port, body);
+        (status == 201 ? created : status == 429 ? limited : other)++;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(limited.load(), 0) << created.load() << " sessions in " << seconds << " s";
+  // Two instances, each 40 at once and 20/s after (service.h).
+  EXPECT_LE(created.load(), 2 * (40 + 20 * seconds) + 2) << "in " << seconds << " s";
+  EXPECT_EQ(StoredSessions(), stored_before + created.load())
+      << "a rate-limited request stored a session";
+  std::cerr << "[ measured ] " << kThreads * kEach << " session requests from one address in "
+            << seconds << " s: " << created.load() << " created, " << limited.load()
+            << " refused with 429\n";
+
+  // Another address is not held back by the flooder's bucket.
+  EXPECT_EQ(SessionFrom(bystander, lab_->primary_address, lab_->trader_port, body), 201);
+  EXPECT_TRUE(SomeInstanceCounts("sessions_rate_limited", 1));
+  // The flooder gets in again once its bucket refills.
+  EXPECT_TRUE(testing::WaitFor(10s, [&] {
+    return SessionFrom(flooder, lab_->primary_address, lab_->trader_port, body) == 201;
+  }));
+}
+
 // The load client against the lab: every acknowledgement is journaled, and each
 // journaled order is in the database under the answer's order id.
 TEST_F(TraderTest, LoadClientJournalsEveryAcknowledgedOrder) {
   const std::string journal = lab_->dir + "/acks.jsonl";
   testing::CommandResult r = RunPilotlight(
       {"load", "--target", "http://" + lab_->primary_address + ":" + std::to_string(lab_->trader_port),
-       "--rate", "200", "--concurrency", "4", "--count", "300", "--journal", journal, "--json"});
+       "--rate", "200", "--concurrency", "4", "--count", "300", "--journal", journal,
+       "--api-keys", KeysFile(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json report = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(report.is_object()) << r.out;
@@ -666,6 +933,30 @@ TEST_F(TraderTest, LoadClientJournalsEveryAcknowledgedOrder) {
   EXPECT_EQ(lines, 300);
   EXPECT_EQ(ids.size(), 300u);
   EXPECT_NE(r.err.find("acked="), std::string::npos) << "no progress line: " << r.err;
+
+  // Without keys, or with keys the service does not know, it stops at once and says so.
+  const std::string target =
+      "http://" + lab_->primary_address + ":" + std::to_string(lab_->trader_port);
+  testing::CommandResult none =
+      RunPilotlight({"load", "--target", target, "--count", "10", "--concurrency", "2"});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.err.find("--api-keys"), std::string::npos) << none.err;
+  const std::string forged = lab_->dir + "/forged-keys";
+  {
+    std::ofstream out(forged);
+    out << "load-0 " << trader::NewApiKey().Text() << "\n";
+  }
+  chmod(forged.c_str(), 0600);
+  testing::CommandResult refused = RunPilotlight(
+      {"load", "--target", target, "--count", "10", "--concurrency", "1", "--api-keys", forged});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("refused account load-0's API key"), std::string::npos)
+      << refused.err;
+  chmod(forged.c_str(), 0644);
+  testing::CommandResult readable = RunPilotlight(
+      {"load", "--target", target, "--count", "10", "--concurrency", "1", "--api-keys", forged});
+  EXPECT_NE(readable.exit_code, 0);
+  EXPECT_NE(readable.err.find("chmod 600"), std::string::npos) << readable.err;
 }
 
 // Orders in flight while the whole primary region is killed and restarted are
@@ -678,7 +969,7 @@ TEST_F(TraderTest, LoadRetriesThroughARegionRestartWithoutDuplicates) {
     r = RunPilotlight({"load", "--target",
                        "http://" + lab_->primary_address + ":" + std::to_string(lab_->trader_port),
                        "--rate", "50", "--concurrency", "4", "--count", "250", "--journal", journal,
-                       "--retry-deadline", "90s", "--timeout", "1s", "--account", "outage",
+                       "--retry-deadline", "90s", "--timeout", "1s", "--api-keys", KeysFile(),
                        "--json"});
   });
   // Kill the region once orders flow, then bring it back.
