@@ -46,6 +46,7 @@ struct DerivedFlags {
 
 struct DetectOptions {
   std::string config = "examples/lab.yaml";
+  std::string dir = ".pilotlight/lab";  // a lab whose passwords (<dir>/secrets) the probes use
   std::string interval = "500ms";
   int failure_threshold = 3;
   int success_threshold = 2;
@@ -200,6 +201,7 @@ void MakeSubscriberDirectories(const health::DetectionSpec& spec) {
 Result<std::unique_ptr<health::Detector>> MakeDetector(const DetectOptions& o) {
   Result<config::Config> config = config::LoadConfigOrError(o.config);
   if (!config.ok()) return config.status();
+  config::ApplySecretsDir(*config, o.dir + "/secrets");  // a lab's passwords, when there is one
   const bool configured = !config->detection.checks.empty();
   const DerivedFlags& flags = o.watching ? o.watch_flags : o.checks_flags;
   if (configured && flags.AnyGiven()) {
@@ -369,6 +371,10 @@ void AddCommon(CLI::App* cmd, DetectOptions& o, DerivedFlags& flags) {
   cmd->add_option("--config", o.config,
                   "Platform config: its health_checks, alarms and topics (derived from its "
                   "regions when it has no health_checks)")
+      ->capture_default_str();
+  cmd->add_option("--dir", o.dir,
+                  "A lab directory: its passwords (<dir>/secrets) fill those the config leaves "
+                  "empty")
       ->capture_default_str();
   flags.interval =
       cmd->add_option("--interval", o.interval, "Derived checks: probe interval (>= 100ms)")

@@ -2,11 +2,14 @@
 // replication and the responsibility matrix.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "config/loader.h"
 #include "config/loader_test_util.h"
+#include "testing/scratch_dir.h"
 
 namespace pilotlight::config {
 namespace {
@@ -97,6 +100,18 @@ const std::vector<BadCase>& BadCases() {
        "a sequence"},
       {"bad database name", East("    postgres:\n      database: Trading\n"),
        "regions[0].postgres.database", 7, 17, "[a-z_][a-z0-9_]{0,62}"},
+      {"unknown sslmode", East("    postgres:\n      sslmode: verify\n"),
+       "regions[0].postgres.sslmode", 7, 16, "verify-full"},
+      {"sslrootcert that nothing checks",
+       East("    postgres:\n      sslmode: require\n      sslrootcert: ca.pem\n"),
+       "regions[0].postgres.sslrootcert", 8, 20, "verify-ca or verify-full"},
+      {"empty replication password file",
+       East("    postgres:\n      replication_password_file: ''\n"),
+       "regions[0].postgres.replication_password_file", 7, 34, "mode 0600"},
+      {"redis over TLS", East("    redis:\n      tls: true\n"), "regions[0].redis.tls", 7, 12,
+       "hiredis 0.14"},
+      {"bad redis user", East("    redis:\n      user: Sessions\n"), "regions[0].redis.user", 7,
+       13, "Redis ACL user"},
       {"listeners collide", East("    redis: {port: 5432}\n"), "regions[0].redis.port", 6, 19,
        "regions[0].postgres.port (default) at line 3"},
       {"regions share an address",
@@ -177,6 +192,49 @@ const std::vector<BadCase>& BadCases() {
        "responsibilities[0].frequency", 10, 36, "a sequence"},
   };
   return cases;
+}
+
+// Credentials: file paths (relative to the config file), never inline
+// secrets; secrets_dir fills what the config leaves empty, by name, and a
+// PostgreSQL health check gets the password of the role it logs in as.
+TEST(PlatformSchemaTest, LoadsCredentialsAndFillsThemFromSecretsDir) {
+  pilotlight::testing::ScratchDir dir;
+  const std::string secrets = dir.path() + "/secrets";
+  ASSERT_TRUE(std::filesystem::create_directory(secrets));
+  for (const char* name : {"east.postgres.postgres.password", "east.postgres.trader.password",
+                           "west.postgres.replicator.password", "west.redis.password"}) {
+    std::ofstream(secrets + "/" + name) << "x\n";
+  }
+  const std::string yaml =
+      std::string(kHead) + kEast +
+      "    postgres:\n"
+      "      sslmode: verify-full\n"
+      "      sslrootcert: certs/ca.pem\n"
+      "      app_password_file: app.password\n"
+      "    redis: {user: sessions, password_file: /etc/pl/redis.password}\n" +
+      kWest +
+      "secrets_dir: secrets\n"
+      "health_checks:\n"
+      "  - {name: east-pg, type: postgres, host: 127.0.1.1, port: 5432}\n"
+      "  - {name: east-app, type: postgres, host: 127.0.1.1, port: 5432, user: trader}\n";
+  const LoadResult r = ParseConfig(yaml, dir.path() + "/platform.yaml");
+  ASSERT_TRUE(r.ok()) << AllErrors(r);
+  const RegionSpec& east = r.config->regions[0];
+  const RegionSpec& west = r.config->regions[1];
+  EXPECT_EQ(east.postgres.sslmode, "verify-full");
+  EXPECT_EQ(east.postgres.sslrootcert, dir.path() + "/certs/ca.pem");
+  EXPECT_EQ(east.postgres.password_file, secrets + "/east.postgres.postgres.password");
+  EXPECT_EQ(east.postgres.app_password_file, dir.path() + "/app.password");  // named: kept
+  EXPECT_EQ(east.postgres.replication_password_file, "");  // no such file
+  EXPECT_EQ(east.redis.user, "sessions");
+  EXPECT_EQ(east.redis.password_file, "/etc/pl/redis.password");
+  EXPECT_EQ(west.postgres.password_file, "");
+  EXPECT_EQ(west.postgres.replication_password_file, secrets + "/west.postgres.replicator.password");
+  EXPECT_EQ(west.redis.password_file, secrets + "/west.redis.password");
+  ASSERT_EQ(r.config->detection.checks.size(), 2u);
+  EXPECT_EQ(r.config->detection.checks[0].pg_password_file, east.postgres.password_file);
+  EXPECT_EQ(r.config->detection.checks[0].pg_sslmode, "verify-full");
+  EXPECT_EQ(r.config->detection.checks[1].pg_password_file, east.postgres.app_password_file);
 }
 
 TEST(PlatformSchemaTest, ReportsEachKindOfBadInputWithItsLocation) {

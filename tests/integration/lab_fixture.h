@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data/postgres/pg_client.h"
+#include "data/sessions/redis_client.h"
 #include "test_util.h"
 
 namespace pilotlight::testing {
@@ -41,12 +42,26 @@ struct TestLab {
     args.insert(args.end(), {"--dir", dir, "--config", config});
     return args;
   }
-  // The application database ("trading") of a region.
+  // The application database ("trading") of a region, as the lab's admin role
+  // with its password (the lab makes them in <dir>/secrets on `up`), and the
+  // application role's.
   pg::Endpoint Pg(bool primary) const {
     pg::Endpoint e;
     e.host = primary ? primary_address : dr_address;
     e.port = primary ? primary_pg : dr_pg;
     e.database = "trading";
+    const std::string region = primary ? "primary" : "dr";
+    e.password_file = dir + "/secrets/" + region + ".postgres.postgres.password";
+    e.application_user = "trader";
+    e.application_password_file = dir + "/secrets/" + region + ".postgres.trader.password";
+    return e;
+  }
+  // A region's Redis, logged in with the lab's password for it.
+  sessions::RedisEndpoint Redis(bool primary) const {
+    sessions::RedisEndpoint e;
+    e.host = primary ? primary_address : dr_address;
+    e.port = primary ? primary_redis : dr_redis;
+    e.password_file = dir + "/secrets/" + std::string(primary ? "primary" : "dr") + ".redis.password";
     return e;
   }
   // `lab status --json`, parsed (discarded JSON on failure).

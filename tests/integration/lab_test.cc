@@ -160,6 +160,96 @@ TEST_F(LabTest, ReplicatesSurvivesPrimaryLossAndStopsClean) {
   EXPECT_TRUE(LabPids(status).empty()) << status.dump(2);
 }
 
+// Runs `command` through the shell, capturing stdout and stderr together.
+CommandResult Shell(const std::string& command) {
+  CommandResult r;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// Another local user (nobody) gets nothing from the lab's servers: no
+// PostgreSQL role logs in without its password (the superuser included, which
+// would run commands as postgres with COPY ... FROM PROGRAM), and Redis refuses
+// every command without the password. With the password, Redis still refuses
+// what would wipe or re-point the session store, and no server runs as root.
+TEST_F(LabTest, OtherLocalUsersGetNoDatabaseAndNoSessionStore) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run commands as another user";
+  CommandResult up = RunPilotlight(lab_.Args({"up"}));
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  const std::string as_nobody = "runuser -u nobody -- ";
+  const std::string pg = std::to_string(lab_.primary_pg);
+  const std::string redis = std::to_string(lab_.primary_redis);
+  const std::string addr = lab_.primary_address;
+
+  for (const std::string& role : {"postgres", "trader", "replicator"}) {
+    CommandResult psql = Shell(as_nobody + "psql -w -h " + addr + " -p " + pg + " -U " + role +
+                               " -d trading -c 'SELECT 1'");
+    EXPECT_NE(psql.exit_code, 0) << role << ": " << psql.out;
+    // Refused for want of a password, or (the replication role, which may only
+    // stream) before a password is even asked.
+    EXPECT_TRUE(psql.out.find("no password supplied") != std::string::npos ||
+                (role == std::string("replicator") &&
+                 psql.out.find("no pg_hba.conf entry") != std::string::npos))
+        << role << ": " << psql.out;
+  }
+  CommandResult guessed = Shell(as_nobody + "env PGPASSWORD=postgres psql -w -h " + addr + " -p " +
+                                pg + " -U postgres -d postgres -c 'SELECT 1'");
+  EXPECT_NE(guessed.exit_code, 0) << guessed.out;
+  EXPECT_NE(guessed.out.find("password authentication failed"), std::string::npos) << guessed.out;
+
+  CommandResult ping = Shell(as_nobody + "redis-cli -h " + addr + " -p " + redis + " PING");
+  EXPECT_NE(ping.out.find("NOAUTH"), std::string::npos) << ping.out;
+  CommandResult flush = Shell(as_nobody + "redis-cli -h " + addr + " -p " + redis + " FLUSHALL");
+  EXPECT_NE(flush.out.find("NOAUTH"), std::string::npos) << flush.out;
+
+  // The secrets: readable by their owner only, so nobody cannot read them.
+  const std::string secrets = lab_.dir + "/secrets";
+  struct stat st {};
+  ASSERT_EQ(stat(secrets.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u) << secrets;
+  const std::string redis_password_file = secrets + "/primary.redis.password";
+  ASSERT_EQ(stat(redis_password_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
+  CommandResult peek = Shell(as_nobody + "cat " + redis_password_file);
+  EXPECT_NE(peek.exit_code, 0) << peek.out;
+
+  // The lab's own password works, and still may not wipe, reconfigure or stop Redis.
+  const std::string with_password = "REDISCLI_AUTH=\"$(cat " + redis_password_file +
+                                    ")\" redis-cli --no-auth-warning -h " + addr + " -p " + redis;
+  EXPECT_NE(Shell(with_password + " PING").out.find("PONG"), std::string::npos);
+  for (const std::string& command : {"FLUSHALL", "CONFIG GET requirepass", "SHUTDOWN NOSAVE",
+                                     "REPLICAOF 127.0.0.1 1", "DEBUG SLEEP 0"}) {
+    CommandResult r = Shell(with_password + " " + command);
+    // NOPERM from the ACL; DEBUG is also off in Redis 7 itself ("not allowed").
+    EXPECT_TRUE(r.out.find("NOPERM") != std::string::npos ||
+                r.out.find("not allowed") != std::string::npos)
+        << command << ": " << r.out;
+  }
+  EXPECT_NE(Shell(with_password + " PING").out.find("PONG"), std::string::npos)
+      << "Redis must still be up after SHUTDOWN was refused";
+  auto admin = pg::Connection::Open(lab_.Pg(true));
+  EXPECT_TRUE(admin.ok()) << admin.status().ToString();
+
+  // No server of the lab runs as root.
+  const nlohmann::json status = lab_.StatusJson();
+  for (const auto& region : status["regions"]) {
+    for (const auto& c : region["components"]) {
+      if (c["name"] != "postgres" && c["name"] != "redis") continue;
+      ASSERT_TRUE(c["up"].get<bool>()) << c.dump();
+      struct stat proc {};
+      const std::string path = "/proc/" + std::to_string(c["pid"].get<int>());
+      ASSERT_EQ(stat(path.c_str(), &proc), 0) << path;
+      EXPECT_NE(proc.st_uid, 0u) << region["name"] << " " << c["name"] << " runs as root";
+    }
+  }
+}
+
 TEST_F(LabTest, PortInUseIsAClearErrorNamingComponentAndPort) {
   // Occupy the primary's PostgreSQL port before the lab starts.
   int fd = socket(AF_INET, SOCK_STREAM, 0);

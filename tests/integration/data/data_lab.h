@@ -20,7 +20,9 @@ namespace pilotlight::testing {
 inline config::Config LoadLabConfig(const TestLab& lab) {
   config::LoadResult r = config::LoadConfigFile(lab.config);
   EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].ToString());
-  return r.ok() ? *r.config : config::Config{};
+  if (!r.ok()) return config::Config{};
+  config::ApplySecretsDir(*r.config, lab.dir + "/secrets");  // the lab's passwords
+  return *r.config;
 }
 
 // The PostgreSQL server of a region as pilotlight's data code sees it: the lab's

@@ -26,8 +26,8 @@ class SessionsTest : public ::testing::Test {
     lab_ = testing::MakeTestLab();
     testing::CommandResult up = testing::RunPilotlight(lab_.Args({"up", "--no-replicators"}));
     ASSERT_EQ(up.exit_code, 0) << up.err;
-    primary_ = {"primary", {lab_.primary_address, lab_.primary_redis}};
-    dr_ = {"dr", {lab_.dr_address, lab_.dr_redis}};
+    primary_ = {"primary", lab_.Redis(true)};
+    dr_ = {"dr", lab_.Redis(false)};
   }
   void TearDown() override { lab_.Destroy(); }
 

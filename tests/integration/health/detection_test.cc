@@ -39,6 +39,7 @@ health::DetectionSpec Spec(const testing::TestLab& lab, const std::string& webho
   pg.host = lab.primary_address;
   pg.port = lab.primary_pg;
   pg.pg_database = "trading";
+  pg.pg_password_file = lab.Pg(true).password_file;  // the lab's admin password
   pg.must_be_writable = true;
   pg.interval = 500ms;
   pg.timeout = 400ms;

@@ -183,7 +183,7 @@ class TraderTest : public ::testing::Test {
   std::string KeysFile() const { return lab_->dir + "/secrets/api-keys"; }
   // Sessions stored in the primary region's Redis (the global table's sess:* keys).
   int64_t StoredSessions() {
-    auto redis = sessions::RedisClient::Connect({lab_->primary_address, lab_->primary_redis});
+    auto redis = sessions::RedisClient::Connect(lab_->Redis(true));
     if (!redis.ok()) return -1;
     Result<sessions::RedisReply> keys = (*redis)->Command({"KEYS", "sess:*"});
     return keys.ok() ? static_cast<int64_t>(keys->elements.size()) : -1;
