@@ -159,6 +159,17 @@ void Register(CLI::App& root, Context& context) {
       ->check(CLI::Range(1, 64));
   serve->add_option("--session-ttl", f->serve.session_ttl, "Lifetime of a session")
       ->capture_default_str();
+  serve->add_option("--request-deadline", f->serve.request_deadline,
+                    "Time a client has for a whole request, headers and body (default 10s)");
+  serve->add_option("--idle-timeout", f->serve.idle_timeout,
+                    "Time a keep-alive connection may wait for its next request (default 60s)");
+  serve->add_option("--max-connections", f->serve.max_connections,
+                    "Connections of this instance at once (default 512)")
+      ->check(CLI::Range(1, 1 << 20));
+  serve->add_option("--max-connections-per-client", f->serve.max_connections_per_client,
+                    "Connections one client address may hold (default: a quarter of "
+                    "--max-connections)")
+      ->check(CLI::Range(1, 1 << 20));
   serve->callback([f, &context] { context.exit_code = Serve(*f); });
 
   auto l = std::make_shared<LoadFlags>();

@@ -59,6 +59,7 @@ struct HttpRequest {
   std::string target;  // "/v1/orders/12?x=y"
   std::string authorization;
   std::string body;
+  std::string peer;  // the client's IP address, e.g. "127.0.0.1"
 };
 
 struct HttpResponse {
