@@ -222,4 +222,20 @@ bool RequestReader::Write(const Answer& a, unsigned version, bool keep_alive) {
   return SendAll(impl_->fd, text, After(impl_->bounds.answer_deadline));
 }
 
+void RequestReader::Linger() {
+  shutdown(impl_->fd, SHUT_WR);
+  const SteadyTime until = After(std::chrono::seconds(1));
+  char discard[4096];
+  size_t total = 0;
+  while (total < 64 * 1024) {
+    const ssize_t n = recv(impl_->fd, discard, sizeof discard, MSG_DONTWAIT);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+    if (!PollUntil(impl_->fd, POLLIN, until)) return;
+  }
+}
+
 }  // namespace pilotlight::http

@@ -60,6 +60,11 @@ class RequestReader {
   RequestFault Read(Request* out);
   // Writes one answer; false when it could not be written whole in time.
   bool Write(const Answer& answer, unsigned version, bool keep_alive);
+  // After a last answer to a request that was not read whole (413, 431, 400):
+  // stops sending and discards what the client still sends (at most 64 KiB, at
+  // most 1 s), so closing with unread bytes does not reset the connection and
+  // destroy the answer before the client reads it.
+  void Linger();
 
  private:
   struct Impl;

@@ -115,7 +115,7 @@ void Serve(int fd, std::string peer, Service& service, Connections& conns,
             fault == http::RequestFault::kBodyTooLarge ? "body" : headers ? "headers" : "request",
             http::FaultMessage(fault, bounds));
         r.status = status;
-        reader.Write(ToAnswer(r), 11, /*keep_alive=*/false);
+        if (reader.Write(ToAnswer(r), 11, /*keep_alive=*/false)) reader.Linger();
       }
       break;
     }
