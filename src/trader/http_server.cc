@@ -4,7 +4,6 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
-
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -214,10 +213,19 @@ Status RunHttpServer(const ServerOptions& options, Service& service, const Clock
   std::atomic<uint64_t> served{0};
   std::atomic<bool> stopping{false};
   std::thread acceptor_thread([&] {
-    std::string last_refusal;  // logged once per kind, so a flood logs one line
+    // Refusals are logged at most every 10 s, with their count, so a flood
+    // costs a few log lines.
+    uint64_t refusals = 0;
+    MonoTime logged{};
     auto refused = [&](const std::string& what) {
-      if (what != last_refusal) LogWarn("trader: refusing connections: " + what);
-      last_refusal = what;
+      ++refusals;
+      const MonoTime now = clock.Monotonic();
+      if (logged != MonoTime{} && now - logged < std::chrono::seconds(10)) return;
+      LogWarn("trader: refused " + std::to_string(refusals) + " connection(s)" +
+              (logged == MonoTime{} ? std::string() : " since the last report") + ", the last: " +
+              what);
+      refusals = 0;
+      logged = now;
     };
     for (;;) {
       tcp::socket socket(io);
@@ -257,7 +265,6 @@ Status RunHttpServer(const ServerOptions& options, Service& service, const Clock
                             " connections)");
         continue;
       }
-      last_refusal.clear();
       if (reserve.held() < options.bounds.descriptor_reserve) reserve.Refill();
       {
         std::lock_guard<std::mutex> lock(conns.mu);

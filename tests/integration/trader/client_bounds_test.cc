@@ -133,9 +133,7 @@ class SlowFlood {
   };
 
   void Run() {
-    SteadyClock::time_point next_open = SteadyClock::now();
-    int waiting = 0;  // closed ones waiting to be reopened
-    std::vector<SteadyClock::time_point> reopen_at;
+    std::vector<SteadyClock::time_point> reopen_at;  // closed ones, reopened 50 ms later
     while (!stop_) {
       const auto now = SteadyClock::now();
       {
@@ -162,8 +160,6 @@ class SlowFlood {
           conns_.push_back({fd, now, now, ""});
         }
       }
-      (void)next_open;
-      (void)waiting;
       std::vector<pollfd> pfds;
       {
         std::lock_guard<std::mutex> lock(mu_);
