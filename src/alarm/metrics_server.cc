@@ -11,6 +11,9 @@
 #include <thread>
 
 #include "core/log.h"
+#include "http/admission.h"
+#include "http/descriptor_reserve.h"
+#include "http/request_fault.h"
 
 namespace pilotlight::alarm {
 namespace {
@@ -20,6 +23,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using beast::error_code;
+namespace bounds = ::pilotlight::http;  // the client bounds every server shares
 
 std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -114,10 +118,25 @@ namespace {
 
 class Session;
 
+bounds::ClientBounds BoundsOf(const MetricsServerOptions& o) {
+  bounds::ClientBounds b;
+  b.request_deadline = o.request_deadline;
+  b.idle_timeout = o.idle_timeout;
+  b.answer_deadline = o.idle_timeout;
+  b.max_connections = o.max_connections;
+  b.max_connections_per_client = o.max_connections_per_client;
+  b.max_header_bytes = o.max_header_bytes;
+  b.max_body_bytes = o.max_body_bytes;
+  return b;
+}
+
 // What the sessions share with the server.
 struct Shared {
+  explicit Shared(const MetricsServerOptions& o) : options(o), ledger(BoundsOf(o)) {}
   TextSource source;
   MetricsServerOptions options;
+  bounds::ConnectionLedger ledger;  // open connections by client address
+  std::function<void()> on_close;  // a descriptor came free
   std::atomic<uint64_t> requests{0};
   // Live sessions, touched on the loop thread only (or after it has joined).
   std::set<Session*> sessions;
@@ -126,9 +145,8 @@ struct Shared {
 }  // namespace
 
 struct MetricsServer::Impl {
-  Impl(TextSource s, MetricsServerOptions o) {
+  Impl(TextSource s, const MetricsServerOptions& o) : shared(o) {
     shared.source = std::move(s);
-    shared.options = o;
   }
 
   void Accept();
@@ -136,6 +154,7 @@ struct MetricsServer::Impl {
   // Declared before ioc: destroying ioc destroys the sessions its handlers own,
   // and they unregister themselves here.
   Shared shared;
+  bounds::DescriptorReserve reserve{4};  // destroyed after ioc: closing sessions refill it
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   asio::steady_timer retry{ioc};
@@ -148,19 +167,38 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared* server)
+  // REQUIRES: `peer` was admitted to server->ledger.
+  Session(tcp::socket socket, Shared* server, std::string peer)
       : stream_(std::move(socket)),
         buffer_(server->options.max_header_bytes + server->options.max_body_bytes + 16 * 1024),
-        server_(server) {
+        server_(server),
+        peer_(std::move(peer)) {
     server_->sessions.insert(this);
   }
-  ~Session() { server_->sessions.erase(this); }
+  ~Session() {
+    server_->sessions.erase(this);
+    server_->ledger.Release(peer_);
+    if (server_->on_close) server_->on_close();
+  }
 
+  // Waits idle_timeout for the first byte of the next request (unless one is
+  // buffered already), then gives the whole request request_deadline.
   void Read() {
+    if (buffer_.size() > 0) return ReadRequest();
+    stream_.expires_after(server_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              if (ec) return self->Close();  // idle, gone, or stopped
+                              self->buffer_.commit(n);
+                              self->ReadRequest();
+                            });
+  }
+
+  void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
     parser_->body_limit(server_->options.max_body_bytes);
-    stream_.expires_after(server_->options.idle_timeout);
+    stream_.expires_after(server_->options.request_deadline);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
   }
@@ -184,23 +222,17 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void OnRead(error_code ec) {
     if (ec) {
-      // A peer that went away, timed out or stopped mid-request gets no answer.
-      if (ec.category() != http::make_error_code(http::error::bad_method).category() ||
-          ec == http::error::end_of_stream || ec == http::error::partial_message) {
+      // A peer that went away, timed out or stopped mid-request gets no answer;
+      // 431, 413 and 400 as every pilotlight server answers them.
+      const bounds::RequestFault fault = bounds::ClassifyReadError(ec);
+      const int status = bounds::FaultStatus(fault);
+      if (status == 0) {
         Close();
         return;
       }
-      MetricsResponse r;
-      if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-        r = Plain(431, "request headers too large (limit " +
-                           std::to_string(server_->options.max_header_bytes) + " bytes)\n");
-      } else if (ec == http::error::body_limit) {
-        r = Plain(413, "request body too large (limit " +
-                           std::to_string(server_->options.max_body_bytes) + " bytes)\n");
-      } else {
-        r = Plain(400, "bad request: " + ec.message() + "\n");
-      }
-      Write(std::move(r), 11, /*keep_alive=*/false, /*head=*/false);
+      std::string text = bounds::FaultMessage(fault, BoundsOf(server_->options));
+      if (fault == bounds::RequestFault::kMalformed) text += ": " + ec.message();
+      Write(Plain(status, text + "\n"), 11, /*keep_alive=*/false, /*head=*/false);
       return;
     }
     const http::request<http::string_body>& req = parser_->get();
@@ -255,6 +287,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Shared* server_;
+  const std::string peer_;
 };
 
 }  // namespace
@@ -263,7 +296,14 @@ void MetricsServer::Impl::Accept() {
   acceptor.async_accept([this](error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
     if (ec) {
-      // Out of descriptors and the like: back off briefly instead of spinning.
+      if (bounds::IsOutOfDescriptors(ec.value()) && reserve.Release()) {
+        // Out of descriptors: the reserve lets the next accept take the waiting
+        // connection (it is refilled as soon as a connection closes).
+        LogWarn("metrics server: the process has no descriptor left; using its reserve");
+        return Accept();
+      }
+      // Out of descriptors (reserve spent) and the like: back off briefly
+      // instead of spinning.
       LogWarn("metrics server: accept: " + ec.message());
       retry.expires_after(std::chrono::milliseconds(100));
       retry.async_wait([this](error_code e) {
@@ -271,11 +311,14 @@ void MetricsServer::Impl::Accept() {
       });
       return;
     }
-    if (shared.sessions.size() >= shared.options.max_connections) {
+    error_code peer_ec;
+    const tcp::endpoint remote = socket.remote_endpoint(peer_ec);
+    std::string peer = peer_ec ? std::string() : remote.address().to_string();
+    if (shared.ledger.Admit(peer) != bounds::Admission::kAdmitted) {
       error_code ignored;
-      socket.close(ignored);  // at the bound: refuse rather than grow
+      socket.close(ignored);  // at the cap or the address's share: refuse rather than grow
     } else {
-      std::make_shared<Session>(std::move(socket), &shared)->Read();
+      std::make_shared<Session>(std::move(socket), &shared, std::move(peer))->Read();
     }
     Accept();
   });
@@ -286,6 +329,7 @@ MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
                                                             uint16_t port, TextSource source,
                                                             MetricsServerOptions options) {
+  if (Status st = bounds::Validate(BoundsOf(options), "metrics server"); !st.ok()) return st;
   auto impl = std::make_unique<Impl>(std::move(source), options);
   error_code ec;
   const asio::ip::address addr = asio::ip::make_address(address, ec);
@@ -304,6 +348,9 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& a
   }
   impl->port = impl->acceptor.local_endpoint(ec).port();
   Impl* raw = impl.get();
+  raw->shared.on_close = [raw] {
+    if (raw->reserve.held() == 0) raw->reserve.Refill();
+  };
   raw->Accept();
   raw->thread = std::thread([raw] { raw->ioc.run(); });
   return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));

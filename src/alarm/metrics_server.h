@@ -11,8 +11,12 @@
 // The text is not a snapshot taken at start: every GET /metrics calls the
 // caller's TextSource, so a scrape shows the live registry. Connections are
 // asynchronous on one thread (Boost.Asio, kept in metrics_server.cc), so many
-// concurrent scrapes need no thread each; beyond max_connections a new
-// connection is closed at once instead of growing without bound.
+// concurrent scrapes need no thread each. What one client may hold follows
+// http/client_bounds.h, as on every pilotlight server: beyond max_connections,
+// or beyond its address's share of them, a new connection is closed at once; a
+// connection waits idle_timeout for a request's first byte, then the whole
+// request (headers and body) must arrive within request_deadline; out of
+// descriptors, a reserve lets the accept go on instead of spinning.
 //
 // Thread-safety: Start, Stop and the destructor from the owner thread; port()
 // and requests() from any thread. The TextSource is called on the server's own
@@ -50,7 +54,12 @@ struct MetricsServerOptions {
   size_t max_header_bytes = 8 * 1024;  // request line + headers
   size_t max_body_bytes = 1024;        // scrapes carry none
   size_t max_connections = 512;
-  Duration idle_timeout = std::chrono::seconds(10);  // per read or write
+  size_t max_connections_per_client = 0;  // 0: a quarter of max_connections
+  // Waiting for a request's first byte (a new or a keep-alive connection), and
+  // writing an answer.
+  Duration idle_timeout = std::chrono::seconds(10);
+  // From a request's first byte to its last: headers and body.
+  Duration request_deadline = std::chrono::seconds(10);
   std::vector<ExtraRoute> routes;  // beside /metrics and /healthz
 };
 

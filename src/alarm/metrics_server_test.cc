@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <vector>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -138,6 +140,34 @@ int Connect(uint16_t port) {
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return fd;
+}
+
+// A connection to 127.0.0.1:port from another loopback address (a second client).
+int ConnectFrom(const char* source, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// True when the server closed the connection (EOF or reset) with nothing sent,
+// false when it sent something or 5 s passed with the connection still open.
+bool ClosedUnanswered(int fd) {
+  char buf[512];
+  const ssize_t n = recv(fd, buf, sizeof buf, 0);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 bool SendAll(int fd, const std::string& data) {
@@ -310,6 +340,7 @@ TEST_F(MetricsServerTest, ManyConcurrentScrapesAllAnswered) {
 TEST_F(MetricsServerTest, SilentConnectionsTimeOutAndDoNotBlockOthers) {
   MetricsServerOptions options;
   options.idle_timeout = 300ms;
+  options.request_deadline = 300ms;
   StartServer(options);
   int silent = Connect(server_->port());
   ASSERT_GE(silent, 0);
@@ -322,9 +353,91 @@ TEST_F(MetricsServerTest, SilentConnectionsTimeOutAndDoNotBlockOthers) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
 }
 
+// A request whose body never comes, or a chunked body that never ends while
+// bytes keep trickling in, is cut off at the request deadline, not held for as
+// long as the client keeps the connection open (http/client_bounds.h).
+TEST_F(MetricsServerTest, ABodyThatNeverEndsIsCutOffAtTheRequestDeadline) {
+  MetricsServerOptions options;
+  options.idle_timeout = 60s;
+  options.request_deadline = 300ms;
+  options.max_body_bytes = 1 << 20;
+  StartServer(options);
+  int never = Connect(server_->port());
+  ASSERT_GE(never, 0);
+  ASSERT_TRUE(SendAll(never, "GET /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
+  int drip = Connect(server_->port());
+  ASSERT_GE(drip, 0);
+  ASSERT_TRUE(SendAll(drip, "GET /metrics HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  std::atomic<bool> stop{false};
+  std::thread dripping([&] {  // a chunk every 50 ms: never idle, never done
+    while (!stop && SendAll(drip, "1\r\nx\r\n")) std::this_thread::sleep_for(50ms);
+  });
+  EXPECT_TRUE(ClosedUnanswered(never));
+  EXPECT_TRUE(ClosedUnanswered(drip));
+  stop = true;
+  dripping.join();
+  close(never);
+  close(drip);
+  EXPECT_EQ(StatusOf(Get("/healthz")), 200);
+}
+
+// An idle keep-alive connection is closed at the idle timeout.
+TEST_F(MetricsServerTest, AnIdleKeepAliveConnectionIsClosed) {
+  MetricsServerOptions options;
+  options.idle_timeout = 300ms;
+  StartServer(options);
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  char buf[512];
+  ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);
+  EXPECT_TRUE(ClosedUnanswered(fd));
+  close(fd);
+}
+
+// No client address holds more than its share of the connections: beyond it
+// its new connections are closed at once, while another address is served.
+TEST_F(MetricsServerTest, OneAddressIsHeldToItsShareWhileAnotherGetsIn) {
+  MetricsServerOptions options;
+  options.max_connections = 8;
+  options.max_connections_per_client = 2;
+  StartServer(options);
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    const int fd = Connect(server_->port());
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+    char buf[512];
+    ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);  // accepted and answered, kept alive
+    held.push_back(fd);
+  }
+  const int over = Connect(server_->port());
+  ASSERT_GE(over, 0);
+  SendAll(over, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_TRUE(ClosedUnanswered(over));
+  close(over);
+  const int other = ConnectFrom("127.0.0.2", server_->port());
+  ASSERT_GE(other, 0);
+  ASSERT_TRUE(SendAll(other, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(StatusOf(ReadUntilClose(other)), 200);
+  close(other);
+  for (int fd : held) close(fd);
+}
+
+TEST(MetricsServerOptionsTest, AShareAboveTheCapIsRefusedNamingTheField) {
+  MetricsServerOptions options;
+  options.max_connections = 4;
+  options.max_connections_per_client = 5;
+  auto s = MetricsServer::Start("127.0.0.1", 0, [] { return std::string(); }, options);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("max_connections_per_client"), std::string::npos)
+      << s.status().ToString();
+}
+
 TEST_F(MetricsServerTest, ConnectionsBeyondTheLimitAreClosed) {
   MetricsServerOptions options;
   options.max_connections = 2;
+  options.max_connections_per_client = 2;  // the cap, not the share, refuses here
   StartServer(options);
   int a = Connect(server_->port());
   int b = Connect(server_->port());

@@ -33,6 +33,7 @@ int Serve(const ServeFlags& f) {
     std::cerr << "pilotlight: " << r.errors.size() << " error(s) in " << f.config << "\n";
     return 2;
   }
+  if (!f.serve.lab_dir.empty()) config::ApplySecretsDir(*r.config, f.serve.lab_dir + "/secrets");
   return trader::RunTraderService(*r.config, f.serve);
 }
 
@@ -152,6 +153,7 @@ int Load(const LoadFlags& f) {
 
 struct AccountsFlags {
   std::string config;
+  std::string dir = ".pilotlight/lab";  // a lab whose passwords (<dir>/secrets) to log in with
   std::string region;
   std::string account;
   std::string key_id;
@@ -200,7 +202,9 @@ Result<std::unique_ptr<pg::Connection>> AccountsDatabase(const AccountsFlags& f,
 }
 
 Result<config::Config> LoadAccountsConfig(const AccountsFlags& f) {
-  return config::LoadConfigOrError(f.config);
+  Result<config::Config> config = config::LoadConfigOrError(f.config);
+  if (config.ok()) config::ApplySecretsDir(*config, f.dir + "/secrets");  // the lab's passwords
+  return config;
 }
 
 int AccountsAdd(const AccountsFlags& f) {
@@ -296,6 +300,10 @@ void RegisterAccounts(CLI::App* trader, Context& context) {
   accounts->require_subcommand(1);
   auto common = [](CLI::App* c, AccountsFlags& f) {
     c->add_option("--config", f.config, "Config file")->required();
+    c->add_option("--dir", f.dir,
+                  "A lab directory: its passwords (<dir>/secrets) fill those the config leaves "
+                  "empty")
+        ->capture_default_str();
     c->add_option("--region", f.region,
                   "Region whose database to use (default: the one that takes writes now)");
     c->add_flag("--json", f.json, "Print JSON on stdout");
@@ -351,6 +359,17 @@ void Register(CLI::App& root, Context& context) {
       ->check(CLI::Range(1, 64));
   serve->add_option("--session-ttl", f->serve.session_ttl, "Lifetime of a session")
       ->capture_default_str();
+  serve->add_option("--request-deadline", f->serve.request_deadline,
+                    "Time a client has for a whole request, headers and body (default 10s)");
+  serve->add_option("--idle-timeout", f->serve.idle_timeout,
+                    "Time a keep-alive connection may wait for its next request (default 60s)");
+  serve->add_option("--max-connections", f->serve.max_connections,
+                    "Connections of this instance at once (default 512)")
+      ->check(CLI::Range(1, 1 << 20));
+  serve->add_option("--max-connections-per-client", f->serve.max_connections_per_client,
+                    "Connections one client address may hold (default: a quarter of "
+                    "--max-connections)")
+      ->check(CLI::Range(1, 1 << 20));
   serve->callback([f, &context] { context.exit_code = Serve(*f); });
   RegisterAccounts(trader, context);
 

@@ -16,6 +16,9 @@
 #include "controller/http_call.h"
 #include "core/duration.h"
 #include "core/log.h"
+#include "http/admission.h"
+#include "http/descriptor_reserve.h"
+#include "http/request_fault.h"
 #include "sys/whole_file.h"
 
 namespace pilotlight::controller {
@@ -23,6 +26,7 @@ namespace pilotlight::controller {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace bounds = ::pilotlight::http;  // the client bounds every server shares
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 
@@ -315,34 +319,57 @@ Response Handle(const http::request<http::string_body>& req, LeaseService& servi
 
 class Session;
 
+constexpr size_t kLeaseHeaderLimit = 4096;
+constexpr size_t kLeaseBodyLimit = 4096;
+
+bounds::ClientBounds BoundsOf(const LeaseServerOptions& o) {
+  bounds::ClientBounds b;
+  b.request_deadline = o.request_deadline;
+  b.idle_timeout = o.request_deadline;  // one request per connection
+  b.answer_deadline = o.answer_deadline;
+  b.max_connections = o.max_connections;
+  b.max_connections_per_client = o.max_connections_per_client;
+  b.max_header_bytes = kLeaseHeaderLimit;
+  b.max_body_bytes = kLeaseBodyLimit;
+  return b;
+}
+
 // What the sessions share with the server; lives on the server's one thread.
 struct SessionTable {
+  explicit SessionTable(const LeaseServerOptions& o) : options(o), ledger(BoundsOf(o)) {}
   LeaseService* service = nullptr;
   std::shared_ptr<LeaseKeyring> keys;
   LeaseServerOptions options;
   uint64_t next_id = 0;
   size_t open = 0;  // sessions whose socket is open (each holds a descriptor)
+  bounds::ConnectionLedger ledger;  // the open ones by client address
   // Sessions still reading their request, oldest first: the ones a new
-  // connection may push out.
-  std::map<uint64_t, std::weak_ptr<Session>> reading;
+  // connection may push out (with their client's address).
+  struct Reading {
+    std::weak_ptr<Session> session;
+    std::string peer;
+  };
+  std::map<uint64_t, Reading> reading;
   std::string last_note;           // the last refusal logged, so a flood logs it once
   std::function<void()> on_close;  // a descriptor came free
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, SessionTable& table)
-      : stream_(std::move(socket)), table_(table), id_(table.next_id++) {
+  // Counts itself in the table (the caller decided to admit it).
+  Session(tcp::socket socket, SessionTable& table, std::string peer)
+      : stream_(std::move(socket)), table_(table), id_(table.next_id++), peer_(std::move(peer)) {
     ++table_.open;
+    table_.ledger.Add(peer_);
   }
   ~Session() { Close(); }
 
   void Start() {
-    table_.reading.emplace(id_, weak_from_this());
+    table_.reading.emplace(id_, SessionTable::Reading{weak_from_this(), peer_});
     stream_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         table_.options.request_deadline));
-    parser_.body_limit(4096);
-    parser_.header_limit(4096);
+    parser_.body_limit(kLeaseBodyLimit);
+    parser_.header_limit(kLeaseHeaderLimit);
     http::async_read(
         stream_, buffer_, parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -356,15 +383,29 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     stream_.socket().close(ignored);
     --table_.open;
+    table_.ledger.Release(peer_);
     if (table_.on_close) table_.on_close();
   }
 
  private:
   void OnRead(beast::error_code ec) {
     table_.reading.erase(id_);
-    if (ec || closed_) return;  // the deadline, the client, or a newer connection ended it
+    if (closed_) return;  // a newer connection pushed it out, or the server stops
     std::string note;
-    res_ = Handle(parser_.get(), *table_.service, *table_.keys, &note);
+    if (ec) {
+      // The deadline or the client ended it (no answer), or 431/413/400 as every
+      // pilotlight server answers them.
+      const bounds::RequestFault fault = bounds::ClassifyReadError(ec);
+      const int status = bounds::FaultStatus(fault);
+      if (status == 0) return;
+      res_ = Response{static_cast<http::status>(status), 11};
+      res_.set(http::field::content_type, "application/json");
+      res_.keep_alive(false);
+      res_.body() = json{{"error", bounds::FaultMessage(fault, BoundsOf(table_.options))}}.dump();
+      res_.prepare_payload();
+    } else {
+      res_ = Handle(parser_.get(), *table_.service, *table_.keys, &note);
+    }
     if (!note.empty() && note != table_.last_note) LogWarn("lease server: " + note);
     table_.last_note = note;
     stream_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -381,44 +422,45 @@ class Session : public std::enable_shared_from_this<Session> {
   Response res_;
   SessionTable& table_;
   const uint64_t id_;
+  const std::string peer_;
   bool closed_ = false;
 };
 
 }  // namespace
 
 struct LeaseServer::Impl {
+  explicit Impl(const LeaseServerOptions& o) : table(o) {}
   // Declared before the io_context: sessions still pending when it is destroyed
-  // unregister themselves from the table.
+  // unregister themselves from the table (and refill the reserve).
   SessionTable table;
+  // Descriptors kept for the moment the process runs out: enough to accept the
+  // agent's connection and record its grant (a temporary file, its directory).
+  bounds::DescriptorReserve reserve{4};
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   asio::steady_timer retry{ioc};
   std::thread thread;
   uint16_t port = 0;
-  // Descriptors kept for the moment the process runs out: enough to accept the
-  // agent's connection and record its grant (a temporary file, its directory).
-  static constexpr size_t kReserve = 4;
-  std::vector<int> reserve;
   bool stopping = false;
 
   ~Impl() {
     table.on_close = nullptr;  // sessions the io_context still holds end after this
-    for (int fd : reserve) close(fd);
   }
 
   void RefillReserve() {
-    while (reserve.size() < kReserve) {
-      const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return;
-      reserve.push_back(fd);
-    }
+    if (reserve.held() < 4) reserve.Refill();
   }
 
-  // Pushes out the oldest session still reading; false if there is none.
-  bool EvictOldestReading() {
-    while (!table.reading.empty()) {
-      std::shared_ptr<Session> oldest = table.reading.begin()->second.lock();
-      table.reading.erase(table.reading.begin());
+  // Pushes out the oldest session still reading (of `peer` only, when given);
+  // false if there is none.
+  bool EvictOldestReading(const std::string* peer = nullptr) {
+    for (auto it = table.reading.begin(); it != table.reading.end();) {
+      if (peer != nullptr && it->second.peer != *peer) {
+        ++it;
+        continue;
+      }
+      std::shared_ptr<Session> oldest = it->second.session.lock();
+      it = table.reading.erase(it);
       if (oldest) {
         oldest->Close();
         return true;
@@ -436,10 +478,8 @@ struct LeaseServer::Impl {
         // reserve) and accept again at once; with neither, wait a little
         // rather than spin on a queue the kernel keeps for us.
         if (EvictOldestReading()) return Accept();
-        if (!reserve.empty()) {
+        if (reserve.Release()) {
           LogWarn("lease server: the process has no descriptor left; using its reserve");
-          for (int fd : reserve) close(fd);
-          reserve.clear();
           return Accept();
         }
         retry.expires_after(std::chrono::milliseconds(20));
@@ -449,12 +489,30 @@ struct LeaseServer::Impl {
         return;
       }
       if (!ec) {
-        if (table.open >= table.options.max_connections && !EvictOldestReading()) {
+        beast::error_code peer_ec;
+        const tcp::endpoint remote = socket.remote_endpoint(peer_ec);
+        const std::string peer = peer_ec ? std::string() : remote.address().to_string();
+        // At its address's share, a connection pushes out the oldest still
+        // reading of that same address (a flood from elsewhere never reaches the
+        // agent's); at the cap, the oldest still reading of anyone.
+        bool room = true;
+        switch (bounds::DecideAdmission(table.ledger.open(), table.ledger.open_by(peer),
+                                        table.ledger.bounds())) {
+          case bounds::Admission::kAdmitted:
+            break;
+          case bounds::Admission::kClientShareUsed:
+            room = EvictOldestReading(&peer);
+            break;
+          case bounds::Admission::kServerFull:
+            room = EvictOldestReading();
+            break;
+        }
+        if (!room) {
           // Every session is answering (a matter of milliseconds): refuse this one.
           beast::error_code ignored;
           socket.close(ignored);
         } else {
-          std::make_shared<Session>(std::move(socket), table)->Start();
+          std::make_shared<Session>(std::move(socket), table, peer)->Start();
         }
       }
       Accept();
@@ -474,12 +532,11 @@ Result<std::unique_ptr<LeaseServer>> LeaseServer::Start(const std::string& addre
     return Status::InvalidArgument("the lease server needs the lease secret (lease_auth.h)");
   }
   if (options.max_connections == 0) options.max_connections = 1;
-  auto impl = std::make_unique<Impl>();
+  PL_RETURN_IF_ERROR(bounds::Validate(BoundsOf(options), "lease server"));
+  auto impl = std::make_unique<Impl>(options);
   impl->table.service = &service;
   impl->table.keys = std::move(keys);
-  impl->table.options = options;
   Impl* raw = impl.get();
-  impl->RefillReserve();
   impl->table.on_close = [raw] { raw->RefillReserve(); };
   beast::error_code ec;
   const asio::ip::address addr = asio::ip::make_address(address, ec);

@@ -19,15 +19,18 @@
 //   ignores an answer without a valid one (it counts as no answer).
 // Boost.Beast and nlohmann stay in lease_http.cc.
 //
-// The server bounds what one client can hold (DESIGN.md rule 6): at most
-// max_connections sessions at once; at the cap a new connection closes the
-// OLDEST session still reading its request (an idle or slow one: the agent's
-// request arrives whole within milliseconds of its connect, so a flood of idle
-// connections pushes out only its own); a whole request must arrive within
-// request_deadline of the accept; when the process runs out of descriptors the
-// server closes the oldest reading session, or spends the few descriptors it
-// keeps in reserve (the agent's connection and the write of its grant), rather
-// than spin on accept.
+// The server bounds what one client can hold (DESIGN.md rule 6, with the
+// shared rules of http/client_bounds.h): at most max_connections sessions at
+// once, and at most PerClientLimit of them from one client address; a new
+// connection of an address at its share closes that address's OLDEST session
+// still reading its request, and at the cap the oldest still reading of anyone
+// (an idle or slow one: the agent's request arrives whole within milliseconds
+// of its connect, so a flood of idle connections pushes out only its own); a
+// whole request must arrive within request_deadline of the accept; headers or
+// a body over 4 KiB get 431 / 413 before more is read; when the process runs
+// out of descriptors the server closes the oldest reading session, or spends
+// the few descriptors it keeps in reserve (the agent's connection and the write
+// of its grant), rather than spin on accept.
 //
 // LeaseService is the thread-safe owner of the LeaseGrantor: the server thread
 // renews, the controller loop sets the policy and reads the expiry. Every grant
@@ -120,6 +123,8 @@ class LeaseService {
 struct LeaseServerOptions {
   // Sessions at once (each holds one descriptor).
   size_t max_connections = 64;
+  // Sessions of one client address at once; 0: a quarter of max_connections.
+  size_t max_connections_per_client = 0;
   // From the accept to the whole request (header and body).
   Duration request_deadline = std::chrono::seconds(1);
   // Writing the answer.

@@ -14,7 +14,10 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <atomic>
+#include <cerrno>
 #include <thread>
+#include <vector>
 
 #include "controller/http_call.h"
 #include "controller/lease_test_flood.h"
@@ -572,6 +575,144 @@ TEST_F(LeaseHttpTest, RotatingTheSecretNeverFencesTheAgent) {
 // which the old server ran out and the agent, unable to renew, fenced its own
 // healthy PostgreSQL. The real server, the real keeper loop in the same
 // process (it needs descriptors too), the attacker in a child process.
+// ---- What one client may hold (http/client_bounds.h) ------------------------------
+
+// A connection to the lease server on 127.0.0.1 from another loopback address
+// (`source`), with a 5 s receive timeout; -1 when it cannot connect.
+int ConnectFrom(const char* source, uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+bool SendText(int fd, const std::string& s) {
+  return send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+}
+
+// What the server sent until it closed (or 5 s of silence); `closed` says which.
+std::string ReadToClose(int fd, bool* closed = nullptr) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (closed != nullptr) *closed = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    return out;
+  }
+}
+
+// A request whose body never comes, or a chunked body that never ends, is cut
+// off at the request deadline without an answer.
+TEST_F(LeaseHttpTest, ANeverFinishedBodyIsCutOffAtTheRequestDeadline) {
+  LeaseService service(LeaseGrantor("primary", 6s), clock_, "");
+  LeaseServerOptions options;
+  options.request_deadline = 300ms;
+  auto server = Serve(service, options);
+  ASSERT_TRUE(server);
+  const int never = ConnectFrom("127.0.0.1", server->port());
+  ASSERT_GE(never, 0);
+  ASSERT_TRUE(SendText(never, "POST /v1/lease HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
+  const int drip = ConnectFrom("127.0.0.1", server->port());
+  ASSERT_GE(drip, 0);
+  ASSERT_TRUE(SendText(drip, "POST /v1/lease HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  std::atomic<bool> stop{false};
+  std::thread dripping([&] {
+    while (!stop && SendText(drip, "1\r\nx\r\n")) std::this_thread::sleep_for(50ms);
+  });
+  bool closed_never = false, closed_drip = false;
+  EXPECT_EQ(ReadToClose(never, &closed_never), "");
+  EXPECT_EQ(ReadToClose(drip, &closed_drip), "");
+  stop = true;
+  dripping.join();
+  close(never);
+  close(drip);
+  EXPECT_TRUE(closed_never) << "a body that never came held the connection";
+  EXPECT_TRUE(closed_drip) << "a chunked body that never ended held the connection";
+  EXPECT_FALSE(service.ExpiresAt().has_value());
+}
+
+// Headers over the limit are answered 431, a body announced over it 413, before
+// more is read.
+TEST_F(LeaseHttpTest, OversizedHeadersAndBodiesAreAnsweredAtOnce) {
+  LeaseService service(LeaseGrantor("primary", 6s), clock_, "");
+  auto server = Serve(service);
+  ASSERT_TRUE(server);
+  auto status_of = [&](const std::string& request) {
+    const int fd = ConnectFrom("127.0.0.1", server->port());
+    if (fd < 0) return std::string("no connection");
+    SendText(fd, request);
+    const std::string r = ReadToClose(fd);
+    close(fd);
+    return r.substr(0, r.find("\r\n"));
+  };
+  EXPECT_EQ(status_of("POST /v1/lease HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(5000, 'a') +
+                      "\r\n\r\n"),
+            "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(status_of("POST /v1/lease HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"),
+            "HTTP/1.1 413 Payload Too Large");
+}
+
+// A flood from one address pushes out only its own connections: another
+// address's session, still reading its (slow) request, survives it and is
+// answered. Without a per-client share, the flood at the cap would push out the
+// oldest reading session of anyone: the agent's.
+TEST_F(LeaseHttpTest, AFloodFromOneAddressPushesOutOnlyItsOwn) {
+  LeaseService service(LeaseGrantor("primary", 6s), clock_, "");
+  LeaseServerOptions options;
+  options.max_connections = 8;
+  options.max_connections_per_client = 2;
+  options.request_deadline = 20s;
+  auto server = Serve(service, options);
+  ASSERT_TRUE(server);
+  const int agent = ConnectFrom("127.0.0.3", server->port());
+  ASSERT_GE(agent, 0);
+  ASSERT_TRUE(SendText(agent, "POST /v1/lease HTTP/1.1\r\n"));  // the rest comes later
+  std::vector<int> flood;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = ConnectFrom("127.0.0.2", server->port());
+    ASSERT_GE(fd, 0);
+    flood.push_back(fd);
+  }
+  // Every flood connection beyond its share of 2 is pushed out by the next one.
+  auto closed_flood = [&] {
+    int closed = 0;
+    for (int fd : flood) {
+      char c;
+      const ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) ++closed;
+    }
+    return closed;
+  };
+  EXPECT_TRUE(WaitFor(5s, [&] { return closed_flood() >= 18; })) << closed_flood();
+  LeaseSigner signer(keys_, "primary", clock_);
+  const std::string body = R"({"holder":"primary"})";
+  ASSERT_TRUE(SendText(agent, "Host: x\r\nAuthorization: " +
+                                  FormatLeaseAuthorization(signer.Sign("POST")) +
+                                  "\r\nContent-Type: application/json\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body));
+  const std::string answer = ReadToClose(agent);
+  close(agent);
+  for (int fd : flood) close(fd);
+  EXPECT_EQ(answer.substr(0, answer.find("\r\n")), "HTTP/1.1 200 OK") << answer;
+  EXPECT_TRUE(service.ExpiresAt().has_value());
+}
+
 class LeaseFloodTest : public LeaseHttpTest {
  protected:
   // Floods the real server with 1,500 connections that each send `opening`,

@@ -4,10 +4,9 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -16,19 +15,18 @@
 #include <thread>
 
 #include "core/log.h"
+#include "http/admission.h"
+#include "http/descriptor_reserve.h"
+#include "http/request_reader.h"
 
 namespace pilotlight::trader {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr uint32_t kHeaderLimit = 8192;
-
-// Every open connection, so the main thread can close idle ones (drain, idle
-// timeout) without racing a response in flight.
+// Every open connection, so the main thread can close idle ones (drain) without
+// racing a response in flight.
 struct Connections {
   struct Entry {
     bool idle = true;
@@ -52,30 +50,24 @@ struct Connections {
     open.erase(fd);
     cv.notify_all();
   }
-  // Shuts down idle connections (all of them, or those idle since before `cutoff`).
-  void CloseIdle(std::optional<MonoTime> cutoff) {
+  // Shuts down every idle connection (its reader's wait returns).
+  void CloseIdle() {
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& [fd, e] : open) {
-      if (e.idle && (!cutoff || e.since < *cutoff)) ::shutdown(fd, SHUT_RDWR);
+      if (e.idle) ::shutdown(fd, SHUT_RDWR);
     }
   }
 };
 
-http::response<http::string_body> ToBeast(const HttpResponse& r, unsigned version,
-                                          bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "pilotlight-trader");
-  res.set(http::field::content_type, "application/json");
-  for (const auto& [name, value] : r.headers) res.set(name, value);
-  res.keep_alive(keep_alive);
-  res.body() = r.body;
-  res.prepare_payload();
-  return res;
-}
-
-void Reply(tcp::socket& socket, const HttpResponse& r, unsigned version, bool keep_alive) {
-  beast::error_code ec;
-  http::write(socket, ToBeast(r, version, keep_alive), ec);
+http::Answer ToAnswer(const HttpResponse& r) {
+  http::Answer a;
+  a.status = r.status;
+  a.headers.reserve(r.headers.size() + 2);
+  a.headers.emplace_back("Server", "pilotlight-trader");
+  a.headers.emplace_back("Content-Type", "application/json");
+  a.headers.insert(a.headers.end(), r.headers.begin(), r.headers.end());
+  a.body = r.body;
+  return a;
 }
 
 // Probes are not load: the auto-scaler counts what clients asked for.
@@ -84,81 +76,76 @@ bool IsProbe(const std::string& target) {
   return path == "/healthz" || path == "/readyz";
 }
 
-void Serve(tcp::socket socket, Service& service, Connections& conns, const Clock& clock,
-           std::atomic<uint64_t>& served) {
-  const int fd = socket.native_handle();
+// A connection not admitted: one short 503 (the socket's send buffer is empty,
+// so this cannot block), then closed; it never gets a thread.
+void Refuse(int fd, const std::string& reason, const std::string& message) {
+  const std::string body = R"({"error":"unavailable","reason":")" + reason +
+                           R"(","message":")" + message + "\"}";
+  const std::string text = "HTTP/1.1 503 Service Unavailable\r\nServer: pilotlight-trader\r\n"
+                           "Content-Type: application/json\r\nRetry-After: 1\r\n"
+                           "Connection: close\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+  (void)!send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  ::close(fd);
+}
+
+void Serve(int fd, std::string peer, Service& service, Connections& conns,
+           http::ConnectionLedger& ledger, const Clock& clock, std::atomic<uint64_t>& served) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  beast::flat_buffer buffer;
+  const http::ClientBounds& bounds = ledger.bounds();
+  http::RequestReader reader(fd, bounds);
+  http::Request req;
+  HttpRequest hr;
+  hr.peer = peer;
   for (;;) {
     if (!conns.Mark(fd, /*idle=*/true, clock.Monotonic())) break;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    parser.body_limit(kMaxBodyBytes);
-    beast::error_code ec;
-    http::read_header(socket, buffer, parser, ec);
+    // The first request within request_deadline of the accept, a keep-alive one
+    // within idle_timeout of the last answer; then the whole request within
+    // request_deadline of its first byte.
+    if (!reader.WaitForRequest()) break;
     conns.Mark(fd, /*idle=*/false, clock.Monotonic());
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset) {
+    const http::RequestFault fault = reader.Read(&req);
+    if (fault != http::RequestFault::kNone) {
+      if (const int status = http::FaultStatus(fault); status != 0) {
+        const bool headers = fault == http::RequestFault::kHeadersTooLarge;
+        HttpResponse r = service.BadRequest(
+            fault == http::RequestFault::kBodyTooLarge ? "body" : headers ? "headers" : "request",
+            http::FaultMessage(fault, bounds));
+        r.status = status;
+        if (reader.Write(ToAnswer(r), 11, /*keep_alive=*/false)) reader.Linger();
+      }
       break;
     }
-    if (ec == http::error::body_limit) {  // Content-Length beyond the limit
-      Reply(socket,
-            service.BadRequest("body", "larger than " + std::to_string(kMaxBodyBytes) + " bytes"),
-            11, false);
-      break;
-    }
-    if (ec) {
-      // Oversize headers or bytes that are not HTTP: say so, then hang up.
-      const bool too_big = ec == http::error::header_limit;
-      Reply(socket,
-            service.BadRequest(too_big ? "headers" : "request",
-                               too_big ? "headers larger than 8192 bytes"
-                                       : "not a valid HTTP/1.1 request: " + ec.message()),
-            11, false);
-      break;
-    }
-    const auto& header = parser.get();
-    if (auto len = parser.content_length(); len && *len > kMaxBodyBytes) {
-      Reply(socket,
-            service.BadRequest("body", "larger than " + std::to_string(kMaxBodyBytes) + " bytes"),
-            header.version(), false);
-      break;
-    }
-    if (beast::iequals(header[http::field::expect], "100-continue")) {
-      http::response<http::empty_body> cont{http::status::continue_, header.version()};
-      http::write(socket, cont, ec);
-    }
-    http::read(socket, buffer, parser, ec);
-    if (ec) {
-      const bool too_big = ec == http::error::body_limit;
-      Reply(socket,
-            service.BadRequest("body", too_big ? "larger than " + std::to_string(kMaxBodyBytes) +
-                                                     " bytes"
-                                               : "incomplete request body: " + ec.message()),
-            header.version(), false);
-      break;
-    }
-    http::request<http::string_body> req = parser.release();
-    HttpRequest hr;
-    hr.method = std::string(req.method_string());
-    hr.target = std::string(req.target());
-    hr.authorization = std::string(req[http::field::authorization]);
-    hr.peer = socket.remote_endpoint(ec).address().to_string();
-    hr.body = std::move(req.body());
+    hr.method = std::move(req.method);
+    hr.target = std::move(req.target);
+    hr.authorization = std::string(req.Header("Authorization"));
+    hr.body = std::move(req.body);
     const HttpResponse resp = service.Handle(hr);
     if (!IsProbe(hr.target)) served.fetch_add(1, std::memory_order_relaxed);
-    const bool keep_alive = req.keep_alive() && !service.draining();
-    http::write(socket, ToBeast(resp, req.version(), keep_alive), ec);
-    if (ec || !keep_alive) break;
+    const bool keep_alive = req.keep_alive && !service.draining();
+    if (!reader.Write(ToAnswer(resp), req.version, keep_alive) || !keep_alive) break;
   }
   conns.Remove(fd);
-  beast::error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
-  socket.close(ignored);
+  ledger.Release(peer);
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
 }
 
 }  // namespace
+
+http::ClientBounds DefaultBounds() {
+  http::ClientBounds b;
+  b.request_deadline = std::chrono::seconds(10);
+  b.idle_timeout = std::chrono::seconds(60);
+  b.answer_deadline = std::chrono::seconds(10);
+  b.max_connections = 512;
+  b.max_connections_per_client = 0;  // a quarter: 128
+  b.max_header_bytes = 8192;
+  b.max_body_bytes = kMaxBodyBytes;
+  return b;
+}
 
 std::string FormatServedCount(const ServedCount& c) {
   const int64_t ms =
@@ -200,6 +187,7 @@ Status RunHttpServer(const ServerOptions& options, Service& service, Clock& cloc
   signal(SIGPIPE, SIG_IGN);
 
   const std::string where = options.address + ":" + std::to_string(options.port);
+  PL_RETURN_IF_ERROR(http::Validate(options.bounds, "trader on " + where));
   asio::io_context io;
   tcp::acceptor acceptor(io);
   try {
@@ -220,42 +208,75 @@ Status RunHttpServer(const ServerOptions& options, Service& service, Clock& cloc
   if (on_listening) on_listening();
 
   Connections conns;
+  http::ConnectionLedger ledger(options.bounds);
+  http::DescriptorReserve reserve(options.bounds.descriptor_reserve);
   std::atomic<uint64_t> served{0};
   std::atomic<bool> stopping{false};
   std::thread acceptor_thread([&] {
+    // Refusals are logged at most every 10 s, with their count, so a flood
+    // costs a few log lines.
+    uint64_t refusals = 0;
+    MonoTime logged{};
+    auto refused = [&](const std::string& what) {
+      ++refusals;
+      const MonoTime now = clock.Monotonic();
+      if (logged != MonoTime{} && now - logged < std::chrono::seconds(10)) return;
+      LogWarn("trader: refused " + std::to_string(refusals) + " connection(s)" +
+              (logged == MonoTime{} ? std::string() : " since the last report") + ", the last: " +
+              what);
+      refusals = 0;
+      logged = now;
+    };
     for (;;) {
       tcp::socket socket(io);
-      beast::error_code ec;
+      boost::system::error_code ec;
       acceptor.accept(socket, ec);
       if (stopping.load()) break;
       if (ec) {
-        if (ec == asio::error::no_descriptors) {
-          // Out of file descriptors: back off briefly instead of spinning.
-          clock.SleepFor(std::chrono::milliseconds(10));
+        if (http::IsOutOfDescriptors(ec.value())) {
+          // The connection stays queued and every accept would fail again: spend
+          // the reserve to take it and refuse it, then refill.
+          if (reserve.Release()) {
+            acceptor.accept(socket, ec);
+            if (!ec) {
+              Refuse(socket.release(), "overloaded", "the server has no descriptor left");
+              refused("out of descriptors (ulimit -n)");
+            }
+            reserve.Refill();
+          } else {
+            clock.SleepFor(std::chrono::milliseconds(10));
+            reserve.Refill();
+          }
         }
         continue;
       }
-      size_t open_now;
-      {
-        std::lock_guard<std::mutex> lock(conns.mu);
-        open_now = conns.open.size();
-        conns.open[socket.native_handle()] = {false, clock.Monotonic()};
-      }
-      if (open_now >= static_cast<size_t>(options.max_connections)) {
-        conns.Remove(socket.native_handle());
-        HttpResponse busy;
-        busy.status = 503;
-        busy.body = R"({"error":"unavailable","reason":"overloaded","message":"too many connections"})";
-        Reply(socket, busy, 11, false);
+      boost::system::error_code peer_ec;
+      const tcp::endpoint remote = socket.remote_endpoint(peer_ec);
+      std::string peer = peer_ec ? std::string() : remote.address().to_string();
+      const int fd = socket.release();
+      const http::Admission admission = ledger.Admit(peer);
+      if (admission != http::Admission::kAdmitted) {
+        const bool share = admission == http::Admission::kClientShareUsed;
+        Refuse(fd, "overloaded",
+               share ? "too many connections from your address" : "too many connections");
+        refused(share ? "client " + peer + " holds its share (" +
+                            std::to_string(http::PerClientLimit(options.bounds)) + ")"
+                      : "the server is full (" + std::to_string(options.bounds.max_connections) +
+                            " connections)");
         continue;
       }
-      std::thread(Serve, std::move(socket), std::ref(service), std::ref(conns), std::cref(clock),
-                  std::ref(served))
+      if (reserve.held() < options.bounds.descriptor_reserve) reserve.Refill();
+      {
+        std::lock_guard<std::mutex> lock(conns.mu);
+        conns.open[fd] = {false, clock.Monotonic()};
+      }
+      std::thread(Serve, fd, std::move(peer), std::ref(service), std::ref(conns), std::ref(ledger),
+                  std::cref(clock), std::ref(served))
           .detach();
     }
   });
 
-  // Wait for a stop signal, closing idle connections as they time out.
+  // Wait for a stop signal (each connection times itself out).
   for (;;) {
     timespec tick{1, 0};
     const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
@@ -263,7 +284,6 @@ Status RunHttpServer(const ServerOptions& options, Service& service, Clock& cloc
       LogInfo("trader: signal " + std::to_string(sig) + ": draining");
       break;
     }
-    conns.CloseIdle(clock.Monotonic() - options.idle_timeout);
     if (options.on_tick) options.on_tick(served.load());
   }
 
@@ -271,13 +291,13 @@ Status RunHttpServer(const ServerOptions& options, Service& service, Clock& cloc
   stopping.store(true);
   ::shutdown(acceptor.native_handle(), SHUT_RDWR);  // wakes the blocked accept
   acceptor_thread.join();
-  beast::error_code ignored;
+  boost::system::error_code ignored;
   acceptor.close(ignored);
   {
     std::lock_guard<std::mutex> lock(conns.mu);
     conns.draining = true;
   }
-  conns.CloseIdle(std::nullopt);
+  conns.CloseIdle();
   const MonoTime deadline = clock.Monotonic() + options.drain_timeout;
   std::unique_lock<std::mutex> lock(conns.mu);
   while (!conns.open.empty() && clock.Monotonic() < deadline) {

@@ -2,13 +2,19 @@
 //
 // Listens on address:port with SO_REUSEPORT, so every instance of a region shares
 // the region's address and the kernel spreads connections among them. One thread
-// per connection reads a request (headers <= 8 KiB, body <= kMaxBodyBytes, else a
-// 400), hands it to Service::Handle and writes the answer. On SIGTERM or SIGINT it
-// drains: stops accepting, answers /readyz with 503, lets requests in flight
-// finish (closing their connections after the response), closes idle connections
-// and returns once all are done or `drain_timeout` has passed. Connections idle
-// longer than `idle_timeout` are closed. Boost.Beast stays
-// inside http_server.cc.
+// per connection reads a request, hands it to Service::Handle and writes the
+// answer. What one client may hold is bounded by `bounds` (http/client_bounds.h,
+// the same rules as every pilotlight HTTP server): a whole request (headers and
+// body) within request_deadline or the connection closes; headers over the limit
+// 431, a body over kMaxBodyBytes 413 (from Content-Length, before reading it);
+// at most max_connections at once and PerClientLimit of them per client address
+// (beyond: 503 and close, at the accept, without a thread); idle keep-alive
+// connections close after idle_timeout; out of descriptors, a reserve lets the
+// accept take the waiting connection and refuse it instead of spinning. On
+// SIGTERM or SIGINT it drains: stops accepting, answers /readyz with 503, lets
+// requests in flight finish (closing their connections after the response),
+// closes idle connections and returns once all are done or `drain_timeout` has
+// passed.
 //
 // It counts the requests it served (every answered request except the probes
 // /healthz and /readyz) in an atomic counter and hands the running total to
@@ -26,16 +32,21 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "http/client_bounds.h"
 #include "trader/service.h"
 
 namespace pilotlight::trader {
+
+// The trader's defaults (ServerOptions::bounds).
+http::ClientBounds DefaultBounds();
 
 struct ServerOptions {
   std::string address;
   uint16_t port = 8080;
   Duration drain_timeout = std::chrono::seconds(10);
-  Duration idle_timeout = std::chrono::seconds(60);
-  int max_connections = 512;
+  // request_deadline 10 s, idle_timeout 60 s, 512 connections, 128 per client
+  // address; max_body_bytes is kMaxBodyBytes.
+  http::ClientBounds bounds = DefaultBounds();
   // Called on the main thread about once a second with the number of requests
   // served so far (probes excluded), and once more after the drain. May be empty.
   std::function<void(uint64_t served)> on_tick;

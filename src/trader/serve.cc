@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <memory>
+#include <tuple>
 
 #include "core/duration.h"
 #include "core/log.h"
@@ -77,6 +78,27 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
     LogError("trader: --session-ttl: expected a duration such as 8h, got '" + o.session_ttl + "'");
     return 2;
   }
+  http::ClientBounds bounds = DefaultBounds();
+  for (auto [flag, text, into] :
+       {std::tuple{"--request-deadline", &o.request_deadline, &bounds.request_deadline},
+        std::tuple{"--idle-timeout", &o.idle_timeout, &bounds.idle_timeout}}) {
+    if (text->empty()) continue;
+    Result<Duration> d = ParseDuration(*text);
+    if (!d.ok() || *d <= Duration::zero()) {
+      LogError(std::string("trader serve: ") + flag + " '" + *text +
+               "' is not a positive duration (e.g. 10s, 500ms)");
+      return 2;
+    }
+    *into = *d;
+  }
+  if (o.max_connections > 0) bounds.max_connections = o.max_connections;
+  if (o.max_connections_per_client > 0) {
+    bounds.max_connections_per_client = o.max_connections_per_client;
+  }
+  if (Status st = http::Validate(bounds, "trader serve"); !st.ok()) {
+    LogError(st.message());
+    return 2;
+  }
 
   ServiceOptions so;
   so.region = region->name;
@@ -128,6 +150,7 @@ int RunTraderService(const config::Config& config, const ServeOptions& o) {
   ServerOptions server;
   server.address = region->address;
   server.port = o.port != 0 ? static_cast<uint16_t>(o.port) : group->port;
+  server.bounds = bounds;
   // The requests served, beside the lab's pid file <lab>/<region>/<instance>.pid,
   // for the controller's auto-scaler (compute/group_load.h).
   if (!o.lab_dir.empty() && !o.instance.empty()) {

@@ -22,6 +22,12 @@ struct ServeOptions {
   int db_connections = 8;
   int order_batches = 1;  // order batches with the database at once (service.h)
   std::string session_ttl = "8h";
+  // What one client may hold (http/client_bounds.h); "" / 0 = the defaults of
+  // DefaultBounds() (10s, 60s, 512, a quarter of the connections).
+  std::string request_deadline;
+  std::string idle_timeout;
+  int max_connections = 0;
+  int max_connections_per_client = 0;
 };
 
 // Returns the process exit code.

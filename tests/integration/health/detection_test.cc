@@ -156,7 +156,7 @@ TEST_F(DetectionTest, PrimaryLossIsDetectedAlarmedAndNotifiedButOneVantageIsNotE
   d.Stop();
 
   // The CLI sees the same: the DR standby healthy, the primary not (exit 3).
-  CommandResult checks = RunPilotlight({"checks", "--json", "--config", lab_.config,
+  CommandResult checks = RunPilotlight({"checks", "--json", "--config", lab_.config, "--dir", lab_.dir,
                                         "--interval", "200ms", "--wait", "5s"});
   EXPECT_EQ(checks.exit_code, 3) << checks.err;
   auto j = nlohmann::json::parse(checks.out, nullptr, false);
