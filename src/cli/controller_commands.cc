@@ -317,6 +317,8 @@ Result<std::optional<controller::EtcdLeadershipOptions>> EtcdOptions(
                                    "/pilotlight/<platform>/leader");
   }
   e.key = o.etcd_key.empty() ? c.election_key : o.etcd_key;
+  e.user = c.election_user;
+  e.password_file = c.election_password_file;
   e.election.ttl = *ttl;
   // A fifth of the ttl (at least 500 ms): clock-rate error and the time it takes
   // the loop to notice; a keepalive every ttl/3 leaves two chances before it.

@@ -267,6 +267,10 @@ struct ControllerConfig {
   std::vector<std::string> etcd_endpoints;  // "http://HOST:PORT"; empty: a single controller
   std::string election_key;                 // empty: /pilotlight/<platform>/leader
   std::optional<Duration> election_ttl;     // whole seconds, 2s-1h
+  // etcd's own authentication (etcdctl auth enable): the user pilotlight logs in
+  // as and the file holding its password (0600). Empty user: no login.
+  std::string election_user;
+  std::string election_password_file;
   // gates
   bool gate_replica_streaming = true;
   bool gate_replica_lag = true;

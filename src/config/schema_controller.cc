@@ -32,7 +32,7 @@ constexpr NamePattern kSiteName{"a-z0-9", "a-z0-9_.-", 31,
 // In the order of ControllerMode.
 constexpr std::string_view kControllerModes[] = {"automatic", "approval", "observe-only"};
 constexpr std::string_view kLeaseKeys[] = {"listen", "duration", "safety_margin"};
-constexpr std::string_view kLeaderElectionKeys[] = {"etcd", "key", "ttl"};
+constexpr std::string_view kLeaderElectionKeys[] = {"etcd", "key", "ttl", "user", "password_file"};
 constexpr std::string_view kGateKeys[] = {"replica_streaming", "replica_lag", "release", "compute",
                                           "dns"};
 constexpr std::string_view kReleaseGateKeys[] = {"name", "bucket"};
@@ -262,6 +262,20 @@ void ConfigReader::ReadControllerLeaderElection(const Field& f, ControllerConfig
         c.election_key = *key;
       }
     }
+  }
+  if (const Field* u = m->Find("user")) {
+    constexpr NamePattern kEtcdUser{"a-z_", "a-z0-9_.-", 62,
+                                    "an etcd user matching [a-z_][a-z0-9_.-]{0,62}"};
+    if (std::optional<std::string> name = ReadName(*u, kEtcdUser)) c.election_user = *name;
+  }
+  if (const Field* pf = m->Find("password_file")) {
+    ReadFilePath(*pf, "the path of a file holding the etcd user's password (mode 0600)",
+                 c.election_password_file);
+  }
+  if (c.election_user.empty() != c.election_password_file.empty()) {
+    Report(m->mark, m->path,
+           "user and password_file together (etcd's login needs both), or neither",
+           c.election_user.empty() ? "password_file only" : "user only");
   }
   if (const Field* t = m->Find("ttl")) {
     if (auto v = ReadDuration(*t, std::chrono::seconds(2), std::chrono::hours(1),

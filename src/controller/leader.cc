@@ -7,6 +7,7 @@
 #include "controller/http_call.h"
 #include "core/duration.h"
 #include "core/log.h"
+#include "sys/whole_file.h"
 
 namespace pilotlight::controller {
 
@@ -254,17 +255,28 @@ Result<Url> ParseUrl(const std::string& text) {
   return u;
 }
 
+// etcd's answer to a request whose auth token it does not accept (or that has none).
+constexpr char kAuthRefused[] = "etcd refused the credential: ";
+
 Result<std::string> HttpPost(const Url& url, const std::string& path, const std::string& body,
-                             Duration timeout) {
+                             Duration timeout, const std::string& token) {
   HttpRequestSpec request;
   request.method = "POST";
   request.target = path;
   request.body = body;
   request.headers = {{"Content-Type", "application/json"}};
+  if (!token.empty()) request.headers.push_back({"Authorization", token});
   request.resolve_names = true;  // etcd endpoints may be names
   request.body_limit = 1 << 20;
   Result<HttpReply> reply = HttpCall(url.host, url.port, request, timeout);
   if (!reply.ok()) return reply.status();
+  if (reply->status == 401 || reply->body.find("invalid auth token") != std::string::npos ||
+      reply->body.find("user name is empty") != std::string::npos) {
+    return Status::FailedPrecondition(kAuthRefused + ("http://" + url.host + ":" +
+                                      std::to_string(url.port) + path + ": HTTP " +
+                                      std::to_string(reply->status) + ": " +
+                                      reply->body.substr(0, 300)));
+  }
   if (reply->status != 200) {
     return Status::Unavailable("http://" + url.host + ":" + std::to_string(url.port) + path +
                                ": HTTP " + std::to_string(reply->status) + ": " +
@@ -312,17 +324,50 @@ Result<std::vector<std::string>> ParseEtcdEndpoints(const std::string& text) {
   return out;
 }
 
-EtcdClient::EtcdClient(std::vector<std::string> endpoints, Duration timeout)
-    : endpoints_(std::move(endpoints)), timeout_(timeout) {}
+EtcdClient::EtcdClient(std::vector<std::string> endpoints, Duration timeout, std::string user,
+                       std::string password_file)
+    : endpoints_(std::move(endpoints)),
+      timeout_(timeout),
+      user_(std::move(user)),
+      password_file_(std::move(password_file)) {}
+
+Status EtcdClient::LogIn() {
+  token_.clear();
+  Result<std::string> password = sys::ReadSecretFile(password_file_, "the etcd password file");
+  if (!password.ok()) return password.status();
+  Result<std::string> text =
+      PostOnce("/v3/auth/authenticate", json{{"name", user_}, {"password", *password}}.dump());
+  if (!text.ok()) return text.status().Annotate("etcd login as " + user_);
+  Result<json> answer = ParseAnswer("/v3/auth/authenticate", *text);
+  if (!answer.ok()) return answer.status().Annotate("etcd login as " + user_);
+  if (!answer->contains("token") || !(*answer)["token"].is_string()) {
+    return Status::Unavailable("etcd login as " + user_ + ": the answer holds no token");
+  }
+  token_ = (*answer)["token"].get<std::string>();
+  return Status::OK();
+}
 
 Result<std::string> EtcdClient::Post(const std::string& path, const std::string& body) {
+  if (!user_.empty() && token_.empty()) PL_RETURN_IF_ERROR(LogIn());
+  Result<std::string> r = PostOnce(path, body);
+  if (r.ok() || user_.empty() ||
+      r.status().message().find(kAuthRefused) == std::string::npos) {
+    return r;
+  }
+  // The token expired (etcd's simple tokens live minutes) or the member that
+  // issued it restarted: log in again, once.
+  PL_RETURN_IF_ERROR(LogIn());
+  return PostOnce(path, body);
+}
+
+Result<std::string> EtcdClient::PostOnce(const std::string& path, const std::string& body) {
   if (endpoints_.empty()) return Status::InvalidArgument("no etcd endpoints");
   std::string errors;
   for (size_t n = 0; n < endpoints_.size(); ++n) {
     const size_t i = (next_ + n) % endpoints_.size();
     Result<Url> url = ParseUrl(endpoints_[i]);
     if (!url.ok()) return url.status();
-    Result<std::string> r = HttpPost(*url, path, body, timeout_);
+    Result<std::string> r = HttpPost(*url, path, body, timeout_, token_);
     if (r.ok()) {
       next_ = i;
       return r;
@@ -431,7 +476,7 @@ Status EtcdClient::Put(const std::string& key, const std::string& value) {
 EtcdLeadership::EtcdLeadership(EtcdLeadershipOptions options, Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
-      client_(options_.endpoints, options_.request_timeout),
+      client_(options_.endpoints, options_.request_timeout, options_.user, options_.password_file),
       election_(options_.election) {}
 
 EtcdLeadership::~EtcdLeadership() { Stop(); }

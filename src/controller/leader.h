@@ -148,6 +148,10 @@ struct EtcdLeadershipOptions {
   LeaderIdentity self;
   LeaderElection::Options election;
   Duration request_timeout = std::chrono::seconds(1);
+  // etcd's authentication: log in as `user` with the password in
+  // `password_file` (0600, read at each login). Empty user: none.
+  std::string user;
+  std::string password_file;
 };
 
 // "http://a:2379,http://b:2379" -> endpoints; errors name the bad one.
@@ -158,7 +162,11 @@ Result<std::vector<std::string>> ParseEtcdEndpoints(const std::string& text);
 // Thread-compatible.
 class EtcdClient {
  public:
-  EtcdClient(std::vector<std::string> endpoints, Duration timeout);
+  // With `user`, every request carries the token etcd gave at login
+  // (POST /v3/auth/authenticate); a token etcd no longer accepts (expired, or
+  // the endpoint restarted) is renewed once by logging in again.
+  EtcdClient(std::vector<std::string> endpoints, Duration timeout, std::string user = "",
+             std::string password_file = "");
   Result<std::pair<int64_t, Duration>> Grant(Duration ttl);  // (lease id, ttl)
   Result<Duration> KeepAlive(int64_t lease_id);              // ttl left; 0: gone
   Result<CampaignResult> Campaign(const std::string& key, const std::string& value,
@@ -169,8 +177,13 @@ class EtcdClient {
 
  private:
   Result<std::string> Post(const std::string& path, const std::string& body);
+  Result<std::string> PostOnce(const std::string& path, const std::string& body);
+  Status LogIn();
   std::vector<std::string> endpoints_;
   Duration timeout_;
+  std::string user_;
+  std::string password_file_;
+  std::string token_;  // etcd's auth token; empty: not logged in
   size_t next_ = 0;
 };
 
