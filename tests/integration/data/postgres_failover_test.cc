@@ -28,8 +28,15 @@ class PostgresFailoverTest : public ::testing::Test {
     ASSERT_EQ(up.exit_code, 0) << up.err;
     config_ = testing::LoadLabConfig(lab_);
     old_primary_ = testing::RegionServer(lab_, config_, /*primary=*/true);
+    // The admin role alone, as a server whose clients pilotlight cannot tell
+    // apart: the read-only fence and its documented limit (the application
+    // role's fence is application_fence_test's).
     primary_ = lab_.Pg(true);
     dr_ = lab_.Pg(false);
+    for (pg::Endpoint* e : {&primary_, &dr_}) {
+      e->application_user.clear();
+      e->application_password_file.clear();
+    }
   }
   void TearDown() override { lab_.Destroy(); }
 

@@ -63,7 +63,7 @@ class RpoStatusTest : public ::testing::Test {
     return "<no row>";
   }
   void WriteActivity(const std::string& tag) {
-    auto store = sessions::SessionStore::Open({lab_.primary_address, lab_.primary_redis}, "primary");
+    auto store = sessions::SessionStore::Open(lab_.Redis(true), "primary");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_TRUE((*store)->Put("session-" + tag, tag, 60s).ok());
     std::ofstream(bucket_ + "/confirmation-" + tag + ".json") << "{\"tag\":\"" << tag << "\"}";
