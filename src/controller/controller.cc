@@ -422,9 +422,16 @@ static json DataAtRiskJson(const decide::Snapshot& s) {
   json window = nullptr;
   if (w.bytes && w.from && w.to) window = std::chrono::duration<double>(*w.to - *w.from).count();
   if (w.bytes && *w.bytes == 0) window = 0.0;
+  auto epoch = [](const std::optional<WallTime>& at) -> json {
+    return at ? json(std::chrono::duration<double>(at->time_since_epoch()).count())
+              : json(nullptr);
+  };
   return {{"wal_bytes", w.bytes ? json(*w.bytes) : json(nullptr)},
           {"from", t(w.from)},
           {"to", t(w.to)},
+          {"from_epoch", epoch(w.from)},
+          {"to_epoch", epoch(w.to)},
+          {"lost_by_epoch", epoch(w.lost_by)},
           {"window_seconds", window},
           {"lost_by", t(w.lost_by)},
           {"seconds", s.replica_lag ? json(std::chrono::duration<double>(*s.replica_lag).count())
