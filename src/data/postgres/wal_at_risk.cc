@@ -17,10 +17,14 @@ std::optional<Lsn> ParseLsn(std::string_view text) {
     uint64_t v = 0;
     for (char c : part) {
       int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-      else return std::nullopt;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
+      else
+        return std::nullopt;
       v = v * 16 + static_cast<uint64_t>(d);
     }
     return v;
@@ -110,8 +114,9 @@ WalAtRisk EstimateWalAtRisk(const PrimaryWalHistory& history, bool primary_live,
   w.primary_live = primary_live;
   const PrimaryWalSample* newest = history.Newest();
   if (newest == nullptr) {
-    w.unknown_why = "no primary WAL position is known to the controller (it never reached the "
-                    "primary, or its memory was lost)";
+    w.unknown_why =
+        "no primary WAL position is known to the controller (it never reached the "
+        "primary, or its memory was lost)";
     return w;
   }
   w.primary_lsn = newest->lsn;

@@ -59,9 +59,8 @@ class WalAtRiskTest : public testing::ControllerLabFixture {
     EXPECT_TRUE(WaitFor(30s, [&] { return NewestKnownPrimaryLsn().has_value(); }))
         << ControllerLog();
     EXPECT_EQ(Query(true, "CREATE TABLE wal_rows (id int PRIMARY KEY)"), "<no rows>");
-    EXPECT_TRUE(WaitFor(20s, [&] {
-      return Query(false, "SELECT to_regclass('wal_rows') IS NOT NULL") == "t";
-    }));
+    EXPECT_TRUE(WaitFor(
+        20s, [&] { return Query(false, "SELECT to_regclass('wal_rows') IS NOT NULL") == "t"; }));
     EXPECT_EQ(Query(false, degrade).rfind("<error", 0), std::string::npos);
     EXPECT_TRUE(WaitFor(20s, [&] { return Query(false, degraded_when) == "t"; }))
         << Query(false, "SELECT status FROM pg_stat_wal_receiver");
@@ -136,8 +135,7 @@ TEST_F(WalAtRiskTest, StoppedReceiverReportsTheBytesAndWindowOfTheRowsLost) {
   EXPECT_NE(plan.dump().find("replica was not streaming: no WAL receiver on the standby"),
             std::string::npos)
       << plan["readiness"].dump(2);
-  EXPECT_NE(plan["verdict"].get<std::string>().find("bytes of WAL not received"),
-            std::string::npos)
+  EXPECT_NE(plan["verdict"].get<std::string>().find("bytes of WAL not received"), std::string::npos)
       << plan["verdict"];
 
   CommandResult refused = RunPilotlight(Common({"failover"}));
@@ -153,15 +151,14 @@ TEST_F(WalAtRiskTest, StoppedReceiverReportsTheBytesAndWindowOfTheRowsLost) {
 }
 
 TEST_F(WalAtRiskTest, PausedReplayIsNoRiskAndLosesNothing) {
-  const Written w = WriteAndLosePrimary("SELECT pg_wal_replay_pause()::text",
-                                        "SELECT pg_is_wal_replay_paused()");
+  const Written w =
+      WriteAndLosePrimary("SELECT pg_wal_replay_pause()::text", "SELECT pg_is_wal_replay_paused()");
   (void)w;
   const json plan = Plan();
   ASSERT_TRUE(plan.is_object());
   const json& risk = plan["data_at_risk"];
   ASSERT_TRUE(risk["wal_bytes"].is_number_integer()) << plan.dump(2);
-  std::cerr << "[ measured ] replay paused: reported " << risk["detail"].get<std::string>()
-            << "\n";
+  std::cerr << "[ measured ] replay paused: reported " << risk["detail"].get<std::string>() << "\n";
   EXPECT_LE(risk["wal_bytes"].get<int64_t>(), 8192) << risk.dump(2);  // ~0: received is kept
   EXPECT_EQ(risk["replay_paused"], true);
   for (const json& g : plan["readiness"]["gates"]) {
