@@ -588,6 +588,13 @@ void PrintStatus(const json& j, bool live) {
   std::cout << "\nreplication: " << (rep["streaming_now"].get<bool>() ? "streaming" : "not streaming")
             << ", lag " << (rep["lag_seconds"].is_null() ? "unknown" : str(rep["lag_seconds"]) + " s")
             << " (" << str(rep["lag_source"]) << ")\n";
+  if (rep.contains("streaming_detail") && rep["streaming_detail"].is_string()) {
+    std::cout << "  standby: " << str(rep["streaming_detail"]) << "\n";
+  }
+  if (j.contains("data_at_risk") && j["data_at_risk"].is_object() &&
+      !str(j["data_at_risk"]["detail"]).empty()) {
+    std::cout << "  WAL at risk: " << str(j["data_at_risk"]["detail"]) << "\n";
+  }
   std::cout << "\nreadiness: " << (j["readiness"]["ready"].get<bool>() ? "READY" : "NOT READY") << "\n";
   for (const auto& g : j["readiness"]["gates"]) {
     std::cout << "  [" << (!g["enabled"].get<bool>() ? "off " : g["ok"].get<bool>() ? " ok " : "FAIL")
@@ -651,9 +658,19 @@ std::string Joined(const std::vector<std::string>& v) {
   return out;
 }
 
+// What a forced promotion would lose: the WAL the standby has not received (of
+// the newest primary position known) and when it was written, else the span of
+// writes the heartbeats bound.
 std::string DataAtRisk(const decide::Snapshot& s) {
-  return s.replica_lag ? "up to " + FormatDuration(*s.replica_lag) + " of writes"
-                       : "unknown (replica lag unknown)";
+  const decide::WalAtRisk& w = s.wal_at_risk;
+  if (w.bytes) {
+    return w.detail + (s.replica_lag ? "; up to " + FormatDuration(*s.replica_lag) + " of writes"
+                                     : std::string());
+  }
+  std::string out = s.replica_lag ? "up to " + FormatDuration(*s.replica_lag) + " of writes"
+                                  : "unknown (replica lag unknown)";
+  if (!w.detail.empty()) out += "; WAL at risk " + w.detail;
+  return out;
 }
 
 // Whether an unreachable old primary is provably stopped; "" when it is.
@@ -707,6 +724,7 @@ int FailoverCmd(const Options& o, const Context& context) {
     if (o.json) {
       std::cout << json{{"runbook", rb->name}, {"steps", steps}, {"verdict", verdict},
                         {"readiness", status["readiness"]}, {"phase", status["phase"]},
+                        {"data_at_risk", status["data_at_risk"]},
                         {"lease", status["lease"]}}
                        .dump(2)
                 << "\n";
@@ -727,6 +745,7 @@ int FailoverCmd(const Options& o, const Context& context) {
                 << "] " << g["gate"].get<std::string>() << ": " << g["detail"].get<std::string>()
                 << "\n";
     }
+    std::cout << "\ndata at risk: " << DataAtRisk(snap) << "\n";
     std::cout << "\n" << verdict << "\n";
     return 0;
   }

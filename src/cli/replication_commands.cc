@@ -173,8 +173,9 @@ int RunDbAction(DbAction action, const LabOptions& o, const Context& context) {
   switch (action) {
     case DbAction::kPromote: {
       pg::ReplicationStatus st = pg::ReadReplicationStatus(PgOf(other), PgOf(*region), region->name);
-      pg::PromotionVerdict v =
-          pg::CheckPromotionLag({st, config->replication.max_lag_on_failover, o.force, {}});
+      pg::PromotionGateInput gate{st, config->replication.max_lag_on_failover, o.force, {}};
+      gate.now = clock.Now();  // the time of the primary's WAL position read just now
+      pg::PromotionVerdict v = pg::CheckPromotionLag(gate);
       std::cout << "lag gate: " << pg::PromotionDecisionName(v.decision) << ": " << v.reason << "\n";
       if (!v.allowed()) return 1;
       Result<pg::PromoteOutcome> r = pg::Promote(PgOf(*region), *timeout, clock);

@@ -208,6 +208,8 @@ class PromoteAction final : public ActionBase {
     if (a_.context && a_.context->primary_last_healthy_at) {
       in.primary_lost_for = clock().Now() - *a_.context->primary_last_healthy_at;
     }
+    if (a_.context) in.primary_wal = a_.context->primary_wal;
+    in.now = clock().Now();
     pg::PromotionVerdict v = pg::CheckPromotionLag(in);
     if (!v.allowed()) return Status::FailedPrecondition(v.reason);
     LogInfo("promote: " + v.reason);

@@ -20,6 +20,8 @@
 // Used by the controller's thread only.
 #pragma once
 
+#include "data/postgres/wal_at_risk.h"
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +43,9 @@ struct RunContext {
   // When the primary was last seen healthy (bounds the data at risk); unset after
   // a restart.
   std::optional<WallTime> primary_last_healthy_at;
+  // The primary's WAL positions the controller saw: the promote step measures
+  // the WAL the standby lacks against them (pg::CheckPromotionLag).
+  pg::PrimaryWalHistory primary_wal;
   // OK (with how it is known) when an unreachable old primary is provably not
   // taking writes: its lease plus the safety margin has passed, or an operator
   // forced the failover. The controller sets it.

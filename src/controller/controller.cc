@@ -102,6 +102,31 @@ Controller::Controller(const ControllerSpec& spec, Clock& clock, Observer& obser
                   PublishEvent(j.dump());
                 }) {
   context_.old_primary_stopped = [this] { return OldPrimaryStopped(); };
+  // What an earlier controller (or this one before a restart) saw of the
+  // primary: after the primary is gone, nobody else can tell its last WAL position.
+  if (!spec_.state_dir.empty()) {
+    Result<std::string> text = sys::ReadWholeFile(spec_.ObserverMemoryPath());
+    if (text.ok()) {
+      std::string error;
+      memory_ = ObserverMemoryFromJson(*text, &error);
+      if (!error.empty()) {
+        LogWarn(spec_.ObserverMemoryPath() + ": " + error +
+                "; starting without memory of the primary's WAL position");
+      }
+    }
+  }
+}
+
+void Controller::SaveMemory() {
+  if (spec_.state_dir.empty()) return;
+  std::string text = ObserverMemoryToJson(memory_);
+  if (text == saved_memory_) return;
+  Status st = sys::WriteFileAtomically(spec_.ObserverMemoryPath(), text);
+  if (!st.ok()) {
+    LogWarn("cannot keep the observer's memory: " + st.ToString());
+    return;
+  }
+  saved_memory_ = std::move(text);
 }
 
 void Controller::PublishEvent(const std::string& text) {
@@ -151,6 +176,7 @@ Result<CycleReport> Controller::Evaluate() {
 Result<CycleReport> Controller::Cycle() {
   Result<CycleReport> evaluated = Evaluate();
   if (!evaluated.ok()) return evaluated.status();
+  SaveMemory();  // followers too: any controller's view of the primary counts
   CycleReport& r = *evaluated;
   if (!FollowLeadership(r)) return evaluated;
   const WallTime now = r.observation.at;
@@ -302,6 +328,7 @@ void Controller::Act(CycleReport& r) {
   }
   if (lease_) lease_->Revoke("failing over to " + spec_.dr_region);
   context_.primary_last_healthy_at = memory_.primary_last_healthy_at;
+  context_.primary_wal = memory_.primary_wal;
   if (resume) {
     Result<std::optional<runbook::RunRecord>> unfinished = journal_.UnfinishedRun();
     context_.forced = unfinished.ok() && unfinished->has_value() &&
@@ -339,6 +366,7 @@ Result<runbook::RunReport> Controller::RunFailoverNow(bool forced, const std::st
   if (lease_) lease_->Revoke("failing over to " + spec_.dr_region);
   context_.forced = forced;
   context_.primary_last_healthy_at.reset();
+  context_.primary_wal = memory_.primary_wal;
   Result<std::optional<runbook::RunRecord>> unfinished = journal_.UnfinishedRun();
   if (!unfinished.ok()) return unfinished.status();
   if (unfinished->has_value() && (*unfinished)->runbook == spec_.failover_runbook) {
@@ -386,6 +414,32 @@ void Controller::Run(const std::atomic<bool>& stop,
   }
 }
 
+static json DataAtRiskJson(const decide::Snapshot& s) {
+  const decide::WalAtRisk& w = s.wal_at_risk;
+  auto t = [](const std::optional<WallTime>& at) -> json {
+    return at ? json(FormatTime(*at)) : json(nullptr);
+  };
+  json window = nullptr;
+  if (w.bytes && w.from && w.to) window = std::chrono::duration<double>(*w.to - *w.from).count();
+  if (w.bytes && *w.bytes == 0) window = 0.0;
+  auto epoch = [](const std::optional<WallTime>& at) -> json {
+    return at ? json(std::chrono::duration<double>(at->time_since_epoch()).count())
+              : json(nullptr);
+  };
+  return {{"wal_bytes", w.bytes ? json(*w.bytes) : json(nullptr)},
+          {"from", t(w.from)},
+          {"to", t(w.to)},
+          {"from_epoch", epoch(w.from)},
+          {"to_epoch", epoch(w.to)},
+          {"lost_by_epoch", epoch(w.lost_by)},
+          {"window_seconds", window},
+          {"lost_by", t(w.lost_by)},
+          {"seconds", s.replica_lag ? json(std::chrono::duration<double>(*s.replica_lag).count())
+                                    : json(nullptr)},
+          {"replay_paused", s.replica_replay_paused},
+          {"detail", w.detail}};
+}
+
 std::string Controller::StatusJson(const CycleReport& r) const {
   const decide::Snapshot& s = r.snapshot;
   const Observation& o = r.observation;
@@ -418,9 +472,11 @@ std::string Controller::StatusJson(const CycleReport& r) const {
   };
   json gates = json::array(
       {gate("replica streaming", spec_.policy.gate_replica_streaming, s.replica_streaming,
-            s.replica_streaming ? "streaming (or was, while the primary was healthy)"
-                                : "not streaming: " + o.replication.state + " " +
-                                      o.replication.problem),
+            (s.replica_streaming ? std::string() : "not streaming: ") +
+                s.replica_streaming_detail +
+                (s.replica_streaming || o.replication.problem.empty()
+                     ? std::string()
+                     : " (" + o.replication.problem + ")")),
        gate("replica lag", spec_.policy.gate_replica_lag,
             s.replica_lag && *s.replica_lag <= spec_.policy.max_lag_on_failover,
             (s.replica_lag ? FormatDuration(*s.replica_lag) : std::string("unknown")) + " (" +
@@ -475,7 +531,14 @@ std::string Controller::StatusJson(const CycleReport& r) const {
                              {"state", o.replication.state},
                              {"lag_seconds", secs(s.replica_lag)},
                              {"lag_source", r.lag_source},
+                             {"replay_lag_seconds", o.replication.replay_lag_seconds
+                                                        ? json(*o.replication.replay_lag_seconds)
+                                                        : json(nullptr)},
+                             {"receiver", o.replication.receiver_status},
+                             {"replay_paused", o.replication.replay_paused},
+                             {"streaming_detail", s.replica_streaming_detail},
                              {"problem", o.replication.problem}}},
+            {"data_at_risk", DataAtRiskJson(s)},
             {"readiness", {{"ready", failed.empty()}, {"failed", failed}, {"gates", gates}}},
             {"lease", lease},
             {"last_failover_run", last_run}};

@@ -113,6 +113,8 @@ class Controller {
   bool FollowLeadership(CycleReport& r);
   runbook::Executor::ActionLookup GateActions(runbook::Executor::ActionLookup inner);
   Status WriteStatus(const CycleReport& r) const;
+  // Keeps memory_ in spec.ObserverMemoryPath() when it changed.
+  void SaveMemory();
 
   const ControllerSpec& spec_;
   Clock& clock_;
@@ -123,6 +125,7 @@ class Controller {
   Publish publish_;
   runbook::Executor executor_;
   ObserverMemory memory_;
+  std::string saved_memory_;  // the text last written by SaveMemory
   std::optional<std::pair<decide::PlanKind, decide::Reason::Code>> last_;
   Leadership* leadership_ = nullptr;
   Autoscaler* autoscaler_ = nullptr;

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/duration.h"
+#include "data/postgres/promotion_gate.h"
 
 namespace pilotlight::controller {
 
@@ -86,33 +90,79 @@ SnapshotStep BuildSnapshot(const Observation& o, const ObserverMemory& memory,
   // sees it up, none doubts it and the controller itself reaches it.
   const bool primary_healthy =
       tally.up > 0 && tally.down == 0 && o.replication.primary_reachable;
-  const std::optional<Duration> live_lag = Seconds(o.replication.replay_lag_seconds);
+  const pg::ReplicationStatus& rep = o.replication;
+  const std::optional<Duration> live_lag = Seconds(rep.replay_lag_seconds);
+  const std::string streaming_now = pg::DescribeStandbyStreaming(rep) +
+                                    (rep.primary_reachable && !rep.streaming && !rep.state.empty()
+                                         ? "; the primary's walsender is " + rep.state
+                                         : std::string());
   if (primary_healthy) {
     out.memory.primary_last_healthy_at = o.at;
-    out.memory.was_streaming = o.replication.streaming;
-    out.memory.lag_while_healthy = o.replication.streaming ? live_lag : std::nullopt;
+    out.memory.was_streaming = rep.streaming;
+    out.memory.streaming_detail = streaming_now;
+    out.memory.lag_while_healthy = rep.streaming ? live_lag : std::nullopt;
   }
+  // The primary's WAL position: kept whenever the controller reads one.
+  const bool primary_live = rep.primary_reachable && rep.primary_lsn.has_value();
+  if (primary_live) {
+    out.memory.primary_wal.Add({*rep.primary_lsn, o.at});
+  } else if (!rep.primary_reachable) {
+    out.memory.primary_wal.MarkUnreachable(o.at);
+  }
+  s.replica_replay_paused = rep.replay_paused;
+  std::optional<pg::WalAtRisk> wal;
+  if (rep.standby_reachable && rep.standby_in_recovery) {
+    wal = pg::EstimateWalAtRisk(out.memory.primary_wal, primary_live, pg::StandbyPosition(rep));
+    s.wal_at_risk.bytes = wal->bytes;
+    s.wal_at_risk.from = wal->from;
+    s.wal_at_risk.to = wal->to;
+    s.wal_at_risk.lost_by = wal->lost_by;
+    s.wal_at_risk.detail = wal->ToString();
+  }
+  const std::optional<Duration> wal_span = wal ? wal->Seconds() : std::nullopt;
 
-  if (o.replication.primary_reachable) {
+  if (rep.primary_reachable) {
     // The primary answers: what is true now is what counts.
-    s.replica_streaming = o.replication.streaming;
-    s.replica_lag = o.replication.streaming ? live_lag : std::nullopt;
-    out.lag_source = s.replica_lag ? "replay lag (heartbeat gap)" : "unknown: not streaming";
+    s.replica_streaming = rep.streaming;
+    s.replica_streaming_detail = streaming_now;
+    if (wal_span) {
+      // Never more than the replay lag: what is replayed is received.
+      s.replica_lag = live_lag ? std::min(*wal_span, *live_lag) : *wal_span;
+      out.lag_source = "WAL not received by the standby" +
+                       std::string(rep.replay_paused ? " (replay paused: received WAL is "
+                                                       "replayed at promotion)"
+                                                     : "");
+    } else {
+      s.replica_lag = rep.streaming ? live_lag : std::nullopt;
+      out.lag_source = s.replica_lag ? "replay lag (heartbeat gap)" : "unknown: not streaming";
+    }
   } else {
     s.replica_streaming = out.memory.was_streaming;
-    // Upper bound: writes older than the last heartbeat the standby replayed are
-    // on it; none can exist after the primary was lost.
-    std::optional<Duration> bound = Seconds(o.replication.heartbeat_age_seconds);
-    if (bound && out.memory.primary_last_healthy_at) {
-      const Duration lost_for = o.at - *out.memory.primary_last_healthy_at;
-      *bound = *bound > lost_for ? *bound - lost_for : Duration(0);
-      out.lag_source = "at most: last replayed heartbeat to the primary's loss";
-    } else if (bound) {
-      out.lag_source = "at most: age of the last replayed heartbeat";
+    s.replica_streaming_detail =
+        out.memory.primary_last_healthy_at
+            ? out.memory.streaming_detail + " (while the primary was last healthy, " +
+                  FormatTime(*out.memory.primary_last_healthy_at) + ")"
+            : "never seen streaming: the primary was not seen healthy by this controller";
+    if (wal_span) {
+      s.replica_lag = *wal_span;
+      out.lag_source = "WAL not received by the standby, against the primary's last known position";
+    } else {
+      // Upper bound: writes older than the last heartbeat the standby replayed are
+      // on it; none can exist after the primary was lost.
+      std::optional<Duration> bound = Seconds(rep.heartbeat_age_seconds);
+      if (bound && out.memory.primary_last_healthy_at) {
+        const Duration lost_for = o.at - *out.memory.primary_last_healthy_at;
+        *bound = *bound > lost_for ? *bound - lost_for : Duration(0);
+        out.lag_source = "at most: last replayed heartbeat to the primary's loss";
+      } else if (bound) {
+        out.lag_source = "at most: age of the last replayed heartbeat";
+      }
+      if (bound && out.memory.lag_while_healthy) {
+        bound = std::max(*bound, *out.memory.lag_while_healthy);
+      }
+      s.replica_lag = bound;
+      if (!bound) out.lag_source = "unknown: primary unreachable and no heartbeat on the standby";
     }
-    if (bound && out.memory.lag_while_healthy) bound = std::max(*bound, *out.memory.lag_while_healthy);
-    s.replica_lag = bound;
-    if (!bound) out.lag_source = "unknown: primary unreachable and no heartbeat on the standby";
   }
 
   s.dr_holds_primary_release = o.dr_holds_primary_release.holds;
@@ -123,6 +173,75 @@ SnapshotStep BuildSnapshot(const Observation& o, const ObserverMemory& memory,
   s.dr_writable = o.dr.writable();
   s.primary_lease_expires_at = o.primary_lease_expires_at;
   return out;
+}
+
+namespace {
+
+int64_t Nanos(WallTime t) { return t.time_since_epoch().count(); }
+WallTime FromNanos(int64_t n) { return WallTime(Duration(n)); }
+
+}  // namespace
+
+std::string ObserverMemoryToJson(const ObserverMemory& m) {
+  using nlohmann::json;
+  json samples = json::array();
+  for (const pg::PrimaryWalSample& x : m.primary_wal.samples) {
+    samples.push_back({{"lsn", pg::FormatLsn(x.lsn)}, {"at_ns", Nanos(x.at)},
+                       {"at", FormatTime(x.at)}});
+  }
+  json j = {{"version", 1},
+            {"was_streaming", m.was_streaming},
+            {"streaming_detail", m.streaming_detail},
+            {"primary_wal", samples}};
+  if (m.primary_last_healthy_at) {
+    j["primary_last_healthy_at_ns"] = Nanos(*m.primary_last_healthy_at);
+    j["primary_last_healthy_at"] = FormatTime(*m.primary_last_healthy_at);
+  }
+  if (m.lag_while_healthy) j["lag_while_healthy_ns"] = m.lag_while_healthy->count();
+  if (m.primary_wal.unreachable_since) {
+    j["primary_unreachable_since_ns"] = Nanos(*m.primary_wal.unreachable_since);
+    j["primary_unreachable_since"] = FormatTime(*m.primary_wal.unreachable_since);
+  }
+  return j.dump(1) + "\n";
+}
+
+ObserverMemory ObserverMemoryFromJson(const std::string& text, std::string* error) {
+  using nlohmann::json;
+  ObserverMemory m;
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto fail = [&](const std::string& why) {
+    if (error) *error = why;
+    return ObserverMemory{};
+  };
+  if (!j.is_object()) return fail("not a JSON object");
+  if (j.value("version", 0) != 1) return fail("unknown version (want 1)");
+  auto ns = [&](const char* key) -> std::optional<int64_t> {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<int64_t>();
+  };
+  if (auto v = j.find("was_streaming"); v != j.end() && v->is_boolean()) {
+    m.was_streaming = v->get<bool>();
+  }
+  if (auto v = j.find("streaming_detail"); v != j.end() && v->is_string()) {
+    m.streaming_detail = v->get<std::string>();
+  }
+  if (auto n = ns("primary_last_healthy_at_ns")) m.primary_last_healthy_at = FromNanos(*n);
+  if (auto n = ns("lag_while_healthy_ns")) m.lag_while_healthy = Duration(*n);
+  auto samples = j.find("primary_wal");
+  if (samples != j.end() && samples->is_array()) {
+    for (const json& x : *samples) {
+      if (!x.is_object() || !x.contains("lsn") || !x["lsn"].is_string() ||
+          !x.contains("at_ns") || !x["at_ns"].is_number_integer()) {
+        return fail("primary_wal: each sample needs \"lsn\" (text) and \"at_ns\" (integer)");
+      }
+      std::optional<pg::Lsn> lsn = pg::ParseLsn(x["lsn"].get<std::string>());
+      if (!lsn) return fail("primary_wal: bad lsn '" + x["lsn"].get<std::string>() + "'");
+      m.primary_wal.Add({*lsn, FromNanos(x["at_ns"].get<int64_t>())});
+    }
+  }
+  if (auto n = ns("primary_unreachable_since_ns")) m.primary_wal.unreachable_since = FromNanos(*n);
+  return m;
 }
 
 }  // namespace pilotlight::controller

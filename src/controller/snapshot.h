@@ -16,7 +16,13 @@
 //    streaming now" would always fail the readiness gate at the very moment it
 //    matters. What counts is that it streamed, within the lag limit, up to the loss;
 //  * when the primary was last healthy, to bound the data at risk from the
-//    standby's last replayed heartbeat (pg::CheckPromotionLag).
+//    standby's last replayed heartbeat (pg::CheckPromotionLag);
+//  * the primary's WAL positions while the controller reached it, and when it
+//    stopped answering: what a promotion would lose is measured against them in
+//    bytes (pg::EstimateWalAtRisk), the standby's received position being what
+//    it keeps. The controller keeps this memory in its state directory
+//    (ObserverMemoryToJson), so `pilotlight failover --force` run after the
+//    primary died still knows the primary's last position.
 // Pure and thread-safe: no I/O, no clock reads; `observation.at` is "now".
 #pragma once
 
@@ -26,6 +32,7 @@
 
 #include "core/clock.h"
 #include "data/postgres/replication.h"
+#include "data/postgres/wal_at_risk.h"
 #include "decide/decision.h"
 #include "health/check.h"
 
@@ -78,8 +85,16 @@ struct ObserverMemory {
   std::optional<WallTime> unhealthy_since;
   std::optional<WallTime> primary_last_healthy_at;
   bool was_streaming = false;
+  std::string streaming_detail;  // DescribeStandbyStreaming while the primary was healthy
   std::optional<Duration> lag_while_healthy;
+  pg::PrimaryWalHistory primary_wal;
 };
+
+// The memory worth keeping across processes (all of it but unhealthy_since,
+// which belongs to one run of observations), as JSON; and back. Unreadable
+// text gives an empty memory and `error` says why.
+std::string ObserverMemoryToJson(const ObserverMemory& memory);
+ObserverMemory ObserverMemoryFromJson(const std::string& text, std::string* error);
 
 struct SnapshotStep {
   decide::Snapshot snapshot;

@@ -281,9 +281,132 @@ const Row kRows[] = {
        EXPECT_FALSE(s.memory.primary_last_healthy_at);
        EXPECT_FALSE(s.snapshot.primary_unhealthy_since);
      }},
+    // What is at risk, from the WAL: a stopped receiver and a paused replay told apart.
+    {"replay paused, then the primary lost: 0 bytes at risk, gates pass",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       o.replication.heartbeat_age_seconds = 99.4;  // replay stopped long ago
+       o.replication.standby_receive_lsn = 10'000'000;
+       o.replication.standby_replay_lsn = 1'000'000;
+       o.replication.replay_paused = true;
+       m.was_streaming = true;
+       m.streaming_detail = "streaming; replay paused";
+       m.primary_last_healthy_at = kNow - 1s;
+       m.primary_wal.Add({4'000'000, kNow - 10s});
+       m.primary_wal.Add({10'000'000, kNow - 1s});
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_EQ(s.snapshot.wal_at_risk.bytes, 0);
+       EXPECT_TRUE(s.snapshot.replica_streaming);
+       EXPECT_TRUE(s.snapshot.replica_replay_paused);
+       EXPECT_EQ(s.snapshot.replica_lag, 1s);  // only the unobserved tail until the loss
+       EXPECT_TRUE(decide::FailedGates(s.snapshot, decide::Policy{}).empty());
+       EXPECT_EQ(s.memory.primary_wal.unreachable_since, kNow);
+     }},
+    {"receiver stopped, then the primary lost: the bytes and window it never received",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       o.replication.standby_receive_lsn = 4'000'000;
+       o.replication.standby_replay_lsn = 4'000'000;
+       m.was_streaming = false;
+       m.streaming_detail = "no WAL receiver on the standby (pg_stat_wal_receiver is empty)";
+       m.primary_last_healthy_at = kNow - 1s;
+       m.primary_wal.Add({4'000'000, kNow - 10s});
+       m.primary_wal.Add({10'000'000, kNow - 1s});
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_EQ(s.snapshot.wal_at_risk.bytes, 6'000'000);
+       EXPECT_EQ(s.snapshot.wal_at_risk.from, kNow - 10s);
+       EXPECT_EQ(s.snapshot.wal_at_risk.to, kNow - 1s);
+       EXPECT_EQ(s.snapshot.replica_lag, 10s);  // 9 s window + 1 s until found lost
+       EXPECT_FALSE(s.snapshot.replica_streaming);
+       const std::vector<std::string> failed = decide::FailedGates(s.snapshot, decide::Policy{});
+       ASSERT_FALSE(failed.empty());
+       EXPECT_NE(failed[0].find("replica was not streaming: no WAL receiver"), std::string::npos)
+           << failed[0];
+     }},
+    {"primary answers, standby has no WAL receiver: not streaming, bytes behind now",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       o.replication.streaming = false;
+       o.replication.receiver_status = "";
+       o.replication.replay_lag_seconds = 12;  // heartbeats stopped arriving too
+       o.replication.primary_lsn = 10'000'000;
+       o.replication.standby_receive_lsn = 4'000'000;
+       m.primary_wal.Add({4'000'000, kNow - 10s});
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_FALSE(s.snapshot.replica_streaming);
+       EXPECT_NE(s.snapshot.replica_streaming_detail.find("no WAL receiver"), std::string::npos);
+       EXPECT_EQ(s.snapshot.wal_at_risk.bytes, 6'000'000);
+       EXPECT_EQ(s.snapshot.replica_lag, 10s);
+       EXPECT_EQ(s.memory.primary_wal.Newest()->lsn, 10'000'000u);
+     }},
+    {"primary answers, replay paused: streaming, nothing at risk despite the replay lag",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       o.replication.receiver_status = "streaming";
+       o.replication.replay_paused = true;
+       o.replication.replay_lag_seconds = 95.7;
+       o.replication.primary_lsn = 10'000'000;
+       o.replication.standby_receive_lsn = 10'000'000;
+       o.replication.standby_replay_lsn = 1'000;
+       m.primary_wal.Add({9'000'000, kNow - 1s});
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_TRUE(s.snapshot.replica_streaming);
+       EXPECT_NE(s.snapshot.replica_streaming_detail.find("replay paused"), std::string::npos);
+       EXPECT_EQ(s.snapshot.wal_at_risk.bytes, 0);
+       EXPECT_EQ(s.snapshot.replica_lag, 0s);
+       EXPECT_TRUE(decide::FailedGates(s.snapshot, decide::Policy{}).empty());
+     }},
+    {"unknown primary LSN: falls back to the heartbeat bound",
+     [](Observation& o, ObserverMemory& m, auto&) {
+       Outage(o);
+       o.replication.standby_receive_lsn = 4'000'000;
+       m.was_streaming = true;
+       m.primary_last_healthy_at = kNow - 3s;
+     },
+     [](const SnapshotStep& s) {
+       EXPECT_FALSE(s.snapshot.wal_at_risk.bytes);
+       EXPECT_NE(s.snapshot.wal_at_risk.detail.find("no primary WAL position"), std::string::npos);
+       EXPECT_EQ(s.snapshot.replica_lag, 500ms);
+     }},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, SnapshotTable, ::testing::ValuesIn(kRows));
+
+// The memory a later process (`failover --force` after the primary died) reads.
+TEST(ObserverMemoryJsonTest, RoundTripsAndRejectsGarbageWithAReason) {
+  ObserverMemory m;
+  m.was_streaming = true;
+  m.streaming_detail = "streaming";
+  m.primary_last_healthy_at = kNow - 2s;
+  m.lag_while_healthy = 150ms;
+  m.primary_wal.Add({0x16B374D848, kNow - 3s});
+  m.primary_wal.Add({0x16B374F000, kNow - 2s});
+  m.primary_wal.MarkUnreachable(kNow - 1s);
+  m.unhealthy_since = kNow;  // one run's: not kept
+  std::string error;
+  ObserverMemory back = ObserverMemoryFromJson(ObserverMemoryToJson(m), &error);
+  EXPECT_EQ(error, "");
+  EXPECT_TRUE(back.was_streaming);
+  EXPECT_EQ(back.streaming_detail, "streaming");
+  EXPECT_EQ(back.primary_last_healthy_at, m.primary_last_healthy_at);
+  EXPECT_EQ(back.lag_while_healthy, m.lag_while_healthy);
+  ASSERT_EQ(back.primary_wal.samples.size(), 2u);
+  EXPECT_EQ(back.primary_wal.samples[1].lsn, 0x16B374F000u);
+  EXPECT_EQ(back.primary_wal.samples[1].at, kNow - 2s);
+  EXPECT_EQ(back.primary_wal.unreachable_since, kNow - 1s);
+  EXPECT_FALSE(back.unhealthy_since);
+
+  for (const char* bad : {"", "[]", "{\"version\": 2}",
+                          "{\"version\": 1, \"primary_wal\": [{\"lsn\": \"x/1\", \"at_ns\": 1}]}",
+                          "{\"version\": 1, \"primary_wal\": [{\"lsn\": \"0/1\"}]}"}) {
+    error.clear();
+    ObserverMemory none = ObserverMemoryFromJson(bad, &error);
+    EXPECT_FALSE(error.empty()) << bad;
+    EXPECT_TRUE(none.primary_wal.samples.empty()) << bad;
+  }
+}
 
 // Votes from three sites outside the primary region, each up, down, late or
 // stale: the quorum (2 of 3) forms exactly when two are down; late and stale

@@ -117,6 +117,9 @@ struct ControllerSpec {
   std::string LeaseStatePath() const { return state_dir + "/lease"; }
   std::string LeaseEndpointPath() const { return state_dir + "/lease.endpoint"; }
   std::string StatusPath() const { return state_dir + "/status.json"; }
+  // The observer's memory of the primary (its WAL positions, whether the replica
+  // streamed), for the next process (snapshot.h, ObserverMemoryToJson).
+  std::string ObserverMemoryPath() const { return state_dir + "/observer-memory.json"; }
   std::string EventsPath() const { return state_dir + "/events.jsonl"; }
   std::string RequestsDir() const { return state_dir + "/requests"; }
   std::string LockPath() const { return state_dir + "/runbook.lock"; }

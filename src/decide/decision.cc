@@ -30,6 +30,12 @@ std::string Joined(const std::vector<std::string>& items) {
   return out;
 }
 
+// "; WAL at risk: 123 bytes of WAL not received by the standby (...)".
+std::string WalWords(const Reason& r) {
+  if (!r.wal_at_risk || !r.wal_at_risk->bytes) return "";
+  return "; WAL at risk: " + r.wal_at_risk->detail;
+}
+
 // The part of a failover reason shared by the modes that would fail over.
 std::string FailoverClause(const Reason& r) {
   std::string out = "primary unhealthy from " + Votes(r) + " for " + Secs(r.unhealthy_for);
@@ -40,7 +46,11 @@ std::string FailoverClause(const Reason& r) {
   }
   if (r.replica_lag) out += "; replica lag " + Secs(*r.replica_lag);
   if (r.data_at_risk) out += "; data at risk: up to " + Secs(*r.data_at_risk) + " of writes";
-  if (r.forced && !r.data_at_risk) out += "; data at risk: unknown (replica lag unknown)";
+  if (r.forced && !r.data_at_risk) {
+    out += r.wal_at_risk && r.wal_at_risk->bytes ? "; data at risk: span unknown"
+                                                 : "; data at risk: unknown (replica lag unknown)";
+  }
+  out += WalWords(r);
   if (r.fence_first) {
     out += "; fencing the old primary first";
   } else if (r.lease_seen) {
@@ -156,8 +166,10 @@ std::string Reason::ToString() const {
                         Secs(unhealthy_for) + ", but DR is not ready: " + Joined(failed_gates);
       out += data_at_risk ? "; `pilotlight failover --force` would put up to " +
                                 Secs(*data_at_risk) + " of writes at risk"
-                          : "; `pilotlight failover --force` overrides (data at risk unknown)";
-      return out;
+             : wal_at_risk && wal_at_risk->bytes
+                 ? "; `pilotlight failover --force` overrides"
+                 : "; `pilotlight failover --force` overrides (data at risk unknown)";
+      return out + WalWords(*this);
     }
     case Code::kObserveOnly:
       return "observe-only: would fail over: " + FailoverClause(*this);
@@ -183,7 +195,9 @@ std::string Reason::ToString() const {
 std::vector<std::string> FailedGates(const Snapshot& s, const Policy& p) {
   std::vector<std::string> failed;
   if (p.gate_replica_streaming && !s.replica_streaming) {
-    failed.push_back("replica was not streaming");
+    failed.push_back("replica was not streaming" + (s.replica_streaming_detail.empty()
+                                                        ? std::string()
+                                                        : ": " + s.replica_streaming_detail));
   }
   if (p.gate_replica_lag) {
     if (!s.replica_lag) {
@@ -267,6 +281,9 @@ Decision Decide(const Snapshot& s, const ControllerState& state, const Policy& p
       p.gate_replica_lag && (!s.replica_lag || *s.replica_lag > p.max_lag_on_failover);
   if (lag_gate_failed && s.replica_lag) r.data_at_risk = s.replica_lag;
   if (!r.failed_gates.empty()) {
+    // Whichever gate failed, forcing past it loses what the standby lacks.
+    r.wal_at_risk = s.wal_at_risk;
+    if (!r.data_at_risk && s.replica_lag && s.wal_at_risk.bytes) r.data_at_risk = s.replica_lag;
     if (!state.force_requested) {
       r.code = Reason::Code::kNotReady;
       return d;

@@ -95,6 +95,18 @@ struct VoteTally {
 };
 VoteTally TallyVotes(const std::vector<SiteVote>& sites, const Policy& policy);
 
+// What a promotion would lose, measured in WAL (data/postgres/wal_at_risk.h):
+// the bytes the standby has not received of the newest primary position the
+// controller knows (received WAL is replayed at promotion), and when they were
+// written. Unknown bytes: no primary position or no standby position known.
+struct WalAtRisk {
+  std::optional<int64_t> bytes;
+  std::optional<WallTime> from;     // written after (unknown: older than the memory)
+  std::optional<WallTime> to;       // ... and by: the newest primary position known
+  std::optional<WallTime> lost_by;  // the primary may have written more until then
+  std::string detail;               // the sentence, with the LSNs
+};
+
 // Everything observed in one control cycle, immutable once built.
 struct Snapshot {
   WallTime taken_at;
@@ -105,7 +117,15 @@ struct Snapshot {
 
   // DR readiness facts.
   bool replica_streaming = false;
-  std::optional<Duration> replica_lag;  // unknown when unreadable
+  // Why it is (not) streaming: "no WAL receiver on the standby (...)", "streaming;
+  // replay paused (...)"; shown with the failed gate.
+  std::string replica_streaming_detail;
+  bool replica_replay_paused = false;  // receiving, not replaying: no data at risk by itself
+  // The span of writes a promotion would lose (from the WAL when a primary
+  // position is known, else the replay lag / heartbeat bound); unknown when
+  // unreadable. The lag gate compares it with max_lag_on_failover.
+  std::optional<Duration> replica_lag;
+  WalAtRisk wal_at_risk;
   bool dr_holds_primary_release = false;
   bool dr_compute_can_scale = false;
   bool dns_secondary_exists = false;
@@ -179,6 +199,8 @@ struct Reason {
   std::vector<std::string> failed_gates;
   std::optional<Duration> replica_lag;
   std::optional<Duration> data_at_risk;  // when forced past a lag gate, or lag unknown
+  // The WAL a promotion would lose, when gates failed (kNotReady or forced).
+  std::optional<WalAtRisk> wal_at_risk;
   bool forced = false;
   bool fence_first = false;
   bool lease_seen = false;  // the unreachable old primary's lease was known (and expired)

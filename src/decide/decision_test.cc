@@ -168,6 +168,36 @@ const Row kRows[] = {
        p.gate_replica_lag = false;
      },
      PlanKind::kFailover, Code::kFailover, "DR ready; replica lag 3600.0 s"},
+    {"receiver stopped, forced: the WAL at risk is printed in bytes with its window",
+     [](Snapshot& s, ControllerState& st, auto&) {
+       s.replica_streaming = false;
+       s.replica_streaming_detail = "no WAL receiver on the standby";
+       s.replica_lag = 6s;
+       s.wal_at_risk.bytes = 6'000'000;
+       s.wal_at_risk.detail = "6000000 bytes of WAL not received by the standby";
+       st.force_requested = true;
+     },
+     PlanKind::kFailover, Code::kFailover,
+     "FORCED past: replica was not streaming: no WAL receiver on the standby; replica lag 6.0 s; "
+     "data at risk: up to 6.0 s of writes; WAL at risk: 6000000 bytes of WAL not received",
+     false, true},
+    {"receiver stopped, not forced: the block says what --force would lose",
+     [](Snapshot& s, auto&, auto&) {
+       s.replica_streaming = false;
+       s.replica_lag = 6s;
+       s.wal_at_risk.bytes = 6'000'000;
+       s.wal_at_risk.detail = "6000000 bytes of WAL not received by the standby";
+     },
+     PlanKind::kNone, Code::kNotReady,
+     "would put up to 6.0 s of writes at risk; WAL at risk: 6000000 bytes"},
+    {"replay paused alone is ready: nothing is at risk",
+     [](Snapshot& s, auto&, auto&) {
+       s.replica_replay_paused = true;
+       s.replica_lag = 0s;
+       s.wal_at_risk.bytes = 0;
+       s.wal_at_risk.detail = "0 bytes of WAL";
+     },
+     PlanKind::kFailover, Code::kFailover, "DR ready; replica lag 0.0 s"},
     {"replica was not streaming",
      [](Snapshot& s, auto&, auto&) { s.replica_streaming = false; }, PlanKind::kNone,
      Code::kNotReady, "replica was not streaming"},

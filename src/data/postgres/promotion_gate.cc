@@ -1,6 +1,7 @@
 #include "data/postgres/promotion_gate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace pilotlight::pg {
@@ -13,6 +14,17 @@ std::string Secs(double s) {
 }
 
 }  // namespace
+
+StandbyWalPosition StandbyPosition(const ReplicationStatus& st) {
+  StandbyWalPosition p;
+  p.received = st.standby_receive_lsn;
+  p.replayed = st.standby_replay_lsn;
+  if (st.standby_heartbeat_epoch && std::isfinite(*st.standby_heartbeat_epoch)) {
+    p.heartbeat_at = WallTime(std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(*st.standby_heartbeat_epoch)));
+  }
+  return p;
+}
 
 const char* PromotionDecisionName(PromotionDecision d) {
   switch (d) {
@@ -46,9 +58,27 @@ PromotionVerdict CheckPromotionLag(const PromotionGateInput& in) {
   }
 
   std::string how;
-  if (st.primary_reachable && st.replay_lag_seconds) {
+  PrimaryWalHistory history = in.primary_wal;
+  const bool live = st.primary_reachable && st.primary_lsn.has_value();
+  if (live) history.Add({*st.primary_lsn, in.now});
+  if (!live && !st.primary_reachable) history.MarkUnreachable(in.now);
+  WalAtRisk wal = EstimateWalAtRisk(history, live, StandbyPosition(st));
+  if (wal.known()) {
+    v.wal = wal;
+    v.at_risk_bytes = wal.bytes;
+    v.at_risk_is_upper_bound = !live;
+    if (std::optional<Duration> span = wal.Seconds()) {
+      double secs = std::chrono::duration<double>(*span).count();
+      if (live && st.replay_lag_seconds) secs = std::min(secs, *st.replay_lag_seconds);
+      v.at_risk_seconds = secs;
+      how = "data at risk";
+    }
+  }
+  if (v.at_risk_seconds) {
+    // measured from the WAL above
+  } else if (st.primary_reachable && st.replay_lag_seconds) {
     v.at_risk_seconds = *st.replay_lag_seconds;
-    v.at_risk_bytes = st.replay_lag_bytes;
+    if (!v.wal) v.at_risk_bytes = st.replay_lag_bytes;
     how = "replay lag";
   } else if (!st.primary_reachable && st.heartbeat_age_seconds) {
     double bound = *st.heartbeat_age_seconds;
@@ -62,6 +92,18 @@ PromotionVerdict CheckPromotionLag(const PromotionGateInput& in) {
   }
 
   if (!v.at_risk_seconds) {
+    if (v.wal) {
+      // Bytes known, their window not: the bytes still tell the operator the loss.
+      const std::string what = "data at risk " + v.wal->ToString();
+      if (in.force) {
+        v.decision = PromotionDecision::kForced;
+        v.reason = "forced by an operator: " + what + "; those writes are at risk";
+      } else {
+        v.reason = "refused: " + what + " and how long a span of writes that is is unknown; "
+                   "wait for the replica to catch up, or force it and accept the loss";
+      }
+      return v;
+    }
     const std::string unknown =
         "the replica's lag is unknown (no heartbeat on " +
         std::string(st.primary_reachable ? "the standby" : "either side") +
@@ -75,9 +117,11 @@ PromotionVerdict CheckPromotionLag(const PromotionGateInput& in) {
     return v;
   }
 
-  const std::string lag = how + " " + Secs(*v.at_risk_seconds) +
-                          (v.at_risk_bytes ? " (" + std::to_string(*v.at_risk_bytes) + " bytes of WAL)"
-                                           : std::string());
+  const std::string lag =
+      how + " " + Secs(*v.at_risk_seconds) +
+      (v.wal ? " (" + v.wal->ToString() + ")"
+             : v.at_risk_bytes ? " (" + std::to_string(*v.at_risk_bytes) + " bytes of WAL)"
+                               : std::string());
   if (*v.at_risk_seconds <= limit) {
     v.decision = PromotionDecision::kAllowed;
     v.reason = "allowed: " + lag + " is within max_lag_on_failover " + Secs(limit);

@@ -6,9 +6,16 @@
 // reason and the data a promotion would put at risk. Thread-safe (no state).
 //
 // How the data at risk is estimated:
-//  * primary reachable: the standby's true replay lag (heartbeat gap, seconds)
-//    and the WAL it has not replayed (bytes);
-//  * primary unreachable: an upper bound, the age of the last heartbeat the
+//  * from the WAL, whenever a primary position is known (read now, or the
+//    newest the controller saw while the primary was reachable, in
+//    `primary_wal`): the bytes the standby has not *received* (received WAL is
+//    replayed at promotion, so a paused replay is no risk) and the window they
+//    were written in (wal_at_risk.h). The seconds compared with the limit are
+//    that window (0 when no byte is missing), never more than the replay lag
+//    while the primary answers;
+//  * otherwise, with the primary reachable: the standby's true replay lag
+//    (heartbeat gap, seconds) and the WAL it has not replayed (bytes);
+//  * otherwise, primary unreachable: an upper bound, the age of the last heartbeat the
 //    standby replayed minus how long the primary has been lost (writes older
 //    than that heartbeat are on the standby; writes after the primary was lost
 //    cannot exist). Without `primary_lost_for` the whole heartbeat age counts.
@@ -20,6 +27,7 @@
 
 #include "core/clock.h"
 #include "data/postgres/replication.h"
+#include "data/postgres/wal_at_risk.h"
 
 namespace pilotlight::pg {
 
@@ -39,6 +47,7 @@ struct PromotionVerdict {
   std::optional<double> at_risk_seconds;
   std::optional<int64_t> at_risk_bytes;
   bool at_risk_is_upper_bound = false;  // true when estimated without the primary
+  std::optional<WalAtRisk> wal;  // when measured from the WAL (at_risk_bytes is its bytes)
 
   bool allowed() const { return decision != PromotionDecision::kRefused; }
 };
@@ -49,7 +58,14 @@ struct PromotionGateInput {
   bool force = false;  // an operator accepts the data at risk
   // How long ago the primary was last seen healthy, when it is unreachable now.
   std::optional<Duration> primary_lost_for;
+  // The primary WAL positions the controller saw (empty: none known), and now,
+  // the time of status.primary_lsn when the primary answers.
+  PrimaryWalHistory primary_wal;
+  WallTime now{};
 };
+
+// The standby's WAL position as wal_at_risk.h reads it.
+StandbyWalPosition StandbyPosition(const ReplicationStatus& status);
 
 PromotionVerdict CheckPromotionLag(const PromotionGateInput& input);
 

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "data/postgres/wal_at_risk.h"
+
 namespace pilotlight::pg {
 namespace {
 
@@ -35,6 +37,25 @@ Status WriteHeartbeat(Connection& primary, const std::string& region) {
   return r.ok() ? Status::OK() : r.status();
 }
 
+std::string DescribeStandbyStreaming(const ReplicationStatus& st) {
+  if (!st.standby_reachable) return "the standby cannot be reached";
+  if (!st.standby_in_recovery) return "the standby is no standby (it was promoted)";
+  std::string out;
+  if (st.receiver_status.empty()) {
+    out = "no WAL receiver on the standby (pg_stat_wal_receiver is empty: primary_conninfo unset, "
+          "replication blocked, or the primary gone)";
+  } else if (st.receiver_status == "streaming") {
+    out = "streaming";
+  } else {
+    out = "WAL receiver " + st.receiver_status + ", not streaming";
+  }
+  if (st.replay_paused) {
+    out += std::string(out == "streaming" ? ";" : ", and") +
+           " replay paused (received WAL is replayed at promotion: not at risk)";
+  }
+  return out;
+}
+
 ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint& standby,
                                         const std::string& standby_name) {
   ReplicationStatus st;
@@ -55,8 +76,13 @@ ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint&
         "  pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS replay_lag "
         "FROM pg_stat_replication WHERE application_name = $1",
         {standby_name});
-    Result<Rows> rec = (*conn)->Query("SELECT pg_is_in_recovery()::text AS r");
+    Result<Rows> rec = (*conn)->Query(
+        "SELECT pg_is_in_recovery()::text AS r, "
+        "  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS lsn");
     st.primary_in_recovery = rec.ok() && !rec->empty() && rec->Get(0, "r") == "true";
+    if (rec.ok() && !rec->empty()) {
+      if (auto lsn = rec->Get(0, "lsn")) st.primary_lsn = ParseLsn(*lsn);
+    }
     if (st.primary_in_recovery) AddProblem(st, "the configured primary is in recovery (a standby)");
     if (!rows.ok()) {
       AddProblem(st, rows.status().message());
@@ -86,10 +112,17 @@ ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint&
         "SELECT pg_is_in_recovery()::text AS recovery, "
         "  (SELECT status FROM pg_stat_wal_receiver) AS receiver, "
         "  (SELECT received_tli FROM pg_stat_wal_receiver) AS tli, "
-        "  (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli");
+        "  (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli, "
+        "  pg_last_wal_receive_lsn()::text AS receive_lsn, "
+        "  pg_last_wal_replay_lsn()::text AS replay_lsn, "
+        "  CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused()::text END AS paused");
     if (rows.ok() && !rows->empty()) {
       st.standby_in_recovery = rows->Get(0, "recovery").value_or("") == "true";
       const std::string receiver = rows->Get(0, "receiver").value_or("");
+      st.receiver_status = receiver;
+      st.replay_paused = rows->Get(0, "paused").value_or("") == "true";
+      if (auto lsn = rows->Get(0, "receive_lsn")) st.standby_receive_lsn = ParseLsn(*lsn);
+      if (auto lsn = rows->Get(0, "replay_lsn")) st.standby_replay_lsn = ParseLsn(*lsn);
       if (!st.primary_reachable) {
         st.state = receiver.empty() ? "no wal receiver" : receiver;
         st.streaming = receiver == "streaming";
@@ -111,6 +144,7 @@ ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint&
           kHeartbeatTable);
       if (hb.ok() && !hb->empty()) {
         std::optional<double> standby_heartbeat = ToDouble(hb->Get(0, "hb"));
+        st.standby_heartbeat_epoch = standby_heartbeat;
         st.heartbeat_age_seconds = ToDouble(hb->Get(0, "age"));
         if (primary_heartbeat && standby_heartbeat) {
           const double lag = *primary_heartbeat - *standby_heartbeat;

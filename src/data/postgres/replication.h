@@ -35,6 +35,22 @@ struct ReplicationStatus {
   // bound on the data at risk when the primary cannot be asked.
   std::optional<double> heartbeat_age_seconds;
   std::optional<int> standby_timeline;
+  // WAL positions (wal_at_risk.h): the primary's pg_current_wal_lsn() (unset
+  // when it is unreachable or itself in recovery), and the standby's received
+  // and replayed positions.
+  std::optional<uint64_t> primary_lsn;
+  std::optional<uint64_t> standby_receive_lsn;
+  std::optional<uint64_t> standby_replay_lsn;
+  // The standby's WAL receiver (pg_stat_wal_receiver.status): "" when it has
+  // none, i.e. it is not streaming at all (primary_conninfo empty, replication
+  // blocked, primary gone).
+  std::string receiver_status;
+  // Replay paused on the standby (pg_is_wal_replay_paused()): it may still
+  // receive, and a promotion replays what it received, so this alone puts no
+  // data at risk.
+  bool replay_paused = false;
+  // Epoch seconds (primary's clock) of the heartbeat the standby last replayed.
+  std::optional<double> standby_heartbeat_epoch;
   std::string problem;  // why something above is unknown, for the operator
 };
 
@@ -45,6 +61,10 @@ Status WriteHeartbeat(Connection& primary, const std::string& region);
 
 // Reads the replication state of the standby named `standby_name`
 // (its application_name) from both servers; either may be down.
+// Whether the standby streams, in words: "streaming", "streaming; replay paused
+// (...)", "no WAL receiver on the standby (...)", "WAL receiver waiting", ...
+std::string DescribeStandbyStreaming(const ReplicationStatus& st);
+
 ReplicationStatus ReadReplicationStatus(const Endpoint& primary, const Endpoint& standby,
                                         const std::string& standby_name);
 
