@@ -35,10 +35,10 @@ set(CPACK_PACKAGE_VENDOR "pilotlight")
 set(CPACK_PACKAGE_CONTACT "pilotlight maintainers <pilotlight@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "pilot-light disaster recovery for a trading platform")
-set(CPACK_PACKAGE_DESCRIPTION
-    "Detects a dead region, fails over safely (fence, promote, DNS), and measures RTO and RPO.\n"
-    "Ships the pilotlight command and systemd units for the controller, the region agent,\n"
-    "the probe agent and the authoritative DNS server, run as the pilotlight system user.")
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
+       "Detects a dead region, fails over safely (fence, promote, DNS), and measures RTO and RPO.\n"
+       "Ships the pilotlight command and systemd units for the controller, the region agent,\n"
+       "the probe agent and the authoritative DNS server, run as the pilotlight system user.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)  # RelWithDebInfo: the package carries no debug info
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # pilotlight_0.1.0_amd64.deb
