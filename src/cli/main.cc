@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       "pilotlight: pilot-light disaster recovery for a trading platform.\n"
       "Detects a dead region, fails over safely, and measures RTO and RPO."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "pilotlight 0.1.0");
+  app.set_version_flag("--version", "pilotlight " PILOTLIGHT_VERSION);  // CMake project version
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug | info | warn | error (logs go to stderr)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
