@@ -59,8 +59,7 @@ std::vector<std::unique_ptr<dns::DnsPublisher>> MakeDnsPublishers(const DnsTarge
     Result<dns::Rfc2136Options> options = config::LoadPublisherOptions(spec);
     if (!options.ok()) {
       out.push_back(std::make_unique<UnusablePublisher>(
-          "RFC 2136 server " + spec.options.server.ToString() + " (zone " + spec.options.zone +
-              ")",
+          "RFC 2136 server " + spec.options.server.ToString() + " (zone " + spec.options.zone + ")",
           options.status()));
       continue;
     }
@@ -104,9 +103,8 @@ PublishDecision DecidePublished(const std::vector<PublisherProgress>& progress,
     return d;
   }
   d.verdict = deadline_passed ? PublishVerdict::kFailed : PublishVerdict::kWaiting;
-  d.reason = (deadline_passed ? "not answering the change by the deadline: "
-                              : "waiting for ") +
-             pending;
+  d.reason =
+      (deadline_passed ? "not answering the change by the deadline: " : "waiting for ") + pending;
   return d;
 }
 

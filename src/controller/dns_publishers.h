@@ -50,10 +50,10 @@ std::vector<std::unique_ptr<dns::DnsPublisher>> MakeDnsPublishers(const DnsTarge
 
 // Where one publisher stands in a step.
 struct PublisherProgress {
-  std::string server;      // Describe()
-  Status published;        // the outcome of publishing every change
-  bool looked = false;     // its server was asked at least once
-  Status served;           // the last look: OK when it answers every change
+  std::string server;   // Describe()
+  Status published;     // the outcome of publishing every change
+  bool looked = false;  // its server was asked at least once
+  Status served;        // the last look: OK when it answers every change
 };
 
 enum class PublishVerdict { kConfirmed, kWaiting, kFailed };
@@ -78,8 +78,7 @@ PublishDecision DecidePublished(const std::vector<PublisherProgress>& progress,
 // fails. OK when confirmed; otherwise the decision's reason.
 Status PublishEverywhere(const std::vector<std::unique_ptr<dns::DnsPublisher>>& publishers,
                          const std::vector<dns::RecordSetChange>& changes, Clock& clock,
-                         MonoTime deadline,
-                         Duration poll = std::chrono::milliseconds(100));
+                         MonoTime deadline, Duration poll = std::chrono::milliseconds(100));
 
 // One look at every publisher: true when every one serves `changes` now (a
 // step's AlreadyDone: a step whose override file is switched but whose external

@@ -33,24 +33,46 @@ TEST(DecidePublished, Table) {
   };
   const Row rows[] = {
       {"no publisher", {}, false, PublishVerdict::kFailed, {"no DNS publisher"}},
-      {"all serve", {p("file", ok, true, ok), p("knot", ok, true, ok)}, false,
-       PublishVerdict::kConfirmed, {"served by file, knot"}},
-      {"one not asked yet", {p("file", ok, true, ok), p("knot", ok, false, ok)}, false,
-       PublishVerdict::kWaiting, {"knot: not asked yet"}},
-      {"one still answers the old record", {p("file", ok, true, ok), p("knot", ok, true, old)},
-       false, PublishVerdict::kWaiting, {"waiting for knot: serves api A = [10.0.1.1]"}},
-      {"still old at the deadline", {p("file", ok, true, ok), p("knot", ok, true, old)}, true,
-       PublishVerdict::kFailed, {"by the deadline", "knot: serves api A = [10.0.1.1]"}},
+      {"all serve",
+       {p("file", ok, true, ok), p("knot", ok, true, ok)},
+       false,
+       PublishVerdict::kConfirmed,
+       {"served by file, knot"}},
+      {"one not asked yet",
+       {p("file", ok, true, ok), p("knot", ok, false, ok)},
+       false,
+       PublishVerdict::kWaiting,
+       {"knot: not asked yet"}},
+      {"one still answers the old record",
+       {p("file", ok, true, ok), p("knot", ok, true, old)},
+       false,
+       PublishVerdict::kWaiting,
+       {"waiting for knot: serves api A = [10.0.1.1]"}},
+      {"still old at the deadline",
+       {p("file", ok, true, ok), p("knot", ok, true, old)},
+       true,
+       PublishVerdict::kFailed,
+       {"by the deadline", "knot: serves api A = [10.0.1.1]"}},
       {"a publisher failed to publish: fails at once, the server and error named",
-       {p("file", ok, true, ok), p("knot", badkey, false, ok)}, false, PublishVerdict::kFailed,
+       {p("file", ok, true, ok), p("knot", badkey, false, ok)},
+       false,
+       PublishVerdict::kFailed,
        {"knot: UPDATE rejected: NOTAUTH (BADSIG)"}},
       {"every failed publisher is named",
        {p("bind", Status::Unavailable("connect: refused"), false, ok), p("knot", badkey, true, ok)},
-       false, PublishVerdict::kFailed, {"bind: connect: refused", "knot: UPDATE rejected"}},
-      {"serving does not excuse a failed publish", {p("knot", badkey, true, ok)}, true,
-       PublishVerdict::kFailed, {"knot: UPDATE rejected"}},
-      {"confirmed even at the deadline", {p("knot", ok, true, ok)}, true,
-       PublishVerdict::kConfirmed, {"served by knot"}},
+       false,
+       PublishVerdict::kFailed,
+       {"bind: connect: refused", "knot: UPDATE rejected"}},
+      {"serving does not excuse a failed publish",
+       {p("knot", badkey, true, ok)},
+       true,
+       PublishVerdict::kFailed,
+       {"knot: UPDATE rejected"}},
+      {"confirmed even at the deadline",
+       {p("knot", ok, true, ok)},
+       true,
+       PublishVerdict::kConfirmed,
+       {"served by knot"}},
   };
   for (const Row& r : rows) {
     PublishDecision d = DecidePublished(r.progress, r.deadline_passed);
@@ -131,7 +153,8 @@ TEST(PublishEverywhere, AServerThatNeverAnswersFailsTheStepAtTheDeadline) {
   Status st = PublishEverywhere(set.all, kToDr, clock, deadline, 100ms);
   ASSERT_FALSE(st.ok());
   EXPECT_GE(clock.Monotonic(), deadline);
-  EXPECT_NE(st.message().find("knot: knot serves the old value"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("knot: knot serves the old value"), std::string::npos)
+      << st.message();
   EXPECT_EQ(st.message().find("file:"), std::string::npos) << st.message();
 }
 
@@ -143,8 +166,7 @@ TEST(PublishEverywhere, AFailedPublisherFailsTheStepButTheOthersStillGetTheChang
   FakePublisher* good = set.Add("file");
   Status st = PublishEverywhere(set.all, kToDr, clock, clock.Monotonic() + 10s, 100ms);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("RFC 2136 server 10.0.0.53:53: rejected: NOTAUTH"),
-            std::string::npos)
+  EXPECT_NE(st.message().find("RFC 2136 server 10.0.0.53:53: rejected: NOTAUTH"), std::string::npos)
       << st.message();
   EXPECT_EQ(good->publishes, 1);
   // The failure is known at once: no wait for the deadline.

@@ -44,7 +44,7 @@ Result<std::vector<std::string>> CurrentAnswers(const DnsTarget& dns, WallTime n
 // alternative the routing leaves a non-zero weight, with `routing` = `to`), as
 // the embedded server would answer with no health file. A weighted record's
 // intermediate shift (25 %) thus gives a plain server both regions' values.
-Result<std::vector<dns::RecordSetChange>> RecordChanges(const DnsTarget& dns,
-                                                        const std::string& to, WallTime now);
+Result<std::vector<dns::RecordSetChange>> RecordChanges(const DnsTarget& dns, const std::string& to,
+                                                        WallTime now);
 
 }  // namespace pilotlight::controller

@@ -42,8 +42,8 @@ Result<std::vector<uint8_t>> Rfc2136Publisher::BuildUpdate(const Name& zone,
   return wire;
 }
 
-Result<ServedRecordSet> QueryRecordSet(const ServerAddress& server, const Name& name,
-                                       uint16_t type, Duration timeout, QueryTransport transport) {
+Result<ServedRecordSet> QueryRecordSet(const ServerAddress& server, const Name& name, uint16_t type,
+                                       Duration timeout, QueryTransport transport) {
   Message q;
   q.header.id = RandomId();
   q.header.rd = false;
@@ -54,7 +54,8 @@ Result<ServedRecordSet> QueryRecordSet(const ServerAddress& server, const Name& 
                                           : ExchangeTcp(server, query, timeout);
   if (!wire.ok()) return wire.status();
   Result<Message> r = ParseMessage(*wire);
-  if (!r.ok()) return r.status().Annotate("query for " + name.ToString() + " to " + server.ToString());
+  if (!r.ok())
+    return r.status().Annotate("query for " + name.ToString() + " to " + server.ToString());
   if (r->header.id != q.header.id) {
     return Status::Corruption("answer from " + server.ToString() + " with another id");
   }
@@ -91,7 +92,8 @@ Status CompareServed(const std::string& server, const RecordSetChange& change,
   }
   auto text = [&](const std::vector<std::string>& rdatas) {
     std::string out;
-    for (const std::string& r : rdatas) out += (out.empty() ? "" : " ") + RdataToString(change.type, r);
+    for (const std::string& r : rdatas)
+      out += (out.empty() ? "" : " ") + RdataToString(change.type, r);
     return "[" + out + "]";
   };
   return Status::FailedPrecondition(server + " serves " + change.name + " " +
@@ -173,15 +175,15 @@ Status Rfc2136Publisher::Attempt(const Name& zone, const RecordSetChange& change
                                       (unsigned_error ? " (unsigned response)" : ""));
   }
   // Verify: the server must now serve exactly the new values.
-  Result<ServedRecordSet> served = QueryRecordSet(
-      options_.server, *Name::FromString(change.name), change.type, options_.timeout,
-      QueryTransport::kTcp);
+  Result<ServedRecordSet> served =
+      QueryRecordSet(options_.server, *Name::FromString(change.name), change.type, options_.timeout,
+                     QueryTransport::kTcp);
   if (!served.ok()) {
     retriable = true;
     return served.status().Annotate("verification query");
   }
-  Status same = CompareServed(options_.server.ToString() + " accepted the UPDATE but", change,
-                              *served, zone);
+  Status same =
+      CompareServed(options_.server.ToString() + " accepted the UPDATE but", change, *served, zone);
   if (!same.ok()) retriable = true;
   return same;
 }

@@ -59,8 +59,8 @@ struct ServedRecordSet {
 enum class QueryTransport { kUdp, kTcp };
 // One query for name/type to `server`. Over UDP, a truncated answer is asked
 // again over TCP. An answer with an error rcode other than NXDOMAIN is an error.
-Result<ServedRecordSet> QueryRecordSet(const ServerAddress& server, const Name& name,
-                                       uint16_t type, Duration timeout,
+Result<ServedRecordSet> QueryRecordSet(const ServerAddress& server, const Name& name, uint16_t type,
+                                       Duration timeout,
                                        QueryTransport transport = QueryTransport::kUdp);
 // OK when `served` is exactly `change` (values and, unless deleted, TTL);
 // otherwise FailedPrecondition "<server> serves NAME TYPE = [..] ttl N, not [..]".

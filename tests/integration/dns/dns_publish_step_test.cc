@@ -118,8 +118,7 @@ class DnsPublishStepTest : public ::testing::Test {
   }
 
   // Runs the runbook as the controller does and returns the journal's record.
-  runbook::RunRecord Execute(const controller::ControllerSpec& s,
-                             const runbook::RunbookSpec& r) {
+  runbook::RunRecord Execute(const controller::ControllerSpec& s, const runbook::RunbookSpec& r) {
     Result<std::unique_ptr<runbook::Journal>> journal = runbook::Journal::Open(s.JournalPath());
     EXPECT_TRUE(journal.ok()) << journal.status().ToString();
     if (!journal.ok()) return {};
@@ -137,8 +136,8 @@ class DnsPublishStepTest : public ::testing::Test {
   }
 
   std::vector<std::string> KnotAnswers() {
-    return LastFields(DigSection(Dig("127.0.0.1", knot_.port(), {"api.pilotlight.test.", "A"}),
-                                 "ANSWER"));
+    return LastFields(
+        DigSection(Dig("127.0.0.1", knot_.port(), {"api.pilotlight.test.", "A"}), "ANSWER"));
   }
   static std::string Steps(const runbook::RunRecord& r) {
     std::string out;
