@@ -8,6 +8,7 @@
 
 #include "compute/exec_node_groups.h"
 #include "config/runbook_steps.h"
+#include "controller/dns_publishers.h"
 #include "controller/dns_switch.h"
 #include "controller/failback_actions.h"
 #include "controller/state.h"
@@ -232,27 +233,28 @@ class PromoteAction final : public ActionBase {
   }
 };
 
+// dns: the record routed as `to` everywhere it is published (the embedded
+// server's override file and every dns.publishers server); done only once every
+// server is seen answering it (controller/dns_publishers.h).
 class DnsAction final : public ActionBase {
  public:
   using ActionBase::ActionBase;
   Status Precondition(const runbook::StepSpec& step) override {
-    DnsTarget t = Target();
-    t.record = Param(step, "record", t.record);
-    return RecordRoutedAs(t, Param(step, "to"), clock().Now()).status();
+    return RecordChanges(Target(step), Param(step, "to"), clock().Now()).status();
   }
   Result<bool> AlreadyDone(const runbook::StepSpec& step) override {
-    DnsTarget t = Target();
-    t.record = Param(step, "record", t.record);
-    return RecordRoutedAs(t, Param(step, "to"), clock().Now());
+    return RoutedEverywhere(Target(step), Param(step, "to"), clock());
   }
-  Status Run(const runbook::StepSpec& step, MonoTime) override {
-    DnsTarget t = Target();
-    t.record = Param(step, "record", t.record);
-    return SwitchRecord(t, Param(step, "to"), clock().Now());
+  Status Run(const runbook::StepSpec& step, MonoTime deadline) override {
+    return PublishRouting(Target(step), Param(step, "to"), clock(), deadline);
   }
 
  private:
-  DnsTarget Target() const { return spec().dns; }
+  DnsTarget Target(const runbook::StepSpec& step) const {
+    DnsTarget t = spec().dns;
+    t.record = Param(step, "record", t.record);
+    return t;
+  }
 };
 
 class NotifyAction final : public ActionBase {

@@ -4,8 +4,9 @@
 //
 // Every action is idempotent: AlreadyDone looks for its effect first (a fenced
 // or unreachable-and-lease-expired old primary, a promoted replica, the DNS
-// override in place), and Run converges to the effect when run again. Notify is
-// at-least-once: a notification whose outcome was lost in a crash is sent again.
+// record answered by every publisher's server), and Run converges to the effect
+// when run again. Notify is at-least-once: a notification whose outcome was lost
+// in a crash is sent again.
 //
 // Safety rules enforced again at the point of action, whatever the decision
 // said: promote refuses while the old primary accepts writes, or while it is

@@ -1,5 +1,6 @@
 #include "controller/dns_switch.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "dns/zone/catalog.h"
@@ -131,27 +132,68 @@ Result<RecordShape> DescribeRecord(const DnsTarget& t, WallTime now) {
   return shape;
 }
 
+namespace {
+
+// What the zone serves for the located record with `overrides` applied (no
+// health file: every check unknown, i.e. healthy), one change per record set.
+std::vector<dns::RecordSetChange> Served(Located& l, const dns::Overrides& overrides,
+                                         WallTime now) {
+  l.catalog->Refresh(dns::StaticHealthView(), overrides, now);
+  auto snapshot = l.catalog->Snapshot();
+  const dns::ZoneState* zone = snapshot->FindZone(l.name);
+  std::vector<dns::RecordSetChange> out;
+  const std::vector<size_t>* sets = zone->zone->Find(l.name);
+  if (sets == nullptr) return out;
+  for (size_t i : *sets) {
+    const dns::Rrset& rrset = zone->zone->rrsets()[i];
+    if (rrset.type == dns::rrtype::kSoa || rrset.type == dns::rrtype::kNs) continue;
+    dns::RecordSetChange change;
+    change.name = l.key;
+    change.type = rrset.type;
+    change.ttl = rrset.ttl;
+    const dns::Selection& sel = zone->selections[i];
+    for (size_t k = 0; k < sel.sets.size(); ++k) {
+      if (sel.weights[k] == 0) continue;
+      for (const std::string& v : rrset.sets[sel.sets[k]].values) {
+        if (std::find(change.values.begin(), change.values.end(), v) == change.values.end()) {
+          change.values.push_back(v);
+        }
+      }
+    }
+    out.push_back(std::move(change));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> CurrentAnswers(const DnsTarget& t, WallTime now) {
   Result<Located> l = Locate(t, now);
   if (!l.ok()) return l.status();
   Result<dns::Overrides> overrides = dns::LoadOverrides(t.overrides_file);
   if (!overrides.ok()) return overrides.status();
-  l->catalog->Refresh(dns::StaticHealthView(), *overrides, now);
-  auto snapshot = l->catalog->Snapshot();
-  const dns::ZoneState* zone = snapshot->FindZone(l->name);
   std::vector<std::string> out;
-  const std::vector<size_t>* sets = zone->zone->Find(l->name);
-  if (sets == nullptr) return out;
-  for (size_t i : *sets) {
-    const dns::Selection& sel = zone->selections[i];
-    for (size_t k = 0; k < sel.sets.size(); ++k) {
-      if (sel.weights[k] == 0) continue;
-      for (const std::string& v : zone->zone->rrsets()[i].sets[sel.sets[k]].values) {
-        out.push_back(v);
-      }
-    }
+  for (const dns::RecordSetChange& c : Served(*l, *overrides, now)) {
+    out.insert(out.end(), c.values.begin(), c.values.end());
   }
   return out;
+}
+
+Result<std::vector<dns::RecordSetChange>> RecordChanges(const DnsTarget& t, const std::string& to,
+                                                        WallTime now) {
+  Result<Located> l = Locate(t, now);
+  if (!l.ok()) return l.status();
+  Result<std::optional<dns::RoutingOverride>> target = dns::ParseRoutingTarget(to);
+  if (!target.ok()) return target.status();
+  dns::Overrides overrides;
+  if (*target) {
+    PL_RETURN_IF_ERROR(l->zone->zone->CheckOverride(l->name, **target));
+    overrides[l->key] = **target;
+  }
+  std::vector<dns::RecordSetChange> changes = Served(*l, overrides, now);
+  if (changes.empty()) return Status::NotFound("DNS record " + l->key + " has no records");
+  for (dns::RecordSetChange& c : changes) c.routing = to;
+  return changes;
 }
 
 }  // namespace pilotlight::controller

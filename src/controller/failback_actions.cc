@@ -382,7 +382,7 @@ class DnsShiftAction final : public FailbackAction {
   Result<bool> AlreadyDone(const runbook::StepSpec& step) override {
     Result<std::string> target = Target(step, 100);
     if (!target.ok()) return target.status();
-    return RecordRoutedAs(Dns(step), *target, clock().Now());
+    return RoutedEverywhere(Dns(step), *target, clock());
   }
   Status Run(const runbook::StepSpec& step, MonoTime deadline) override {
     Result<RecordShape> shape = DescribeRecord(Dns(step), clock().Now());
@@ -395,7 +395,9 @@ class DnsShiftAction final : public FailbackAction {
     for (size_t i = 0; i < steps->size(); ++i) {
       Result<std::string> target = Target(step, (*steps)[i]);
       if (!target.ok()) return target.status();
-      PL_RETURN_IF_ERROR(SwitchRecord(Dns(step), *target, clock().Now()));
+      // Every publisher, each step: a plain server gets the values of every set
+      // the weights leave on (RecordChanges).
+      PL_RETURN_IF_ERROR(PublishRouting(Dns(step), *target, clock(), deadline));
       LogInfo("dns_shift: " + Dns(step).record + " -> " + *target);
       if (i + 1 < steps->size()) {
         if (clock().Monotonic() + *pause >= deadline) {

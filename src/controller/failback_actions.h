@@ -20,7 +20,10 @@
 //   dns_shift         record, to (a region), steps ("25,50,100"), pause ("2s"):
 //                     a weighted record gets the region's share in those steps,
 //                     a pause between; a failover record is pointed at the
-//                     region's role (primary or secondary) at once.
+//                     region's role (primary or secondary) at once. Each
+//                     step goes to every DNS publisher (the override file and
+//                     each dns.publishers server) and waits until all of them
+//                     answer it (controller/dns_publishers.h).
 //
 // Every action is idempotent (AlreadyDone looks for its effect first), and none
 // reads the system clock except through the Clock of the Adapters. Used by the
@@ -33,6 +36,7 @@
 #include <vector>
 
 #include "controller/actions.h"
+#include "controller/dns_publishers.h"
 #include "controller/dns_switch.h"
 #include "runbook/executor.h"
 

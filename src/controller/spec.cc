@@ -427,6 +427,7 @@ Result<ControllerSpec> DefaultLabSpec(const config::Config& config, const std::s
   s.dns.zone_file = c.zone_file.empty() ? lab_dir + "/dns/zone.yaml" : c.zone_file;
   s.dns.overrides_file = c.overrides_file.empty() ? lab_dir + "/dns/overrides" : c.overrides_file;
   s.dns.record = c.dns_record.empty() ? "api" : c.dns_record;
+  s.dns.publishers = config.dns.publishers;
   s.node_groups = compute::NodeGroupsOf(config);
   s.compute.provider = c.compute_provider;
   s.compute.exec = c.exec;

@@ -29,11 +29,14 @@
 
 namespace pilotlight::controller {
 
-// The DNS record a failover switches, in the zone file `pilotlight dns serve` reads.
+// The DNS record a failover switches, in the zone file `pilotlight dns serve` reads,
+// and the external servers (`dns.publishers`) that must answer the same once it is
+// switched (controller/dns_publishers.h).
 struct DnsTarget {
   std::string zone_file;       // YAML zone file (dns/zonefile)
   std::string overrides_file;  // the routing overrides `dns serve` re-reads
   std::string record = "api";  // relative to the zone's origin, or absolute
+  std::vector<config::DnsPublisherSpec> publishers;  // TSIG secrets read when used
 };
 
 // The release DR must hold (release readiness gate); empty name: not checked.

@@ -42,30 +42,87 @@ Result<std::vector<uint8_t>> Rfc2136Publisher::BuildUpdate(const Name& zone,
   return wire;
 }
 
-Result<std::vector<std::string>> Rfc2136Publisher::Served(const Name& name, uint16_t type,
-                                                          uint32_t* ttl) {
+Result<ServedRecordSet> QueryRecordSet(const ServerAddress& server, const Name& name, uint16_t type,
+                                       Duration timeout, QueryTransport transport) {
   Message q;
   q.header.id = RandomId();
+  q.header.rd = false;
   q.questions.push_back({name, type, rrclass::kIn});
-  Result<std::vector<uint8_t>> wire =
-      ExchangeTcp(options_.server, BuildMessage(q), options_.timeout);
+  const std::vector<uint8_t> query = BuildMessage(q);
+  Result<std::vector<uint8_t>> wire = transport == QueryTransport::kUdp
+                                          ? ExchangeUdp(server, query, timeout)
+                                          : ExchangeTcp(server, query, timeout);
   if (!wire.ok()) return wire.status();
   Result<Message> r = ParseMessage(*wire);
-  if (!r.ok()) return r.status().Annotate("verification query");
-  if (r->header.id != q.header.id) return Status::Corruption("verification answer with another id");
-  if (r->rcode() != Rcode::kNoError && r->rcode() != Rcode::kNxDomain) {
-    return Status::Unavailable("verification query for " + name.ToString() + " got " +
-                               RcodeName(r->rcode()));
+  if (!r.ok())
+    return r.status().Annotate("query for " + name.ToString() + " to " + server.ToString());
+  if (r->header.id != q.header.id) {
+    return Status::Corruption("answer from " + server.ToString() + " with another id");
   }
-  std::vector<std::string> out;
+  if (r->header.tc && transport == QueryTransport::kUdp) {
+    return QueryRecordSet(server, name, type, timeout, QueryTransport::kTcp);
+  }
+  if (r->rcode() != Rcode::kNoError && r->rcode() != Rcode::kNxDomain) {
+    return Status::Unavailable("query for " + name.ToString() + " " + TypeName(type) + " to " +
+                               server.ToString() + " got " + RcodeName(r->rcode()));
+  }
+  ServedRecordSet out;
   for (const ResourceRecord& rr : r->answers) {
     if (rr.type == type && rr.name == name) {
-      out.push_back(rr.rdata);
-      *ttl = rr.ttl;
+      out.rdatas.push_back(rr.rdata);
+      out.ttl = rr.ttl;
     }
   }
-  std::sort(out.begin(), out.end());
+  std::sort(out.rdatas.begin(), out.rdatas.end());
   return out;
+}
+
+Status CompareServed(const std::string& server, const RecordSetChange& change,
+                     const ServedRecordSet& served, const Name& origin) {
+  std::vector<std::string> expected;
+  for (const std::string& v : change.values) {
+    Result<std::string> rdata = RdataFromString(change.type, v, origin);
+    if (!rdata.ok()) return rdata.status().Annotate(change.name + " " + TypeName(change.type));
+    expected.push_back(*rdata);
+  }
+  std::sort(expected.begin(), expected.end());
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  if (served.rdatas == expected && (expected.empty() || served.ttl == change.ttl)) {
+    return Status::OK();
+  }
+  auto text = [&](const std::vector<std::string>& rdatas) {
+    std::string out;
+    for (const std::string& r : rdatas)
+      out += (out.empty() ? "" : " ") + RdataToString(change.type, r);
+    return "[" + out + "]";
+  };
+  return Status::FailedPrecondition(server + " serves " + change.name + " " +
+                                    TypeName(change.type) + " = " + text(served.rdatas) + " ttl " +
+                                    std::to_string(served.ttl) + ", not " + text(expected) +
+                                    " ttl " + std::to_string(change.ttl));
+}
+
+std::string Rfc2136Publisher::Describe() const {
+  return "RFC 2136 server " + options_.server.ToString() + " (zone " + options_.zone + ")";
+}
+
+Result<Name> Rfc2136Publisher::Zone() const {
+  std::string zone_text = options_.zone;
+  if (zone_text.empty() || zone_text.back() != '.') zone_text += '.';
+  Result<Name> zone = Name::FromString(zone_text);
+  if (!zone.ok()) return zone.status().Annotate("zone");
+  return zone;
+}
+
+Status Rfc2136Publisher::Serves(const RecordSetChange& change) {
+  Result<Name> zone = Zone();
+  if (!zone.ok()) return zone.status();
+  Result<Name> name = Name::FromString(change.name);
+  if (!name.ok()) return name.status();
+  Result<ServedRecordSet> served =
+      QueryRecordSet(options_.server, *name, change.type, options_.timeout);
+  if (!served.ok()) return served.status();
+  return CompareServed(options_.server.ToString(), change, *served, *zone);
 }
 
 Status Rfc2136Publisher::Attempt(const Name& zone, const RecordSetChange& change, bool& retriable) {
@@ -118,35 +175,22 @@ Status Rfc2136Publisher::Attempt(const Name& zone, const RecordSetChange& change
                                       (unsigned_error ? " (unsigned response)" : ""));
   }
   // Verify: the server must now serve exactly the new values.
-  std::vector<std::string> expected;
-  for (const std::string& v : change.values)
-    expected.push_back(*RdataFromString(change.type, v, zone));
-  std::sort(expected.begin(), expected.end());
-  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
-  uint32_t ttl = 0;
-  Result<std::vector<std::string>> served =
-      Served(*Name::FromString(change.name), change.type, &ttl);
+  Result<ServedRecordSet> served =
+      QueryRecordSet(options_.server, *Name::FromString(change.name), change.type, options_.timeout,
+                     QueryTransport::kTcp);
   if (!served.ok()) {
     retriable = true;
-    return served.status();
+    return served.status().Annotate("verification query");
   }
-  if (*served != expected || (!expected.empty() && ttl != change.ttl)) {
-    retriable = true;
-    std::string got;
-    for (const std::string& r : *served)
-      got += (got.empty() ? "" : " ") + RdataToString(change.type, r);
-    return Status::FailedPrecondition(
-        options_.server.ToString() + " accepted the UPDATE but serves " + change.name + " " +
-        TypeName(change.type) + " = [" + got + "] ttl " + std::to_string(ttl));
-  }
-  return Status::OK();
+  Status same =
+      CompareServed(options_.server.ToString() + " accepted the UPDATE but", change, *served, zone);
+  if (!same.ok()) retriable = true;
+  return same;
 }
 
 Status Rfc2136Publisher::Publish(const RecordSetChange& change) {
-  std::string zone_text = options_.zone;
-  if (zone_text.empty() || zone_text.back() != '.') zone_text += '.';
-  Result<Name> zone = Name::FromString(zone_text);
-  if (!zone.ok()) return zone.status().Annotate("zone");
+  Result<Name> zone = Zone();
+  if (!zone.ok()) return zone.status();
   Duration backoff = options_.backoff;
   Status last;
   const int attempts = std::max(1, options_.attempts);
