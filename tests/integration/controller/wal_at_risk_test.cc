@@ -85,6 +85,14 @@ class WalAtRiskTest : public testing::ControllerLabFixture {
       return seen && *seen >= w.lsn_after;
     })) << Memory().dump(2);
 
+    // The primary's agent holds the write lease this controller grants: a later
+    // failover knows the old primary stopped writing once it ran out (without
+    // one seen, only --force may promote).
+    EXPECT_TRUE(WaitFor(30s, [&] {
+      json st = Status();
+      return st.is_object() && st["lease"].is_object() && !st["lease"]["expires_at"].is_null() &&
+             st["lease"]["revoked"] == false;
+    })) << Status().dump(2) << testing::ReadAll(lab_.dir + "/primary/agent.log");
     CommandResult k = RunPilotlight(lab_.Args({"kill-region", "primary"}));
     EXPECT_EQ(k.exit_code, 0) << k.err;
     EXPECT_TRUE(WaitFor(20s, [&] {
