@@ -305,8 +305,11 @@ DrillResult Measure(const DrillInputs& in) {
   if (in.expect == Expect::kRefused) {
     const ControllerEvent* refusal = nullptr;
     for (const ControllerEvent& e : in.events) {
+      // Refused for what DR lacks: its lag, or (no WAL receiver) the WAL at risk.
       if (e.event == "decision" && e.at >= in.fault_at && e.reason.rfind("blocked:", 0) == 0 &&
-          e.reason.find("lag") != std::string::npos) {
+          (e.reason.find("lag") != std::string::npos ||
+           e.reason.find("WAL at risk") != std::string::npos ||
+           e.reason.find("replica was not streaming") != std::string::npos)) {
         refusal = &e;
         break;
       }
